@@ -1,0 +1,67 @@
+"""Fission: the backend of a WeChat mini-program shop that sells through its customers."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from backend.config import Config, load_config
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Config, extensions, blueprints, error handlers, CLI; nothing else."""
+    config = config or load_config()
+    app = Flask(__name__, instance_path=str(_instance_dir()))
+    app.config.from_mapping(config.flask_mapping())
+
+    from backend import logs
+    from backend.errors import register_error_handlers
+    from backend.extensions import api, db, migrate
+    from backend.wechat.gateway import WeChatGateway
+
+    logs.init_app(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()))
+    api.init_app(app)
+    app.extensions["wechat_gateway"] = WeChatGateway(config.wechat)
+    register_error_handlers(app)
+    _register_blueprints(app, api)
+
+    from backend.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _register_blueprints(app: Flask, api) -> None:
+    from backend import health
+    from backend.auth import api as auth_api
+    from backend.catalog import admin_api as catalog_admin
+    from backend.catalog import api as catalog_api
+    from backend.commission import admin_api as commission_admin
+    from backend.commission import api as commission_api
+    from backend.orders import admin_api as orders_admin
+    from backend.orders import api as orders_api
+    from backend.orders import notify_api
+    from backend.referral import admin_api as referral_admin
+    from backend.referral import api as referral_api
+
+    for module in (auth_api, catalog_api, referral_api, orders_api, commission_api):
+        api.register_blueprint(module.blp)
+    api.register_blueprint(auth_api.admin_blp)
+    for module in (catalog_admin, referral_admin, orders_admin, commission_admin):
+        api.register_blueprint(module.blp)
+    # WeChat's callbacks speak XML / WeChat JSON: not part of our OpenAPI surface.
+    app.register_blueprint(notify_api.blp)
+    app.register_blueprint(health.blp)
+
+
+def _instance_dir():
+    from backend.config import INSTANCE_DIR
+
+    return INSTANCE_DIR
+
+
+def _migrations_dir():
+    from backend.config import PROJECT_ROOT
+
+    return PROJECT_ROOT / "migrations"

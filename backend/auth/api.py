@@ -1,0 +1,68 @@
+"""Login and the current user."""
+
+from __future__ import annotations
+
+from flask import g
+from flask_smorest import Blueprint
+
+from backend.auth import schemas
+from backend.auth import service as auth
+from backend.auth.guards import login_required
+from backend.errors import ApiError
+from backend.extensions import db
+from backend.referral import service as referral
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="WeChat login and the current user")
+
+
+def user_view(user) -> dict:
+    return {
+        "id": user.id, "nickname": user.nickname, "avatar_url": user.avatar_url,
+        "is_distributor": user.is_distributor, "distributor_status": user.distributor_status,
+        "invite_code": user.invite_code, "inviter_id": user.inviter_id,
+    }
+
+
+@blp.post("/auth/wechat-login")
+@blp.arguments(schemas.LoginArgs)
+@blp.response(200, schemas.LoginResult)
+def wechat_login(args):
+    user, _created = auth.wechat_login(args["code"])
+    bind_error = None
+    if args.get("invite_code") and user.inviter_id is None:
+        # An invite code binds on first login; a refusal never blocks the login.
+        try:
+            with db.session.begin_nested():
+                referral.bind(user, args["invite_code"], source="login")
+        except ApiError as exc:
+            bind_error = exc.code
+    db.session.commit()
+    return {"token": auth.user_token(user), "user": user_view(user), "bind_error": bind_error}
+
+
+@blp.get("/me")
+@blp.response(200, schemas.UserSchema)
+@login_required
+def me():
+    return user_view(g.user)
+
+
+@blp.patch("/me")
+@blp.arguments(schemas.ProfileArgs)
+@blp.response(200, schemas.UserSchema)
+@login_required
+def update_me(args):
+    auth.update_profile(g.user, args.get("nickname"), args.get("avatar_url"))
+    db.session.commit()
+    return user_view(g.user)
+
+
+admin_blp = Blueprint("admin_auth", __name__, url_prefix="/api/v1/admin", description="Admin login")
+
+
+@admin_blp.post("/auth/login")
+@admin_blp.arguments(schemas.AdminLoginArgs)
+@admin_blp.response(200, schemas.AdminLoginResult)
+def admin_login(args):
+    admin, token = auth.admin_login(args["username"], args["password"])
+    return {"token": token, "role": admin.role}

@@ -1,0 +1,59 @@
+"""Request guards: who is calling. Used by every blueprint's views."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import g, request
+
+from backend.auth.models import AdminUser, User
+from backend.auth.tokens import ADMIN_SALT, USER_SALT, read
+from backend.errors import ApiError
+from backend.extensions import db
+
+
+def _bearer() -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError("UNAUTHORIZED", "Send Authorization: Bearer <token>")
+    return token.strip()
+
+
+def login_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        payload = read(_bearer(), USER_SALT)
+        user = db.session.get(User, payload.get("uid"))
+        if user is None:
+            raise ApiError("UNAUTHORIZED", "Unknown user")
+        g.user = user
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def admin_required(*roles: str):
+    """Admins pass everywhere; other roles only where named."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            token = _bearer()
+            try:
+                payload = read(token, ADMIN_SALT)
+            except ApiError as exc:
+                if exc.code == "UNAUTHORIZED":
+                    raise ApiError("FORBIDDEN", "This needs an admin account") from exc
+                raise
+            admin = db.session.get(AdminUser, payload.get("aid"))
+            if admin is None or not admin.active:
+                raise ApiError("FORBIDDEN", "This needs an admin account")
+            if admin.role != "admin" and admin.role not in roles:
+                raise ApiError("FORBIDDEN", f"Role {admin.role} may not do this")
+            g.admin = admin
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator

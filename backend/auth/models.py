@@ -1,0 +1,62 @@
+"""People: shop users (consumers and distributors) and admin accounts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.extensions import db
+from backend.timeutil import utcnow
+
+
+class User(db.Model):
+    """A mini-program user. The referral columns live here because every order and
+    every bind reads them: one row, one index lookup."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("inviter_id IS NULL OR inviter_id <> id", name="no_self_inviter"),
+        CheckConstraint("depth >= 0", name="depth_non_negative"),
+        Index("ix_users_inviter_bound", "inviter_id", "bound_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64), unique=True)
+    unionid: Mapped[str | None] = mapped_column(String(64))
+    nickname: Mapped[str] = mapped_column(String(64), default="")
+    avatar_url: Mapped[str] = mapped_column(String(512), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    # distribution
+    distributor_status: Mapped[str] = mapped_column(String(16), default="none")  # none|pending|approved|disabled
+    invite_code: Mapped[str | None] = mapped_column(String(16), unique=True)
+    real_name: Mapped[str | None] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    level1_bp_override: Mapped[int | None] = mapped_column(Integer)  # KOL rates
+    level2_bp_override: Mapped[int | None] = mapped_column(Integer)
+
+    # the relationship tree (see referral.service for the rules)
+    inviter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    bound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    bind_source: Mapped[str | None] = mapped_column(String(32))
+    depth: Mapped[int] = mapped_column(Integer, default=0)  # 0 = a root
+    root_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    has_paid_order: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    @property
+    def is_distributor(self) -> bool:
+        return self.distributor_status == "approved"
+
+
+class AdminUser(db.Model):
+    __tablename__ = "admin_users"
+    __table_args__ = (CheckConstraint("role IN ('admin', 'operator', 'finance')", name="known_role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

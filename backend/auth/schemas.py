@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class UserSchema(Schema):
+    id = fields.Integer()
+    nickname = fields.String()
+    avatar_url = fields.String()
+    is_distributor = fields.Boolean()
+    distributor_status = fields.String()
+    invite_code = fields.String(allow_none=True)
+    inviter_id = fields.Integer(allow_none=True)
+
+
+class LoginArgs(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    invite_code = fields.String(validate=validate.Length(max=32), allow_none=True)
+
+
+class LoginResult(Schema):
+    token = fields.String()
+    user = fields.Nested(UserSchema)
+    bind_error = fields.String(allow_none=True)
+
+
+class ProfileArgs(Schema):
+    nickname = fields.String(validate=validate.Length(min=1, max=64))
+    avatar_url = fields.String(validate=validate.Length(max=512))
+
+
+class AdminLoginArgs(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=256))
+
+
+class AdminLoginResult(Schema):
+    token = fields.String()
+    role = fields.String()

@@ -1,0 +1,61 @@
+"""Products and stock. Stock moves only through conditional UPDATEs."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from backend.catalog.models import Product
+from backend.errors import ApiError
+from backend.extensions import db
+
+EDITABLE = ("title", "brand", "part_no", "price_fen", "stock", "level1_bp", "level2_bp",
+            "level1_fixed_fen", "level2_fixed_fen", "active")
+
+
+def create_product(data: dict) -> Product:
+    product = Product(**{k: v for k, v in data.items() if k in EDITABLE})
+    db.session.add(product)
+    db.session.flush()
+    return product
+
+
+def update_product(product_id: int, data: dict) -> Product:
+    product = get_product(product_id)
+    for key, value in data.items():
+        if key in EDITABLE:
+            setattr(product, key, value)
+    db.session.flush()
+    return product
+
+
+def get_product(product_id: int) -> Product:
+    product = db.session.get(Product, product_id)
+    if product is None:
+        raise ApiError("PRODUCT_NOT_FOUND", f"Product {product_id} does not exist")
+    return product
+
+
+def list_products_query(q: str | None = None):
+    stmt = select(Product).where(Product.active.is_(True)).order_by(Product.id)
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(Product.title.ilike(like) | Product.part_no.ilike(like) | Product.brand.ilike(like))
+    return stmt
+
+
+def reserve(product_id: int, quantity: int) -> bool:
+    """Take ``quantity`` units if that many are left. The WHERE makes it atomic."""
+    result = db.session.execute(
+        update(Product)
+        .where(Product.id == product_id, Product.stock >= quantity)
+        .values(stock=Product.stock - quantity)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def release(product_id: int, quantity: int) -> None:
+    db.session.execute(
+        update(Product).where(Product.id == product_id).values(stock=Product.stock + quantity)
+        .execution_options(synchronize_session=False)
+    )

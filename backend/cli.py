@@ -1,0 +1,72 @@
+"""``flask fission ...``: worker, sweeper, first admin."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+
+def register_cli(app: Flask) -> None:
+    group = AppGroup("fission", help="Fission operations: workers, sweeper, admin accounts.")
+
+    @group.command("worker", with_appcontext=False)
+    @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+    @click.option("--fork", is_flag=True, help="Run each job in a forked child (isolation over latency).")
+    def worker(burst: bool, fork: bool):
+        """Run an RQ worker on the payouts and default queues."""
+        from rq import SimpleWorker, Worker
+
+        from backend import queue
+        from backend.extensions import redis_client
+
+        queue._worker_app = app  # jobs push their own app context per run
+        with app.app_context():
+            names = [queue.queue_name(n) for n in queue.QUEUES]
+            conn = redis_client()
+        worker_cls = Worker if fork else SimpleWorker
+        w = worker_cls(names, connection=conn)
+        click.echo(f"worker listening on {', '.join(names)}")
+        w.work(burst=burst, with_scheduler=False)
+
+    @group.command("sweep")
+    @click.option("--once", is_flag=True, help="One pass, then exit.")
+    @click.option("--interval", default=2.0, show_default=True, help="Seconds between passes.")
+    def sweep(once: bool, interval: float):
+        """Re-enqueue unfinished payouts and refunds; cancel unpaid orders past their deadline."""
+        from backend.sweeper import run_forever, sweep_once
+
+        if once:
+            click.echo(sweep_once())
+        else:
+            click.echo(f"sweeper running every {interval}s")
+            run_forever(interval)
+
+    @group.command("ensure-admin")
+    def ensure_admin():
+        """Create the first admin from ADMIN_USERNAME / ADMIN_PASSWORD if missing."""
+        from backend.auth.service import ensure_first_admin
+        from backend.extensions import db
+
+        cfg = app.config["FISSION"]
+        generated = ensure_first_admin(cfg.admin_username, cfg.admin_password)
+        db.session.commit()
+        if generated:
+            click.echo(f"admin account created: {cfg.admin_username} / {generated}")
+        else:
+            click.echo(f"admin account: {cfg.admin_username} (exists or password from ADMIN_PASSWORD)")
+
+    @group.command("create-admin")
+    @click.argument("username")
+    @click.argument("role", type=click.Choice(["admin", "operator", "finance"]))
+    @click.password_option()
+    def create_admin(username: str, role: str, password: str):
+        """Create another admin account with a role."""
+        from backend.auth.service import create_admin as create
+        from backend.extensions import db
+
+        create(username, password, role)
+        db.session.commit()
+        click.echo(f"created {role} {username}")
+
+    app.cli.add_command(group)

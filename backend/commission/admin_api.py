@@ -1,0 +1,56 @@
+"""Operators: distribution settings and the payouts that need attention."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from backend.auth.guards import admin_required
+from backend.commission import payouts, schemas
+from backend.commission.jobs import enqueue_payouts
+from backend.commission.models import Payout
+from backend.commission.settings import get_settings, save_settings
+from backend.extensions import db
+from backend.schemas import paginate
+
+blp = Blueprint("admin_commission", __name__, url_prefix="/api/v1/admin", description="Settings and payouts (admin)")
+
+
+@blp.get("/settings/distribution")
+@blp.response(200, schemas.SettingsSchema)
+@admin_required("operator")
+def read_settings():
+    return asdict(get_settings())
+
+
+@blp.put("/settings/distribution")
+@blp.arguments(schemas.SettingsSchema)
+@blp.response(200, schemas.SettingsSchema)
+@admin_required()
+def write_settings(args):
+    settings = save_settings(args)
+    db.session.commit()
+    return asdict(settings)
+
+
+@blp.get("/payouts")
+@blp.arguments(schemas.PayoutListArgs, location="query")
+@blp.response(200, schemas.PayoutPage)
+@admin_required("operator", "finance")
+def list_payouts(args):
+    stmt = select(Payout).order_by(Payout.id.desc())
+    if args.get("status"):
+        stmt = stmt.where(Payout.status == args["status"])
+    return paginate(stmt, args["page"], args["per_page"], payouts.payout_view)
+
+
+@blp.post("/payouts/<int:payout_id>/retry")
+@blp.response(200, schemas.PayoutSchema)
+@admin_required("operator")
+def retry(payout_id):
+    payout = payouts.retry_failed(payout_id)
+    db.session.commit()
+    enqueue_payouts([payout.id])
+    return payouts.payout_view(payout)

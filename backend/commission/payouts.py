@@ -1,0 +1,334 @@
+"""Payouts and withdrawals: moving money out of the wallet on the payout rail.
+
+A payout is a small state machine driven by ``advance`` (the RQ job body), the
+transfer notify and the sweeper. The rules that keep money exact:
+
+* every balance change is a ledger posting with a deterministic key;
+* every transfer has a deterministic bill number (payout id + attempt);
+* the claim (``tries += 1``) is committed *before* WeChat is called, so a worker
+  that dies mid-call leaves a trace, and the next run asks WeChat what happened
+  (query by bill number) before it ever creates anything;
+* no database lock is held while WeChat is called.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from backend.auth.models import User
+from backend.commission import ledger
+from backend.commission import service as commission_service
+from backend.commission.ledger import Movement, user_account
+from backend.commission.models import Commission, Payout, Wallet
+from backend.commission.settings import get_settings
+from backend.errors import ApiError
+from backend.extensions import db, wechat
+from backend.timeutil import SHOP_TZ, as_utc, utcnow
+from backend.wechat.gateway import TransferResult, WeChatError, WeChatUnavailable
+
+log = logging.getLogger(__name__)
+
+TRANSFER_RAILS = ("wechat_transfer", "wechat_legacy_transfer")
+CONFIRM_TTL = timedelta(hours=24)  # WeChat expires unconfirmed transfer bills after 24 h
+MAX_BACKOFF = timedelta(minutes=10)
+
+
+def bill_number(payout: Payout) -> str:
+    return f"FP{payout.id:012d}A{payout.attempt:02d}"
+
+
+def _key(payout: Payout, step: str) -> str:
+    return f"payout:{payout.id}:{payout.attempt}:{step}"
+
+
+def _lock(payout_id: int) -> Payout | None:
+    return db.session.scalar(select(Payout).where(Payout.id == payout_id).with_for_update())
+
+
+def _backoff(tries: int) -> timedelta:
+    return min(timedelta(seconds=2 ** min(tries, 10)), MAX_BACKOFF)
+
+
+def _paid_today_fen(user_id: int) -> int:
+    start_local = datetime.now(SHOP_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+    return int(db.session.scalar(
+        select(func.coalesce(func.sum(Payout.amount_fen), 0)).where(
+            Payout.user_id == user_id,
+            Payout.status.in_(("submitting", "wait_user_confirm", "processing", "succeeded")),
+            Payout.submitted_at >= start_local,
+        )) or 0)
+
+
+# --- the job -----------------------------------------------------------------------
+
+def advance(payout_id: int) -> str | None:
+    """Move a payout as far as it can go now. Idempotent; commits at each step."""
+    payout = _lock(payout_id)
+    if payout is None:
+        return None
+    if payout.status == "pending":
+        _credit_and_route(payout)
+        db.session.commit()
+        payout = db.session.get(Payout, payout_id)
+    if payout.status == "submitting":
+        payout.tries += 1
+        payout.submitted_at = payout.submitted_at or utcnow()
+        tries = payout.tries
+        db.session.commit()  # the claim is on record before WeChat hears of it
+        _submit(payout_id, may_exist=tries > 1)
+    elif payout.status in ("wait_user_confirm", "processing"):
+        db.session.commit()
+        _refresh(payout_id)
+    else:
+        db.session.commit()
+    _send_earned_message(payout_id)
+    return db.session.get(Payout, payout_id).status
+
+
+def _credit_and_route(payout: Payout) -> None:
+    """The instant part (credit the wallet), then the rail decides what follows."""
+    if payout.kind == "commission":
+        commission = db.session.scalar(
+            select(Commission).where(Commission.id == payout.commission_id).with_for_update())
+        if commission.status == "pending":
+            if as_utc(commission.available_at) > utcnow():
+                payout.next_attempt_at = commission.available_at  # on hold: the sweeper comes back
+                return
+            commission_service.release(commission)
+    settings = get_settings()
+    if payout.rail not in TRANSFER_RAILS:
+        _finish(payout, "in_wallet")
+        return
+    wallet = db.session.get(Wallet, payout.user_id)
+    # A negative balance (after a clawback) is netted first: only what is really
+    # available leaves, and amounts below WeChat's minimum wait in the wallet.
+    amount = min(payout.amount_fen, wallet.available_fen if wallet else 0)
+    if amount < settings.minimum_for(payout.rail):
+        _finish(payout, "in_wallet", "below the transfer minimum; kept in the wallet")
+        return
+    if _paid_today_fen(payout.user_id) + amount > settings.daily_transfer_limit_fen:
+        _finish(payout, "in_wallet", "daily transfer limit reached; kept in the wallet")
+        return
+    payout.amount_fen = amount
+    ledger.post(Movement(
+        key=_key(payout, "hold"), kind="payout_hold", user_id=payout.user_id,
+        debit=user_account(payout.user_id, "available"), credit=user_account(payout.user_id, "in_transit"),
+        amount_fen=amount, payout_id=payout.id, commission_id=payout.commission_id, require_funds=True,
+    ))
+    payout.out_bill_no = bill_number(payout)
+    payout.status = "submitting"
+    payout.tries = 0
+    db.session.flush()
+
+
+def _finish(payout: Payout, status: str, note: str | None = None) -> None:
+    payout.status = status
+    payout.finished_at = utcnow()
+    if note:
+        payout.last_error = note
+    db.session.flush()
+
+
+def _submit(payout_id: int, may_exist: bool) -> None:
+    payout = db.session.get(Payout, payout_id)
+    user = db.session.get(User, payout.user_id)
+    gateway = wechat()
+    try:
+        result = None
+        if payout.rail == "wechat_transfer":
+            if may_exist:
+                result = gateway.query_transfer_bill(payout.out_bill_no)
+            if result is None:
+                result = gateway.create_transfer_bill(
+                    out_bill_no=payout.out_bill_no, openid=user.openid, amount_fen=payout.amount_fen,
+                    remark="佣金" if payout.kind == "commission" else "提现", notify_url=_transfer_notify_url())
+        else:
+            if may_exist:
+                result = gateway.query_legacy_transfer(payout.out_bill_no)
+            if result is None:
+                result = gateway.legacy_transfer(
+                    partner_trade_no=payout.out_bill_no, openid=user.openid, amount_fen=payout.amount_fen,
+                    desc="佣金" if payout.kind == "commission" else "提现")
+    except WeChatUnavailable as exc:
+        # Outcome unknown: keep the bill number, ask again later (query first).
+        payout = _lock(payout_id)
+        payout.last_error = f"unavailable: {exc}"[:500]
+        payout.next_attempt_at = utcnow() + _backoff(payout.tries)
+        db.session.commit()
+        return
+    except WeChatError as exc:
+        payout = _lock(payout_id)
+        if payout.status == "submitting":
+            _return_money(payout, f"refused: {exc}")
+        db.session.commit()
+        return
+    record_result(payout_id, result)
+    db.session.commit()
+
+
+def _refresh(payout_id: int) -> None:
+    """Ask WeChat where a transfer stands; cancel one left unconfirmed too long."""
+    payout = db.session.get(Payout, payout_id)
+    gateway = wechat()
+    try:
+        if payout.rail == "wechat_transfer":
+            if payout.status == "wait_user_confirm" and as_utc(payout.submitted_at) + CONFIRM_TTL <= utcnow():
+                gateway.cancel_transfer_bill(payout.out_bill_no)
+            result = gateway.query_transfer_bill(payout.out_bill_no)
+        else:
+            result = gateway.query_legacy_transfer(payout.out_bill_no)
+    except (WeChatUnavailable, WeChatError) as exc:
+        payout = _lock(payout_id)
+        payout.last_error = f"query: {exc}"[:500]
+        payout.next_attempt_at = utcnow() + _backoff(payout.tries)
+        db.session.commit()
+        return
+    if result is not None:
+        record_result(payout_id, result)
+    db.session.commit()
+
+
+def _transfer_notify_url() -> str:
+    from backend.orders.service import notify_url
+
+    return notify_url("transfer-notify")
+
+
+def record_result(payout_id: int, result: TransferResult) -> None:
+    """Apply what WeChat says about a transfer. Safe to call any number of times."""
+    payout = _lock(payout_id)
+    if payout is None or payout.status in ("succeeded", "failed", "in_wallet", "pending"):
+        return
+    if result.out_bill_no != payout.out_bill_no:
+        log.error("payout %s: result for %s ignored", payout.id, result.out_bill_no)
+        return
+    payout.transfer_bill_no = result.transfer_bill_no or payout.transfer_bill_no
+    if result.state == "SUCCESS":
+        ledger.post(Movement(
+            key=_key(payout, "settle"), kind="payout_settled", user_id=payout.user_id,
+            debit=user_account(payout.user_id, "in_transit"), credit=user_account(payout.user_id, "paid_out"),
+            amount_fen=payout.amount_fen, payout_id=payout.id, commission_id=payout.commission_id))
+        if payout.commission_id:
+            commission = db.session.get(Commission, payout.commission_id)
+            if commission.status == "available":
+                commission.status = "withdrawn"
+        payout.last_error = None
+        _finish(payout, "succeeded")
+    elif result.state in ("FAIL", "CANCELLED"):
+        _return_money(payout, result.fail_reason or result.state.lower())
+    elif result.state == "WAIT_USER_CONFIRM":
+        payout.status = "wait_user_confirm"
+        payout.package_info = result.package_info or payout.package_info
+    else:
+        payout.status = "processing"
+    payout.next_attempt_at = utcnow() + timedelta(seconds=30)
+    db.session.flush()
+
+
+def _return_money(payout: Payout, reason: str) -> None:
+    ledger.post(Movement(
+        key=_key(payout, "return"), kind="payout_returned", user_id=payout.user_id,
+        debit=user_account(payout.user_id, "in_transit"), credit=user_account(payout.user_id, "available"),
+        amount_fen=payout.amount_fen, payout_id=payout.id, commission_id=payout.commission_id, memo=reason[:255]))
+    _finish(payout, "failed", reason[:500])
+
+
+def _send_earned_message(payout_id: int) -> None:
+    """The "you earned" subscribe message, at most once: claim, commit, send."""
+    payout = _lock(payout_id)
+    if payout.kind != "commission" or payout.notified_at is not None or payout.status == "pending":
+        db.session.commit()
+        return
+    payout.notified_at = utcnow()
+    user = db.session.get(User, payout.user_id)
+    commission = db.session.get(Commission, payout.commission_id)
+    db.session.commit()
+    template_id = current_app.config["FISSION"].wechat.subscribe_template_id
+    fen = commission.amount_fen
+    try:
+        wechat().send_subscribe_message(user.openid, template_id, {
+            "amount1": {"value": f"{fen // 100}.{fen % 100:02d}"},
+            "thing2": {"value": f"订单 {commission.order_id} 佣金"},
+        }, page="pages/wallet/index")
+    except (WeChatError, WeChatUnavailable) as exc:
+        log.info("subscribe message for payout %s not sent: %s", payout_id, exc)
+
+
+# --- withdrawals and operator actions ---------------------------------------------
+
+def create_withdrawal(user: User, amount_fen: int) -> Payout:
+    settings = get_settings()
+    rail = "wechat_legacy_transfer" if settings.payout_rail == "wechat_legacy_transfer" else "wechat_transfer"
+    minimum = settings.minimum_for(rail)
+    if amount_fen < minimum:
+        raise ApiError("AMOUNT_TOO_SMALL", f"The smallest withdrawal is {minimum} fen",
+                       details={"minimum_fen": minimum})
+    if _paid_today_fen(user.id) + amount_fen > settings.daily_transfer_limit_fen:
+        raise ApiError("DAILY_LIMIT_EXCEEDED", "Today's withdrawal limit is reached")
+    payout = Payout(kind="withdrawal", user_id=user.id, amount_fen=amount_fen, rail=rail, status="submitting",
+                    tries=0, next_attempt_at=utcnow())
+    db.session.add(payout)
+    db.session.flush()
+    ledger.post(Movement(
+        key=_key(payout, "hold"), kind="withdrawal_hold", user_id=user.id,
+        debit=user_account(user.id, "available"), credit=user_account(user.id, "in_transit"),
+        amount_fen=amount_fen, payout_id=payout.id, require_funds=True))
+    payout.out_bill_no = bill_number(payout)
+    db.session.flush()
+    return payout
+
+
+def retry_failed(payout_id: int) -> Payout:
+    """An operator retries a failed transfer: a new attempt with a new bill number
+    (WeChat never reuses a failed one), the money held again."""
+    payout = _lock(payout_id)
+    if payout is None:
+        raise ApiError("PAYOUT_NOT_FOUND", f"Payout {payout_id} does not exist")
+    if payout.status != "failed" or payout.rail not in TRANSFER_RAILS:
+        raise ApiError("PAYOUT_NOT_RETRYABLE", f"Payout {payout_id} is {payout.status}")
+    payout.attempt += 1
+    payout.tries = 0
+    payout.package_info = None
+    payout.transfer_bill_no = None
+    payout.submitted_at = None
+    payout.finished_at = None
+    ledger.post(Movement(
+        key=_key(payout, "hold"), kind="payout_hold", user_id=payout.user_id,
+        debit=user_account(payout.user_id, "available"), credit=user_account(payout.user_id, "in_transit"),
+        amount_fen=payout.amount_fen, payout_id=payout.id, commission_id=payout.commission_id,
+        require_funds=True))
+    payout.out_bill_no = bill_number(payout)
+    payout.status = "submitting"
+    payout.next_attempt_at = utcnow()
+    db.session.flush()
+    return payout
+
+
+def due_payout_ids(older_than: timedelta, limit: int = 1000) -> list[int]:
+    """Payouts the sweeper should push again: pending ones a worker has not taken
+    (Redis lost the job, or it was never enqueued), submitting ones whose retry is
+    due, and transfers waiting on WeChat that are worth a query."""
+    now = utcnow()
+    return list(db.session.scalars(
+        select(Payout.id).where(
+            Payout.status.in_(("pending", "submitting", "wait_user_confirm", "processing")),
+            Payout.next_attempt_at <= now - older_than,
+        ).order_by(Payout.next_attempt_at).limit(limit)))
+
+
+def payout_view(payout: Payout) -> dict:
+    from backend.timeutil import iso
+
+    view = {
+        "id": payout.id, "kind": payout.kind, "user_id": payout.user_id, "commission_id": payout.commission_id,
+        "status": payout.status, "amount_fen": payout.amount_fen, "rail": payout.rail,
+        "out_bill_no": payout.out_bill_no, "attempt": payout.attempt, "last_error": payout.last_error,
+        "created_at": iso(payout.created_at), "finished_at": iso(payout.finished_at),
+    }
+    if payout.package_info and payout.status == "wait_user_confirm":
+        view["package_info"] = payout.package_info
+    return view

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from backend.commission.settings import BIND_MODES, DISTRIBUTION_MODES, PAYOUT_RAILS
+from backend.schemas import PageArgs, list_schema
+
+_bp = validate.Range(min=0, max=10000)
+
+
+class BuyerSchema(Schema):
+    id = fields.Integer()
+    nickname = fields.String()
+
+
+class ChainSchema(Schema):
+    buyer_id = fields.Integer()
+    level1_id = fields.Integer(allow_none=True)
+    level2_id = fields.Integer(allow_none=True)
+    source = fields.String(allow_none=True)
+
+
+class CommissionSchema(Schema):
+    id = fields.Integer()
+    order_id = fields.Integer()
+    level = fields.Integer()
+    amount_fen = fields.Integer()
+    reversed_fen = fields.Integer()
+    status = fields.String()
+    buyer = fields.Nested(BuyerSchema)
+    chain = fields.Nested(ChainSchema)
+    created_at = fields.String()
+
+
+CommissionPage = list_schema(CommissionSchema, "CommissionPage")
+
+
+class WalletSchema(Schema):
+    pending_fen = fields.Integer()
+    available_fen = fields.Integer()
+    withdrawn_fen = fields.Integer()
+    total_earned_fen = fields.Integer()
+    in_transit_fen = fields.Integer()
+
+
+class WithdrawalArgs(Schema):
+    amount_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10**9))
+
+
+class WithdrawalSchema(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    amount_fen = fields.Integer()
+    out_bill_no = fields.String(allow_none=True)
+    package_info = fields.String()
+    last_error = fields.String(allow_none=True)
+    created_at = fields.String()
+
+
+class PayoutSchema(WithdrawalSchema):
+    kind = fields.String()
+    user_id = fields.Integer()
+    commission_id = fields.Integer(allow_none=True)
+    rail = fields.String()
+    attempt = fields.Integer()
+    finished_at = fields.String(allow_none=True)
+
+
+class PayoutListArgs(PageArgs):
+    status = fields.String()
+
+
+PayoutPage = list_schema(PayoutSchema, "PayoutPage")
+
+
+class SettingsSchema(Schema):
+    mode = fields.String(validate=validate.OneOf(DISTRIBUTION_MODES))
+    bind_mode = fields.String(validate=validate.OneOf(BIND_MODES))
+    protection_days = fields.Integer(strict=True, validate=validate.Range(min=0, max=3650))
+    level1_bp = fields.Integer(strict=True, validate=_bp)
+    level2_bp = fields.Integer(strict=True, validate=_bp)
+    cap_bp = fields.Integer(strict=True, validate=_bp)
+    self_purchase = fields.Boolean()
+    hold_days = fields.Integer(strict=True, validate=validate.Range(min=0, max=365))
+    payout_rail = fields.String(validate=validate.OneOf(PAYOUT_RAILS))
+    min_transfer_fen = fields.Integer(strict=True, validate=validate.Range(min=10, max=10**8))
+    legacy_min_transfer_fen = fields.Integer(strict=True, validate=validate.Range(min=30, max=10**8))
+    daily_transfer_limit_fen = fields.Integer(strict=True, validate=validate.Range(min=0, max=10**10))

@@ -1,0 +1,171 @@
+"""Commission rules applied to orders: who earns, how much, and clawback.
+
+Called inside the payment (and refund) transaction; it flushes, the caller commits.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from backend.auth.models import User
+from backend.commission import ledger, rules
+from backend.commission.ledger import SHOP_COMMISSION_EXPENSE, Movement, user_account
+from backend.commission.models import Commission, LedgerEntry, Payout, Wallet
+from backend.commission.settings import DistributionSettings, get_settings
+from backend.extensions import db
+from backend.timeutil import utcnow
+
+
+def commission_chain(buyer: User, share_owner: User | None, settings: DistributionSettings):
+    """(level-1 user, level-2 user, source) for an order being paid now.
+
+    The buyer's binding decides; a share link counts only for a buyer nobody has
+    bound. Self-purchase puts a distributor buyer at level 1 when enabled."""
+    if settings.self_purchase and buyer.is_distributor:
+        level1, source = buyer, "self"
+    elif buyer.inviter_id is not None:
+        level1, source = db.session.get(User, buyer.inviter_id), "binding"
+    elif share_owner is not None and share_owner.id != buyer.id and share_owner.is_distributor:
+        level1, source = share_owner, "share"
+    else:
+        return None, None, None
+    level2 = db.session.get(User, level1.inviter_id) if level1.inviter_id else None
+    if level2 is not None and (level2.id == buyer.id or not level2.is_distributor):
+        level2 = None
+    return level1, level2, source
+
+
+def record_commissions(order, buyer: User, share_owner: User | None) -> list[int]:
+    """Snapshot the chain on the order, write the commission lines and their
+    pending ledger entries, and one pending payout per line (the outbox).
+    Returns the payout ids to enqueue once the transaction commits."""
+    settings = get_settings()
+    level1, level2, source = commission_chain(buyer, share_owner, settings)
+    order.level1_id = level1.id if level1 else None
+    order.level2_id = level2.id if level2 else None
+    order.chain_source = source
+    if level1 is None or not level1.is_distributor:
+        return []
+
+    from backend.catalog.models import Product
+
+    products = {p.id: p for p in db.session.scalars(
+        select(Product).where(Product.id.in_([item.product_id for item in order.items])))}
+    lines = [
+        rules.Line(
+            amount_fen=item.amount_fen, quantity=item.quantity,
+            level1_bp=products[item.product_id].level1_bp, level2_bp=products[item.product_id].level2_bp,
+            level1_fixed_fen=products[item.product_id].level1_fixed_fen,
+            level2_fixed_fen=products[item.product_id].level2_fixed_fen,
+        )
+        for item in order.items
+    ]
+    beneficiaries = {1: level1, 2: level2}
+    rates = rules.Rates(
+        level1_bp=_rate(level1, 1, settings),
+        level2_bp=_rate(level2, 2, settings) if level2 else 0,
+        cap_bp=settings.cap_bp,
+    )
+    amounts = rules.split(lines, rates, levels=(1, 2) if level2 else (1,))
+    now = utcnow()
+    payout_ids = []
+    for level, amount in amounts.items():
+        if amount <= 0:
+            continue
+        beneficiary = beneficiaries[level]
+        commission = Commission(
+            order_id=order.id, user_id=beneficiary.id, buyer_id=buyer.id, level=level, amount_fen=amount,
+            rate_bp=rates.level1_bp if level == 1 else rates.level2_bp, source=source, status="pending",
+            available_at=now + timedelta(days=settings.hold_days), created_at=now,
+        )
+        db.session.add(commission)
+        db.session.flush()
+        ledger.post(Movement(
+            key=f"commission:{commission.id}:earn", kind="commission_earned", user_id=beneficiary.id,
+            debit=SHOP_COMMISSION_EXPENSE, credit=user_account(beneficiary.id, "pending"),
+            amount_fen=amount, order_id=order.id, commission_id=commission.id, earned_delta=amount,
+            memo=f"order {order.id} level {level}",
+        ))
+        payout = Payout(kind="commission", user_id=beneficiary.id, commission_id=commission.id,
+                        amount_fen=amount, rail=settings.payout_rail, status="pending", next_attempt_at=now)
+        db.session.add(payout)
+        db.session.flush()
+        payout_ids.append(payout.id)
+    return payout_ids
+
+
+def _rate(user: User, level: int, settings: DistributionSettings) -> int:
+    override = user.level1_bp_override if level == 1 else user.level2_bp_override
+    if override is not None:
+        return override
+    return settings.level1_bp if level == 1 else settings.level2_bp
+
+
+def release(commission: Commission) -> bool:
+    """Move a commission from pending to available once its hold is over."""
+    remaining = commission.amount_fen - commission.reversed_fen
+    if commission.status != "pending":
+        return False
+    if remaining > 0:
+        ledger.post(Movement(
+            key=f"commission:{commission.id}:release", kind="commission_released", user_id=commission.user_id,
+            debit=user_account(commission.user_id, "pending"), credit=user_account(commission.user_id, "available"),
+            amount_fen=remaining, order_id=commission.order_id, commission_id=commission.id,
+        ))
+    commission.status = "available" if remaining > 0 else "reversed"
+    db.session.flush()
+    return True
+
+
+def claw_back(order, refund_id: int) -> None:
+    """Reverse the order's commissions pro rata to what has been refunded so far.
+    Pending money is taken from pending; released money from available, which may
+    go negative and is netted against future commission."""
+    commissions = db.session.scalars(
+        select(Commission).where(Commission.order_id == order.id).with_for_update()).all()
+    for commission in commissions:
+        amount = rules.clawback(commission.amount_fen, commission.reversed_fen, order.refunded_fen, order.paid_fen)
+        if amount <= 0:
+            continue
+        source = "pending" if commission.status == "pending" else "available"
+        posted = ledger.post(Movement(
+            key=f"refund:{refund_id}:commission:{commission.id}", kind="commission_reversed",
+            user_id=commission.user_id, debit=user_account(commission.user_id, source),
+            credit=SHOP_COMMISSION_EXPENSE, amount_fen=amount, order_id=order.id,
+            commission_id=commission.id, earned_delta=-amount, memo=f"refund {refund_id}",
+        ))
+        if posted:
+            commission.reversed_fen += amount
+            if commission.reversed_fen == commission.amount_fen:
+                commission.status = "reversed"
+    db.session.flush()
+
+
+def wallet_view(user_id: int) -> dict:
+    wallet = db.session.get(Wallet, user_id)
+    if wallet is None:
+        return {"pending_fen": 0, "available_fen": 0, "withdrawn_fen": 0, "total_earned_fen": 0, "in_transit_fen": 0}
+    return {
+        "pending_fen": wallet.pending_fen,
+        "available_fen": wallet.available_fen,
+        "withdrawn_fen": wallet.paid_out_fen,
+        "total_earned_fen": wallet.total_earned_fen,
+        "in_transit_fen": wallet.in_transit_fen,
+    }
+
+
+def check_wallet(user_id: int) -> dict:
+    """Recompute a wallet from the ledger and compare: {column: (stored, derived)} of any drift."""
+    derived = {}
+    for name, column in ledger.USER_ACCOUNTS.items():
+        account = user_account(user_id, name)
+        credit = db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
+                                   .where(LedgerEntry.credit_account == account))
+        debit = db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
+                                  .where(LedgerEntry.debit_account == account))
+        derived[column.key] = int(credit) - int(debit)
+    wallet = db.session.get(Wallet, user_id)
+    stored = {key: getattr(wallet, key) if wallet else 0 for key in derived}
+    return {key: (stored[key], derived[key]) for key in derived if stored[key] != derived[key]}

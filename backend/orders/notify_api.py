@@ -1,0 +1,87 @@
+"""WeChat Pay callbacks. Verify → lock → already processed? → change → answer.
+
+The answers are WeChat's formats (XML for v2, JSON for v3), not ours: WeChat
+retries until it reads SUCCESS, and a FAIL changes nothing on our side.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, request
+
+from backend.commission import payouts
+from backend.commission.jobs import enqueue_payouts
+from backend.commission.models import Payout
+from backend.errors import ApiError
+from backend.extensions import db, wechat
+from backend.orders import service as orders
+from backend.wechat.gateway import InvalidSignature, TransferResult
+from sqlalchemy import select
+
+log = logging.getLogger(__name__)
+blp = Blueprint("payments", __name__, url_prefix="/api/v1/payments/wechat")
+
+
+def _xml(code: str, message: str) -> Response:
+    body = f"<xml><return_code><![CDATA[{code}]]></return_code><return_msg><![CDATA[{message}]]></return_msg></xml>"
+    return Response(body, status=200, mimetype="application/xml")
+
+
+@blp.post("/notify")
+def payment_notify():
+    try:
+        data = wechat().parse_payment_notify(request.get_data())
+    except InvalidSignature:
+        log.warning("payment notify with a bad signature refused")
+        return _xml("FAIL", "invalid signature")
+    if data.get("return_code") != "SUCCESS" or data.get("result_code") != "SUCCESS":
+        return _xml("SUCCESS", "OK")  # a failed payment: nothing to record
+    try:
+        result = orders.mark_paid(data["out_trade_no"], data["transaction_id"], int(data["total_fee"]))
+    except orders.AmountMismatch as exc:
+        db.session.rollback()
+        log.error("payment notify amount mismatch: %s", exc)
+        return _xml("FAIL", "amount mismatch")
+    except ApiError as exc:
+        db.session.rollback()
+        return _xml("FAIL", exc.message)
+    db.session.commit()
+    enqueue_payouts(result.payout_ids)  # after the commit; the sweeper covers a Redis outage
+    return _xml("SUCCESS", "OK")
+
+
+@blp.post("/refund-notify")
+def refund_notify():
+    try:
+        data = wechat().parse_refund_notify(request.get_data())
+    except InvalidSignature:
+        return _xml("FAIL", "invalid signature")
+    if data.get("refund_status") == "SUCCESS":
+        orders.mark_refund_succeeded(data["out_refund_no"], data.get("refund_id"))
+        db.session.commit()
+    return _xml("SUCCESS", "OK")
+
+
+@blp.post("/transfer-notify")
+def transfer_notify():
+    try:
+        data = wechat().parse_transfer_notify(dict(request.headers), request.get_data())
+    except InvalidSignature:
+        return Response('{"code":"FAIL","message":"invalid signature"}', status=401, mimetype="application/json")
+    resource = data.get("resource", data)
+    out_bill_no = resource.get("out_bill_no")
+    payout_id = db.session.scalar(select(Payout.id).where(Payout.out_bill_no == out_bill_no))
+    if payout_id is not None:
+        payouts.record_result(payout_id, TransferResult(
+            out_bill_no=out_bill_no, state=_state(resource.get("state")),
+            transfer_bill_no=resource.get("transfer_bill_no"), package_info=None,
+            fail_reason=resource.get("fail_reason"), amount_fen=resource.get("transfer_amount")))
+        db.session.commit()
+    return Response(status=204)
+
+
+def _state(raw: str | None) -> str:
+    if raw in ("SUCCESS", "FAIL", "CANCELLED", "WAIT_USER_CONFIRM"):
+        return raw
+    return "PROCESSING"

@@ -1,0 +1,257 @@
+"""Orders: create with stock reserved, pay, the payment notify, cancel, refund.
+
+Services flush; the view or job that called them commits, then enqueues.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from backend.auth.models import User
+from backend.catalog import service as catalog
+from backend.catalog.models import Product
+from backend.commission import service as commission
+from backend.errors import ApiError
+from backend.extensions import db, wechat
+from backend.orders.models import Order, OrderItem, Refund
+from backend.referral import service as referral
+from backend.timeutil import as_utc, utcnow
+from backend.wechat.gateway import WeChatError, WeChatUnavailable
+
+log = logging.getLogger(__name__)
+
+
+def _cfg():
+    return current_app.config["FISSION"]
+
+
+def new_out_trade_no() -> str:
+    # ≤ 32 chars, letters and digits only (WeChat's rule); unguessable so a notify
+    # cannot be aimed at an order by counting.
+    return "FO" + utcnow().strftime("%y%m%d%H%M%S") + secrets.token_hex(8).upper()
+
+
+def create_order(user: User, items: list[dict], share_code: str | None) -> Order:
+    wanted: dict[int, int] = {}
+    for item in items:
+        wanted[item["product_id"]] = wanted.get(item["product_id"], 0) + item["quantity"]
+    products = {p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(wanted)))}
+    missing = [pid for pid in wanted if pid not in products or not products[pid].active]
+    if missing:
+        raise ApiError("PRODUCT_NOT_FOUND", "Some products do not exist", details={"product_ids": missing})
+
+    if share_code and user.inviter_id is None:
+        _try_bind(user, share_code)
+
+    # Reserve in product-id order so two orders never wait on each other in a circle.
+    short = []
+    for pid in sorted(wanted):
+        if not catalog.reserve(pid, wanted[pid]):
+            short.append(pid)
+    if short:
+        # The view does not commit on an error, so what this order did take goes back.
+        raise ApiError("OUT_OF_STOCK", "Some items are out of stock", details={"items": [
+            {"product_id": pid, "requested": wanted[pid], "available": db.session.get(Product, pid).stock}
+            for pid in short]})
+
+    now = utcnow()
+    order = Order(user_id=user.id, status="pending_payment", out_trade_no=new_out_trade_no(),
+                  share_code=share_code, created_at=now,
+                  expires_at=now + timedelta(seconds=_cfg().order_payment_ttl_seconds), total_fen=0)
+    total = 0
+    for pid in sorted(wanted):
+        product = products[pid]
+        amount = product.price_fen * wanted[pid]
+        total += amount
+        order.items.append(OrderItem(product_id=pid, title=product.title, quantity=wanted[pid],
+                                     unit_price_fen=product.price_fen, amount_fen=amount))
+    order.total_fen = total
+    db.session.add(order)
+    db.session.flush()
+    return order
+
+
+def _try_bind(user: User, share_code: str) -> None:
+    """A share link binds a new customer when the rules allow; if they do not, the
+    order still goes ahead (the share is remembered on the order)."""
+    try:
+        with db.session.begin_nested():
+            referral.bind(user, share_code, source="order")
+    except ApiError as exc:
+        log.info("share code %s did not bind user %s: %s", share_code, user.id, exc.code)
+
+
+def get_order_for(user: User, order_id: int) -> Order:
+    order = db.session.get(Order, order_id)
+    if order is None or order.user_id != user.id:
+        # Someone else's order looks exactly like a missing one.
+        raise ApiError("ORDER_NOT_FOUND", f"Order {order_id} does not exist")
+    return order
+
+
+def notify_url(path: str) -> str:
+    return f"{_cfg().wechat.notify_base_url}/api/v1/payments/wechat/{path}"
+
+
+def start_payment(user: User, order: Order, client_ip: str) -> dict:
+    if order.status != "pending_payment" or as_utc(order.expires_at) <= utcnow():
+        raise ApiError("ORDER_NOT_PAYABLE", f"Order {order.id} cannot be paid (status {order.status})")
+    try:
+        prepay_id = wechat().unified_order(
+            out_trade_no=order.out_trade_no, total_fen=order.total_fen, openid=user.openid,
+            body=f"Fission order {order.id}", notify_url=notify_url("notify"), client_ip=client_ip)
+    except WeChatUnavailable as exc:
+        raise ApiError("WECHAT_UNAVAILABLE", "WeChat Pay is not reachable, try again") from exc
+    except WeChatError as exc:
+        raise ApiError("WECHAT_ERROR", f"WeChat Pay refused the order: {exc}") from exc
+    return {"out_trade_no": order.out_trade_no, "total_fen": order.total_fen,
+            "jsapi": wechat().jsapi_params(prepay_id)}
+
+
+class AmountMismatch(Exception):
+    pass
+
+
+@dataclass
+class PaymentResult:
+    order_id: int | None
+    newly_paid: bool
+    payout_ids: list[int] = field(default_factory=list)
+
+
+def mark_paid(out_trade_no: str, transaction_id: str, total_fee: int) -> PaymentResult:
+    """Record a verified payment. Locks the order; a repeat is a no-op."""
+    order = db.session.scalar(select(Order).where(Order.out_trade_no == out_trade_no).with_for_update())
+    if order is None:
+        raise ApiError("ORDER_NOT_FOUND", f"No order {out_trade_no}")
+    if total_fee != order.total_fen:
+        raise AmountMismatch(f"order {order.id}: paid {total_fee}, expected {order.total_fen}")
+    if order.status != "pending_payment":
+        if order.status == "cancelled":
+            # We close the WeChat order before cancelling, so this means WeChat
+            # took money for an order it had closed: an operator must look.
+            log.error("payment for cancelled order %s (%s)", order.id, transaction_id)
+        return PaymentResult(order.id, False)
+    buyer = db.session.get(User, order.user_id)
+    order.status = "paid"
+    order.paid_fen = total_fee
+    order.transaction_id = transaction_id
+    order.paid_at = utcnow()
+    share_owner = referral.find_by_invite_code(order.share_code) if order.share_code else None
+    payout_ids = commission.record_commissions(order, buyer, share_owner)
+    buyer.has_paid_order = True
+    db.session.flush()
+    return PaymentResult(order.id, True, payout_ids)
+
+
+def cancel_if_unpaid(order_id: int) -> bool:
+    """Cancel an order past its payment deadline and return its stock, after asking
+    WeChat: a payment whose notify is late is recorded, not cancelled."""
+    order = db.session.get(Order, order_id)
+    if order is None or order.status != "pending_payment":
+        return False
+    try:
+        state = wechat().query_order(order.out_trade_no)
+    except WeChatError:
+        state = {"trade_state": "NOTPAY"}  # WeChat never saw it (ORDERNOTEXIST)
+    if state.get("trade_state") == "SUCCESS":
+        mark_paid(order.out_trade_no, state["transaction_id"], int(state["total_fee"]))
+        return False
+    if state.get("trade_state") == "NOTPAY":
+        try:
+            wechat().close_order(order.out_trade_no)
+        except WeChatError:
+            pass  # never created at WeChat: nothing to close
+    order = db.session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+    if order.status != "pending_payment":
+        return False
+    order.status = "cancelled"
+    order.cancelled_at = utcnow()
+    for item in order.items:
+        catalog.release(item.product_id, item.quantity)
+    db.session.flush()
+    return True
+
+
+def expired_unpaid_order_ids(limit: int = 500) -> list[int]:
+    return list(db.session.scalars(
+        select(Order.id).where(Order.status == "pending_payment", Order.expires_at <= utcnow())
+        .order_by(Order.expires_at).limit(limit)))
+
+
+# --- refunds -------------------------------------------------------------------------
+
+def request_refund(order_id: int, amount_fen: int | None, reason: str, operator_id: int | None) -> Refund:
+    """Reserve the refund on the order and claw back commission, in this
+    transaction. The WeChat call happens after the commit (``submit_refund``)."""
+    order = db.session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+    if order is None:
+        raise ApiError("ORDER_NOT_FOUND", f"Order {order_id} does not exist")
+    if order.status not in ("paid", "shipped", "completed", "partially_refunded"):
+        raise ApiError("ORDER_NOT_REFUNDABLE", f"Order {order_id} is {order.status}")
+    refundable = order.paid_fen - order.refunded_fen
+    amount = refundable if amount_fen is None else amount_fen
+    if amount <= 0 or amount > refundable:
+        raise ApiError("REFUND_EXCEEDS_PAID", f"At most {refundable} fen can be refunded",
+                       details={"refundable_fen": refundable})
+    refund = Refund(order_id=order.id, out_refund_no="", amount_fen=amount, reason=reason,
+                    operator_id=operator_id, status="processing")
+    db.session.add(refund)
+    db.session.flush()
+    refund.out_refund_no = f"FR{refund.id:012d}"  # deterministic: a retry reuses it
+    order.refunded_fen += amount
+    order.status = "refunded" if order.refunded_fen == order.paid_fen else "partially_refunded"
+    commission.claw_back(order, refund.id)
+    db.session.flush()
+    return refund
+
+
+def submit_refund(refund_id: int) -> Refund:
+    """Ask WeChat for the money back. Idempotent by out_refund_no; an unknown
+    outcome leaves the refund ``processing`` for the sweeper to ask again."""
+    refund = db.session.get(Refund, refund_id)
+    if refund.status != "processing":
+        return refund
+    order = db.session.get(Order, refund.order_id)
+    refund.next_attempt_at = utcnow() + timedelta(seconds=60)  # the notify normally comes first
+    try:
+        wechat().refund(out_trade_no=order.out_trade_no, out_refund_no=refund.out_refund_no,
+                        total_fen=order.paid_fen, refund_fen=refund.amount_fen,
+                        notify_url=notify_url("refund-notify"), reason=refund.reason or "refund")
+    except WeChatUnavailable:
+        log.warning("refund %s: WeChat unavailable, will retry", refund.id)
+    except WeChatError as exc:
+        refund.status = "failed"
+        log.error("refund %s refused by WeChat: %s", refund.id, exc)
+    db.session.flush()
+    return refund
+
+
+def mark_refund_succeeded(out_refund_no: str, refund_id: str | None) -> bool:
+    refund = db.session.scalar(select(Refund).where(Refund.out_refund_no == out_refund_no).with_for_update())
+    if refund is None:
+        return False
+    if refund.status == "processing":
+        refund.status = "succeeded"
+        refund.refund_id = refund_id
+        refund.succeeded_at = utcnow()
+        db.session.flush()
+    return True
+
+
+def order_view(order: Order) -> dict:
+    from backend.timeutil import iso
+
+    return {
+        "id": order.id, "status": order.status, "total_fen": order.total_fen, "paid_fen": order.paid_fen,
+        "refunded_fen": order.refunded_fen, "out_trade_no": order.out_trade_no,
+        "created_at": iso(order.created_at), "paid_at": iso(order.paid_at), "expires_at": iso(order.expires_at),
+        "items": [{"product_id": i.product_id, "title": i.title, "quantity": i.quantity,
+                   "unit_price_fen": i.unit_price_fen, "amount_fen": i.amount_fen} for i in order.items],
+    }

@@ -1,0 +1,75 @@
+"""RQ plumbing: queues, enqueue-after-commit, and the app context jobs run in.
+
+Jobs take ids, never objects, and are idempotent, so enqueuing twice is harmless;
+we still collapse duplicates by a job id derived from the row id. Enqueuing never
+raises: if Redis is down the row stays ``pending`` in the database and the sweeper
+enqueues it again later (the outbox pattern).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from flask import current_app, has_app_context
+from rq import Queue
+from rq.job import Job, JobStatus
+
+from backend.extensions import db, redis_client
+
+log = logging.getLogger(__name__)
+
+QUEUES = ("payouts", "default")
+_LIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
+
+
+def queue_name(name: str) -> str:
+    return f"{current_app.config['FISSION'].queue_prefix}-{name}"
+
+
+def get_queue(name: str = "default") -> Queue:
+    return Queue(queue_name(name), connection=redis_client())
+
+
+def enqueue_once(func, *args, job_id: str, queue: str = "default", **kwargs) -> bool:
+    """Enqueue unless a live job with this id exists. False if Redis is unreachable."""
+    full_id = f"{current_app.config['FISSION'].queue_prefix}-{job_id}"
+    try:
+        conn = redis_client()
+        try:
+            status = Job.fetch(full_id, connection=conn).get_status()
+            if status in _LIVE:
+                return True
+        except Exception:
+            pass  # no such job (or expired): enqueue it
+        get_queue(queue).enqueue(func, *args, job_id=full_id, result_ttl=300, failure_ttl=86400,
+                                 job_timeout=120, **kwargs)
+        return True
+    except Exception as exc:  # Redis down: the sweeper will pick the row up
+        log.warning("enqueue %s failed (%s); the sweeper will retry", full_id, exc.__class__.__name__)
+        return False
+
+
+_worker_app = None
+
+
+def job(func):
+    """Run an RQ job inside a fresh app context with its own session, so one job's
+    state never leaks into the next in a long-lived worker."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        if has_app_context():
+            return func(*args, **kwargs)
+        global _worker_app
+        if _worker_app is None:
+            from backend import create_app
+
+            _worker_app = create_app()
+        with _worker_app.app_context():
+            try:
+                return func(*args, **kwargs)
+            finally:
+                db.session.remove()
+
+    return wrapper

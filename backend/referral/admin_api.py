@@ -1,0 +1,57 @@
+"""Operators: a user's place in the tree, approving distributors, moving a user."""
+
+from __future__ import annotations
+
+from flask import g
+from flask_smorest import Blueprint
+
+from backend.auth.api import user_view
+from backend.auth.guards import admin_required
+from backend.auth.models import User
+from backend.errors import ApiError
+from backend.extensions import db
+from backend.referral import schemas
+from backend.referral import service as referral
+
+blp = Blueprint("admin_referral", __name__, url_prefix="/api/v1/admin", description="Referral tree (admin)")
+
+
+def _user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise ApiError("NOT_FOUND", f"User {user_id} does not exist")
+    return user
+
+
+@blp.get("/users/<int:user_id>/tree")
+@admin_required("operator")
+def tree(user_id):
+    user = _user(user_id)
+    return {
+        "user": user_view(user),
+        "ancestors": [user_view(a) for a in referral.ancestors(user.id)],
+        "level1": {"count": referral.team_count(user.id, 1)},
+        "level2": {"count": referral.team_count(user.id, 2)},
+        "depth": user.depth,
+        "root_id": user.root_id,
+    }
+
+
+@blp.post("/users/<int:user_id>/approve-distributor")
+@admin_required("operator")
+def approve(user_id):
+    user = _user(user_id)
+    referral.approve(user)
+    db.session.commit()
+    return user_view(user)
+
+
+@blp.post("/users/<int:user_id>/move")
+@blp.arguments(schemas.MoveArgs)
+@admin_required("operator")
+def move(args, user_id):
+    user = _user(user_id)
+    referral.bind(user, args["invite_code"], source="admin", reason=args["reason"],
+                  operator_id=g.admin.id, force=True)
+    db.session.commit()
+    return user_view(user)

@@ -1,0 +1,80 @@
+"""Distributor application, binding, team and share codes."""
+
+from __future__ import annotations
+
+import io
+
+import qrcode
+from flask import current_app, g, send_file
+from flask_smorest import Blueprint
+
+from backend.auth.guards import login_required
+from backend.errors import ApiError
+from backend.extensions import db, wechat
+from backend.referral import schemas
+from backend.referral import service as referral
+from backend.referral.team import team_page
+from backend.wechat.gateway import WeChatError, WeChatUnavailable
+
+blp = Blueprint("referral", __name__, url_prefix="/api/v1", description="Distributors, binding and teams")
+
+
+@blp.post("/distributor/apply")
+@blp.arguments(schemas.ApplyArgs)
+@blp.response(200, schemas.ApplyResult)
+@login_required
+def apply(args):
+    status = referral.apply(g.user, args.get("real_name"), args.get("phone"))
+    db.session.commit()
+    return {"status": status}
+
+
+@blp.post("/referral/bind")
+@blp.arguments(schemas.BindArgs)
+@blp.response(200, schemas.BindResult)
+@login_required
+def bind(args):
+    user = referral.bind(g.user, args["invite_code"], source="bind")
+    db.session.commit()
+    return {"bound": True, "inviter_id": user.inviter_id}
+
+
+@blp.get("/me/team")
+@blp.arguments(schemas.TeamArgs, location="query")
+@blp.response(200, schemas.TeamPage)
+@login_required
+def my_team(args):
+    return team_page(g.user.id, args["level"], args["page"], args["per_page"])
+
+
+def _require_code():
+    if not g.user.is_distributor or not g.user.invite_code:
+        raise ApiError("NOT_A_DISTRIBUTOR", "Only distributors have a share code")
+    return g.user.invite_code
+
+
+@blp.get("/me/share-code")
+@blp.response(200, content_type="image/png")
+@login_required
+def share_code():
+    code = _require_code()
+    try:
+        png = wechat().wxacode_unlimited(scene=f"i={code}", page="pages/index/index")
+    except WeChatUnavailable as exc:
+        raise ApiError("WECHAT_UNAVAILABLE", "WeChat is not reachable, try again") from exc
+    except WeChatError as exc:
+        raise ApiError("WECHAT_ERROR", f"WeChat refused the code: {exc}") from exc
+    return send_file(io.BytesIO(png), mimetype="image/png", max_age=3600)
+
+
+@blp.get("/me/share-qr")
+@blp.response(200, content_type="image/png")
+@login_required
+def share_qr():
+    code = _require_code()
+    base = current_app.config["FISSION"].extra.get("share_link_base", "https://shop.example.com/s")
+    image = qrcode.make(f"{base}?invite_code={code}")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    buffer.seek(0)
+    return send_file(buffer, mimetype="image/png", max_age=3600)

@@ -1,0 +1,178 @@
+"""Invite codes, distributor applications, binding rules and the team tree."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+
+from backend.auth.models import User
+from backend.commission.settings import get_settings
+from backend.errors import ApiError
+from backend.extensions import db
+from backend.referral.models import BindHistory
+from backend.timeutil import as_utc, utcnow
+
+# Unambiguous characters: codes are read aloud and typed from screenshots.
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+CODE_LENGTH = 8
+
+
+def new_invite_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def _make_distributor(user: User) -> None:
+    user.distributor_status = "approved"
+    while user.invite_code is None:
+        code = new_invite_code()
+        try:
+            with db.session.begin_nested():
+                user.invite_code = code
+                db.session.flush()
+        except IntegrityError:
+            user.invite_code = None  # a collision: draw again
+
+
+def apply(user: User, real_name: str | None, phone: str | None) -> str:
+    if real_name:
+        user.real_name = real_name
+    if phone:
+        user.phone = phone
+    if user.is_distributor:
+        return "approved"
+    if get_settings().mode == "everyone":
+        _make_distributor(user)
+    else:
+        user.distributor_status = "pending"
+    db.session.flush()
+    return user.distributor_status
+
+
+def approve(user: User) -> None:
+    _make_distributor(user)
+    db.session.flush()
+
+
+def find_by_invite_code(code: str) -> User | None:
+    return db.session.scalar(select(User).where(User.invite_code == code.strip().upper()))
+
+
+def ancestors(user_id: int, limit: int | None = None) -> list[User]:
+    """The chain above a user, nearest first, by one recursive query."""
+    chain = select(User.id, User.inviter_id, func.cast(1, db.Integer).label("hop")).where(
+        User.id == select(User.inviter_id).where(User.id == user_id).scalar_subquery()
+    ).cte("chain", recursive=True)
+    parent = aliased(User)
+    chain = chain.union_all(
+        select(parent.id, parent.inviter_id, (chain.c.hop + 1).label("hop"))
+        .join(chain, parent.id == chain.c.inviter_id)
+        .where(chain.c.hop < 10_000)  # a guard, not a rule: cycles are refused at bind
+    )
+    stmt = select(User).join(chain, User.id == chain.c.id).order_by(chain.c.hop)
+    if limit:
+        stmt = stmt.limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+def _lock(ids: set[int]) -> None:
+    # One statement in id order: concurrent binds queue on their common rows
+    # instead of deadlocking, and re-read the chain after the wait.
+    db.session.execute(select(User.id).where(User.id.in_(sorted(ids))).order_by(User.id).with_for_update())
+
+
+def _may_rebind(user: User, settings) -> bool:
+    if user.inviter_id is None:
+        return True
+    if settings.bind_mode == "protection":
+        return utcnow() >= as_utc(user.bound_at) + timedelta(days=settings.protection_days)
+    return False
+
+
+def bind(user: User, invite_code: str, source: str, *, reason: str = "", operator_id: int | None = None,
+         force: bool = False) -> User:
+    """Bind ``user`` under the owner of ``invite_code``. Raises ApiError with the
+    contract's codes. ``force`` (operators) skips the protection rules, never the
+    safety ones (self, cycle, inactive inviter)."""
+    inviter = find_by_invite_code(invite_code)
+    if inviter is None:
+        raise ApiError("INVITE_CODE_NOT_FOUND", "No distributor has this invite code")
+    return bind_to(user, inviter, source, reason=reason, operator_id=operator_id, force=force)
+
+
+def bind_to(user: User, inviter: User, source: str, *, reason: str = "", operator_id: int | None = None,
+            force: bool = False) -> User:
+    if inviter.id == user.id:
+        raise ApiError("SELF_REFERRAL", "You cannot bind to yourself")
+    if not inviter.is_distributor:
+        raise ApiError("INVITER_NOT_DISTRIBUTOR", "This user is not an active distributor")
+    settings = get_settings()
+
+    chain = ancestors(inviter.id)
+    _lock({user.id, inviter.id, *(a.id for a in chain)})
+    db.session.refresh(user)
+    db.session.refresh(inviter)
+    chain = ancestors(inviter.id)  # re-read under the locks
+
+    if user.inviter_id == inviter.id:
+        return user  # already bound here: binding again is a no-op
+    if not force:
+        if settings.bind_mode == "until_first_order" and user.has_paid_order:
+            raise ApiError("ALREADY_BOUND", "Only customers without a paid order can be bound")
+        if not _may_rebind(user, settings):
+            raise ApiError("ALREADY_BOUND", "This user is already bound to a distributor")
+    if any(a.id == user.id for a in chain):
+        raise ApiError("REFERRAL_CYCLE", "Binding here would make a cycle")
+
+    old_inviter_id = user.inviter_id
+    old_depth, old_root = user.depth, user.root_id
+    user.inviter_id = inviter.id
+    user.bound_at = utcnow()
+    user.bind_source = source
+    user.depth = inviter.depth + 1
+    user.root_id = inviter.root_id or inviter.id
+    db.session.add(BindHistory(user_id=user.id, old_inviter_id=old_inviter_id, new_inviter_id=inviter.id,
+                               source=source, reason=reason, operator_id=operator_id))
+    db.session.flush()
+    if old_inviter_id is not None and (user.depth != old_depth or user.root_id != old_root):
+        _reposition_subtree(user)
+    return user
+
+
+def _reposition_subtree(user: User) -> None:
+    """After a rebind, the people below move with the user: fix depth and root
+    level by level (one UPDATE per level of the subtree)."""
+    frontier_depth = user.depth
+    parents = aliased(User)
+    while True:
+        stmt = (
+            update(User)
+            .where(User.inviter_id.in_(select(parents.id).where(
+                parents.depth == frontier_depth,
+                (parents.root_id == user.root_id) | (parents.id == user.id),
+            )))
+            .where((User.depth != frontier_depth + 1) | (User.root_id != user.root_id))
+            .values(depth=frontier_depth + 1, root_id=user.root_id)
+            .execution_options(synchronize_session=False)
+        )
+        if db.session.execute(stmt).rowcount == 0:
+            break
+        frontier_depth += 1
+
+
+# --- the team, by level ----------------------------------------------------------
+
+def team_query(user_id: int, level: int):
+    """Members of a user's level-1 or level-2 team: an index lookup on inviter_id
+    each (level 2 is a join through level 1), never an id list in IN (...)."""
+    if level == 1:
+        return select(User).where(User.inviter_id == user_id)
+    mid = aliased(User)
+    return select(User).join(mid, User.inviter_id == mid.id).where(mid.inviter_id == user_id)
+
+
+def team_count(user_id: int, level: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(team_query(user_id, level).subquery()))

@@ -1,0 +1,118 @@
+"""What a test does as a user would: over HTTP, against the emulator."""
+
+from __future__ import annotations
+
+import uuid
+
+import requests
+from rq import SimpleWorker
+
+from backend.extensions import db
+
+
+class Client:
+    """A mini-program user (or an admin) talking to the live app."""
+
+    def __init__(self, live, token: str | None = None):
+        self.live = live
+        self.token = token
+        self.user: dict | None = None
+
+    def _headers(self):
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def get(self, path, **kw):
+        return requests.get(self.live.api(path), headers=self._headers(), timeout=30, **kw)
+
+    def post(self, path, json=None, **kw):
+        return requests.post(self.live.api(path), json=json, headers=self._headers(), timeout=30, **kw)
+
+    def put(self, path, json=None, **kw):
+        return requests.put(self.live.api(path), json=json, headers=self._headers(), timeout=30, **kw)
+
+    @property
+    def id(self) -> int:
+        return self.user["id"]
+
+
+def login(live, invite_code: str | None = None, code: str | None = None) -> Client:
+    body = {"code": code or f"code-{uuid.uuid4().hex}"}
+    if invite_code:
+        body["invite_code"] = invite_code
+    r = requests.post(live.api("/auth/wechat-login"), json=body, timeout=30)
+    assert r.status_code == 200, r.text
+    client = Client(live, r.json()["token"])
+    client.user = r.json()["user"]
+    client.login_response = r.json()
+    return client
+
+
+def distributor(live, invite_code: str | None = None) -> Client:
+    client = login(live, invite_code)
+    r = client.post("/distributor/apply", json={})
+    assert r.status_code == 200 and r.json()["status"] == "approved", r.text
+    client.user = client.get("/me").json()
+    return client
+
+
+def admin(live, token: str) -> Client:
+    return Client(live, token)
+
+
+def create_product(admin_client: Client, price_fen: int = 10_000, stock: int = 100, **extra) -> dict:
+    body = {"title": f"Part {uuid.uuid4().hex[:6]}", "brand": "Murata", "part_no": "GRM155R71C104KA88D",
+            "price_fen": price_fen, "stock": stock, **extra}
+    r = admin_client.post("/admin/products", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def set_settings(admin_client: Client, **changes) -> dict:
+    r = admin_client.put("/admin/settings/distribution", json=changes)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def pay(live, out_trade_no: str) -> dict:
+    r = requests.post(f"{live.emulator_url}/sandbox/pay/{out_trade_no}", json={}, timeout=30)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def buy(live, client: Client, product_id: int, quantity: int = 1, share_code: str | None = None) -> dict:
+    body = {"items": [{"product_id": product_id, "quantity": quantity}]}
+    if share_code:
+        body["share_code"] = share_code
+    r = client.post("/orders", json=body)
+    assert r.status_code == 201, r.text
+    order = r.json()
+    r = client.post(f"/orders/{order['id']}/pay")
+    assert r.status_code == 200, r.text
+    paid = pay(live, r.json()["out_trade_no"])
+    assert "SUCCESS" in paid["reply"], paid
+    return order
+
+
+def drain(live) -> None:
+    """Run every queued job with a real RQ worker (in this process), until empty."""
+    from backend import queue
+    from backend.extensions import redis_client
+
+    with live.app.app_context():
+        names = [queue.queue_name(n) for n in queue.QUEUES]
+        conn = redis_client()
+    SimpleWorker(names, connection=conn).work(burst=True)
+
+
+def sweep(live) -> dict:
+    from backend.sweeper import sweep_once
+
+    with live.app.app_context():
+        try:
+            return sweep_once()
+        finally:
+            db.session.remove()
+
+
+def ledger(live) -> dict:
+    return requests.get(f"{live.emulator_url}/sandbox/ledger", timeout=10).json()

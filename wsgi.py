@@ -1,0 +1,5 @@
+"""gunicorn entry: ``gunicorn wsgi:app``."""
+
+from backend import create_app
+
+app = create_app()
