@@ -33,7 +33,8 @@ def sweep_once() -> dict:
     db.session.rollback()
     stats["payouts"] = enqueue_payouts(ids)
 
-    refund_ids = list(db.session.scalars(select(Refund.id).where(Refund.status == "processing", Refund.next_attempt_at <= utcnow()).limit(500)))
+    refund_ids = list(db.session.scalars(select(Refund.id).where(
+        Refund.status == "processing", Refund.next_attempt_at <= utcnow()).limit(500)))
     db.session.rollback()
     stats["refunds"] = sum(enqueue_refund(rid) for rid in refund_ids)
 

@@ -17,7 +17,6 @@ class User(db.Model):
 
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("inviter_id IS NULL OR inviter_id <> id", name="no_self_inviter"),
         CheckConstraint("depth >= 0", name="depth_non_negative"),
         Index("ix_users_inviter_bound", "inviter_id", "bound_at"),
     )

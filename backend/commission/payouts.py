@@ -176,9 +176,12 @@ def _refresh(payout_id: int) -> None:
     gateway = wechat()
     try:
         if payout.rail == "wechat_transfer":
-            if payout.status == "wait_user_confirm" and as_utc(payout.submitted_at) + CONFIRM_TTL <= utcnow():
-                gateway.cancel_transfer_bill(payout.out_bill_no)
             result = gateway.query_transfer_bill(payout.out_bill_no)
+            overdue = as_utc(payout.submitted_at) + CONFIRM_TTL <= utcnow()
+            if result is not None and result.state == "WAIT_USER_CONFIRM" and overdue:
+                # Still unconfirmed after 24 h: cancel, then read the final state.
+                gateway.cancel_transfer_bill(payout.out_bill_no)
+                result = gateway.query_transfer_bill(payout.out_bill_no)
         else:
             result = gateway.query_legacy_transfer(payout.out_bill_no)
     except (WeChatUnavailable, WeChatError) as exc:

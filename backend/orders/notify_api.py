@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, request
+from sqlalchemy import select
 
 from backend.commission import payouts
 from backend.commission.jobs import enqueue_payouts
@@ -17,7 +18,6 @@ from backend.errors import ApiError
 from backend.extensions import db, wechat
 from backend.orders import service as orders
 from backend.wechat.gateway import InvalidSignature, TransferResult
-from sqlalchemy import select
 
 log = logging.getLogger(__name__)
 blp = Blueprint("payments", __name__, url_prefix="/api/v1/payments/wechat")

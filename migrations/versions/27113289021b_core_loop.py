@@ -78,7 +78,6 @@ def upgrade():
     sa.Column('root_id', sa.Integer(), nullable=True),
     sa.Column('has_paid_order', sa.Boolean(), nullable=False),
     sa.CheckConstraint('depth >= 0', name=op.f('ck_users_depth_non_negative')),
-    sa.CheckConstraint('inviter_id IS NULL OR inviter_id <> id', name=op.f('ck_users_no_self_inviter')),
     sa.ForeignKeyConstraint(['inviter_id'], ['users.id'], name=op.f('fk_users_inviter_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('invite_code', name=op.f('uq_users_invite_code')),
