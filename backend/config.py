@@ -71,6 +71,7 @@ class Config:
     max_content_length: int
     order_payment_ttl_seconds: int
     payout_sweep_after_seconds: int
+    payout_lease_seconds: int  # a worker's claim on a transfer; after it the sweeper re-runs the payout
     queue_prefix: str
     wechat: WeChatConfig
     testing: bool = False
@@ -175,6 +176,7 @@ def load_config(**overrides) -> Config:
         max_content_length=_env_int("MAX_CONTENT_LENGTH", 256 * 1024),
         order_payment_ttl_seconds=_env_int("ORDER_PAYMENT_TTL_SECONDS", 30 * 60),
         payout_sweep_after_seconds=_env_int("PAYOUT_SWEEP_AFTER_SECONDS", 5),
+        payout_lease_seconds=_env_int("PAYOUT_LEASE_SECONDS", 30),
         queue_prefix=os.environ.get("QUEUE_PREFIX", "fission"),
         wechat=load_wechat_config(),
     )

@@ -20,7 +20,9 @@ from backend.extensions import db, redis_client
 log = logging.getLogger(__name__)
 
 QUEUES = ("payouts", "default")
-_LIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
+# A job waiting to run collapses a duplicate. A *started* one does not: its worker
+# may have died, and a second run of an idempotent job is harmless.
+_WAITING = {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
 
 
 def queue_name(name: str) -> str:
@@ -32,13 +34,13 @@ def get_queue(name: str = "default") -> Queue:
 
 
 def enqueue_once(func, *args, job_id: str, queue: str = "default", **kwargs) -> bool:
-    """Enqueue unless a live job with this id exists. False if Redis is unreachable."""
+    """Enqueue unless a job with this id is waiting to run. False if Redis is unreachable."""
     full_id = f"{current_app.config['FISSION'].queue_prefix}-{job_id}"
     try:
         conn = redis_client()
         try:
             status = Job.fetch(full_id, connection=conn).get_status()
-            if status in _LIVE:
+            if status in _WAITING:
                 return True
         except Exception:
             pass  # no such job (or expired): enqueue it

@@ -90,7 +90,8 @@ def live(emulator):
         notify_base_url=f"http://127.0.0.1:{port}", key_dir=TMP / "keys", http_timeout=2.0)
     config = dataclasses.replace(
         base, wechat=wechat, testing=True, admin_password=ADMIN_PASSWORD,
-        queue_prefix=f"fission-test-{uuid.uuid4().hex[:8]}", payout_sweep_after_seconds=0)
+        queue_prefix=f"fission-test-{uuid.uuid4().hex[:8]}", payout_sweep_after_seconds=0,
+        payout_lease_seconds=1)
     app = create_app(config)
     reset_database(app)
     with app.app_context():

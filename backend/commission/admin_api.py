@@ -41,8 +41,9 @@ def write_settings(args):
 @admin_required("operator", "finance")
 def list_payouts(args):
     stmt = select(Payout).order_by(Payout.id.desc())
-    if args.get("status"):
-        stmt = stmt.where(Payout.status == args["status"])
+    for name in ("status", "user_id", "kind"):
+        if args.get(name) is not None:
+            stmt = stmt.where(getattr(Payout, name) == args[name])
     return paginate(stmt, args["page"], args["per_page"], payouts.payout_view)
 
 

@@ -77,6 +77,9 @@ def advance(payout_id: int) -> str | None:
     if payout.status == "submitting":
         payout.tries += 1
         payout.submitted_at = payout.submitted_at or utcnow()
+        # If this worker dies during the call, the sweeper re-runs the payout when
+        # the lease runs out; the re-run queries by bill number before anything else.
+        payout.next_attempt_at = utcnow() + timedelta(seconds=current_app.config["FISSION"].payout_lease_seconds)
         tries = payout.tries
         db.session.commit()  # the claim is on record before WeChat hears of it
         _submit(payout_id, may_exist=tries > 1)

@@ -68,6 +68,8 @@ class PayoutSchema(WithdrawalSchema):
 
 class PayoutListArgs(PageArgs):
     status = fields.String()
+    user_id = fields.Integer()
+    kind = fields.String(validate=validate.OneOf(["commission", "withdrawal"]))
 
 
 PayoutPage = list_schema(PayoutSchema, "PayoutPage")
