@@ -15,7 +15,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
-from helpers import admin, create_product, distributor, drain, ledger, login, set_settings
+from helpers import admin, buy, create_product, distributor, drain, ledger, login, set_settings
 
 from backend.auth.models import User
 from backend.commission.models import Commission, LedgerEntry, Payout
@@ -58,17 +58,16 @@ def v2_sign(fields: dict, key: str = SANDBOX_PAY_API_KEY) -> str:
     return hashlib.md5(f"{text}&key={key}".encode()).hexdigest().upper()
 
 
-def notify_xml(out_trade_no: str, total_fee: int, openid: str, *, transaction_id: str | None = None,
-               sign: str | None = None) -> bytes:
+def notify_xml(out_trade_no: str, total_fee: int, openid: str, *, key: str = SANDBOX_PAY_API_KEY) -> bytes:
     fields = {
         "appid": SANDBOX_APPID, "mch_id": SANDBOX_MCH_ID, "nonce_str": uuid.uuid4().hex,
         "result_code": "SUCCESS", "return_code": "SUCCESS", "openid": openid, "is_subscribe": "N",
         "trade_type": "JSAPI", "bank_type": "OTHERS", "fee_type": "CNY", "total_fee": str(total_fee),
         "cash_fee": str(total_fee), "out_trade_no": out_trade_no,
-        "transaction_id": transaction_id or "4200" + uuid.uuid4().hex[:24],
+        "transaction_id": "4200" + uuid.uuid4().hex[:24],
         "time_end": "20250101120000",
     }
-    fields["sign"] = sign or v2_sign(fields)
+    fields["sign"] = v2_sign(fields, key)
     body = "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in fields.items())
     return f"<xml>{body}</xml>".encode()
 
@@ -92,7 +91,7 @@ def ordered_and_prepaid(live, buyer, product_id: int, quantity: int = 1) -> tupl
     return order, openid
 
 
-def chain(live, ops):
+def chain(live):
     """A ← B ← C: C is a customer of B, B a distributor under A."""
     a = distributor(live)
     b = distributor(live, invite_code=a.user["invite_code"])
@@ -105,7 +104,7 @@ def test_ten_identical_payment_notifies_pay_once(live, admin_token):
     ops = admin(live, admin_token)
     set_settings(ops, level1_bp=1000, level2_bp=500, cap_bp=3000, payout_rail="wallet", hold_days=0,
                  self_purchase=False)
-    a, b, c = chain(live, ops)
+    a, b, c = chain(live)
     product = create_product(ops, price_fen=12_345)
     order, openid = ordered_and_prepaid(live, c, product["id"], quantity=2)  # 24,690 fen
     xml = notify_xml(order["out_trade_no"], 24_690, openid)
@@ -144,13 +143,11 @@ def test_ten_identical_payment_notifies_pay_once(live, admin_token):
 def test_forged_or_wrong_amount_notify_changes_nothing(live, admin_token):
     ops = admin(live, admin_token)
     set_settings(ops, level1_bp=1000, level2_bp=500, cap_bp=3000, payout_rail="wallet", hold_days=0)
-    a, b, c = chain(live, ops)
+    a, b, c = chain(live)
     product = create_product(ops, price_fen=5_000)
     order, openid = ordered_and_prepaid(live, c, product["id"])
 
-    good = notify_xml(order["out_trade_no"], 5_000, openid)
-    forged = good.replace(b"<sign><![CDATA[", b"<sign><![CDATA[0")[:-len("</sign></xml>") - 1] + b"</sign></xml>"
-    assert forged != good
+    forged = notify_xml(order["out_trade_no"], 5_000, openid, key="NotTheMerchantKey" + "0" * 15)
     underpaid = notify_xml(order["out_trade_no"], 1, openid)  # correctly signed, wrong amount
 
     assert "FAIL" in post_notify(live, forged)
@@ -223,8 +220,6 @@ def test_parallel_withdrawals_never_overdraw(live, admin_token):
         b = distributor(live)
         c = login(live, invite_code=b.user["invite_code"])
         product = create_product(ops, price_fen=35_000)
-        from helpers import buy
-
         buy(live, c, product["id"])
         drain(live)
         assert b.get("/me/wallet").json()["available_fen"] == 3_500
