@@ -1,0 +1,163 @@
+"""Flows a distributor, a customer and an operator walk through."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import requests
+from helpers import admin, buy, create_product, distributor, drain, ledger, login, set_settings, sweep
+from test_payouts import confirm, ops, payouts_of  # noqa: F401 (fixture)
+
+from backend.extensions import db
+from backend.orders.models import Order
+from backend.timeutil import utcnow
+
+
+def test_withdrawal_is_confirmed_by_the_user_and_arrives(live, ops):
+    a, b = distributor(live), None
+    b = distributor(live, invite_code=a.user["invite_code"])
+    c = login(live, invite_code=b.user["invite_code"])
+    product = create_product(ops, price_fen=10_000)
+    buy(live, c, product["id"])
+    drain(live)
+    assert b.get("/me/wallet").json()["available_fen"] == 1_000
+
+    small = b.post("/me/withdrawals", json={"amount_fen": 5})
+    assert small.status_code == 422 and small.json()["error"]["code"] == "AMOUNT_TOO_SMALL"
+    too_much = b.post("/me/withdrawals", json={"amount_fen": 1_001})
+    assert too_much.status_code == 422 and too_much.json()["error"]["code"] == "INSUFFICIENT_BALANCE"
+    assert b.get("/me/wallet").json()["available_fen"] == 1_000  # refusals change nothing
+
+    r = b.post("/me/withdrawals", json={"amount_fen": 600})
+    assert r.status_code == 201, r.text
+    withdrawal = r.json()
+    assert withdrawal["status"] == "wait_user_confirm" and withdrawal["package_info"]
+    confirm(live, withdrawal["out_bill_no"])
+    assert b.get(f"/me/withdrawals/{withdrawal['id']}").json()["status"] == "succeeded"
+    wallet = b.get("/me/wallet").json()
+    assert (wallet["available_fen"], wallet["withdrawn_fen"]) == (400, 600)
+    assert c.get(f"/me/withdrawals/{withdrawal['id']}").status_code == 404  # not C's
+
+
+def test_rejected_transfer_returns_money_and_operator_retry_uses_a_new_bill(live, ops):
+    set_settings(ops, payout_rail="wechat_transfer")
+    a = distributor(live)
+    b = distributor(live, invite_code=a.user["invite_code"])
+    c = login(live, invite_code=b.user["invite_code"])
+    buy(live, c, create_product(ops, price_fen=10_000)["id"])
+    drain(live)
+    [payout] = payouts_of(ops, b.id)
+    r = requests.post(f"{live.emulator_url}/sandbox/transfer-bills/{payout['out_bill_no']}/confirm",
+                      json={"reject": True}, timeout=10)
+    assert r.status_code == 200, r.text
+    [failed] = payouts_of(ops, b.id)
+    assert failed["status"] == "failed"
+    assert b.get("/me/wallet").json()["available_fen"] == 1_000  # back in the wallet
+
+    r = ops.post(f"/admin/payouts/{failed['id']}/retry")
+    assert r.status_code == 200, r.text
+    drain(live)
+    [retried] = payouts_of(ops, b.id)
+    assert retried["status"] == "wait_user_confirm" and retried["out_bill_no"] != failed["out_bill_no"]
+    confirm(live, retried["out_bill_no"])
+    assert b.get("/me/wallet").json()["withdrawn_fen"] == 1_000
+    again = ops.post(f"/admin/payouts/{failed['id']}/retry")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "PAYOUT_NOT_RETRYABLE"
+
+
+def test_legacy_rail_pushes_without_confirmation(live, ops):
+    set_settings(ops, payout_rail="wechat_legacy_transfer")
+    a = distributor(live)
+    b = distributor(live, invite_code=a.user["invite_code"])
+    c = login(live, invite_code=b.user["invite_code"])
+    buy(live, c, create_product(ops, price_fen=10_000)["id"])
+    drain(live)
+    [payout] = payouts_of(ops, b.id)
+    assert payout["status"] == "succeeded"
+    legacy = [t for t in ledger(live)["legacy_transfers"] if t["partner_trade_no"] == payout["out_bill_no"]]
+    assert len(legacy) == 1
+    assert b.get("/me/wallet").json()["withdrawn_fen"] == 1_000
+
+
+def test_unpaid_order_is_cancelled_and_stock_returned(live, ops):
+    c = login(live)
+    product = create_product(ops, price_fen=500, stock=3)
+    r = c.post("/orders", json={"items": [{"product_id": product["id"], "quantity": 2}]})
+    assert r.status_code == 201
+    order = r.json()
+    assert c.post(f"/orders/{order['id']}/pay").status_code == 200  # WeChat knows it, unpaid
+    assert c.get(f"/products/{product['id']}").json()["stock"] == 1
+    with live.app.app_context():
+        db.session.get(Order, order["id"]).expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    assert sweep(live)["cancelled_orders"] >= 1
+    assert c.get(f"/orders/{order['id']}").json()["status"] == "cancelled"
+    assert c.get(f"/products/{product['id']}").json()["stock"] == 3
+    assert c.post(f"/orders/{order['id']}/pay").json()["error"]["code"] == "ORDER_NOT_PAYABLE"
+
+
+def test_team_tree_and_share_codes(live, ops, admin_token):
+    a = distributor(live)
+    b = distributor(live, invite_code=a.user["invite_code"])
+    c1 = login(live, invite_code=b.user["invite_code"])
+    login(live, invite_code=b.user["invite_code"])
+    product = create_product(ops, price_fen=2_000)
+    buy(live, c1, product["id"], quantity=2)
+    drain(live)
+
+    level1 = a.get("/me/team", params={"level": 1}).json()
+    assert [m["user_id"] for m in level1["items"]] == [b.id] and level1["total"] == 1
+    level2 = a.get("/me/team", params={"level": 2}).json()
+    assert level2["total"] == 2
+    row = next(m for m in level2["items"] if m["user_id"] == c1.id)
+    assert (row["orders_count"], row["gmv_fen"], row["commission_to_me_fen"]) == (1, 4_000, 200)
+
+    tree = admin(live, admin_token).get(f"/admin/users/{c1.id}/tree").json()
+    assert [x["id"] for x in tree["ancestors"]] == [b.id, a.id]
+    assert tree["depth"] == 2
+    assert admin(live, admin_token).get(f"/admin/users/{a.id}/tree").json()["level2"] == {"count": 2}
+
+    png = a.get("/me/share-code")
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    qr = a.get("/me/share-qr")
+    assert qr.status_code == 200 and qr.content.startswith(b"\x89PNG")
+    assert c1.get("/me/share-code").json()["error"]["code"] == "NOT_A_DISTRIBUTOR"
+
+
+def test_protection_period_allows_rebind_only_after_it(live, ops):
+    set_settings(ops, bind_mode="protection", protection_days=7)
+    try:
+        x, y = distributor(live), distributor(live)
+        c = login(live, invite_code=x.user["invite_code"])
+        r = c.post("/referral/bind", json={"invite_code": y.user["invite_code"]})
+        assert r.status_code == 409 and r.json()["error"]["code"] == "ALREADY_BOUND"
+        from backend.auth.models import User
+
+        with live.app.app_context():
+            db.session.get(User, c.id).bound_at = utcnow() - timedelta(days=8)
+            db.session.commit()
+        r = c.post("/referral/bind", json={"invite_code": y.user["invite_code"]})
+        assert r.status_code == 200 and r.json()["inviter_id"] == y.id
+    finally:
+        set_settings(ops, bind_mode="permanent")
+
+
+def test_share_link_without_binding_still_pays_the_sharer(live, ops):
+    set_settings(ops, bind_mode="until_first_order")
+    try:
+        sharer = distributor(live)
+        c = login(live)
+        first = create_product(ops, price_fen=1_000)
+        buy(live, c, first["id"])  # a paid order: the rules no longer allow binding c
+        buy(live, c, first["id"], share_code=sharer.user["invite_code"])
+        drain(live)
+        assert c.get("/me").json()["inviter_id"] is None
+        assert sharer.get("/me/wallet").json()["available_fen"] == 100
+    finally:
+        set_settings(ops, bind_mode="permanent")
+
+
+def test_openapi_document_is_served(live):
+    doc = requests.get(live.api("/openapi.json"), timeout=10).json()
+    assert "/api/v1/orders" in doc["paths"] and "/api/v1/me/withdrawals" in doc["paths"]
+    assert requests.get(live.api("/health"), timeout=10).json() == {"status": "ok", "db": "ok", "redis": "ok"}
