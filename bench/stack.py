@@ -129,7 +129,7 @@ def processes_named(name: str) -> list[psutil.Process]:
 
 
 class CpuMeter:
-    """CPU seconds used per component between ``start`` and ``stop``; reported as cores busy."""
+    """CPU seconds used per component between ``start`` and ``stop``."""
 
     def __init__(self, groups: dict[str, callable]) -> None:
         self.groups = groups  # name -> callable returning the processes of that component
@@ -152,13 +152,12 @@ class CpuMeter:
         self.before = {name: self._times(get()) for name, get in self.groups.items()}
         psutil.cpu_percent(None)
 
-    def stop(self) -> dict[str, float]:
+    def stop(self) -> tuple[dict[str, float], float]:
+        """({component: CPU seconds}, wall seconds); "machine" is every process on the box."""
         wall = max(time.monotonic() - self.t0, 1e-6)
-        machine = psutil.cpu_percent(None) / 100 * psutil.cpu_count()
-        cores = {}
+        seconds = {"machine": psutil.cpu_percent(None) / 100 * psutil.cpu_count() * wall}
         for name, get in self.groups.items():
             after = self._times(get())
             before = self.before.get(name, {})
-            cores[name] = sum(max(t - before.get(pid, 0.0), 0.0) for pid, t in after.items()) / wall
-        cores["machine"] = machine
-        return cores
+            seconds[name] = sum(max(t - before.get(pid, 0.0), 0.0) for pid, t in after.items())
+        return seconds, wall

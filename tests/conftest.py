@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import socket
 import tempfile
 import threading
 import uuid
@@ -28,17 +27,13 @@ os.environ.setdefault("LOG_FORMAT", "plain")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("EMULATOR_NOTIFY_RETRY_SECONDS", "0.5,1,2")
 
+from helpers import admin, free_port, set_settings  # noqa: E402
+
 from backend import create_app  # noqa: E402
 from backend.config import load_config  # noqa: E402
 from backend.extensions import db  # noqa: E402
 
 ADMIN_PASSWORD = "test-admin-password"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def reset_database(app) -> None:
@@ -114,3 +109,14 @@ def admin_token(live) -> str:
     r = requests.post(live.api("/admin/auth/login"), json={"username": "admin", "password": ADMIN_PASSWORD})
     assert r.status_code == 200, r.text
     return r.json()["token"]
+
+
+@pytest.fixture
+def ops(live, admin_token):
+    """An operator, with the distribution settings most tests assume; faults cleared after."""
+    client = admin(live, admin_token)
+    set_settings(client, level1_bp=1000, level2_bp=500, cap_bp=3000, payout_rail="wallet", hold_days=0,
+                 bind_mode="permanent", self_purchase=False, mode="everyone")
+    yield client
+    set_settings(client, payout_rail="wallet", bind_mode="permanent")
+    requests.delete(f"{live.emulator_url}/sandbox/faults", timeout=5)

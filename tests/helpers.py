@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import uuid
 
 import requests
@@ -116,3 +117,9 @@ def sweep(live) -> dict:
 
 def ledger(live) -> dict:
     return requests.get(f"{live.emulator_url}/sandbox/ledger", timeout=10).json()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

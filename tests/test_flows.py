@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import requests
 from helpers import admin, buy, create_product, distributor, drain, ledger, login, set_settings, sweep
-from test_payouts import confirm, ops, payouts_of  # noqa: F401 (fixture)
+from test_payouts import confirm, payouts_of
 
 from backend.extensions import db
 from backend.orders.models import Order

