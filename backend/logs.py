@@ -29,10 +29,12 @@ class JsonFormatter(logging.Formatter):
 def init_app(app: Flask) -> None:
     level = os.environ.get("LOG_LEVEL", "INFO").upper()
     root = logging.getLogger()
-    if os.environ.get("LOG_FORMAT", "json") == "json" and not any(
-            isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+    if not root.handlers:
         handler = logging.StreamHandler()
-        handler.setFormatter(JsonFormatter())
+        if os.environ.get("LOG_FORMAT", "json") == "json":
+            handler.setFormatter(JsonFormatter())
+        else:
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
     root.setLevel(level)
 

@@ -36,6 +36,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
 import psycopg
 import redis
 import requests
@@ -78,6 +79,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--hello-seconds", type=float, default=8.0)
     p.add_argument("--level2", type=int, default=200, help="level-2 (root) distributors")
     p.add_argument("--level1", type=int, default=1000, help="level-1 distributors")
+    p.add_argument("--stop-after", type=int, default=2,
+                   help="skip the higher rates after this many steps in a row not sustained (or one left unfinished)")
     p.add_argument("--keep-logs", action="store_true", help="keep the temp dir with the child logs")
     args = p.parse_args(argv)
     args.rates = [float(r) for r in args.rates.split(",") if r.strip()]
@@ -145,6 +148,7 @@ class StepResult:
     p99: float = float("nan")
     max: float = float("nan")
     drain: float = float("nan")  # last send → last completion
+    throughput: float = float("nan")  # completions per second, first send → last completion
     backlog: int = 0  # payout jobs queued when the last notify was sent
     cpu_cores: dict = field(default_factory=dict)
     cpu_ms_per_order: dict = field(default_factory=dict)
@@ -165,6 +169,7 @@ class Bench:
         self.hello: dict = {}
         self.steps: list[StepResult] = []
         self.books: dict = {}
+        self.skipped: list[float] = []
 
     # -- environment and processes --
     def env(self, db_url: str, emu_url: str, app_port: int) -> dict:
@@ -204,16 +209,16 @@ class Bench:
         self.stack.stop(child)
         print(f"  {self.hello['rps']:.0f} req/s ({self.hello['tool']}, {seconds:.0f}s)", flush=True)
 
-    def start_system(self, db_url: str) -> tuple[str, str]:
-        emu_port, app_port = free_port(), free_port()
-        emu_url, app_url = f"http://127.0.0.1:{emu_port}", f"http://127.0.0.1:{app_port}"
-        env = self.env(db_url, emu_url, app_port)
+    def migrate(self, env: dict) -> None:
         t = time.monotonic()
         upgrade = subprocess.run([*FLASK, "db", "upgrade"], env=env, cwd=ROOT, capture_output=True, text=True)
         if upgrade.returncode != 0:
             raise RuntimeError(f"flask db upgrade failed:\n{upgrade.stdout}\n{upgrade.stderr}")
-        print(f"  flask db upgrade: {time.monotonic() - t:.1f}s", flush=True)
-        emu = self.stack.start("emulator", [PY, "-m", "backend.wechat.emulator", "--port", str(emu_port)], env, ROOT)
+        print(f"flask db upgrade: {time.monotonic() - t:.1f}s", flush=True)
+
+    def start_system(self, env: dict, emu_url: str, app_url: str) -> None:
+        emu_port, app_port = emu_url.rsplit(":", 1)[1], app_url.rsplit(":", 1)[1]
+        emu = self.stack.start("emulator", [PY, "-m", "backend.wechat.emulator", "--port", emu_port], env, ROOT)
         wait_http(f"{emu_url}/sandbox/ledger", "the WeChat emulator", emu.proc)
         api = self.stack.start("gunicorn", self.gunicorn(app_port, "wsgi:app", []), env, ROOT)
         wait_http(f"{app_url}/api/v1/health", "the API", api.proc)
@@ -226,7 +231,6 @@ class Bench:
             if time.monotonic() > deadline:
                 raise RuntimeError("the RQ workers did not register")
             time.sleep(0.1)
-        return emu_url, app_url
 
     def start_sender(self, app_url: str) -> None:
         ctx = multiprocessing.get_context("spawn")
@@ -249,7 +253,7 @@ class Bench:
             "emulator": lambda: tree(emulator),
             "sweeper": lambda: tree(sweeper),
             "sender": lambda: tree(self.sender.pid),
-            "bench (poller)": lambda: tree(os.getpid()),
+            "bench (poller)": lambda: [psutil.Process()],
         }
 
     def sample_memory(self, label: str) -> None:
@@ -282,13 +286,16 @@ class Bench:
         self._fill(result, sent, poller.done)
         if meter:
             seconds, wall = meter.stop()
+            seconds["other (not ours)"] = max(0.0, seconds["machine"] - sum(
+                v for k, v in seconds.items() if k != "machine"))
             result.cpu_cores = {k: v / wall for k, v in seconds.items()}
             result.cpu_ms_per_order = {k: v / max(result.completed, 1) * 1000 for k, v in seconds.items()}
         if not quiet:
             print(f"  {rate:5.0f}/s  n={result.n:5d}  achieved {result.achieved_rate:6.1f}/s  "
                   f"p50 {ms(result.p50)} ms  p99 {ms(result.p99)} ms  max {ms(result.max)} ms  "
                   f"done {result.completed}/{result.n}  reply p99 {ms(result.reply_p99)} ms  "
-                  f"backlog@end {result.backlog}  {'OK' if result.sustained else 'NOT sustained'}", flush=True)
+                  f"done/s {result.throughput:6.1f}  backlog@end {result.backlog}  "
+                  f"{'OK' if result.sustained else 'NOT sustained'}", flush=True)
         return result
 
     def _fill(self, r: StepResult, sent: list[Sent], done: dict[int, float]) -> None:
@@ -304,6 +311,8 @@ class Bench:
         r.completed = len(latencies)
         r.p50, r.p99, r.max = pct(latencies, 0.50), pct(latencies, 0.99), max(latencies, default=float("nan"))
         r.drain = (max(done.values()) - last) if done else float("nan")
+        if done and max(done.values()) > first:
+            r.throughput = len(done) / (max(done.values()) - first)
         r.sustained = (r.achieved_rate >= 0.95 * r.rate and r.failed_replies == 0 and r.completed == r.n
                        and r.p99 <= self.args.p99_target)
 
@@ -316,13 +325,17 @@ class Bench:
         print(f"  steps: {', '.join(f'{r:.0f}/s x {n}' for r, n in plan)}; warm-up {a.warmup} at 50/s", flush=True)
         self.hello_ceiling()
 
-        t = time.monotonic()
         db_url = prepare_database(a.database_url, a.bench_db)
-        print(f"database {a.bench_db}: emptied; ", end="", flush=True)
+        print(f"database {a.bench_db}: tables dropped; ", end="", flush=True)
+        emu_url, app_port = f"http://127.0.0.1:{free_port()}", free_port()
+        app_url = f"http://127.0.0.1:{app_port}"
+        env = self.env(db_url, emu_url, app_port)
+        self.migrate(env)
+        t = time.monotonic()
         orders = seed(db_url, total, a.level2, a.level1, self.tag)
         print(f"seeded {a.level2} level-2 + {a.level1} level-1 distributors, {total} buyers and orders "
               f"in {time.monotonic() - t:.1f}s", flush=True)
-        _emu_url, app_url = self.start_system(db_url)
+        self.start_system(env, emu_url, app_url)
         print(f"system up: API {app_url}, {a.workers} RQ worker(s), sweeper, emulator; queue prefix "
               f"{self.queue_prefix}", flush=True)
         self.start_sender(app_url)
@@ -337,12 +350,22 @@ class Bench:
         meter = CpuMeter(self.cpu_groups())
         print("steps (latency = notify sent → both commissions available):", flush=True)
         middle = len(plan) // 2
+        misses = 0
         for i, (rate, n) in enumerate(plan):
-            self.steps.append(self.run_step(rate, orders[cursor:cursor + n], db_url, meter))
+            if misses >= a.stop_after:
+                self.skipped.append(rate)
+                continue
+            step = self.run_step(rate, orders[cursor:cursor + n], db_url, meter)
+            self.steps.append(step)
             cursor += n
-            if i == middle:
+            misses = 0 if step.sustained else misses + 1
+            if step.completed < step.n:
+                misses = a.stop_after  # a backlog is left: later steps would measure it, not their rate
+            if i == middle or (misses >= a.stop_after and "middle" not in self.memory):
                 self.sample_memory("middle")
             time.sleep(1.0)  # let the sweeper and the workers settle between steps
+        if "middle" not in self.memory:
+            self.sample_memory("middle")
         self.sample_memory("end")
         self.books = check_books(db_url, cursor)
         self.report()
@@ -354,12 +377,12 @@ class Bench:
         hello_rps = self.hello.get("rps", float("nan"))
         ratio = best / hello_rps if hello_rps else float("nan")
 
-        print("\nCPU per paid order (ms of CPU, all processes of the component) and cores busy during the step:")
+        print("\nCPU per paid order (ms of CPU) / cores busy, per component and step:")
         names = list(self.steps[0].cpu_ms_per_order) if self.steps else []
-        print("  " + "rate".rjust(6) + "".join(n[:14].rjust(16) for n in names))
-        for s in self.steps:
-            print("  " + f"{s.rate:6.0f}" + "".join(f"{s.cpu_ms_per_order[n]:11.1f} ms  " for n in names))
-            print("  " + " " * 6 + "".join(f"{s.cpu_cores[n]:10.2f} cores" for n in names))
+        print("  " + "component".ljust(18) + "".join(f"{s.rate:>12.0f}/s    " for s in self.steps))
+        for name in names:
+            print("  " + name.ljust(18) + "".join(
+                f"{s.cpu_ms_per_order[name]:8.1f} ms {s.cpu_cores[name]:4.2f}c  " for s in self.steps))
 
         print("\nRSS (MB) of the RQ workers (and gunicorn workers, for reference):")
         labels = list(self.memory)
@@ -375,13 +398,20 @@ class Bench:
         print(f"\n{line}\nSUMMARY  (machine: {os.cpu_count()} cores; gunicorn --workers {a.web_workers} "
               f"--threads {a.threads} -k gthread; {a.workers} RQ worker(s); PostgreSQL + Redis on loopback)")
         print(line)
-        print("  rate/s  orders  achieved/s   p50 ms   p99 ms   max ms  reply p99 ms  completed  failed  sustained")
+        print("  rate/s  orders  achieved/s  done/s   p50 ms   p99 ms   max ms  reply p99 ms  completed  failed  "
+              "sustained")
         for s in self.steps:
-            print(f"  {s.rate:6.0f}  {s.n:6d}  {s.achieved_rate:10.1f}  {ms(s.p50)}   {ms(s.p99)}   {ms(s.max)}"
-                  f"        {ms(s.reply_p99)}  {s.completed:5d}/{s.n:<5d} {s.failed_replies:5d}  "
+            print(f"  {s.rate:6.0f}  {s.n:6d}  {s.achieved_rate:10.1f}  {s.throughput:6.1f}  {ms(s.p50)}   {ms(s.p99)}"
+                  f"   {ms(s.max)}        {ms(s.reply_p99)}  {s.completed:5d}/{s.n:<5d} {s.failed_replies:5d}  "
                   f"{'yes' if s.sustained else 'no'}")
             if s.failure_sample:
                 print(f"          first failed reply: {s.failure_sample}")
+        for rate in self.skipped:
+            print(f"  {rate:6.0f}  skipped: the system was already saturated at a lower rate")
+        if self.steps:
+            peak = max(self.steps, key=lambda s: s.throughput if not math.isnan(s.throughput) else 0)
+            print(f"  peak completion throughput observed: {peak.throughput:.1f} paid orders/s "
+                  f"(step {peak.rate:.0f}/s)")
         print(f"  highest rate sustained with p99 <= {a.p99_target:.1f}s: {best:.0f} paid orders/s "
               f"(target 200)  -> {'MET' if best >= 200 else 'NOT MET'}")
         print(f"  hello-world ceiling: {hello_rps:.0f} req/s ({self.hello.get('tool')}); "

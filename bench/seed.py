@@ -80,19 +80,19 @@ def seed(url: str, n_orders: int, n_level2: int, n_level1: int, tag: str) -> lis
         conn.execute(user_cols + """
             SELECT g, 'bench-l2-' || g, 'L2 ' || g, '', now(), 'approved', 'BA' || lpad(g::text, 8, '0'),
                    NULL, NULL, NULL, 0, NULL, false
-            FROM generate_series(1, %(n2)s) AS g""", {"n2": n_level2})
+            FROM generate_series(1::int, %(n2)s::int) AS g""", {"n2": n_level2})
         # level 1 (B), bound under a root
         conn.execute(user_cols + """
             SELECT g, 'bench-l1-' || g, 'L1 ' || g, '', now(), 'approved', 'BB' || lpad(g::text, 8, '0'),
                    1 + (g - %(first)s) %% %(n2)s, now(), 'bind', 1, 1 + (g - %(first)s) %% %(n2)s, false
-            FROM generate_series(%(first)s, %(last)s) AS g""",
+            FROM generate_series(%(first)s::int, %(last)s::int) AS g""",
             {"first": first_l1, "last": n_level2 + n_level1, "n2": n_level2})
         # buyers (C), bound under a level-1 distributor
         conn.execute(user_cols + """
             SELECT g, 'bench-buyer-' || g, 'C ' || g, '', now(), 'none', NULL,
                    %(first_l1)s + (g - %(first)s) %% %(n1)s, now(), 'bind', 2,
                    1 + ((g - %(first)s) %% %(n1)s) %% %(n2)s, false
-            FROM generate_series(%(first)s, %(last)s) AS g""",
+            FROM generate_series(%(first)s::int, %(last)s::int) AS g""",
             {"first_l1": first_l1, "first": first_buyer, "last": first_buyer + n_orders - 1,
              "n1": n_level1, "n2": n_level2})
         conn.execute("""
@@ -100,11 +100,12 @@ def seed(url: str, n_orders: int, n_level2: int, n_level1: int, tag: str) -> lis
                                 expires_at)
             SELECT g, %(first)s + g - 1, 'pending_payment', %(total)s, 0, 0, %(prefix)s || lpad(g::text, 10, '0'),
                    now(), now() + interval '1 day'
-            FROM generate_series(1, %(n)s) AS g""",
+            FROM generate_series(1::int, %(n)s::int) AS g""",
             {"first": first_buyer, "total": TOTAL_FEN, "prefix": f"BN{tag}", "n": n_orders})
         conn.execute("""
             INSERT INTO order_items (id, order_id, product_id, title, quantity, unit_price_fen, amount_fen)
-            SELECT g, g, 1, 'Bench capacitor 100nF', %(q)s, %(p)s, %(total)s FROM generate_series(1, %(n)s) AS g""",
+            SELECT g, g, 1, 'Bench capacitor 100nF', %(q)s, %(p)s, %(total)s
+            FROM generate_series(1::int, %(n)s::int) AS g""",
             {"q": QUANTITY, "p": PRICE_FEN, "total": TOTAL_FEN, "n": n_orders})
         for table in ("users", "products", "orders", "order_items"):
             conn.execute(sql.SQL("SELECT setval(pg_get_serial_sequence({t}, 'id'), (SELECT max(id) FROM {i}))")

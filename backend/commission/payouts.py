@@ -14,7 +14,7 @@ transfer notify and the sweeper. The rules that keep money exact:
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -54,7 +54,8 @@ def _backoff(tries: int) -> timedelta:
 
 
 def _paid_today_fen(user_id: int) -> int:
-    start_local = datetime.now(SHOP_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+    # Midnight in Shanghai, compared in UTC (SQLite and MySQL keep no offset).
+    start_local = datetime.now(SHOP_TZ).replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
     return int(db.session.scalar(
         select(func.coalesce(func.sum(Payout.amount_fen), 0)).where(
             Payout.user_id == user_id,
@@ -102,6 +103,11 @@ def _credit_and_route(payout: Payout) -> None:
                 payout.next_attempt_at = commission.available_at  # on hold: the sweeper comes back
                 return
             commission_service.release(commission)
+        # What a refund clawed back before the payout ran never leaves.
+        if commission.amount_fen == commission.reversed_fen:
+            _finish(payout, "in_wallet", "commission reversed before payout")
+            return
+        payout.amount_fen = min(payout.amount_fen, commission.amount_fen - commission.reversed_fen)
     settings = get_settings()
     if payout.rail not in TRANSFER_RAILS:
         _finish(payout, "in_wallet")
@@ -195,6 +201,9 @@ def _refresh(payout_id: int) -> None:
         return
     if result is not None:
         record_result(payout_id, result)
+    else:
+        payout = _lock(payout_id)
+        payout.next_attempt_at = utcnow() + _backoff(payout.tries)
     db.session.commit()
 
 
@@ -276,7 +285,7 @@ def create_withdrawal(user: User, amount_fen: int) -> Payout:
     if _paid_today_fen(user.id) + amount_fen > settings.daily_transfer_limit_fen:
         raise ApiError("DAILY_LIMIT_EXCEEDED", "Today's withdrawal limit is reached")
     payout = Payout(kind="withdrawal", user_id=user.id, amount_fen=amount_fen, rail=rail, status="submitting",
-                    tries=0, next_attempt_at=utcnow())
+                    tries=0, next_attempt_at=utcnow(), submitted_at=utcnow())  # counts towards today at once
     db.session.add(payout)
     db.session.flush()
     ledger.post(Movement(
