@@ -9,13 +9,11 @@ writers queue on the database lock, and the same assertions must still hold.
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 import requests
 from helpers import admin, buy, create_product, distributor, drain, ledger, login, set_settings
 
@@ -164,20 +162,6 @@ def test_forged_or_wrong_amount_notify_changes_nothing(live, admin_token):
     assert b.get("/me/wallet").json()["total_earned_fen"] == 0
 
 
-ON_MARIADB = os.environ.get("DATABASE_URL", "").startswith(("mysql", "mariadb"))
-# Product bug (for the lead): on MariaDB/MySQL the default isolation is REPEATABLE READ.
-# referral.service.bind_to locks the rows (SELECT ... FOR UPDATE) and then re-reads the
-# user and the inviter's chain with plain SELECTs, which read the transaction's snapshot
-# taken before the lock wait (the login guard's first query), not the bind that just
-# committed. So the re-check "under the locks" sees stale rows: crossed binds both pass
-# the cycle check, and two binds of one user both pass the "already bound" check.
-# PostgreSQL (READ COMMITTED) and SQLite (BEGIN IMMEDIATE) are correct.
-stale_snapshot_on_mariadb = pytest.mark.xfail(
-    ON_MARIADB, strict=True,
-    reason="bind re-reads under FOR UPDATE locks with REPEATABLE READ snapshot reads (MariaDB): "
-           "concurrent binds see stale rows and create cycles / double binds")
-
-
 def assert_no_loops(live, user_ids) -> None:
     """Walking inviter_id up from each of these users never meets a user twice."""
     parents = dict(db_read(live, lambda: db.session.execute(db.select(User.id, User.inviter_id)).all()))
@@ -189,7 +173,6 @@ def assert_no_loops(live, user_ids) -> None:
             node = parents.get(node)
 
 
-@stale_snapshot_on_mariadb
 def test_crossed_binds_never_make_a_cycle(live, admin_token):
     ops = admin(live, admin_token)
     set_settings(ops, bind_mode="permanent")
@@ -210,7 +193,6 @@ def test_crossed_binds_never_make_a_cycle(live, admin_token):
         assert_no_loops(live, mine)
 
 
-@stale_snapshot_on_mariadb
 def test_three_way_crossed_binds_never_make_a_cycle(live, admin_token):
     ops = admin(live, admin_token)
     set_settings(ops, bind_mode="permanent")
@@ -232,7 +214,6 @@ def test_three_way_crossed_binds_never_make_a_cycle(live, admin_token):
         assert_no_loops(live, [x.id, y.id, z.id])
 
 
-@stale_snapshot_on_mariadb
 def test_one_customer_bound_from_two_links_at_once_keeps_the_first(live, admin_token):
     ops = admin(live, admin_token)
     set_settings(ops, bind_mode="permanent")
