@@ -143,6 +143,28 @@ def claw_back(order, refund_id: int) -> None:
     db.session.flush()
 
 
+def undo_claw_back(refund_id: int) -> None:
+    """A refund WeChat refused (or closed): give back exactly what it clawed back."""
+    entries = db.session.scalars(select(LedgerEntry).where(
+        LedgerEntry.idempotency_key.like(f"refund:{refund_id}:commission:%"),
+        LedgerEntry.kind == "commission_reversed")).all()
+    for entry in entries:
+        commission = db.session.scalar(
+            select(Commission).where(Commission.id == entry.commission_id).with_for_update())
+        released = ledger.is_posted(f"commission:{commission.id}:release")
+        posted = ledger.post(Movement(
+            key=f"{entry.idempotency_key}:undo", kind="commission_reinstated", user_id=entry.user_id,
+            debit=SHOP_COMMISSION_EXPENSE, credit=user_account(entry.user_id, "available" if released else "pending"),
+            amount_fen=entry.amount_fen, order_id=entry.order_id, commission_id=commission.id,
+            earned_delta=entry.amount_fen, memo=f"refund {refund_id} did not happen",
+        ))
+        if posted:
+            commission.reversed_fen -= entry.amount_fen
+            if commission.status == "reversed":
+                commission.status = "available" if released else "pending"
+    db.session.flush()
+
+
 def wallet_view(user_id: int) -> dict:
     wallet = db.session.get(Wallet, user_id)
     if wallet is None:

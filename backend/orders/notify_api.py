@@ -17,6 +17,7 @@ from backend.commission.models import Payout
 from backend.errors import ApiError
 from backend.extensions import db, wechat
 from backend.orders import service as orders
+from backend.orders.models import Refund
 from backend.wechat.gateway import InvalidSignature, TransferResult
 
 log = logging.getLogger(__name__)
@@ -57,9 +58,14 @@ def refund_notify():
         data = wechat().parse_refund_notify(request.get_data())
     except InvalidSignature:
         return _xml("FAIL", "invalid signature")
-    if data.get("refund_status") == "SUCCESS":
+    status = data.get("refund_status")
+    if status == "SUCCESS":
         orders.mark_refund_succeeded(data["out_refund_no"], data.get("refund_id"))
-        db.session.commit()
+    elif status in ("CHANGE", "REFUNDCLOSE"):  # the refund failed or was closed at WeChat
+        refund_id = db.session.scalar(select(Refund.id).where(Refund.out_refund_no == data["out_refund_no"]))
+        if refund_id is not None:
+            orders.fail_refund(refund_id, status.lower())
+    db.session.commit()
     return _xml("SUCCESS", "OK")
 
 

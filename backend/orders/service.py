@@ -227,10 +227,25 @@ def submit_refund(refund_id: int) -> Refund:
     except WeChatUnavailable:
         log.warning("refund %s: WeChat unavailable, will retry", refund.id)
     except WeChatError as exc:
-        refund.status = "failed"
         log.error("refund %s refused by WeChat: %s", refund.id, exc)
+        fail_refund(refund.id, f"refused: {exc}")
     db.session.flush()
     return refund
+
+
+def fail_refund(refund_id: int, reason: str) -> None:
+    """The money did not go back: the order and the commissions return to where
+    they were before the refund was asked for."""
+    refund = db.session.scalar(select(Refund).where(Refund.id == refund_id).with_for_update())
+    if refund is None or refund.status != "processing":
+        return
+    order = db.session.scalar(select(Order).where(Order.id == refund.order_id).with_for_update())
+    order.refunded_fen -= refund.amount_fen
+    order.status = "paid" if order.refunded_fen == 0 else "partially_refunded"
+    commission.undo_claw_back(refund.id)
+    refund.status = "failed"
+    refund.reason = f"{refund.reason} [{reason}]"[:255]
+    db.session.flush()
 
 
 def mark_refund_succeeded(out_refund_no: str, refund_id: str | None) -> bool:
