@@ -10,6 +10,9 @@ from backend.config import Config, load_config
 def create_app(config: Config | None = None) -> Flask:
     """Config, extensions, blueprints, error handlers, CLI; nothing else."""
     config = config or load_config()
+    missing = config.wechat.missing_live_settings()
+    if missing:
+        raise RuntimeError(f"live WeChat mode needs: {', '.join(missing)} (or WECHAT_SANDBOX=1)")
     app = Flask(__name__, instance_path=str(_instance_dir()))
     app.config.from_mapping(config.flask_mapping())
 
@@ -22,7 +25,7 @@ def create_app(config: Config | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     api.init_app(app)
-    app.extensions["wechat_gateway"] = WeChatGateway(config.wechat)
+    app.extensions["wechat_gateway"] = WeChatGateway(config.wechat, token_storage=_token_storage(config))
     register_error_handlers(app)
     _register_blueprints(app, api)
 
@@ -53,6 +56,13 @@ def _register_blueprints(app: Flask, api) -> None:
     # WeChat's callbacks speak XML / WeChat JSON: not part of our OpenAPI surface.
     app.register_blueprint(notify_api.blp)
     app.register_blueprint(health.blp)
+
+
+def _token_storage(config: Config):
+    from backend.extensions import redis_for
+    from backend.wechat.token_storage import SharedTokenStorage
+
+    return SharedTokenStorage(lambda: redis_for(config), prefix=config.queue_prefix)
 
 
 def _instance_dir():

@@ -15,8 +15,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("FISSION_INSTANCE_DIR", PROJECT_ROOT / "instance"))
 
 # Sandbox credentials: used when no real WeChat credentials are configured. The
-# emulator accepts exactly these, so a misconfigured production deploy cannot
-# silently talk to it with real keys (and vice versa).
+# emulator reads the same settings, so the app and the emulator always agree; live
+# mode refuses to start while any of these is still needed (missing_live_settings).
 SANDBOX_APPID = "wx5andb0x0f1ss10n"
 SANDBOX_SECRET = "fission-sandbox-app-secret"
 SANDBOX_MCH_ID = "1900000109"
@@ -57,6 +57,22 @@ class WeChatConfig:
     transfer_scene_id: str
     subscribe_template_id: str
     http_timeout: float
+
+
+    def missing_live_settings(self) -> list[str]:
+        """Live mode must not start on sandbox leftovers: name what is missing."""
+        if self.sandbox:
+            return []
+        required = {
+            "WECHAT_APPID": self.appid, "WECHAT_SECRET": self.secret, "WECHAT_MCH_ID": self.mch_id,
+            "WECHAT_PAY_API_KEY": self.pay_api_key, "WECHAT_APIV3_KEY": self.apiv3_key,
+            "WECHAT_MCH_CERT_SERIAL": os.environ.get("WECHAT_MCH_CERT_SERIAL"),
+            "WECHAT_MCH_PRIVATE_KEY_PATH": self.merchant_private_key_path,
+            "WECHAT_PLATFORM_PUBLIC_KEY_PATH": self.platform_public_key_path,
+            "WECHAT_PLATFORM_PUBLIC_KEY_ID": os.environ.get("WECHAT_PLATFORM_PUBLIC_KEY_ID"),
+            "WECHAT_NOTIFY_BASE_URL": os.environ.get("WECHAT_NOTIFY_BASE_URL"),
+        }
+        return [name for name, value in required.items() if not value]
 
 
 @dataclass(frozen=True)

@@ -94,11 +94,15 @@ class RedisHolder:
 redis_holder = RedisHolder()
 
 
-def redis_client() -> redis.Redis:
-    cfg = current_app.config["FISSION"]
+def redis_for(cfg) -> redis.Redis:
+    """The Redis of a configuration: REDIS_URL, or the embedded server of this instance."""
     from backend.config import INSTANCE_DIR
 
     return redis_holder.get(cfg.redis_url, str(INSTANCE_DIR / "redis.db"))
+
+
+def redis_client() -> redis.Redis:
+    return redis_for(current_app.config["FISSION"])
 
 
 def wechat():

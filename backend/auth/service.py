@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -53,7 +54,8 @@ def _remember_session_key(user_id: int, session_key: str | None) -> None:
     if not session_key:
         return
     try:
-        redis_client().setex(f"fission:session_key:{{{user_id}}}", SESSION_KEY_TTL, session_key)
+        prefix = current_app.config["FISSION"].queue_prefix
+        redis_client().setex(f"{prefix}:session_key:{{{user_id}}}", SESSION_KEY_TTL, session_key)
     except Exception:  # Redis down must not stop a login
         log.warning("could not store session_key for user %s", user_id)
 

@@ -62,6 +62,11 @@ def record_commissions(order, buyer: User, share_owner: User | None) -> list[int
         )
         for item in order.items
     ]
+    # rate_bp records the person's rate; lines priced by a product's own rate or
+    # fixed amount make a single figure meaningless, so it stays empty then.
+    product_priced = any(
+        x is not None for line in lines
+        for x in (line.level1_bp, line.level2_bp, line.level1_fixed_fen, line.level2_fixed_fen))
     beneficiaries = {1: level1, 2: level2}
     rates = rules.Rates(
         level1_bp=_rate(level1, 1, settings),
@@ -77,7 +82,8 @@ def record_commissions(order, buyer: User, share_owner: User | None) -> list[int
         beneficiary = beneficiaries[level]
         commission = Commission(
             order_id=order.id, user_id=beneficiary.id, buyer_id=buyer.id, level=level, amount_fen=amount,
-            rate_bp=rates.level1_bp if level == 1 else rates.level2_bp, source=source, status="pending",
+            rate_bp=None if product_priced else (rates.level1_bp if level == 1 else rates.level2_bp),
+            source=source, status="pending",
             available_at=now + timedelta(days=settings.hold_days), created_at=now,
         )
         db.session.add(commission)

@@ -143,24 +143,24 @@ def bind_to(user: User, inviter: User, source: str, *, reason: str = "", operato
 
 
 def _reposition_subtree(user: User) -> None:
-    """After a rebind, the people below move with the user: fix depth and root
-    level by level (one UPDATE per level of the subtree)."""
-    frontier_depth = user.depth
-    parents = aliased(User)
-    while True:
-        stmt = (
-            update(User)
-            .where(User.inviter_id.in_(select(parents.id).where(
-                parents.depth == frontier_depth,
-                (parents.root_id == user.root_id) | (parents.id == user.id),
-            )))
-            .where((User.depth != frontier_depth + 1) | (User.root_id != user.root_id))
-            .values(depth=frontier_depth + 1, root_id=user.root_id)
-            .execution_options(synchronize_session=False)
-        )
-        if db.session.execute(stmt).rowcount == 0:
-            break
-        frontier_depth += 1
+    """After a rebind the people below move with the user: fix their depth and root,
+    one level of the subtree at a time. Rebinds are rare (protection mode, operator
+    moves), so reading each level's ids is acceptable here."""
+    frontier, depth = [user.id], user.depth
+    while frontier:
+        children: list[int] = []
+        for chunk in _chunks(frontier):
+            children += db.session.scalars(select(User.id).where(User.inviter_id.in_(chunk))).all()
+        for chunk in _chunks(children):
+            db.session.execute(update(User).where(User.id.in_(chunk))
+                               .values(depth=depth + 1, root_id=user.root_id)
+                               .execution_options(synchronize_session=False))
+        frontier, depth = children, depth + 1
+
+
+def _chunks(ids: list[int], size: int = 1000):
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
 
 
 # --- the team, by level ----------------------------------------------------------
