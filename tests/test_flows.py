@@ -161,3 +161,31 @@ def test_openapi_document_is_served(live):
     doc = requests.get(live.api("/openapi.json"), timeout=10).json()
     assert "/api/v1/orders" in doc["paths"] and "/api/v1/me/withdrawals" in doc["paths"]
     assert requests.get(live.api("/health"), timeout=10).json() == {"status": "ok", "db": "ok", "redis": "ok"}
+
+
+def test_hold_period_keeps_commission_pending_until_it_ends(live, ops):
+    from backend.commission.models import Commission, Payout
+
+    set_settings(ops, hold_days=7)
+    try:
+        a = distributor(live)
+        c = login(live, invite_code=a.user["invite_code"])
+        buy(live, c, create_product(ops, price_fen=10_000)["id"])
+        drain(live)
+        assert a.get("/me/wallet").json()["pending_fen"] == 1_000
+        assert a.get("/me/commissions").json()["items"][0]["status"] == "pending"
+        sweep(live)
+        drain(live)
+        assert a.get("/me/wallet").json()["available_fen"] == 0  # still on hold
+        with live.app.app_context():  # seven days pass: the hold and the payout's next try are due
+            commission = db.session.scalar(db.select(Commission).where(Commission.user_id == a.id))
+            commission.available_at = utcnow() - timedelta(seconds=1)
+            db.session.execute(db.update(Payout).where(Payout.user_id == a.id)
+                               .values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+            db.session.commit()
+        sweep(live)
+        drain(live)
+        wallet = a.get("/me/wallet").json()
+        assert (wallet["pending_fen"], wallet["available_fen"]) == (0, 1_000)
+    finally:
+        set_settings(ops, hold_days=0)
