@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 from flask import Flask
 from flask.cli import AppGroup
@@ -27,7 +29,7 @@ def register_cli(app: Flask) -> None:
         worker_cls = Worker if fork else SimpleWorker
         w = worker_cls(names, connection=conn)
         click.echo(f"worker listening on {', '.join(names)}")
-        w.work(burst=burst, with_scheduler=False)
+        w.work(burst=burst, with_scheduler=False, logging_level=os.environ.get("LOG_LEVEL", "INFO").upper())
 
     @group.command("sweep")
     @click.option("--once", is_flag=True, help="One pass, then exit.")

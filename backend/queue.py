@@ -44,7 +44,7 @@ def enqueue_once(func, *args, job_id: str, queue: str = "default", **kwargs) -> 
                 return True
         except Exception:
             pass  # no such job (or expired): enqueue it
-        get_queue(queue).enqueue(func, *args, job_id=full_id, result_ttl=300, failure_ttl=86400,
+        get_queue(queue).enqueue(func, *args, job_id=full_id, result_ttl=0, failure_ttl=86400,
                                  job_timeout=120, **kwargs)
         return True
     except Exception as exc:  # Redis down: the sweeper will pick the row up

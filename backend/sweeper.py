@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from backend.commission import payouts
-from backend.commission.jobs import enqueue_payouts
+from backend.commission.jobs import enqueue_credit, enqueue_transfers
 from backend.extensions import db
 from backend.orders import service as orders
 from backend.orders.jobs import enqueue_refund
@@ -29,9 +29,12 @@ log = logging.getLogger(__name__)
 def sweep_once() -> dict:
     cfg = current_app.config["FISSION"]
     stats = {"payouts": 0, "refunds": 0, "cancelled_orders": 0}
-    ids = payouts.due_payout_ids(older_than=timedelta(seconds=cfg.payout_sweep_after_seconds))
+    due = payouts.due_payouts(older_than=timedelta(seconds=cfg.payout_sweep_after_seconds))
     db.session.rollback()
-    stats["payouts"] = enqueue_payouts(ids)
+    pending = [pid for pid, status in due if status == "pending"]
+    if pending and enqueue_credit():  # one batch job credits them all
+        stats["payouts"] += len(pending)
+    stats["payouts"] += enqueue_transfers([pid for pid, status in due if status != "pending"])
 
     refund_ids = list(db.session.scalars(select(Refund.id).where(
         Refund.status == "processing", Refund.next_attempt_at <= utcnow()).limit(500)))

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from backend.auth.guards import admin_required
 from backend.commission import payouts, schemas
-from backend.commission.jobs import enqueue_payouts
+from backend.commission.jobs import enqueue_transfers
 from backend.commission.models import Payout
 from backend.commission.settings import get_settings, save_settings
 from backend.extensions import db
@@ -53,5 +53,5 @@ def list_payouts(args):
 def retry(payout_id):
     payout = payouts.retry_failed(payout_id)
     db.session.commit()
-    enqueue_payouts([payout.id])
+    enqueue_transfers([payout.id])
     return payouts.payout_view(payout)

@@ -53,13 +53,12 @@ class Movement:
 
 
 def ensure_wallet(user_id: int) -> None:
-    if db.session.get(Wallet, user_id) is not None:
-        return
+    """Create the wallet row if it is missing (a race with another creator is fine)."""
     try:
         with db.session.begin_nested():
-            db.session.add(Wallet(user_id=user_id))
+            db.session.execute(Wallet.__table__.insert().values(user_id=user_id))
     except IntegrityError:
-        pass  # created concurrently: fine
+        pass
 
 
 def _column_for(account: str, user_id: int):
@@ -71,56 +70,82 @@ def _column_for(account: str, user_id: int):
     return USER_ACCOUNTS[parts[2]]
 
 
-def post(movement: Movement) -> bool:
-    """Record a movement once. True if posted now, False if it already was."""
-    if movement.amount_fen <= 0:
-        raise ValueError("a movement moves a positive amount")
-    ensure_wallet(movement.user_id)
+def _apply_to_wallet(movement: Movement) -> None:
     debit_col = _column_for(movement.debit, movement.user_id)
     credit_col = _column_for(movement.credit, movement.user_id)
     amount = movement.amount_fen
+    values = {}
+    if debit_col is not None:
+        values[debit_col.key] = debit_col - amount
+    if credit_col is not None:
+        values[credit_col.key] = credit_col + amount
+    if movement.earned_delta:
+        values["total_earned_fen"] = Wallet.total_earned_fen + movement.earned_delta
+    if not values:
+        return
+    stmt = update(Wallet).where(Wallet.user_id == movement.user_id).values(**values)
+    if movement.require_funds and debit_col is Wallet.available_fen:
+        stmt = stmt.where(Wallet.available_fen >= amount)
+    stmt = stmt.execution_options(synchronize_session=False)
+    if db.session.execute(stmt).rowcount == 1:
+        return
+    if db.session.get(Wallet, movement.user_id, populate_existing=True) is None:
+        ensure_wallet(movement.user_id)  # first money ever for this user
+        if db.session.execute(stmt).rowcount == 1:
+            return
+    raise ApiError("INSUFFICIENT_BALANCE", "The available balance is too low")
+
+
+def _entry(movement: Movement) -> LedgerEntry:
+    return LedgerEntry(
+        idempotency_key=movement.key, kind=movement.kind, user_id=movement.user_id,
+        debit_account=movement.debit, credit_account=movement.credit, amount_fen=movement.amount_fen,
+        order_id=movement.order_id, commission_id=movement.commission_id, payout_id=movement.payout_id,
+        memo=movement.memo,
+    )
+
+
+def post(movement: Movement) -> bool:
+    """Record a movement once. True if posted now, False if it already was.
+
+    In a savepoint: a replay hits the unique key, the savepoint rolls back and the
+    transaction goes on. Use ``post_guarded`` where a row lock already makes a
+    replay impossible and the savepoint's round trips matter."""
+    if movement.amount_fen <= 0:
+        raise ValueError("a movement moves a positive amount")
     try:
         with db.session.begin_nested():
-            db.session.add(
-                LedgerEntry(
-                    idempotency_key=movement.key,
-                    kind=movement.kind,
-                    user_id=movement.user_id,
-                    debit_account=movement.debit,
-                    credit_account=movement.credit,
-                    amount_fen=amount,
-                    order_id=movement.order_id,
-                    commission_id=movement.commission_id,
-                    payout_id=movement.payout_id,
-                    memo=movement.memo,
-                )
-            )
+            db.session.add(_entry(movement))
             db.session.flush()
-            values = {}
-            if debit_col is not None:
-                values[debit_col.key] = debit_col - amount
-            if credit_col is not None:
-                values[credit_col.key] = credit_col + amount
-            if movement.earned_delta:
-                values["total_earned_fen"] = Wallet.total_earned_fen + movement.earned_delta
-            if values:
-                stmt = update(Wallet).where(Wallet.user_id == movement.user_id).values(**values)
-                if movement.require_funds and debit_col is Wallet.available_fen:
-                    stmt = stmt.where(Wallet.available_fen >= amount)
-                result = db.session.execute(stmt.execution_options(synchronize_session=False))
-                if result.rowcount != 1:
-                    raise ApiError("INSUFFICIENT_BALANCE", "The available balance is too low")
+            _apply_to_wallet(movement)
     except IntegrityError:
         # The key exists: this movement was posted before. Nothing changes.
-        exists = db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.idempotency_key == movement.key))
-        if exists is None:
+        if not is_posted(movement.key):
             raise
         return False
-    # Keep a loaded Wallet object in step with the UPDATE above (no query now).
-    wallet = db.session.identity_map.get(identity_key(Wallet, movement.user_id))
+    _expire_wallet(movement.user_id)
+    return True
+
+
+def post_guarded(movements: list[Movement]) -> None:
+    """Post movements the caller already guards with a row lock and a state check
+    (e.g. the locked order moving from pending_payment to paid). No savepoint: if
+    the unique key ever fires anyway, the whole transaction fails, which is right."""
+    for movement in movements:
+        if movement.amount_fen <= 0:
+            raise ValueError("a movement moves a positive amount")
+    db.session.add_all([_entry(m) for m in movements])
+    db.session.flush()
+    for movement in movements:
+        _apply_to_wallet(movement)
+        _expire_wallet(movement.user_id)
+
+
+def _expire_wallet(user_id: int) -> None:
+    """Keep a loaded Wallet object in step with the UPDATE (no query now)."""
+    wallet = db.session.identity_map.get(identity_key(Wallet, user_id))
     if wallet is not None:
         db.session.expire(wallet)
-    return True
 
 
 def is_posted(key: str) -> bool:

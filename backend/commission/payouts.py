@@ -14,10 +14,11 @@ transfer notify and the sweeper. The rules that keep money exact:
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from backend.auth.models import User
 from backend.commission import ledger
@@ -67,7 +68,7 @@ def _paid_today_fen(user_id: int) -> int:
 # --- the job -----------------------------------------------------------------------
 
 def advance(payout_id: int) -> str | None:
-    """Move a payout as far as it can go now. Idempotent; commits at each step."""
+    """Move one payout as far as it can go now. Idempotent; commits at each step."""
     payout = _lock(payout_id)
     if payout is None:
         return None
@@ -89,15 +90,50 @@ def advance(payout_id: int) -> str | None:
         _refresh(payout_id)
     else:
         db.session.commit()
-    _send_earned_message(payout_id)
     return db.session.get(Payout, payout_id).status
 
 
-def _credit_and_route(payout: Payout) -> None:
-    """The instant part (credit the wallet), then the rail decides what follows."""
+@dataclass
+class CreditBatch:
+    credited: list[int]  # payouts whose commission reached the wallet now (for the message)
+    to_transfer: list[int]  # payouts now ``submitting``: one job each, they call WeChat
+    more: bool  # the batch was full: run again
+
+
+def credit_pending(limit: int = 500) -> CreditBatch:
+    """The instant part for many payouts in ONE transaction: lock pending payouts
+    (SKIP LOCKED, so several workers share the work), release their commissions to
+    the wallets and route them. One commit for the batch instead of one per payout."""
+    rows = db.session.scalars(
+        select(Payout).where(Payout.status == "pending", Payout.next_attempt_at <= utcnow())
+        .order_by(Payout.id).limit(limit).with_for_update(skip_locked=True)).all()
+    commission_ids = [p.commission_id for p in rows if p.commission_id]
+    commissions = {c.id: c for c in db.session.scalars(
+        select(Commission).where(Commission.id.in_(commission_ids)).with_for_update())} if commission_ids else {}
+    batch = CreditBatch([], [], len(rows) == limit)
+    for payout in rows:
+        try:
+            with db.session.begin_nested():  # one payout's trouble never spoils the batch
+                _credit_and_route(payout, commissions.get(payout.commission_id))
+        except ApiError as exc:
+            payout.next_attempt_at = utcnow() + _backoff(payout.tries + 1)
+            payout.last_error = exc.message
+            continue
+        if payout.status != "pending":
+            batch.credited.append(payout.id)
+        if payout.status == "submitting":
+            batch.to_transfer.append(payout.id)
+    db.session.commit()
+    return batch
+
+
+def _credit_and_route(payout: Payout, commission: Commission | None = None) -> None:
+    """The instant part (credit the wallet), then the rail decides what follows.
+    The caller holds the payout's row lock (and the commission's, if it passes it)."""
     if payout.kind == "commission":
-        commission = db.session.scalar(
-            select(Commission).where(Commission.id == payout.commission_id).with_for_update())
+        if commission is None:
+            commission = db.session.scalar(
+                select(Commission).where(Commission.id == payout.commission_id).with_for_update())
         if commission.status == "pending":
             if as_utc(commission.available_at) > utcnow():
                 payout.next_attempt_at = commission.available_at  # on hold: the sweeper comes back
@@ -252,25 +288,34 @@ def _return_money(payout: Payout, reason: str) -> None:
     _finish(payout, "failed", reason[:500])
 
 
-def _send_earned_message(payout_id: int) -> None:
-    """The "you earned" subscribe message, at most once: claim, commit, send."""
-    payout = _lock(payout_id)
-    if payout.kind != "commission" or payout.notified_at is not None or payout.status == "pending":
+def send_earned_messages(payout_ids: list[int]) -> int:
+    """The "you earned" subscribe messages, at most once each: claim, commit, send.
+    A message is a courtesy: one that fails is logged, never retried into a duplicate."""
+    rows = db.session.execute(
+        select(Payout.id, User.openid, Commission.amount_fen, Commission.order_id)
+        .join(User, User.id == Payout.user_id).join(Commission, Commission.id == Payout.commission_id)
+        .where(Payout.id.in_(payout_ids), Payout.kind == "commission", Payout.notified_at.is_(None),
+               Payout.status != "pending")
+        .with_for_update(of=Payout)).all()
+    if not rows:
         db.session.commit()
-        return
-    payout.notified_at = utcnow()
-    user = db.session.get(User, payout.user_id)
-    commission = db.session.get(Commission, payout.commission_id)
+        return 0
+    db.session.execute(update(Payout).where(Payout.id.in_([r.id for r in rows]), Payout.notified_at.is_(None))
+                       .values(notified_at=utcnow()).execution_options(synchronize_session=False))
     db.session.commit()
     template_id = current_app.config["FISSION"].wechat.subscribe_template_id
-    fen = commission.amount_fen
-    try:
-        wechat().send_subscribe_message(user.openid, template_id, {
-            "amount1": {"value": f"{fen // 100}.{fen % 100:02d}"},
-            "thing2": {"value": f"订单 {commission.order_id} 佣金"},
-        }, page="pages/wallet/index")
-    except (WeChatError, WeChatUnavailable) as exc:
-        log.info("subscribe message for payout %s not sent: %s", payout_id, exc)
+    sent = 0
+    for row in rows:
+        fen = row.amount_fen
+        try:
+            wechat().send_subscribe_message(row.openid, template_id, {
+                "amount1": {"value": f"{fen // 100}.{fen % 100:02d}"},
+                "thing2": {"value": f"订单 {row.order_id} 佣金"},
+            }, page="pages/wallet/index")
+            sent += 1
+        except (WeChatError, WeChatUnavailable) as exc:
+            log.info("subscribe message for payout %s not sent: %s", row.id, exc)
+    return sent
 
 
 # --- withdrawals and operator actions ---------------------------------------------
@@ -323,16 +368,16 @@ def retry_failed(payout_id: int) -> Payout:
     return payout
 
 
-def due_payout_ids(older_than: timedelta, limit: int = 1000) -> list[int]:
-    """Payouts the sweeper should push again: pending ones a worker has not taken
-    (Redis lost the job, or it was never enqueued), submitting ones whose retry is
-    due, and transfers waiting on WeChat that are worth a query."""
+def due_payouts(older_than: timedelta, limit: int = 1000) -> list[tuple[int, str]]:
+    """(id, status) of payouts the sweeper should push again: pending ones a worker
+    has not taken (Redis lost the job, or it was never enqueued), submitting ones
+    whose retry or lease is due, and transfers waiting on WeChat worth a query."""
     now = utcnow()
-    return list(db.session.scalars(
-        select(Payout.id).where(
+    return [tuple(row) for row in db.session.execute(
+        select(Payout.id, Payout.status).where(
             Payout.status.in_(("pending", "submitting", "wait_user_confirm", "processing")),
             Payout.next_attempt_at <= now - older_than,
-        ).order_by(Payout.next_attempt_at).limit(limit)))
+        ).order_by(Payout.next_attempt_at).limit(limit))]
 
 
 def payout_view(payout: Payout) -> dict:

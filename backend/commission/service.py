@@ -18,6 +18,12 @@ from backend.extensions import db
 from backend.timeutil import utcnow
 
 
+def open_wallet(user_id: int) -> None:
+    """A distributor gets a wallet when they become one, so crediting never has to
+    look for it first."""
+    ledger.ensure_wallet(user_id)
+
+
 def commission_chain(buyer: User, share_owner: User | None, settings: DistributionSettings):
     """(level-1 user, level-2 user, source) for an order being paid now.
 
@@ -75,31 +81,36 @@ def record_commissions(order, buyer: User, share_owner: User | None) -> list[int
     )
     amounts = rules.split(lines, rates, levels=(1, 2) if level2 else (1,))
     now = utcnow()
-    payout_ids = []
-    for level, amount in amounts.items():
-        if amount <= 0:
-            continue
-        beneficiary = beneficiaries[level]
-        commission = Commission(
-            order_id=order.id, user_id=beneficiary.id, buyer_id=buyer.id, level=level, amount_fen=amount,
+    commissions = [
+        Commission(
+            order_id=order.id, user_id=beneficiaries[level].id, buyer_id=buyer.id, level=level, amount_fen=amount,
             rate_bp=None if product_priced else (rates.level1_bp if level == 1 else rates.level2_bp),
-            source=source, status="pending",
-            available_at=now + timedelta(days=settings.hold_days), created_at=now,
+            source=source, status="pending", available_at=now + timedelta(days=settings.hold_days), created_at=now,
         )
-        db.session.add(commission)
-        db.session.flush()
-        ledger.post(Movement(
-            key=f"commission:{commission.id}:earn", kind="commission_earned", user_id=beneficiary.id,
-            debit=SHOP_COMMISSION_EXPENSE, credit=user_account(beneficiary.id, "pending"),
-            amount_fen=amount, order_id=order.id, commission_id=commission.id, earned_delta=amount,
-            memo=f"order {order.id} level {level}",
-        ))
-        payout = Payout(kind="commission", user_id=beneficiary.id, commission_id=commission.id,
-                        amount_fen=amount, rail=settings.payout_rail, status="pending", next_attempt_at=now)
-        db.session.add(payout)
-        db.session.flush()
-        payout_ids.append(payout.id)
-    return payout_ids
+        for level, amount in sorted(amounts.items()) if amount > 0
+    ]
+    if not commissions:
+        return []
+    db.session.add_all(commissions)
+    db.session.flush()
+    # Guarded by the order's row lock and its pending_payment → paid move: the
+    # unique keys stay as the database's backstop, without a savepoint each.
+    ledger.post_guarded([
+        Movement(
+            key=f"commission:{c.id}:earn", kind="commission_earned", user_id=c.user_id,
+            debit=SHOP_COMMISSION_EXPENSE, credit=user_account(c.user_id, "pending"), amount_fen=c.amount_fen,
+            order_id=order.id, commission_id=c.id, earned_delta=c.amount_fen, memo=f"order {order.id} level {c.level}",
+        )
+        for c in commissions
+    ])
+    payouts = [
+        Payout(kind="commission", user_id=c.user_id, commission_id=c.id, amount_fen=c.amount_fen,
+               rail=settings.payout_rail, status="pending", next_attempt_at=now)
+        for c in commissions
+    ]
+    db.session.add_all(payouts)
+    db.session.flush()
+    return [p.id for p in payouts]
 
 
 def _rate(user: User, level: int, settings: DistributionSettings) -> int:
@@ -115,11 +126,12 @@ def release(commission: Commission) -> bool:
     if commission.status != "pending":
         return False
     if remaining > 0:
-        ledger.post(Movement(
+        # The caller holds the commission's row lock and saw it pending.
+        ledger.post_guarded([Movement(
             key=f"commission:{commission.id}:release", kind="commission_released", user_id=commission.user_id,
             debit=user_account(commission.user_id, "pending"), credit=user_account(commission.user_id, "available"),
             amount_fen=remaining, order_id=commission.order_id, commission_id=commission.id,
-        ))
+        )])
     commission.status = "available" if remaining > 0 else "reversed"
     db.session.flush()
     return True

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, request
 from sqlalchemy import select
 
 from backend.commission import payouts
-from backend.commission.jobs import enqueue_payouts
+from backend.commission.jobs import enqueue_credit
 from backend.commission.models import Payout
 from backend.errors import ApiError
 from backend.extensions import db, wechat
@@ -48,7 +48,8 @@ def payment_notify():
         db.session.rollback()
         return _xml("FAIL", exc.message)
     db.session.commit()
-    enqueue_payouts(result.payout_ids)  # after the commit; the sweeper covers a Redis outage
+    if result.payout_ids:
+        enqueue_credit()  # after the commit; the sweeper covers a Redis outage
     return _xml("SUCCESS", "OK")
 
 

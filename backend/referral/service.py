@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from backend.auth.models import User
+from backend.commission import service as commission
 from backend.commission.settings import get_settings
 from backend.errors import ApiError
 from backend.extensions import db
@@ -27,6 +28,7 @@ def new_invite_code() -> str:
 
 def _make_distributor(user: User) -> None:
     user.distributor_status = "approved"
+    commission.open_wallet(user.id)
     while user.invite_code is None:
         code = new_invite_code()
         try:
