@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
 
 from backend.commission.models import LedgerEntry, Wallet
 from backend.errors import ApiError
 from backend.extensions import db
+from backend.timeutil import utcnow
 
 # wallet column per user account; the shop's accounts have no wallet row
 USER_ACCOUNTS = {
@@ -129,16 +130,54 @@ def post(movement: Movement) -> bool:
 
 def post_guarded(movements: list[Movement]) -> None:
     """Post movements the caller already guards with a row lock and a state check
-    (e.g. the locked order moving from pending_payment to paid). No savepoint: if
-    the unique key ever fires anyway, the whole transaction fails, which is right."""
+    (e.g. the locked order moving from pending_payment to paid). Set-based: one
+    INSERT for the entries and one batched UPDATE of the wallets, however many
+    movements. No savepoint: if a unique key ever fires anyway, the whole
+    transaction fails, which is right."""
+    if not movements:
+        return
     for movement in movements:
-        if movement.amount_fen <= 0:
-            raise ValueError("a movement moves a positive amount")
-    db.session.add_all([_entry(m) for m in movements])
-    db.session.flush()
+        if movement.amount_fen <= 0 or movement.require_funds:
+            raise ValueError("guarded posts move positive amounts and never check funds")
+    db.session.execute(insert(LedgerEntry), [_entry_row(m) for m in movements])
+    deltas: dict[int, dict[str, int]] = {}
     for movement in movements:
-        _apply_to_wallet(movement)
-        _expire_wallet(movement.user_id)
+        wallet = deltas.setdefault(movement.user_id, dict.fromkeys(_DELTA_COLUMNS, 0))
+        for account, sign in ((movement.debit, -1), (movement.credit, 1)):
+            column = _column_for(account, movement.user_id)
+            if column is not None:
+                wallet[column.key] += sign * movement.amount_fen
+        wallet["total_earned_fen"] += movement.earned_delta
+    params = [{"uid": uid, **{f"d_{k}": v for k, v in cols.items()}} for uid, cols in deltas.items()]
+    stmt = update(Wallet.__table__).where(Wallet.__table__.c.user_id == bindparam("uid")).values(
+        **{k: Wallet.__table__.c[k] + bindparam(f"d_{k}") for k in _DELTA_COLUMNS})
+    result = db.session.execute(stmt, params)
+    if not db.session.get_bind().dialect.supports_sane_multi_rowcount or result.rowcount != len(params):
+        _apply_missing_wallets(stmt, params)
+    for uid in deltas:
+        _expire_wallet(uid)
+
+
+_DELTA_COLUMNS = ("pending_fen", "available_fen", "in_transit_fen", "paid_out_fen", "total_earned_fen")
+
+
+def _apply_missing_wallets(stmt, params: list[dict]) -> None:
+    """Users who had no wallet yet got no UPDATE: create theirs and apply it."""
+    existing = set(db.session.scalars(select(Wallet.user_id).where(Wallet.user_id.in_([p["uid"] for p in params]))))
+    missing = [p for p in params if p["uid"] not in existing]
+    for param in missing:
+        ensure_wallet(param["uid"])
+    if missing:
+        db.session.execute(stmt, missing)
+
+
+def _entry_row(movement: Movement) -> dict:
+    return {
+        "idempotency_key": movement.key, "kind": movement.kind, "user_id": movement.user_id,
+        "debit_account": movement.debit, "credit_account": movement.credit, "amount_fen": movement.amount_fen,
+        "order_id": movement.order_id, "commission_id": movement.commission_id, "payout_id": movement.payout_id,
+        "memo": movement.memo, "created_at": utcnow(),
+    }
 
 
 def _expire_wallet(user_id: int) -> None:

@@ -111,7 +111,12 @@ def credit_pending(limit: int = 500) -> CreditBatch:
     commissions = {c.id: c for c in db.session.scalars(
         select(Commission).where(Commission.id.in_(commission_ids)).with_for_update())} if commission_ids else {}
     batch = CreditBatch([], [], len(rows) == limit)
-    for payout in rows:
+    now = utcnow()
+    simple = [p for p in rows if _is_simple_credit(p, commissions.get(p.commission_id), now)]
+    _credit_in_bulk(simple, commissions, now)
+    batch.credited.extend(p.id for p in simple)
+    simple_ids = {p.id for p in simple}
+    for payout in (p for p in rows if p.id not in simple_ids):
         try:
             with db.session.begin_nested():  # one payout's trouble never spoils the batch
                 _credit_and_route(payout, commissions.get(payout.commission_id))
@@ -125,6 +130,31 @@ def credit_pending(limit: int = 500) -> CreditBatch:
             batch.to_transfer.append(payout.id)
     db.session.commit()
     return batch
+
+
+def _is_simple_credit(payout: Payout, commission: Commission | None, now) -> bool:
+    """The common case, done set-based: a commission on the wallet rail whose hold is over."""
+    return (payout.kind == "commission" and payout.rail not in TRANSFER_RAILS and commission is not None
+            and commission.status == "pending" and as_utc(commission.available_at) <= now
+            and commission.amount_fen > commission.reversed_fen)
+
+
+def _credit_in_bulk(payouts: list[Payout], commissions: dict[int, Commission], now) -> None:
+    """Release many commissions to their wallets: one INSERT of ledger entries, one
+    batched UPDATE of the wallets, batched status updates. Same postings and keys
+    as ``commission_service.release``; rows are locked and were seen pending."""
+    if not payouts:
+        return
+    movements = []
+    for payout in payouts:
+        commission = commissions[payout.commission_id]
+        movements.append(commission_service.release_movement(commission))
+        commission.status = "available"
+        payout.amount_fen = commission.amount_fen - commission.reversed_fen
+        payout.status = "in_wallet"
+        payout.finished_at = now
+    ledger.post_guarded(movements)
+    db.session.flush()
 
 
 def _credit_and_route(payout: Payout, commission: Commission | None = None) -> None:

@@ -56,17 +56,15 @@ def record_commissions(order, buyer: User, share_owner: User | None) -> list[int
         return []
 
     from backend.catalog.models import Product
+    from backend.orders.models import OrderItem
 
-    products = {p.id: p for p in db.session.scalars(
-        select(Product).where(Product.id.in_([item.product_id for item in order.items])))}
     lines = [
-        rules.Line(
-            amount_fen=item.amount_fen, quantity=item.quantity,
-            level1_bp=products[item.product_id].level1_bp, level2_bp=products[item.product_id].level2_bp,
-            level1_fixed_fen=products[item.product_id].level1_fixed_fen,
-            level2_fixed_fen=products[item.product_id].level2_fixed_fen,
-        )
-        for item in order.items
+        rules.Line(amount_fen=amount, quantity=quantity, level1_bp=l1_bp, level2_bp=l2_bp,
+                   level1_fixed_fen=l1_fixed, level2_fixed_fen=l2_fixed)
+        for amount, quantity, l1_bp, l2_bp, l1_fixed, l2_fixed in db.session.execute(
+            select(OrderItem.amount_fen, OrderItem.quantity, Product.level1_bp, Product.level2_bp,
+                   Product.level1_fixed_fen, Product.level2_fixed_fen)
+            .join(Product, Product.id == OrderItem.product_id).where(OrderItem.order_id == order.id))
     ]
     # rate_bp records the person's rate; lines priced by a product's own rate or
     # fixed amount make a single figure meaningless, so it stays empty then.
@@ -120,18 +118,24 @@ def _rate(user: User, level: int, settings: DistributionSettings) -> int:
     return settings.level1_bp if level == 1 else settings.level2_bp
 
 
+def release_movement(commission: Commission) -> Movement:
+    """pending → available for what is left of a commission after clawbacks."""
+    return Movement(
+        key=f"commission:{commission.id}:release", kind="commission_released", user_id=commission.user_id,
+        debit=user_account(commission.user_id, "pending"), credit=user_account(commission.user_id, "available"),
+        amount_fen=commission.amount_fen - commission.reversed_fen, order_id=commission.order_id,
+        commission_id=commission.id,
+    )
+
+
 def release(commission: Commission) -> bool:
-    """Move a commission from pending to available once its hold is over."""
-    remaining = commission.amount_fen - commission.reversed_fen
+    """Move a commission from pending to available once its hold is over.
+    The caller holds the commission's row lock."""
     if commission.status != "pending":
         return False
+    remaining = commission.amount_fen - commission.reversed_fen
     if remaining > 0:
-        # The caller holds the commission's row lock and saw it pending.
-        ledger.post_guarded([Movement(
-            key=f"commission:{commission.id}:release", kind="commission_released", user_id=commission.user_id,
-            debit=user_account(commission.user_id, "pending"), credit=user_account(commission.user_id, "available"),
-            amount_fen=remaining, order_id=commission.order_id, commission_id=commission.id,
-        )])
+        ledger.post_guarded([release_movement(commission)])
     commission.status = "available" if remaining > 0 else "reversed"
     db.session.flush()
     return True

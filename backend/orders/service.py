@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
 from backend.auth.models import User
 from backend.catalog import service as catalog
@@ -138,7 +139,7 @@ def mark_paid(out_trade_no: str, transaction_id: str, total_fee: int) -> Payment
             # took money for an order it had closed: an operator must look.
             log.error("payment for cancelled order %s (%s)", order.id, transaction_id)
         return PaymentResult(order.id, False)
-    buyer = db.session.get(User, order.user_id)
+    buyer = _load_with_chain(order.user_id)
     order.status = "paid"
     order.paid_fen = total_fee
     order.transaction_id = transaction_id
@@ -148,6 +149,16 @@ def mark_paid(out_trade_no: str, transaction_id: str, total_fee: int) -> Payment
     buyer.has_paid_order = True
     db.session.flush()
     return PaymentResult(order.id, True, payout_ids)
+
+
+def _load_with_chain(user_id: int) -> User:
+    """The buyer, their inviter and the inviter's inviter in one query; later
+    lookups of those users come from the session, not the database."""
+    parent, grand = aliased(User), aliased(User)
+    return db.session.execute(
+        select(User, parent, grand)
+        .outerjoin(parent, parent.id == User.inviter_id).outerjoin(grand, grand.id == parent.inviter_id)
+        .where(User.id == user_id)).one()[0]
 
 
 def cancel_if_unpaid(order_id: int) -> bool:

@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass
 
 from flask import Flask, jsonify
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from backend.config import WeChatConfig
 from backend.wechat.emulator import miniprogram, pay_v2, pay_v3, sandbox, transfers_v2
@@ -47,10 +47,16 @@ class EmulatorHandle:
         self.thread.join(timeout=5)
 
 
+class KeepAliveHandler(WSGIRequestHandler):
+    """HTTP/1.1: the SDKs keep their connections open, as they do with WeChat."""
+
+    protocol_version = "HTTP/1.1"
+
+
 def run_in_thread(wechat_cfg: WeChatConfig, host: str = "127.0.0.1", port: int = 0) -> EmulatorHandle:
     """Serve the emulator from a daemon thread; port 0 picks a free port (see .url)."""
     app = create_emulator_app(wechat_cfg)
-    server = make_server(host, port, app, threaded=True)
+    server = make_server(host, port, app, threaded=True, request_handler=KeepAliveHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True, name="wechat-emulator")
     thread.start()
     return EmulatorHandle(url=f"http://{host}:{server.server_port}", app=app, server=server, thread=thread)
