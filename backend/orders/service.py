@@ -139,26 +139,32 @@ def mark_paid(out_trade_no: str, transaction_id: str, total_fee: int) -> Payment
             # took money for an order it had closed: an operator must look.
             log.error("payment for cancelled order %s (%s)", order.id, transaction_id)
         return PaymentResult(order.id, False)
-    buyer = _load_with_chain(order.user_id)
-    order.status = "paid"
-    order.paid_fen = total_fee
-    order.transaction_id = transaction_id
-    order.paid_at = utcnow()
-    share_owner = referral.find_by_invite_code(order.share_code) if order.share_code else None
-    payout_ids = commission.record_commissions(order, buyer, share_owner)
-    buyer.has_paid_order = True
+    # Held in a local so the session keeps them: record_commissions reads the
+    # inviters from the session instead of querying again.
+    buyer, *_chain = _load_with_chain(order.user_id)
+    with db.session.no_autoflush:  # one flush writes the order, the buyer and the commissions
+        order.status = "paid"
+        order.paid_fen = total_fee
+        order.transaction_id = transaction_id
+        order.paid_at = utcnow()
+        buyer.has_paid_order = True
+        share_owner = referral.find_by_invite_code(order.share_code) if order.share_code else None
+        payout_ids = commission.record_commissions(order, buyer, share_owner)
     db.session.flush()
     return PaymentResult(order.id, True, payout_ids)
 
 
-def _load_with_chain(user_id: int) -> User:
-    """The buyer, their inviter and the inviter's inviter in one query; later
-    lookups of those users come from the session, not the database."""
-    parent, grand = aliased(User), aliased(User)
-    return db.session.execute(
+_PARENT, _GRANDPARENT = aliased(User), aliased(User)  # built once: aliasing copies every column
+
+
+def _load_with_chain(user_id: int) -> tuple:
+    """(buyer, inviter, inviter's inviter) in one query; while the caller holds
+    them, later lookups of those users come from the session, not the database."""
+    parent, grand = _PARENT, _GRANDPARENT
+    return tuple(db.session.execute(
         select(User, parent, grand)
         .outerjoin(parent, parent.id == User.inviter_id).outerjoin(grand, grand.id == parent.inviter_id)
-        .where(User.id == user_id)).one()[0]
+        .where(User.id == user_id)).one())
 
 
 def cancel_if_unpaid(order_id: int) -> bool:
