@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from backend.auth.models import User
 from backend.commission import ledger, rules
@@ -79,36 +79,34 @@ def record_commissions(order, buyer: User, share_owner: User | None) -> list[int
     )
     amounts = rules.split(lines, rates, levels=(1, 2) if level2 else (1,))
     now = utcnow()
-    commissions = [
-        Commission(
-            order_id=order.id, user_id=beneficiaries[level].id, buyer_id=buyer.id, level=level, amount_fen=amount,
-            rate_bp=None if product_priced else (rates.level1_bp if level == 1 else rates.level2_bp),
-            source=source, status="pending", available_at=now + timedelta(days=settings.hold_days), created_at=now,
-        )
+    rows = [
+        dict(order_id=order.id, user_id=beneficiaries[level].id, buyer_id=buyer.id, level=level, amount_fen=amount,
+             reversed_fen=0, rate_bp=None if product_priced else (rates.level1_bp if level == 1 else rates.level2_bp),
+             source=source, status="pending", available_at=now + timedelta(days=settings.hold_days), created_at=now)
         for level, amount in sorted(amounts.items()) if amount > 0
     ]
-    if not commissions:
+    if not rows:
         return []
-    db.session.add_all(commissions)
-    db.session.flush()
+    db.session.flush()  # the order and buyer changes go first (one flush for both)
+    # Core INSERT … RETURNING: the paid path writes plain rows, no unit-of-work bookkeeping.
+    ids = db.session.scalars(insert(Commission).returning(Commission.id, sort_by_parameter_order=True), rows).all()
     # Guarded by the order's row lock and its pending_payment → paid move: the
     # unique keys stay as the database's backstop, without a savepoint each.
     ledger.post_guarded([
         Movement(
-            key=f"commission:{c.id}:earn", kind="commission_earned", user_id=c.user_id,
-            debit=SHOP_COMMISSION_EXPENSE, credit=user_account(c.user_id, "pending"), amount_fen=c.amount_fen,
-            order_id=order.id, commission_id=c.id, earned_delta=c.amount_fen, memo=f"order {order.id} level {c.level}",
+            key=f"commission:{cid}:earn", kind="commission_earned", user_id=row["user_id"],
+            debit=SHOP_COMMISSION_EXPENSE, credit=user_account(row["user_id"], "pending"),
+            amount_fen=row["amount_fen"], order_id=order.id, commission_id=cid, earned_delta=row["amount_fen"],
+            memo=f"order {order.id} level {row['level']}",
         )
-        for c in commissions
+        for cid, row in zip(ids, rows, strict=True)
     ])
-    payouts = [
-        Payout(kind="commission", user_id=c.user_id, commission_id=c.id, amount_fen=c.amount_fen,
-               rail=settings.payout_rail, status="pending", next_attempt_at=now)
-        for c in commissions
-    ]
-    db.session.add_all(payouts)
-    db.session.flush()
-    return [p.id for p in payouts]
+    return list(db.session.scalars(
+        insert(Payout).returning(Payout.id, sort_by_parameter_order=True),
+        [dict(kind="commission", user_id=row["user_id"], commission_id=cid, amount_fen=row["amount_fen"],
+              rail=settings.payout_rail, status="pending", attempt=1, tries=0, next_attempt_at=now,
+              created_at=now, updated_at=now)
+         for cid, row in zip(ids, rows, strict=True)]).all())
 
 
 def _rate(user: User, level: int, settings: DistributionSettings) -> int:
