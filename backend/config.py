@@ -88,6 +88,7 @@ class Config:
     order_payment_ttl_seconds: int
     payout_sweep_after_seconds: int
     payout_lease_seconds: int  # a worker's claim on a transfer; after it the sweeper re-runs the payout
+    message_min_interval_seconds: int  # at most one "you earned" message per person per interval
     queue_prefix: str
     wechat: WeChatConfig
     testing: bool = False
@@ -199,6 +200,7 @@ def load_config(**overrides) -> Config:
         order_payment_ttl_seconds=_env_int("ORDER_PAYMENT_TTL_SECONDS", 30 * 60),
         payout_sweep_after_seconds=_env_int("PAYOUT_SWEEP_AFTER_SECONDS", 5),
         payout_lease_seconds=_env_int("PAYOUT_LEASE_SECONDS", 30),
+        message_min_interval_seconds=_env_int("MESSAGE_MIN_INTERVAL_SECONDS", 60),
         queue_prefix=os.environ.get("QUEUE_PREFIX", "fission"),
         wechat=load_wechat_config(),
     )

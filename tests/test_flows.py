@@ -189,3 +189,19 @@ def test_hold_period_keeps_commission_pending_until_it_ends(live, ops):
         assert (wallet["pending_fen"], wallet["available_fen"]) == (0, 1_000)
     finally:
         set_settings(ops, hold_days=0)
+
+
+def test_earned_message_sent_once_per_interval(live, ops):
+    from backend.auth.models import User
+
+    a = distributor(live)
+    c = login(live, invite_code=a.user["invite_code"])
+    product = create_product(ops, price_fen=1_000)
+    buy(live, c, product["id"])
+    buy(live, c, product["id"])
+    drain(live)
+    with live.app.app_context():
+        openid = db.session.get(User, a.id).openid
+    messages = [m for m in ledger(live)["messages"] if m.get("touser", m.get("openid")) == openid]
+    assert len(messages) == 1  # two commissions, one nudge; the wallet shows both
+    assert a.get("/me/wallet").json()["available_fen"] == 200
