@@ -139,7 +139,7 @@ def post_guarded(movements: list[Movement]) -> None:
     for movement in movements:
         if movement.amount_fen <= 0 or movement.require_funds:
             raise ValueError("guarded posts move positive amounts and never check funds")
-    db.session.execute(insert(LedgerEntry), [_entry_row(m) for m in movements])
+    db.session.execute(insert(LedgerEntry.__table__), [_entry_row(m) for m in movements])
     deltas: dict[int, dict[str, int]] = {}
     for movement in movements:
         wallet = deltas.setdefault(movement.user_id, dict.fromkeys(_DELTA_COLUMNS, 0))

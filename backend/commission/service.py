@@ -89,7 +89,8 @@ def record_commissions(order, buyer: User, share_owner: User | None) -> list[int
         return []
     db.session.flush()  # the order and buyer changes go first (one flush for both)
     # Core INSERT … RETURNING: the paid path writes plain rows, no unit-of-work bookkeeping.
-    ids = db.session.scalars(insert(Commission).returning(Commission.id, sort_by_parameter_order=True), rows).all()
+    commissions = Commission.__table__
+    ids = db.session.scalars(insert(commissions).returning(commissions.c.id, sort_by_parameter_order=True), rows).all()
     # Guarded by the order's row lock and its pending_payment → paid move: the
     # unique keys stay as the database's backstop, without a savepoint each.
     ledger.post_guarded([
@@ -102,7 +103,7 @@ def record_commissions(order, buyer: User, share_owner: User | None) -> list[int
         for cid, row in zip(ids, rows, strict=True)
     ])
     return list(db.session.scalars(
-        insert(Payout).returning(Payout.id, sort_by_parameter_order=True),
+        insert(Payout.__table__).returning(Payout.__table__.c.id, sort_by_parameter_order=True),
         [dict(kind="commission", user_id=row["user_id"], commission_id=cid, amount_fen=row["amount_fen"],
               rail=settings.payout_rail, status="pending", attempt=1, tries=0, next_attempt_at=now,
               created_at=now, updated_at=now)
