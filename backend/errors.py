@@ -90,6 +90,14 @@ _HTTP_CODES = {
 }
 
 
+def _is_json_error(messages, exc: HTTPException) -> bool:
+    """webargs reports a body it cannot parse as {"json": ["Invalid JSON body."]};
+    Flask's own get_json() raises a plain 400 naming JSON."""
+    if isinstance(messages, dict) and "json" in messages and "Invalid JSON" in str(messages["json"]):
+        return True
+    return "Failed to decode JSON" in (exc.description or "")
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
@@ -102,8 +110,11 @@ def register_error_handlers(app: Flask) -> None:
         details = None
         # webargs/flask-smorest put the field messages on exc.data
         data = getattr(exc, "data", None)
-        if status == 422 and isinstance(data, dict) and data.get("messages"):
-            details = data["messages"]
+        messages = data.get("messages") if isinstance(data, dict) else None
+        if status == 400 and _is_json_error(messages, exc):
+            return error_response("MALFORMED_JSON", "The request body is not valid JSON", 400)
+        if status == 422 and messages:
+            details = messages
             message = "The request does not match the schema"
         elif status == 413:
             message = "The request body is too large"

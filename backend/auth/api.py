@@ -41,16 +41,16 @@ def wechat_login(args):
 
 
 @blp.get("/me")
-@blp.response(200, schemas.UserSchema)
 @login_required
+@blp.response(200, schemas.UserSchema)
 def me():
     return user_view(g.user)
 
 
 @blp.patch("/me")
+@login_required
 @blp.arguments(schemas.ProfileArgs)
 @blp.response(200, schemas.UserSchema)
-@login_required
 def update_me(args):
     auth.update_profile(g.user, args.get("nickname"), args.get("avatar_url"))
     db.session.commit()

@@ -13,9 +13,9 @@ blp = Blueprint("admin_catalog", __name__, url_prefix="/api/v1/admin", descripti
 
 
 @blp.post("/products")
+@admin_required("operator")
 @blp.arguments(schemas.ProductCreateArgs)
 @blp.response(201, schemas.AdminProductSchema)
-@admin_required("operator")
 def create(args):
     product = catalog.create_product(args)
     db.session.commit()
@@ -23,9 +23,9 @@ def create(args):
 
 
 @blp.put("/products/<int:product_id>")
+@admin_required("operator")
 @blp.arguments(schemas.ProductUpdateArgs)
 @blp.response(200, schemas.AdminProductSchema)
-@admin_required("operator")
 def update(args, product_id):
     product = catalog.update_product(product_id, args)
     db.session.commit()

@@ -19,16 +19,16 @@ blp = Blueprint("admin_commission", __name__, url_prefix="/api/v1/admin", descri
 
 
 @blp.get("/settings/distribution")
-@blp.response(200, schemas.SettingsSchema)
 @admin_required("operator")
+@blp.response(200, schemas.SettingsSchema)
 def read_settings():
     return asdict(get_settings())
 
 
 @blp.put("/settings/distribution")
+@admin_required()
 @blp.arguments(schemas.SettingsSchema)
 @blp.response(200, schemas.SettingsSchema)
-@admin_required()
 def write_settings(args):
     settings = save_settings(args)
     db.session.commit()
@@ -36,9 +36,9 @@ def write_settings(args):
 
 
 @blp.get("/payouts")
+@admin_required("operator", "finance")
 @blp.arguments(schemas.PayoutListArgs, location="query")
 @blp.response(200, schemas.PayoutPage)
-@admin_required("operator", "finance")
 def list_payouts(args):
     stmt = select(Payout).order_by(Payout.id.desc())
     for name in ("status", "user_id", "kind"):
@@ -48,8 +48,8 @@ def list_payouts(args):
 
 
 @blp.post("/payouts/<int:payout_id>/retry")
-@blp.response(200, schemas.PayoutSchema)
 @admin_required("operator")
+@blp.response(200, schemas.PayoutSchema)
 def retry(payout_id):
     payout = payouts.retry_failed(payout_id)
     db.session.commit()

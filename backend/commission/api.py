@@ -22,9 +22,9 @@ blp = Blueprint("commission", __name__, url_prefix="/api/v1/me", description="Co
 
 
 @blp.get("/commissions")
+@login_required
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, schemas.CommissionPage)
-@login_required
 def my_commissions(args):
     page, per_page = args["page"], args["per_page"]
     base = select(Commission).where(Commission.user_id == g.user.id)
@@ -45,16 +45,16 @@ def my_commissions(args):
 
 
 @blp.get("/wallet")
-@blp.response(200, schemas.WalletSchema)
 @login_required
+@blp.response(200, schemas.WalletSchema)
 def my_wallet():
     return commission.wallet_view(g.user.id)
 
 
 @blp.post("/withdrawals")
+@login_required
 @blp.arguments(schemas.WithdrawalArgs)
 @blp.response(201, schemas.WithdrawalSchema)
-@login_required
 def withdraw(args):
     payout = payouts.create_withdrawal(g.user, args["amount_fen"])
     db.session.commit()
@@ -65,8 +65,8 @@ def withdraw(args):
 
 
 @blp.get("/withdrawals/<int:withdrawal_id>")
-@blp.response(200, schemas.WithdrawalSchema)
 @login_required
+@blp.response(200, schemas.WithdrawalSchema)
 def get_withdrawal(withdrawal_id):
     payout = db.session.get(Payout, withdrawal_id)
     if payout is None or payout.user_id != g.user.id or payout.kind != "withdrawal":

@@ -14,9 +14,9 @@ blp = Blueprint("admin_orders", __name__, url_prefix="/api/v1/admin", descriptio
 
 
 @blp.post("/orders/<int:order_id>/refund")
+@admin_required("operator")
 @blp.arguments(schemas.RefundArgs)
 @blp.response(201, schemas.RefundSchema)
-@admin_required("operator")
 def refund(args, order_id):
     refund = orders.request_refund(order_id, args.get("amount_fen"), args["reason"], g.admin.id)
     db.session.commit()

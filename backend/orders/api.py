@@ -14,9 +14,9 @@ blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Orders an
 
 
 @blp.post("/orders")
+@login_required
 @blp.arguments(schemas.OrderCreateArgs)
 @blp.response(201, schemas.OrderSchema)
-@login_required
 def create(args):
     order = orders.create_order(g.user, args["items"], args.get("share_code"))
     db.session.commit()
@@ -24,15 +24,15 @@ def create(args):
 
 
 @blp.post("/orders/<int:order_id>/pay")
-@blp.response(200, schemas.PaySchema)
 @login_required
+@blp.response(200, schemas.PaySchema)
 def pay(order_id):
     order = orders.get_order_for(g.user, order_id)
     return orders.start_payment(g.user, order, request.remote_addr or "127.0.0.1")
 
 
 @blp.get("/orders/<int:order_id>")
-@blp.response(200, schemas.OrderSchema)
 @login_required
+@blp.response(200, schemas.OrderSchema)
 def get(order_id):
     return orders.order_view(orders.get_order_for(g.user, order_id))

@@ -47,8 +47,8 @@ def approve(user_id):
 
 
 @blp.post("/users/<int:user_id>/move")
-@blp.arguments(schemas.MoveArgs)
 @admin_required("operator")
+@blp.arguments(schemas.MoveArgs)
 def move(args, user_id):
     user = _user(user_id)
     referral.bind(user, args["invite_code"], source="admin", reason=args["reason"],

@@ -20,9 +20,9 @@ blp = Blueprint("referral", __name__, url_prefix="/api/v1", description="Distrib
 
 
 @blp.post("/distributor/apply")
+@login_required
 @blp.arguments(schemas.ApplyArgs)
 @blp.response(200, schemas.ApplyResult)
-@login_required
 def apply(args):
     status = referral.apply(g.user, args.get("real_name"), args.get("phone"))
     db.session.commit()
@@ -30,9 +30,9 @@ def apply(args):
 
 
 @blp.post("/referral/bind")
+@login_required
 @blp.arguments(schemas.BindArgs)
 @blp.response(200, schemas.BindResult)
-@login_required
 def bind(args):
     user = referral.bind(g.user, args["invite_code"], source="bind")
     db.session.commit()
@@ -40,9 +40,9 @@ def bind(args):
 
 
 @blp.get("/me/team")
+@login_required
 @blp.arguments(schemas.TeamArgs, location="query")
 @blp.response(200, schemas.TeamPage)
-@login_required
 def my_team(args):
     return team_page(g.user.id, args["level"], args["page"], args["per_page"])
 
@@ -54,8 +54,8 @@ def _require_code():
 
 
 @blp.get("/me/share-code")
-@blp.response(200, content_type="image/png")
 @login_required
+@blp.response(200, content_type="image/png")
 def share_code():
     code = _require_code()
     try:
@@ -68,8 +68,8 @@ def share_code():
 
 
 @blp.get("/me/share-qr")
-@blp.response(200, content_type="image/png")
 @login_required
+@blp.response(200, content_type="image/png")
 def share_qr():
     code = _require_code()
     base = current_app.config["FISSION"].extra.get("share_link_base", "https://shop.example.com/s")
