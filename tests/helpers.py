@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import uuid
 
 import requests
 from rq import SimpleWorker
 
+from backend.config import SANDBOX_APPID, SANDBOX_MCH_ID, SANDBOX_PAY_API_KEY
 from backend.extensions import db
 
 
@@ -123,3 +125,52 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# --- WeChat's side, built by the test itself ----------------------------------
+
+def v2_sign(fields: dict, key: str = SANDBOX_PAY_API_KEY) -> str:
+    text = "&".join(f"{k}={fields[k]}" for k in sorted(fields) if k != "sign" and fields[k] not in ("", None))
+    return hashlib.md5(f"{text}&key={key}".encode()).hexdigest().upper()
+
+
+def notify_xml(out_trade_no: str, total_fee: int, openid: str, *, key: str = SANDBOX_PAY_API_KEY) -> bytes:
+    fields = {
+        "appid": SANDBOX_APPID, "mch_id": SANDBOX_MCH_ID, "nonce_str": uuid.uuid4().hex,
+        "result_code": "SUCCESS", "return_code": "SUCCESS", "openid": openid, "is_subscribe": "N",
+        "trade_type": "JSAPI", "bank_type": "OTHERS", "fee_type": "CNY", "total_fee": str(total_fee),
+        "cash_fee": str(total_fee), "out_trade_no": out_trade_no,
+        "transaction_id": "4200" + uuid.uuid4().hex[:24],
+        "time_end": "20250101120000",
+    }
+    fields["sign"] = v2_sign(fields, key)
+    body = "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in fields.items())
+    return f"<xml>{body}</xml>".encode()
+
+
+def post_notify(live, xml: bytes) -> str:
+    r = requests.post(live.api("/payments/wechat/notify"), data=xml,
+                      headers={"Content-Type": "text/xml"}, timeout=60)
+    assert r.status_code == 200, r.text
+    return r.text
+
+
+def ordered_and_prepaid(live, buyer, product_id: int, quantity: int = 1) -> tuple[dict, str]:
+    """An order WeChat knows about (unified order placed), not paid yet: (order, openid)."""
+    r = buyer.post("/orders", json={"items": [{"product_id": product_id, "quantity": quantity}]})
+    assert r.status_code == 201, r.text
+    order = r.json()
+    r = buyer.post(f"/orders/{order['id']}/pay")
+    assert r.status_code == 200, r.text
+    payment = ledger(live)["payments"]
+    openid = next(p["openid"] for p in payment if p["out_trade_no"] == order["out_trade_no"])
+    return order, openid
+
+
+def chain(live):
+    """A ← B ← C: C is a customer of B, B a distributor under A."""
+    a = distributor(live)
+    b = distributor(live, invite_code=a.user["invite_code"])
+    c = login(live, invite_code=b.user["invite_code"])
+    assert c.user["inviter_id"] == b.id
+    return a, b, c

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import requests
-from helpers import admin, buy, create_product, distributor, drain, ledger, login, set_settings, sweep
+from helpers import admin, buy, chain, create_product, distributor, drain, ledger, login, set_settings, sweep
 from test_payouts import confirm, payouts_of
 
 from backend.extensions import db
@@ -14,9 +14,7 @@ from backend.timeutil import utcnow
 
 
 def test_withdrawal_is_confirmed_by_the_user_and_arrives(live, ops):
-    a, b = distributor(live), None
-    b = distributor(live, invite_code=a.user["invite_code"])
-    c = login(live, invite_code=b.user["invite_code"])
+    a, b, c = chain(live)
     product = create_product(ops, price_fen=10_000)
     buy(live, c, product["id"])
     drain(live)
@@ -41,9 +39,7 @@ def test_withdrawal_is_confirmed_by_the_user_and_arrives(live, ops):
 
 def test_rejected_transfer_returns_money_and_operator_retry_uses_a_new_bill(live, ops):
     set_settings(ops, payout_rail="wechat_transfer")
-    a = distributor(live)
-    b = distributor(live, invite_code=a.user["invite_code"])
-    c = login(live, invite_code=b.user["invite_code"])
+    a, b, c = chain(live)
     buy(live, c, create_product(ops, price_fen=10_000)["id"])
     drain(live)
     [payout] = payouts_of(ops, b.id)
@@ -67,9 +63,7 @@ def test_rejected_transfer_returns_money_and_operator_retry_uses_a_new_bill(live
 
 def test_legacy_rail_pushes_without_confirmation(live, ops):
     set_settings(ops, payout_rail="wechat_legacy_transfer")
-    a = distributor(live)
-    b = distributor(live, invite_code=a.user["invite_code"])
-    c = login(live, invite_code=b.user["invite_code"])
+    a, b, c = chain(live)
     buy(live, c, create_product(ops, price_fen=10_000)["id"])
     drain(live)
     [payout] = payouts_of(ops, b.id)

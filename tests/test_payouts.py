@@ -13,16 +13,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from helpers import buy, create_product, distributor, drain, free_port, ledger, login, pay, set_settings, sweep
+from helpers import buy, chain, create_product, drain, free_port, ledger, pay, set_settings, sweep
 
 from backend.extensions import db
-
-
-def chain(live):
-    a = distributor(live)
-    b = distributor(live, invite_code=a.user["invite_code"])
-    c = login(live, invite_code=b.user["invite_code"])
-    return a, b, c
 
 
 def payouts_of(ops, user_id: int, kind: str = "commission") -> list[dict]:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import create_product, drain
-from test_concurrency import chain, notify_xml, ordered_and_prepaid, post_notify
+from helpers import chain, create_product, drain, notify_xml, ordered_and_prepaid, post_notify
 
 
 def test_refused_refund_restores_order_and_commission(live, ops):
