@@ -24,3 +24,7 @@ lint: install
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache
+
+# Needs the local PostgreSQL and Redis (see bench/payout_latency.py --help).
+bench: install
+	$(BIN)/python bench/payout_latency.py

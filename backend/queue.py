@@ -1,7 +1,8 @@
 """RQ plumbing: queues, enqueue-after-commit, and the app context jobs run in.
 
-Jobs take ids, never objects, and are idempotent, so enqueuing twice is harmless;
-we still collapse duplicates by a job id derived from the row id. Enqueuing never
+Jobs take ids (or nothing, like the credit job that reads its work from the
+database), never objects, and are idempotent, so enqueuing twice is harmless; we
+still collapse duplicates by a fixed job id (``payout-{id}``, ``payouts-credit``). Enqueuing never
 raises: if Redis is down the row stays ``pending`` in the database and the sweeper
 enqueues it again later (the outbox pattern).
 """

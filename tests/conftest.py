@@ -102,6 +102,13 @@ def live(emulator):
     thread.start()
     yield LiveApp(app, f"http://127.0.0.1:{port}", emulator.url)
     server.shutdown()
+    if config.redis_url is None:  # the embedded server this session started: stop it
+        from backend.extensions import redis_for
+
+        try:
+            redis_for(config).shutdown(nosave=True)
+        except Exception:
+            pass
 
 
 @pytest.fixture(scope="session")

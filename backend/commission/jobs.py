@@ -1,16 +1,19 @@
 """RQ jobs of the commission package. They take ids (or nothing) and are idempotent.
 
 The hot path is batched: a paid order enqueues one collapsing "credit" job that
-credits every pending payout in one transaction (several workers share the rows
+credits pending payouts up to 500 per transaction (several workers share the rows
 with SKIP LOCKED). Transfers, which call WeChat, run one job per payout.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 
 from backend.commission import payouts
 from backend.queue import enqueue_once, get_queue, job
+
+log = logging.getLogger(__name__)
 
 
 @job
@@ -66,5 +69,5 @@ def enqueue_transfers(payout_ids: list[int]) -> int:
 def enqueue_messages(payout_ids: list[int]) -> None:
     try:
         get_queue("default").enqueue(send_earned_messages, payout_ids, result_ttl=0, failure_ttl=86400)
-    except Exception:  # a lost courtesy message is not worth failing the credit for
-        pass
+    except Exception as exc:  # a lost courtesy message is not worth failing the credit for
+        log.warning("earned messages for %d payouts not queued: %s", len(payout_ids), exc.__class__.__name__)

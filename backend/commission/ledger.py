@@ -1,9 +1,11 @@
 """Posting to the ledger, and the wallet balances that move with it.
 
-``post`` is the only way money moves. In one savepoint it inserts the entry (its
-idempotency key is unique in the database, so a replay inserts nothing) and
-applies the same movement to the wallet row with a conditional UPDATE whose row
-count is checked. Services call it and flush; the caller commits.
+``post`` and ``post_guarded`` are the only ways money moves. ``post`` works in a
+savepoint: it inserts the entry (its idempotency key is unique in the database, so
+a replay inserts nothing) and applies the same movement to the wallet row with a
+conditional UPDATE whose row count is checked. ``post_guarded`` does the same
+set-based, for callers whose row lock already rules out a replay. Services call
+them and flush; the caller commits.
 """
 
 from __future__ import annotations

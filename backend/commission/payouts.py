@@ -121,7 +121,8 @@ def credit_pending(limit: int = 500) -> CreditBatch:
             with db.session.begin_nested():  # one payout's trouble never spoils the batch
                 _credit_and_route(payout, commissions.get(payout.commission_id))
         except ApiError as exc:
-            payout.next_attempt_at = utcnow() + _backoff(payout.tries + 1)
+            payout.tries += 1
+            payout.next_attempt_at = utcnow() + _backoff(payout.tries)
             payout.last_error = exc.message
             continue
         if payout.status != "pending":
@@ -197,6 +198,7 @@ def _credit_and_route(payout: Payout, commission: Commission | None = None) -> N
     payout.out_bill_no = bill_number(payout)
     payout.status = "submitting"
     payout.tries = 0
+    payout.submitted_at = utcnow()  # counts towards today's limit at once, also within one batch
     db.session.flush()
 
 

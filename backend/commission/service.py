@@ -183,7 +183,14 @@ def undo_claw_back(refund_id: int) -> None:
             commission.reversed_fen -= entry.amount_fen
             if commission.status == "reversed":
                 commission.status = "available" if released else "pending"
+            if commission.status == "pending" and _payout_done(commission.id):
+                release(commission)  # its payout finished while it was reversed: nobody else will
     db.session.flush()
+
+
+def _payout_done(commission_id: int) -> bool:
+    status = db.session.scalar(select(Payout.status).where(Payout.commission_id == commission_id))
+    return status is not None and status != "pending"
 
 
 def wallet_view(user_id: int) -> dict:
