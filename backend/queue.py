@@ -39,12 +39,10 @@ def enqueue_once(func, *args, job_id: str, queue: str = "default", **kwargs) -> 
     full_id = f"{current_app.config['FISSION'].queue_prefix}-{job_id}"
     try:
         conn = redis_client()
-        try:
-            status = Job.fetch(full_id, connection=conn).get_status()
-            if status in _WAITING:
-                return True
-        except Exception:
-            pass  # no such job (or expired): enqueue it
+        # One field, not Job.fetch: this runs on every paid order.
+        status = conn.hget(Job.key_for(full_id), "status")
+        if status is not None and status.decode() in _WAITING:
+            return True
         get_queue(queue).enqueue(func, *args, job_id=full_id, result_ttl=0, failure_ttl=86400,
                                  job_timeout=120, **kwargs)
         return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, fields
 
 from backend.commission.models import Setting
@@ -32,14 +33,24 @@ class DistributionSettings:
 
 
 KEY = "distribution"
+# Every paid order reads the settings; a process keeps them for a second. A change
+# made by an operator reaches the other processes within that second (the process
+# that saved it sees it at once).
+CACHE_SECONDS = 1.0
+_cache: dict[str, tuple[float, DistributionSettings]] = {}
 
 
 def get_settings() -> DistributionSettings:
+    cache_key = str(db.engine.url)
+    hit = _cache.get(cache_key)
+    if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
+        return hit[1]
     row = db.session.get(Setting, KEY)
-    if row is None:
-        return DistributionSettings()
     known = {f.name for f in fields(DistributionSettings)}
-    return DistributionSettings(**{k: v for k, v in row.value.items() if k in known})
+    settings = DistributionSettings(**{k: v for k, v in row.value.items() if k in known}) if row \
+        else DistributionSettings()
+    _cache[cache_key] = (time.monotonic(), settings)
+    return settings
 
 
 def save_settings(changes: dict) -> DistributionSettings:
@@ -52,4 +63,5 @@ def save_settings(changes: dict) -> DistributionSettings:
     else:
         row.value = asdict(updated)
     db.session.flush()
+    _cache.clear()
     return updated
