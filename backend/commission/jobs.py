@@ -11,6 +11,7 @@ import logging
 import time
 
 from backend.commission import payouts
+from backend.leaderboard.jobs import apply_credit
 from backend.queue import enqueue_once, get_queue, job
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ def credit_pending_payouts() -> int:
     while True:
         batch = payouts.credit_pending()
         enqueue_transfers(batch.to_transfer)
+        if batch.released:
+            apply_credit(batch.released)
         if batch.credited:
             enqueue_messages(batch.credited)
             credited += len(batch.credited)

@@ -14,7 +14,7 @@ transfer notify and the sweeper. The rules that keep money exact:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
@@ -98,6 +98,7 @@ class CreditBatch:
     credited: list[int]  # payouts whose commission reached the wallet now (for the message)
     to_transfer: list[int]  # payouts now ``submitting``: one job each, they call WeChat
     more: bool  # the batch was full: run again
+    released: list[int] = field(default_factory=list)  # commissions released now (for the boards)
 
 
 def credit_pending(limit: int = 500) -> CreditBatch:
@@ -115,8 +116,11 @@ def credit_pending(limit: int = 500) -> CreditBatch:
     simple = [p for p in rows if _is_simple_credit(p, commissions.get(p.commission_id), now)]
     _credit_in_bulk(simple, commissions, now)
     batch.credited.extend(p.id for p in simple)
+    batch.released.extend(p.commission_id for p in simple)
     simple_ids = {p.id for p in simple}
     for payout in (p for p in rows if p.id not in simple_ids):
+        commission = commissions.get(payout.commission_id)
+        was_pending = commission is not None and commission.status == "pending"
         try:
             with db.session.begin_nested():  # one payout's trouble never spoils the batch
                 _credit_and_route(payout, commissions.get(payout.commission_id))
@@ -127,6 +131,8 @@ def credit_pending(limit: int = 500) -> CreditBatch:
             continue
         if payout.status != "pending":
             batch.credited.append(payout.id)
+        if was_pending and commission.status == "available":
+            batch.released.append(commission.id)
         if payout.status == "submitting":
             batch.to_transfer.append(payout.id)
     db.session.commit()

@@ -16,6 +16,7 @@ from backend.commission.jobs import enqueue_credit
 from backend.commission.models import Payout
 from backend.errors import ApiError
 from backend.extensions import db, wechat
+from backend.leaderboard.jobs import enqueue_refund as enqueue_board_refund
 from backend.orders import service as orders
 from backend.orders.models import Refund
 from backend.wechat.gateway import InvalidSignature, TransferResult
@@ -63,9 +64,11 @@ def refund_notify():
     if status == "SUCCESS":
         orders.mark_refund_succeeded(data["out_refund_no"], data.get("refund_id"))
     elif status in ("CHANGE", "REFUNDCLOSE"):  # the refund failed or was closed at WeChat
-        refund_id = db.session.scalar(select(Refund.id).where(Refund.out_refund_no == data["out_refund_no"]))
-        if refund_id is not None:
-            orders.fail_refund(refund_id, status.lower())
+        refund = db.session.scalar(select(Refund).where(Refund.out_refund_no == data["out_refund_no"]))
+        if refund is not None and refund.status == "processing":
+            orders.fail_refund(refund.id, status.lower())
+            db.session.commit()
+            enqueue_board_refund(refund.id, refund.order_id, refund.amount_fen, undo=True)
     db.session.commit()
     return _xml("SUCCESS", "OK")
 

@@ -1,0 +1,1 @@
+"""Leaderboards: Redis sorted sets per metric and period, rebuilt from the database."""

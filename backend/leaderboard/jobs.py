@@ -1,0 +1,35 @@
+"""Board updates, run by workers after the commit that made them true."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+
+from backend.extensions import redis_client
+from backend.leaderboard import boards, service
+from backend.queue import enqueue_once, job
+
+log = logging.getLogger(__name__)
+
+
+def apply_credit(commission_ids: list[int]) -> int:
+    """Called by the credit job after its commit. A Redis failure is logged and
+    left to the drift check / rebuild: the database already holds the truth."""
+    prefix = current_app.config["FISSION"].queue_prefix
+    try:
+        return boards.apply(redis_client(), service.credit_updates(prefix, commission_ids))
+    except Exception as exc:
+        log.warning("leaderboard update for %d commissions failed: %s", len(commission_ids), exc)
+        return 0
+
+
+@job
+def apply_refund(refund_id: int, order_id: int, amount_fen: int, undo: bool = False) -> int:
+    prefix = current_app.config["FISSION"].queue_prefix
+    return boards.apply(redis_client(), service.refund_updates(prefix, refund_id, order_id, amount_fen, undo))
+
+
+def enqueue_refund(refund_id: int, order_id: int, amount_fen: int, undo: bool = False) -> bool:
+    kind = "undo" if undo else "refund"
+    return enqueue_once(apply_refund, refund_id, order_id, amount_fen, undo, job_id=f"board-{kind}-{refund_id}")

@@ -1,0 +1,125 @@
+"""What moves the boards, and reading them.
+
+Events (each applied once per board, by its id):
+* a commission reaches the wallet (``c:{commission}``): ``commission`` += what is
+  left of it; for a level-1 commission also the order (``o:{order}``): ``gmv`` +=
+  what is left of the paid amount, ``orders`` += 1 unless fully refunded,
+  ``customers`` += 1 if it is the buyer's first paid order;
+* a refund (``r:{refund}:…``) after that: the same amounts back out, on the boards
+  of the period the commission or order was earned in; a refund that did not
+  happen (``u:{refund}:…``) puts them back.
+Everything is derived from rows in the database, so ``rebuild`` recomputes the
+same boards from scratch (see rebuild.py).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, func, select
+
+from backend.auth.models import User
+from backend.commission.models import Commission, LedgerEntry
+from backend.extensions import db
+from backend.leaderboard.boards import Board, Update
+from backend.leaderboard.periods import keys_at
+from backend.orders.models import Order
+from backend.timeutil import as_utc
+
+
+def board(prefix: str, metric: str, kind: str, key: str) -> Board:
+    return Board(prefix, metric, kind, key)
+
+
+def _updates(prefix: str, metric: str, user_id: int, delta: int, event_id: str, at) -> list[Update]:
+    at_ms = int(as_utc(at).timestamp() * 1000)
+    return [Update(Board(prefix, metric, kind, key), user_id, delta, event_id, at_ms) for kind, key in keys_at(at)]
+
+
+def _first_paid_order_ids(buyer_ids: list[int]) -> set[int]:
+    """For each buyer, the id of their first paid order."""
+    first = (select(Order.user_id, func.min(Order.paid_at).label("first_at"))
+             .where(Order.user_id.in_(buyer_ids), Order.paid_at.is_not(None)).group_by(Order.user_id).subquery())
+    return set(db.session.scalars(select(Order.id).join(
+        first, and_(Order.user_id == first.c.user_id, Order.paid_at == first.c.first_at))))
+
+
+def credit_updates(prefix: str, commission_ids: list[int]) -> list[Update]:
+    """Board updates for commissions that just reached their wallets."""
+    if not commission_ids:
+        return []
+    rows = db.session.execute(
+        select(Commission, Order).join(Order, Order.id == Commission.order_id)
+        .where(Commission.id.in_(commission_ids))).all()
+    firsts = _first_paid_order_ids(list({o.user_id for _, o in rows}))
+    updates: list[Update] = []
+    for c, order in rows:
+        left = c.amount_fen - c.reversed_fen
+        if left > 0:
+            updates += _updates(prefix, "commission", c.user_id, left, f"c:{c.id}", c.created_at)
+        if c.level != 1:
+            continue
+        gmv = order.paid_fen - order.refunded_fen
+        if gmv > 0:
+            updates += _updates(prefix, "gmv", c.user_id, gmv, f"o:{order.id}", order.paid_at)
+            updates += _updates(prefix, "orders", c.user_id, 1, f"o:{order.id}", order.paid_at)
+        if order.id in firsts:
+            updates += _updates(prefix, "customers", c.user_id, 1, f"o:{order.id}", order.paid_at)
+    return updates
+
+
+def _released_before(commission_id: int, moment) -> bool:
+    """Had the commission reached the boards (its release) before ``moment``? An
+    event that came first is already inside the credit's own amount."""
+    released_at = db.session.scalar(select(LedgerEntry.created_at).where(
+        LedgerEntry.idempotency_key == f"commission:{commission_id}:release"))
+    return released_at is not None and as_utc(released_at) < as_utc(moment)
+
+
+def refund_updates(prefix: str, refund_id: int, order_id: int, amount_fen: int, undo: bool = False) -> list[Update]:
+    """Board updates for a refund (or, with ``undo``, for a refund that failed).
+    Only what already reached the boards is taken back."""
+    sign, tag = (1, "u") if undo else (-1, "r")
+    order = db.session.get(Order, order_id)
+    updates: list[Update] = []
+    kind = "commission_reinstated" if undo else "commission_reversed"
+    entries = db.session.execute(
+        select(LedgerEntry.commission_id, LedgerEntry.amount_fen, LedgerEntry.created_at, Commission.user_id,
+               Commission.created_at)
+        .join(Commission, Commission.id == LedgerEntry.commission_id)
+        .where(LedgerEntry.idempotency_key.like(f"refund:{refund_id}:commission:%"), LedgerEntry.kind == kind)).all()
+    moment = None
+    for commission_id, amount, posted_at, user_id, earned_at in entries:
+        moment = posted_at
+        if not _released_before(commission_id, posted_at):
+            continue  # not on the boards yet: its credit will count what is left then
+        updates += _updates(prefix, "commission", user_id, sign * amount, f"{tag}:{refund_id}:c:{commission_id}",
+                            earned_at)
+    if moment is None:
+        from backend.orders.models import Refund
+
+        moment = db.session.get(Refund, refund_id).created_at
+    level1 = db.session.scalar(select(Commission.id).where(Commission.order_id == order_id, Commission.level == 1))
+    if level1 is not None and _released_before(level1, moment):  # the order itself is on the boards
+        updates += _updates(prefix, "gmv", order.level1_id, sign * amount_fen, f"{tag}:{refund_id}:gmv", order.paid_at)
+        if _made_fully_refunded(order, refund_id):
+            updates += _updates(prefix, "orders", order.level1_id, sign, f"{tag}:{refund_id}:orders", order.paid_at)
+    return updates
+
+
+def _made_fully_refunded(order: Order, refund_id: int) -> bool:
+    """Did this refund take the order to fully refunded (counting refunds up to it)?"""
+    from backend.orders.models import Refund
+
+    upto = db.session.scalar(select(func.coalesce(func.sum(Refund.amount_fen), 0)).where(
+        Refund.order_id == order.id, Refund.id <= refund_id, Refund.status != "failed"))
+    own = db.session.get(Refund, refund_id)
+    if own.status == "failed":  # an undo: count it as it was
+        upto += own.amount_fen
+    return int(upto) == order.paid_fen
+
+
+def hydrate(user_ids: list[int]) -> dict[int, dict]:
+    """Users for a page of ranks, in one query."""
+    if not user_ids:
+        return {}
+    return {u.id: {"id": u.id, "nickname": u.nickname, "avatar_url": u.avatar_url}
+            for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))}
