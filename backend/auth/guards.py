@@ -20,6 +20,14 @@ def _bearer() -> str:
     return token.strip()
 
 
+def current_user_or_none(req) -> User | None:
+    """For pages anyone may read that say more to a signed-in user."""
+    if not req.headers.get("Authorization"):
+        return None
+    payload = read(_bearer(), USER_SALT)
+    return db.session.get(User, payload.get("uid"))
+
+
 def login_required(view):
     @wraps(view)
     def wrapper(*args, **kwargs):

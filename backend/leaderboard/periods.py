@@ -53,6 +53,14 @@ def period_bounds(kind: str, key: str) -> tuple[datetime, datetime] | None:
     return as_dt(start), as_dt(end)
 
 
+def valid_key(kind: str, key: str) -> bool:
+    try:
+        bounds = period_bounds(kind, key)
+    except ValueError:
+        return False
+    return kind == "all" and key == "all" or bounds is not None and period_key(kind, bounds[0]) == key
+
+
 def expires_at(kind: str, key: str) -> datetime | None:
     bounds = period_bounds(kind, key)
     return None if bounds is None else bounds[1] + RETENTION[kind]

@@ -1,0 +1,168 @@
+"""Leaderboards against a direct computation from the database."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from helpers import admin, buy, create_product, distributor, drain, login
+
+from backend.commission.models import Commission
+from backend.extensions import db
+from backend.leaderboard.periods import PERIODS, period_bounds, period_key, valid_key
+from backend.orders.models import Order
+from backend.timeutil import SHOP_TZ, as_utc
+
+SUNDAY_LATE = datetime(2026, 11, 22, 23, 59, 30, tzinfo=SHOP_TZ)  # ISO week 47
+MONDAY_EARLY = datetime(2026, 11, 23, 0, 0, 30, tzinfo=SHOP_TZ)  # ISO week 48
+
+
+def last_midnight() -> datetime:
+    """The latest midnight in Shanghai: boards on both sides of it are still kept."""
+    return datetime.now(SHOP_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@pytest.fixture
+def boards(live):
+    """Boards of their own: a fresh key prefix for this test."""
+    original = live.app.config["FISSION"]
+    live.app.config["FISSION"] = dataclasses.replace(original, queue_prefix=f"lbtest-{uuid.uuid4().hex[:8]}")
+    yield
+    live.app.config["FISSION"] = original
+
+
+def test_periods_are_cut_in_shanghai():
+    assert period_key("day", SUNDAY_LATE) == "2026-11-22"
+    assert period_key("day", MONDAY_EARLY) == "2026-11-23"
+    assert period_key("week", SUNDAY_LATE) == "2026-W47" and period_key("week", MONDAY_EARLY) == "2026-W48"
+    assert period_key("month", datetime(2026, 11, 30, 23, 59, tzinfo=SHOP_TZ)) == "2026-11"
+    assert period_key("month", datetime(2026, 12, 1, 0, 1, tzinfo=SHOP_TZ)) == "2026-12"
+    # 16:00 UTC is midnight in Shanghai
+    assert period_key("day", datetime(2026, 11, 22, 15, 59, 59, tzinfo=UTC)) == "2026-11-22"
+    assert period_key("day", datetime(2026, 11, 22, 16, 0, 0, tzinfo=UTC)) == "2026-11-23"
+    start, end = period_bounds("week", "2026-W48")
+    assert (start.date().isoformat(), end.date().isoformat()) == ("2026-11-23", "2026-11-30")
+    assert valid_key("week", "2026-W48") and not valid_key("day", "2026-W48") and valid_key("all", "all")
+
+
+def _paid_at(live, order_id: int, when: datetime) -> None:
+    """Move an order and its commissions to another moment, before the worker credits them."""
+    when = when.astimezone(UTC)  # stored as UTC, as the app does (SQLite keeps no offset)
+    with live.app.app_context():
+        db.session.get(Order, order_id).paid_at = when
+        for c in db.session.scalars(db.select(Commission).where(Commission.order_id == order_id)):
+            c.created_at = when
+        db.session.commit()
+
+
+def board(client, metric, period, key=None):
+    params = {"period": period, "limit": 10}
+    if key:
+        params["key"] = key
+    r = client.get(f"/leaderboards/{metric}", params=params)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def ranking(body):
+    return [(x["rank"], x["user"]["id"], x["score"]) for x in body["items"]]
+
+
+def expected(live, metric: str, kind: str, key: str, user_ids: set[int]) -> list[tuple[int, int, int]]:
+    """The board computed straight from the database: score, then who reached it
+    first (their last increase), then id."""
+    bounds = period_bounds(kind, key)
+    scores: dict[int, int] = {}
+    reached: dict[int, datetime] = {}
+
+    def add(uid, delta, at, increase):
+        scores[uid] = scores.get(uid, 0) + delta
+        if increase:
+            reached[uid] = max(reached.get(uid, at), at)
+
+    with live.app.app_context():
+        rows = db.session.execute(db.select(Commission, Order).join(Order, Order.id == Commission.order_id)
+                                  .where(Commission.user_id.in_(user_ids), Commission.status != "pending")).all()
+        for c, order in rows:
+            at = as_utc(c.created_at if metric == "commission" else order.paid_at)
+            if bounds and not (bounds[0] <= at < bounds[1]):
+                continue
+            if metric == "commission":
+                add(c.user_id, c.amount_fen - c.reversed_fen, at, True)
+            elif c.level == 1 and metric == "gmv":
+                add(c.user_id, order.paid_fen - order.refunded_fen, at, True)
+            elif c.level == 1 and metric in ("orders", "customers"):
+                add(c.user_id, int(order.refunded_fen < order.paid_fen or metric == "customers"), at, True)
+    ordered = sorted(scores, key=lambda uid: (-scores[uid], reached[uid], uid))
+    return [(i + 1, uid, scores[uid]) for i, uid in enumerate(ordered)]
+
+
+def test_ranks_ties_gap_and_periods_match_the_database(live, admin_token, boards):
+    ops = admin(live, admin_token)
+    r = distributor(live)
+    x, y, z = (distributor(live, invite_code=r.user["invite_code"]) for _ in range(3))
+    bx, by, bz = (login(live, invite_code=d.user["invite_code"]) for d in (x, y, z))
+    product, half = create_product(ops, price_fen=10_000), create_product(ops, price_fen=5_000)
+    midnight = last_midnight()
+    before, after = midnight - timedelta(seconds=30), midnight + timedelta(seconds=30)
+
+    ox = buy(live, bx, product["id"])
+    _paid_at(live, ox["id"], before)  # yesterday, Shanghai time
+    drain(live)
+    oy = buy(live, by, product["id"])
+    _paid_at(live, oy["id"], after)  # today
+    drain(live)
+    oz = buy(live, bz, half["id"])
+    _paid_at(live, oz["id"], after + timedelta(seconds=5))
+    drain(live)
+    people = {r.id, x.id, y.id, z.id}
+
+    def check_all():
+        for metric in ("commission", "gmv", "orders", "customers"):
+            for kind in PERIODS:
+                for at in (before, after):
+                    key = period_key(kind, at)
+                    assert ranking(board(r, metric, kind, key)) == expected(live, metric, kind, key, people), \
+                        (metric, kind, key)
+
+    check_all()
+    # by hand, for the day boards on both sides of midnight
+    assert ranking(board(r, "commission", "day", period_key("day", before))) == [(1, x.id, 1_000), (2, r.id, 500)]
+    assert ranking(board(r, "commission", "day", period_key("day", after))) == [
+        (1, y.id, 1_000), (2, r.id, 750), (3, z.id, 500)]
+    # all time: R 1,250; X and Y tie at 1,000 and X got there first
+    mine = board(y, "commission", "all")
+    assert ranking(mine) == [(1, r.id, 1_250), (2, x.id, 1_000), (3, y.id, 1_000), (4, z.id, 500)]
+    assert (mine["me"]["rank"], mine["me"]["score"], mine["me"]["gap_to_above"]) == (3, 1_000, 0)
+    assert [i["rank"] for i in mine["me"]["around"]] == [1, 2, 3, 4]
+    assert board(bx, "commission", "all")["me"] is None  # a buyer with no score
+
+    # A full refund of Z's order takes it back out, on the boards it was earned on.
+    refund = ops.post(f"/admin/orders/{oz['id']}/refund", json={"reason": "returned"})
+    assert refund.status_code == 201, refund.text
+    drain(live)
+    assert ranking(board(r, "commission", "all")) == [(1, x.id, 1_000), (2, y.id, 1_000), (3, r.id, 1_000),
+                                                      (4, z.id, 0)]
+    check_all()
+
+    # Replaying the credit changes nothing.
+    from backend.leaderboard.jobs import apply_credit
+
+    with live.app.app_context():
+        ids = list(db.session.scalars(db.select(Commission.id).where(Commission.order_id.in_(
+            [ox["id"], oy["id"], oz["id"]]))))
+        assert apply_credit(ids) == 0
+    check_all()
+
+
+def test_unknown_board_and_bad_period(live):
+    c = login(live)
+    assert c.get("/leaderboards/likes").json()["error"]["code"] == "NOT_FOUND"
+    assert c.get("/leaderboards/gmv", params={"period": "year"}).status_code == 422
+    assert c.get("/leaderboards/gmv", params={"period": "day", "key": "2026-W48"}).status_code == 422
+    import requests
+
+    anonymous = requests.get(live.api("/leaderboards/gmv"), timeout=10)
+    assert anonymous.status_code == 200 and anonymous.json()["me"] is None
