@@ -42,6 +42,7 @@ def _register_blueprints(app: Flask, api) -> None:
     from backend.catalog import api as catalog_api
     from backend.commission import admin_api as commission_admin
     from backend.commission import api as commission_api
+    from backend.leaderboard import admin_api as leaderboard_admin
     from backend.leaderboard import api as leaderboard_api
     from backend.orders import admin_api as orders_admin
     from backend.orders import api as orders_api
@@ -52,7 +53,7 @@ def _register_blueprints(app: Flask, api) -> None:
     for module in (auth_api, catalog_api, referral_api, orders_api, commission_api, leaderboard_api):
         api.register_blueprint(module.blp)
     api.register_blueprint(auth_api.admin_blp)
-    for module in (catalog_admin, referral_admin, orders_admin, commission_admin):
+    for module in (catalog_admin, referral_admin, orders_admin, commission_admin, leaderboard_admin):
         api.register_blueprint(module.blp)
     # WeChat's callbacks speak XML / WeChat JSON: not part of our OpenAPI surface.
     app.register_blueprint(notify_api.blp)

@@ -72,3 +72,7 @@ def register_cli(app: Flask) -> None:
         click.echo(f"created {role} {username}")
 
     app.cli.add_command(group)
+
+    from backend.leaderboard.cli import group as leaderboard_group
+
+    app.cli.add_command(leaderboard_group)

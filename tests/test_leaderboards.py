@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers import admin, buy, create_product, distributor, drain, login
+from helpers import admin, buy, chain, create_product, distributor, drain, login
 
 from backend.commission.models import Commission
 from backend.extensions import db
@@ -166,3 +166,55 @@ def test_unknown_board_and_bad_period(live):
 
     anonymous = requests.get(live.api("/leaderboards/gmv"), timeout=10)
     assert anonymous.status_code == 200 and anonymous.json()["me"] is None
+
+
+def test_flush_rebuild_and_drift(live, admin_token, boards):
+    from backend.extensions import redis_client
+
+    ops = admin(live, admin_token)
+    a, b, c = chain(live)
+    buy(live, c, create_product(ops, price_fen=7_000)["id"])
+    drain(live)
+
+    def rebuild():
+        r = ops.post("/admin/leaderboards/rebuild")
+        assert r.status_code == 202, r.text
+        drain(live)
+        status = ops.get(f"/admin/leaderboards/rebuild/{r.json()['job_id']}").json()
+        assert status["status"] == "finished" and status["boards"] > 0
+
+    rebuild()  # the boards of this test's prefix now hold everything in the database
+    assert ops.get("/admin/leaderboards/drift").json() == {"ok": True, "boards": []}
+    before = {(m, p): ranking(board(a, m, p)) for m in ("commission", "gmv", "orders", "customers")
+              for p in PERIODS}
+    assert before[("commission", "all")]
+
+    with live.app.app_context():
+        redis_client().flushdb()  # Redis loses everything
+    assert ranking(board(a, "commission", "all")) == []
+    lost = ops.get("/admin/leaderboards/drift").json()
+    assert lost["ok"] is False and {b_["metric"] for b_ in lost["boards"]} == {"commission", "gmv", "orders",
+                                                                             "customers"}
+    rebuild()
+    assert {(m, p): ranking(board(a, m, p)) for m, p in before} == before
+    assert ops.get("/admin/leaderboards/drift").json()["ok"] is True
+
+    # events already counted stay counted once, also after a rebuild
+    from backend.leaderboard.jobs import apply_credit
+
+    with live.app.app_context():
+        ids = list(db.session.scalars(db.select(Commission.id).where(Commission.user_id.in_([a.id, b.id]))))
+        assert apply_credit(ids) == 0
+
+    # drift is reported exactly where it is
+    with live.app.app_context():
+        from backend.leaderboard.service import board as board_of
+
+        key = period_key("month", datetime.now(UTC))
+        redis_client().zincrby(board_of(live.app.config["FISSION"].queue_prefix, "gmv", "month", key).scores,
+                               5, str(b.id))
+    report = ops.get("/admin/leaderboards/drift", params={"metric": "gmv"}).json()
+    assert report["ok"] is False
+    [planted] = [x for x in report["boards"] if x["period"] == "month"]
+    assert [(m["user_id"], m["redis"] - m["database"]) for m in planted["members"]] == [(b.id, 5)]
+    assert ops.get("/admin/leaderboards/drift", params={"metric": "orders"}).json()["ok"] is True
