@@ -18,6 +18,7 @@ from sqlalchemy import select
 from backend.commission import payouts
 from backend.commission.jobs import enqueue_credit, enqueue_transfers
 from backend.extensions import db
+from backend.leaderboard.jobs import enqueue_due_campaigns
 from backend.orders import service as orders
 from backend.orders.jobs import enqueue_refund
 from backend.orders.models import Refund
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 
 def sweep_once() -> dict:
     cfg = current_app.config["FISSION"]
-    stats = {"payouts": 0, "refunds": 0, "cancelled_orders": 0}
+    stats = {"payouts": 0, "refunds": 0, "cancelled_orders": 0, "campaigns": 0}
     due = payouts.due_payouts(older_than=timedelta(seconds=cfg.payout_sweep_after_seconds))
     db.session.rollback()
     pending = [pid for pid, status in due if status == "pending"]
@@ -40,6 +41,9 @@ def sweep_once() -> dict:
         Refund.status == "processing", Refund.next_attempt_at <= utcnow()).limit(500)))
     db.session.rollback()
     stats["refunds"] = sum(enqueue_refund(rid) for rid in refund_ids)
+
+    stats["campaigns"] = enqueue_due_campaigns()
+    db.session.rollback()
 
     for order_id in orders.expired_unpaid_order_ids():
         try:

@@ -33,3 +33,23 @@ def apply_refund(refund_id: int, order_id: int, amount_fen: int, undo: bool = Fa
 def enqueue_refund(refund_id: int, order_id: int, amount_fen: int, undo: bool = False) -> bool:
     kind = "undo" if undo else "refund"
     return enqueue_once(apply_refund, refund_id, order_id, amount_fen, undo, job_id=f"board-{kind}-{refund_id}")
+
+
+@job
+def close_campaign(campaign_id: int) -> int:
+    """Idempotent: a second run finds the campaign closed and pays nothing."""
+    from backend.commission.jobs import enqueue_credit
+    from backend.extensions import db
+    from backend.leaderboard import campaigns
+
+    payout_ids = campaigns.close(campaign_id)
+    db.session.commit()
+    if payout_ids:
+        enqueue_credit()  # the prizes leave on the payout rail like any payout
+    return len(payout_ids)
+
+
+def enqueue_due_campaigns() -> int:
+    from backend.leaderboard import campaigns
+
+    return sum(enqueue_once(close_campaign, cid, job_id=f"campaign-close-{cid}") for cid in campaigns.due_ids())

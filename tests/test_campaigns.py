@@ -1,0 +1,66 @@
+"""Campaign boards: standings archived at the end, prizes paid exactly once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import requests
+from helpers import buy, chain, create_product, distributor, drain, login, set_settings, sweep
+
+from backend.commission.models import LedgerEntry
+from backend.extensions import db
+from backend.leaderboard.jobs import close_campaign
+from backend.leaderboard.models import Campaign
+
+
+def test_campaign_pays_its_prizes_once(live, ops):
+    # a window of its own, so other tests' sales do not enter it
+    start = datetime.now(UTC) - timedelta(seconds=1)
+    r = ops.post("/admin/campaigns", json={
+        "name": "Double Eleven", "metric": "commission", "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=1)).isoformat(),
+        "prizes": [{"from_rank": 1, "to_rank": 1, "amount_fen": 50_000},
+                   {"from_rank": 2, "to_rank": 3, "amount_fen": 10_000}]})
+    assert r.status_code == 201, r.text
+    campaign = r.json()
+    a, b, c = chain(live)
+    d = distributor(live)
+    e = login(live, invite_code=d.user["invite_code"])
+    product = create_product(ops, price_fen=10_000)
+    buy(live, c, product["id"])  # B 1,000, A 500
+    buy(live, e, product["id"])  # D 1,000 (after B: B ranks first on the tie)
+    drain(live)
+
+    live_board = requests.get(live.api(f"/campaigns/{campaign['id']}"), timeout=10).json()
+    ours = [(i["user"]["id"], i["score"]) for i in live_board["items"] if i["user"]["id"] in {a.id, b.id, d.id}]
+    assert ours == [(b.id, 1_000), (d.id, 1_000), (a.id, 500)]
+    early = ops.post(f"/admin/campaigns/{campaign['id']}/close")
+    assert early.status_code == 409  # it has not ended
+
+    with live.app.app_context():  # the hour passes
+        row = db.session.get(Campaign, campaign["id"])
+        row.ends_at = datetime.now(UTC)
+        db.session.commit()
+    assert sweep(live)["campaigns"] >= 1
+    drain(live)
+    with live.app.app_context():
+        close_campaign(campaign["id"])  # the closing job runs again: nothing more happens
+        close_campaign(campaign["id"])
+    drain(live)
+
+    closed = requests.get(live.api(f"/campaigns/{campaign['id']}"), timeout=10).json()
+    assert closed["status"] == "closed"
+    ranks = {i["user"]["id"]: (i["rank"], i["prize_fen"]) for i in closed["items"]}
+    assert (ranks[b.id], ranks[d.id], ranks[a.id]) == ((1, 50_000), (2, 10_000), (3, 10_000))
+    wallets = {u.id: u.get("/me/wallet").json() for u in (a, b, d)}
+    # B: 1,000 commission + the prize of B's rank; D and A likewise
+    for person, commission in ((b, 1_000), (d, 1_000), (a, 500)):
+        rank, prize = ranks[person.id]
+        assert wallets[person.id]["available_fen"] == commission + prize
+    with live.app.app_context():
+        prizes = db.session.scalars(db.select(LedgerEntry).where(
+            LedgerEntry.idempotency_key.like(f"prize:{campaign['id']}:%"))).all()
+    assert sorted(p.amount_fen for p in prizes) == sorted(
+        p for _, p in ranks.values() if p)  # one ledger entry per prize, no more
+    assert len(prizes) == 3
+    set_settings(ops, payout_rail="wallet")
