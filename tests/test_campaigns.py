@@ -31,7 +31,7 @@ def test_campaign_pays_its_prizes_once(live, ops):
     buy(live, e, product["id"])  # D 1,000 (after B: B ranks first on the tie)
     drain(live)
 
-    live_board = requests.get(live.api(f"/campaigns/{campaign['id']}"), timeout=10).json()
+    live_board = requests.get(live.api(f"/campaigns/{campaign['id']}"), params={"limit": 100}, timeout=10).json()
     ours = [(i["user"]["id"], i["score"]) for i in live_board["items"] if i["user"]["id"] in {a.id, b.id, d.id}]
     assert ours == [(b.id, 1_000), (d.id, 1_000), (a.id, 500)]
     early = ops.post(f"/admin/campaigns/{campaign['id']}/close")
@@ -48,7 +48,7 @@ def test_campaign_pays_its_prizes_once(live, ops):
         close_campaign(campaign["id"])
     drain(live)
 
-    closed = requests.get(live.api(f"/campaigns/{campaign['id']}"), timeout=10).json()
+    closed = requests.get(live.api(f"/campaigns/{campaign['id']}"), params={"limit": 100}, timeout=10).json()
     assert closed["status"] == "closed"
     ranks = {i["user"]["id"]: (i["rank"], i["prize_fen"]) for i in closed["items"]}
     assert (ranks[b.id], ranks[d.id], ranks[a.id]) == ((1, 50_000), (2, 10_000), (3, 10_000))

@@ -32,6 +32,8 @@ class Commission(db.Model):
         CheckConstraint("amount_fen >= 0", name="amount_non_negative"),
         CheckConstraint("reversed_fen >= 0 AND reversed_fen <= amount_fen", name="reversal_within_amount"),
         Index("ix_commissions_user_created", "user_id", "created_at"),
+        # team pages: what each member brought me, page by page or sorted by it
+        Index("ix_commissions_user_buyer", "user_id", "buyer_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

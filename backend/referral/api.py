@@ -44,7 +44,8 @@ def bind(args):
 @blp.arguments(schemas.TeamArgs, location="query")
 @blp.response(200, schemas.TeamPage)
 def my_team(args):
-    return team_page(g.user.id, args["level"], args["page"], args["per_page"])
+    return team_page(g.user.id, args["level"], args["page"], args["per_page"],
+                     sort=args["sort"], q=(args.get("q") or "").strip() or None)
 
 
 def _require_code():

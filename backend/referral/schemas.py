@@ -25,6 +25,16 @@ class BindResult(Schema):
 
 class TeamArgs(PageArgs):
     level = fields.Integer(load_default=1, validate=validate.OneOf([1, 2]))
+    sort = fields.String(load_default="joined", validate=validate.OneOf(["joined", "contribution"]),
+                         metadata={"description": "joined: newest first (bound_at desc); "
+                                                  "contribution: commission_to_me_fen desc, then newest first"})
+    q = fields.String(validate=validate.Length(max=64),
+                      metadata={"description": "nickname contains, case-insensitive; % and _ match themselves"})
+
+
+class TeamVia(Schema):
+    id = fields.Integer()
+    nickname = fields.String()
 
 
 class TeamMember(Schema):
@@ -34,6 +44,9 @@ class TeamMember(Schema):
     orders_count = fields.Integer()
     gmv_fen = fields.Integer()
     commission_to_me_fen = fields.Integer()
+    level = fields.Integer(metadata={"description": "1 or 2"})
+    via = fields.Nested(TeamVia, allow_none=True,
+                        metadata={"description": "level 2: the level-1 member they came through; null on level 1"})
 
 
 TeamPage = list_schema(TeamMember, "TeamPage")
