@@ -37,11 +37,13 @@ def create_app(config: Config | None = None) -> Flask:
 
 def _register_blueprints(app: Flask, api) -> None:
     from backend import health
+    from backend.analytics import admin_api as analytics_admin
     from backend.auth import api as auth_api
     from backend.catalog import admin_api as catalog_admin
     from backend.catalog import api as catalog_api
     from backend.commission import admin_api as commission_admin
     from backend.commission import api as commission_api
+    from backend.community import api as community_api
     from backend.leaderboard import admin_api as leaderboard_admin
     from backend.leaderboard import api as leaderboard_api
     from backend.leaderboard import campaign_api
@@ -51,12 +53,13 @@ def _register_blueprints(app: Flask, api) -> None:
     from backend.referral import admin_api as referral_admin
     from backend.referral import api as referral_api
 
-    for module in (auth_api, catalog_api, referral_api, orders_api, commission_api, leaderboard_api):
+    for module in (auth_api, catalog_api, referral_api, orders_api, commission_api, leaderboard_api, community_api):
         api.register_blueprint(module.blp)
     api.register_blueprint(auth_api.admin_blp)
     api.register_blueprint(campaign_api.blp)
     api.register_blueprint(campaign_api.admin_blp)
-    for module in (catalog_admin, referral_admin, orders_admin, commission_admin, leaderboard_admin):
+    for module in (catalog_admin, referral_admin, orders_admin, commission_admin, leaderboard_admin,
+                   analytics_admin):
         api.register_blueprint(module.blp)
     # WeChat's callbacks speak XML / WeChat JSON: not part of our OpenAPI surface.
     app.register_blueprint(notify_api.blp)

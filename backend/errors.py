@@ -52,6 +52,9 @@ ERROR_CODES: dict[str, int] = {
     "PAYOUT_NOT_FOUND": 404,
     "PAYOUT_NOT_RETRYABLE": 409,
     "WITHDRAWAL_NOT_FOUND": 404,
+    # analytics
+    "INVALID_DATE_RANGE": 422,
+    "NOT_A_TREE_ROOT": 422,
 }
 
 

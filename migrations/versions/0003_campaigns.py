@@ -1,7 +1,7 @@
 """campaigns; an index for team pages
 
 Revision ID: 0003_campaigns
-Revises: 27113289021b
+Revises: 0002_share_events
 Create Date: 2026-11-26 17:23:45.427400
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0003_campaigns'
-down_revision = '27113289021b'
+down_revision = '0002_share_events'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Community: what users do with share links (share, visit, open, save, page views), recorded in batches."""
