@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.extensions import db
+from backend.extensions import UTCDateTime, db
 from backend.timeutil import utcnow
 
 
@@ -26,7 +26,7 @@ class User(db.Model):
     unionid: Mapped[str | None] = mapped_column(String(64))
     nickname: Mapped[str] = mapped_column(String(64), default="")
     avatar_url: Mapped[str] = mapped_column(String(512), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     # distribution
     distributor_status: Mapped[str] = mapped_column(String(16), default="none")  # none|pending|approved|disabled
@@ -38,7 +38,7 @@ class User(db.Model):
 
     # the relationship tree (see referral.service for the rules)
     inviter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    bound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     bind_source: Mapped[str | None] = mapped_column(String(32))
     depth: Mapped[int] = mapped_column(Integer, default=0)  # 0 = a root
     root_id: Mapped[int | None] = mapped_column(Integer, index=True)
@@ -58,4 +58,4 @@ class AdminUser(db.Model):
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

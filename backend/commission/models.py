@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.extensions import db
+from backend.extensions import UTCDateTime, db
 from backend.timeutil import utcnow
 
 
@@ -18,7 +18,7 @@ class Setting(db.Model):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict] = mapped_column(JSON)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class Commission(db.Model):
@@ -46,8 +46,8 @@ class Commission(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|available|withdrawn|reversed
     rate_bp: Mapped[int | None] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(16))  # binding|share|self
-    available_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # end of the hold
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime)  # end of the hold
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class LedgerEntry(db.Model):
@@ -77,7 +77,7 @@ class LedgerEntry(db.Model):
     commission_id: Mapped[int | None] = mapped_column(ForeignKey("commissions.id"), index=True)
     payout_id: Mapped[int | None] = mapped_column(ForeignKey("payouts.id"), index=True)
     memo: Mapped[str] = mapped_column(String(255), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Wallet(db.Model):
@@ -97,7 +97,7 @@ class Wallet(db.Model):
     in_transit_fen: Mapped[int] = mapped_column(Integer, default=0)
     paid_out_fen: Mapped[int] = mapped_column(Integer, default=0)
     total_earned_fen: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 PAYOUT_STATUSES = (
@@ -133,13 +133,13 @@ class Payout(db.Model):
     status: Mapped[str] = mapped_column(String(24), default="pending")
     attempt: Mapped[int] = mapped_column(Integer, default=1)  # a new bill number per operator retry
     tries: Mapped[int] = mapped_column(Integer, default=0)  # transient failures of this attempt
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     out_bill_no: Mapped[str | None] = mapped_column(String(32), unique=True)
     transfer_bill_no: Mapped[str | None] = mapped_column(String(64))
     package_info: Mapped[str | None] = mapped_column(String(1024))
     last_error: Mapped[str | None] = mapped_column(String(512))
-    notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
-    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.extensions import db
+from backend.extensions import UTCDateTime, db
 from backend.timeutil import utcnow
 
 EVENT_TYPES = ("share", "visit", "open", "save", "page_view")
@@ -31,5 +31,5 @@ class ShareEvent(db.Model):
     sharer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     page: Mapped[str | None] = mapped_column(String(128))
     target: Mapped[str | None] = mapped_column(String(64))
-    client_ts: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # the client's clock, as sent
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)  # our clock, UTC
+    client_ts: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the client's clock, as sent
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # our clock, UTC

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.extensions import db
+from backend.extensions import UTCDateTime, db
 from backend.timeutil import utcnow
 
 
@@ -21,13 +21,13 @@ class Campaign(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     metric: Mapped[str] = mapped_column(String(16))
-    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     # [{"from_rank": 1, "to_rank": 1, "amount_fen": 50000}, {"from_rank": 2, "to_rank": 10, ...}]
     prizes: Mapped[list] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="open")  # open|closed
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class CampaignStanding(db.Model):
@@ -45,6 +45,6 @@ class CampaignStanding(db.Model):
     rank: Mapped[int] = mapped_column(Integer)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     score: Mapped[int] = mapped_column(Integer)
-    reached_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reached_at: Mapped[datetime] = mapped_column(UTCDateTime)
     prize_fen: Mapped[int] = mapped_column(Integer, default=0)
     payout_id: Mapped[int | None] = mapped_column(ForeignKey("payouts.id"))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from backend.extensions import db
+from backend.extensions import UTCDateTime, db
 from backend.timeutil import utcnow
 
 ORDER_STATUSES = (
@@ -33,10 +33,10 @@ class Order(db.Model):
     out_trade_no: Mapped[str] = mapped_column(String(32), unique=True)
     transaction_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     share_code: Mapped[str | None] = mapped_column(String(32))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The commission chain, snapshotted at payment: a later rebind moves nothing.
     level1_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     level2_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
@@ -75,6 +75,6 @@ class Refund(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="processing")  # processing|succeeded|failed
     refund_id: Mapped[str | None] = mapped_column(String(64))
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    succeeded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

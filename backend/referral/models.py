@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.extensions import db
+from backend.extensions import UTCDateTime, db
 from backend.timeutil import utcnow
 
 
@@ -21,4 +21,4 @@ class BindHistory(db.Model):
     source: Mapped[str] = mapped_column(String(32))  # login|bind|order|admin
     reason: Mapped[str] = mapped_column(String(255), default="")
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
