@@ -117,6 +117,8 @@ def _worker_env(live) -> dict:
         "WECHAT_API_BASE": cfg.wechat.api_base, "WECHAT_PAY_API_BASE": cfg.wechat.pay_api_base,
         "WECHAT_EMULATOR_URL": cfg.wechat.emulator_url, "WECHAT_NOTIFY_BASE_URL": cfg.wechat.notify_base_url,
         "WECHAT_SANDBOX_KEY_DIR": str(cfg.wechat.key_dir), "PAYOUT_LEASE_SECONDS": "1",
+        # the worker must still be waiting for WeChat's answer when it is killed
+        "WECHAT_HTTP_TIMEOUT": "60",
         "FLASK_APP": "wsgi:app",
     })
     if cfg.redis_url:
@@ -130,7 +132,7 @@ def test_worker_killed_mid_transfer_pays_exactly_once(live, ops):
     set_settings(ops, payout_rail="wechat_transfer")
     a, b, c = chain(live)
     product = create_product(ops, price_fen=10_000)
-    fault(live, target="transfer_bills.create", mode="timeout", seconds=20, apply=True, times=2)
+    fault(live, target="transfer_bills.create", mode="timeout", seconds=30, apply=True, times=1)
     buy(live, c, product["id"])
     worker = subprocess.Popen([sys.executable, "-m", "flask", "fission", "worker", "--burst"],
                               env=_worker_env(live), cwd=Path(__file__).resolve().parent.parent,
@@ -150,10 +152,12 @@ def test_worker_killed_mid_transfer_pays_exactly_once(live, ops):
     requests.delete(f"{live.emulator_url}/sandbox/faults", timeout=5)
     [payout] = payouts_of(ops, b.id)
     assert payout["status"] == "submitting"  # the answer was never recorded
-    time.sleep(1.2)
-    sweep(live)
-    drain(live)
-    [payout] = payouts_of(ops, b.id)
+    deadline = time.time() + 15
+    while payout["status"] == "submitting" and time.time() < deadline:
+        time.sleep(0.5)  # the dead worker's lease runs out; the sweeper re-runs the payout
+        sweep(live)
+        drain(live)
+        [payout] = payouts_of(ops, b.id)
     assert payout["status"] == "wait_user_confirm"
     confirm(live, payout["out_bill_no"])
     assert len(transfers_for(live, payout["out_bill_no"])) == 1

@@ -27,7 +27,7 @@ from backend.commission.ledger import Movement, user_account
 from backend.commission.models import Commission, Payout, Wallet
 from backend.commission.settings import get_settings
 from backend.errors import ApiError
-from backend.extensions import db, redis_client, wechat
+from backend.extensions import db, end_transaction_before_remote_call, redis_client, wechat
 from backend.timeutil import SHOP_TZ, as_utc, utcnow
 from backend.wechat.gateway import TransferResult, WeChatError, WeChatUnavailable
 
@@ -219,23 +219,25 @@ def _finish(payout: Payout, status: str, note: str | None = None) -> None:
 def _submit(payout_id: int, may_exist: bool) -> None:
     payout = db.session.get(Payout, payout_id)
     user = db.session.get(User, payout.user_id)
+    out_bill_no, rail, amount, kind, openid = (payout.out_bill_no, payout.rail, payout.amount_fen, payout.kind,
+                                               user.openid)
+    end_transaction_before_remote_call()
     gateway = wechat()
     try:
         result = None
-        if payout.rail == "wechat_transfer":
+        remark = "佣金" if kind == "commission" else "提现"
+        if rail == "wechat_transfer":
             if may_exist:
-                result = gateway.query_transfer_bill(payout.out_bill_no)
+                result = gateway.query_transfer_bill(out_bill_no)
             if result is None:
-                result = gateway.create_transfer_bill(
-                    out_bill_no=payout.out_bill_no, openid=user.openid, amount_fen=payout.amount_fen,
-                    remark="佣金" if payout.kind == "commission" else "提现", notify_url=_transfer_notify_url())
+                result = gateway.create_transfer_bill(out_bill_no=out_bill_no, openid=openid, amount_fen=amount,
+                                                      remark=remark, notify_url=_transfer_notify_url())
         else:
             if may_exist:
-                result = gateway.query_legacy_transfer(payout.out_bill_no)
+                result = gateway.query_legacy_transfer(out_bill_no)
             if result is None:
-                result = gateway.legacy_transfer(
-                    partner_trade_no=payout.out_bill_no, openid=user.openid, amount_fen=payout.amount_fen,
-                    desc="佣金" if payout.kind == "commission" else "提现")
+                result = gateway.legacy_transfer(partner_trade_no=out_bill_no, openid=openid, amount_fen=amount,
+                                                 desc=remark)
     except WeChatUnavailable as exc:
         # Outcome unknown: keep the bill number, ask again later (query first).
         payout = _lock(payout_id)
@@ -256,17 +258,19 @@ def _submit(payout_id: int, may_exist: bool) -> None:
 def _refresh(payout_id: int) -> None:
     """Ask WeChat where a transfer stands; cancel one left unconfirmed too long."""
     payout = db.session.get(Payout, payout_id)
+    out_bill_no, rail = payout.out_bill_no, payout.rail
+    overdue = as_utc(payout.submitted_at) + CONFIRM_TTL <= utcnow()
+    end_transaction_before_remote_call()
     gateway = wechat()
     try:
-        if payout.rail == "wechat_transfer":
-            result = gateway.query_transfer_bill(payout.out_bill_no)
-            overdue = as_utc(payout.submitted_at) + CONFIRM_TTL <= utcnow()
+        if rail == "wechat_transfer":
+            result = gateway.query_transfer_bill(out_bill_no)
             if result is not None and result.state == "WAIT_USER_CONFIRM" and overdue:
                 # Still unconfirmed after 24 h: cancel, then read the final state.
-                gateway.cancel_transfer_bill(payout.out_bill_no)
-                result = gateway.query_transfer_bill(payout.out_bill_no)
+                gateway.cancel_transfer_bill(out_bill_no)
+                result = gateway.query_transfer_bill(out_bill_no)
         else:
-            result = gateway.query_legacy_transfer(payout.out_bill_no)
+            result = gateway.query_legacy_transfer(out_bill_no)
     except (WeChatUnavailable, WeChatError) as exc:
         payout = _lock(payout_id)
         payout.last_error = f"query: {exc}"[:500]

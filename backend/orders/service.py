@@ -19,7 +19,7 @@ from backend.catalog import service as catalog
 from backend.catalog.models import Product
 from backend.commission import service as commission
 from backend.errors import ApiError
-from backend.extensions import db, wechat
+from backend.extensions import db, end_transaction_before_remote_call, wechat
 from backend.orders.models import Order, OrderItem, Refund
 from backend.referral import service as referral
 from backend.timeutil import as_utc, utcnow
@@ -103,16 +103,17 @@ def notify_url(path: str) -> str:
 def start_payment(user: User, order: Order, client_ip: str) -> dict:
     if order.status != "pending_payment" or as_utc(order.expires_at) <= utcnow():
         raise ApiError("ORDER_NOT_PAYABLE", f"Order {order.id} cannot be paid (status {order.status})")
+    openid, out_trade_no, total_fen, order_id = user.openid, order.out_trade_no, order.total_fen, order.id
+    end_transaction_before_remote_call()
     try:
         prepay_id = wechat().unified_order(
-            out_trade_no=order.out_trade_no, total_fen=order.total_fen, openid=user.openid,
-            body=f"Fission order {order.id}", notify_url=notify_url("notify"), client_ip=client_ip)
+            out_trade_no=out_trade_no, total_fen=total_fen, openid=openid,
+            body=f"Fission order {order_id}", notify_url=notify_url("notify"), client_ip=client_ip)
     except WeChatUnavailable as exc:
         raise ApiError("WECHAT_UNAVAILABLE", "WeChat Pay is not reachable, try again") from exc
     except WeChatError as exc:
         raise ApiError("WECHAT_ERROR", f"WeChat Pay refused the order: {exc}") from exc
-    return {"out_trade_no": order.out_trade_no, "total_fen": order.total_fen,
-            "jsapi": wechat().jsapi_params(prepay_id)}
+    return {"out_trade_no": out_trade_no, "total_fen": total_fen, "jsapi": wechat().jsapi_params(prepay_id)}
 
 
 class AmountMismatch(Exception):
@@ -173,16 +174,18 @@ def cancel_if_unpaid(order_id: int) -> bool:
     order = db.session.get(Order, order_id)
     if order is None or order.status != "pending_payment":
         return False
+    out_trade_no = order.out_trade_no
+    end_transaction_before_remote_call()
     try:
-        state = wechat().query_order(order.out_trade_no)
+        state = wechat().query_order(out_trade_no)
     except WeChatError:
         state = {"trade_state": "NOTPAY"}  # WeChat never saw it (ORDERNOTEXIST)
     if state.get("trade_state") == "SUCCESS":
-        mark_paid(order.out_trade_no, state["transaction_id"], int(state["total_fee"]))
+        mark_paid(out_trade_no, state["transaction_id"], int(state["total_fee"]))
         return False
     if state.get("trade_state") == "NOTPAY":
         try:
-            wechat().close_order(order.out_trade_no)
+            wechat().close_order(out_trade_no)
         except WeChatError:
             pass  # never created at WeChat: nothing to close
     order = db.session.scalar(select(Order).where(Order.id == order_id).with_for_update())
@@ -237,17 +240,18 @@ def submit_refund(refund_id: int) -> Refund:
         return refund
     order = db.session.get(Order, refund.order_id)
     refund.next_attempt_at = utcnow() + timedelta(seconds=60)  # the notify normally comes first
+    call = dict(out_trade_no=order.out_trade_no, out_refund_no=refund.out_refund_no, total_fen=order.paid_fen,
+                refund_fen=refund.amount_fen, notify_url=notify_url("refund-notify"), reason=refund.reason or "refund")
+    end_transaction_before_remote_call()
     try:
-        wechat().refund(out_trade_no=order.out_trade_no, out_refund_no=refund.out_refund_no,
-                        total_fen=order.paid_fen, refund_fen=refund.amount_fen,
-                        notify_url=notify_url("refund-notify"), reason=refund.reason or "refund")
+        wechat().refund(**call)
     except WeChatUnavailable:
-        log.warning("refund %s: WeChat unavailable, will retry", refund.id)
+        log.warning("refund %s: WeChat unavailable, will retry", refund_id)
     except WeChatError as exc:
-        log.error("refund %s refused by WeChat: %s", refund.id, exc)
-        fail_refund(refund.id, f"refused: {exc}")
+        log.error("refund %s refused by WeChat: %s", refund_id, exc)
+        fail_refund(refund_id, f"refused: {exc}")
     db.session.flush()
-    return refund
+    return db.session.get(Refund, refund_id)
 
 
 def fail_refund(refund_id: int, reason: str) -> None:

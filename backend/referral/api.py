@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 
 from backend.auth.guards import login_required
 from backend.errors import ApiError
-from backend.extensions import db, wechat
+from backend.extensions import db, end_transaction_before_remote_call, wechat
 from backend.referral import schemas
 from backend.referral import service as referral
 from backend.referral.team import team_page
@@ -59,6 +59,7 @@ def _require_code():
 @blp.response(200, content_type="image/png")
 def share_code():
     code = _require_code()
+    end_transaction_before_remote_call()
     try:
         png = wechat().wxacode_unlimited(scene=f"i={code}", page="pages/index/index")
     except WeChatUnavailable as exc:
