@@ -98,20 +98,38 @@ def live_boards(computed: Computed, prefix: str):
         yield board, standings, computed.events[(metric, kind, key)]
 
 
+CHUNK = 5_000  # members or event ids per command: no single command blocks Redis for long
+
+
 def write(conn: redis.Redis, board: Board, standings: dict[int, Standing], events: set[str]) -> None:
-    """Replace one board atomically (MULTI on the board's own slot)."""
-    pipe = conn.pipeline(transaction=True)
-    pipe.delete(board.scores, board.reached, board.seen)
-    if standings:
-        pipe.zadd(board.scores, {str(uid): s.score for uid, s in standings.items()})
-        pipe.hset(board.reached, mapping={str(uid): s.reached_ms for uid, s in standings.items()})
-    for start in range(0, len(events), 10_000):
-        pipe.sadd(board.seen, *list(events)[start:start + 10_000])
+    """Replace one board: fill temporary keys in small chunks (no command is long
+    enough to block Redis or hit the client's timeout), then swap them in with one
+    MULTI of RENAMEs. The temporary keys carry the board's hash tag, so the swap
+    stays in one Redis Cluster slot."""
+    live = (board.scores, board.reached, board.seen)
+    temp = tuple(f"{key}:rebuild" for key in live)
+    conn.delete(*temp)
+    members = list(standings.items())
+    for start in range(0, len(members), CHUNK):
+        part = members[start:start + CHUNK]
+        pipe = conn.pipeline(transaction=False)
+        pipe.zadd(temp[0], {str(uid): s.score for uid, s in part})
+        pipe.hset(temp[1], mapping={str(uid): s.reached_ms for uid, s in part})
+        pipe.execute()
+    ids = list(events)
+    for start in range(0, len(ids), CHUNK):
+        conn.sadd(temp[2], *ids[start:start + CHUNK])
+    filled = (bool(members), bool(members), bool(ids))
     expire = board.expire_at_unix()
-    if expire:
-        for key in (board.scores, board.reached, board.seen):
-            pipe.expireat(key, expire)
-    pipe.execute()
+    swap = conn.pipeline(transaction=True)
+    for source, target, has_data in zip(temp, live, filled, strict=True):
+        if not has_data:
+            swap.delete(target)
+            continue
+        swap.rename(source, target)
+        if expire:
+            swap.expireat(target, expire)
+    swap.execute()
 
 
 def drift(conn: redis.Redis, board: Board, standings: dict[int, Standing]) -> list[dict]:
