@@ -261,7 +261,8 @@ def generate(url: str, n_users: int, n_entries: int, env: dict, seed: int) -> di
         conn.execute("""
             INSERT INTO users (id, openid, unionid, nickname, avatar_url, created_at, distributor_status, invite_code,
                                inviter_id, bound_at, bind_source, depth, root_id, has_paid_order)
-            SELECT t.id, 'lb-' || t.id, NULL, 'Member ' || t.id, '', j.at, CASE WHEN k.n IS NOT NULL THEN 'approved' ELSE 'none' END,  # noqa: E501
+            SELECT t.id, 'lb-' || t.id, NULL, 'Member ' || t.id, '', j.at,
+                CASE WHEN k.n IS NOT NULL THEN 'approved' ELSE 'none' END,
                    CASE WHEN k.n IS NOT NULL THEN 'L' || lpad(t.id::text, 9, '0') END, t.parent,
                    CASE WHEN t.parent IS NOT NULL THEN j.at + interval '1 minute' END,
                    CASE WHEN t.parent IS NOT NULL THEN 'bind' END, t.depth,
