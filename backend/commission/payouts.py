@@ -223,18 +223,14 @@ def _submit(payout_id: int, may_exist: bool) -> None:
                                                user.openid)
     end_transaction_before_remote_call()
     gateway = wechat()
+    remark = REMARKS.get(kind, "提现")
     try:
-        result = None
-        remark = "佣金" if kind == "commission" else "提现"
+        result = _query_existing(gateway, rail, out_bill_no) if may_exist else None
         if rail == "wechat_transfer":
-            if may_exist:
-                result = gateway.query_transfer_bill(out_bill_no)
             if result is None:
                 result = gateway.create_transfer_bill(out_bill_no=out_bill_no, openid=openid, amount_fen=amount,
                                                       remark=remark, notify_url=_transfer_notify_url())
         else:
-            if may_exist:
-                result = gateway.query_legacy_transfer(out_bill_no)
             if result is None:
                 result = gateway.legacy_transfer(partner_trade_no=out_bill_no, openid=openid, amount_fen=amount,
                                                  desc=remark)
@@ -253,6 +249,20 @@ def _submit(payout_id: int, may_exist: bool) -> None:
         return
     record_result(payout_id, result)
     db.session.commit()
+
+
+REMARKS = {"commission": "佣金", "withdrawal": "提现", "prize": "排行榜奖励"}  # shown to the user by WeChat
+
+
+def _query_existing(gateway, rail: str, out_bill_no: str) -> TransferResult | None:
+    """Ask whether an earlier try already reached WeChat. Any answer but a clear
+    "not found" leaves the outcome unknown: never a reason to give the money back."""
+    try:
+        if rail == "wechat_transfer":
+            return gateway.query_transfer_bill(out_bill_no)
+        return gateway.query_legacy_transfer(out_bill_no)
+    except WeChatError as exc:
+        raise WeChatUnavailable(f"query refused: {exc}") from exc
 
 
 def _refresh(payout_id: int) -> None:
