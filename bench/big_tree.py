@@ -260,15 +260,16 @@ def generate(url: str, n_users: int, n_entries: int, env: dict, seed: int) -> di
         t = time.monotonic()
         conn.execute("""
             INSERT INTO users (id, openid, unionid, nickname, avatar_url, created_at, distributor_status, invite_code,
-                               inviter_id, bound_at, bind_source, depth, root_id, has_paid_order)
+                               inviter_id, inviter2_id, bound_at, bind_source, depth, root_id, has_paid_order)
             SELECT t.id, 'lb-' || t.id, NULL, 'Member ' || t.id, '', j.at,
                 CASE WHEN k.n IS NOT NULL THEN 'approved' ELSE 'none' END,
-                   CASE WHEN k.n IS NOT NULL THEN 'L' || lpad(t.id::text, 9, '0') END, t.parent,
+                   CASE WHEN k.n IS NOT NULL THEN 'L' || lpad(t.id::text, 9, '0') END, t.parent, gp.parent,
                    CASE WHEN t.parent IS NOT NULL THEN j.at + interval '1 minute' END,
                    CASE WHEN t.parent IS NOT NULL THEN 'bind' END, t.depth,
                    CASE WHEN t.parent IS NOT NULL THEN t.root END,
                    b.buyer IS NOT NULL
             FROM bench_tree t
+            LEFT JOIN bench_tree gp ON gp.id = t.parent
             CROSS JOIN LATERAL (SELECT now() - %(ud)s * interval '1 day' * (1 - t.joined) AS at) j
             LEFT JOIN (SELECT DISTINCT parent, true AS n FROM bench_tree WHERE parent IS NOT NULL) k ON k.parent = t.id
             LEFT JOIN (SELECT DISTINCT buyer FROM bench_orders) b ON b.buyer = t.id""",

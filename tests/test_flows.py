@@ -199,3 +199,17 @@ def test_earned_message_sent_once_per_interval(live, ops):
     messages = [m for m in ledger(live)["messages"] if m.get("touser", m.get("openid")) == openid]
     assert len(messages) == 1  # two commissions, one nudge; the wallet shows both
     assert a.get("/me/wallet").json()["available_fen"] == 200
+
+
+def test_level_two_follows_a_move(live, ops, admin_token):
+    a, b, c = chain(live)
+    a2 = distributor(live)
+    assert [m["user_id"] for m in a.get("/me/team", params={"level": 2}).json()["items"]] == [c.id]
+    r = admin(live, admin_token).post(f"/admin/users/{b.id}/move",
+                                      json={"invite_code": a2.user["invite_code"], "reason": "wrong sharer"})
+    assert r.status_code == 200, r.text
+    assert a.get("/me/team", params={"level": 2}).json()["total"] == 0
+    moved = a2.get("/me/team", params={"level": 2}).json()
+    assert [(m["user_id"], m["via"]["id"]) for m in moved["items"]] == [(c.id, b.id)]
+    tree = admin(live, admin_token).get(f"/admin/users/{a2.id}/tree").json()
+    assert (tree["level1"], tree["level2"]) == ({"count": 1}, {"count": 1})

@@ -19,6 +19,8 @@ class User(db.Model):
     __table_args__ = (
         CheckConstraint("depth >= 0", name="depth_non_negative"),
         Index("ix_users_inviter_bound", "inviter_id", "bound_at"),
+        # level-2 team pages: one index range, newest first, however many level-1 members
+        Index("ix_users_inviter2_bound", "inviter2_id", "bound_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -38,6 +40,8 @@ class User(db.Model):
 
     # the relationship tree (see referral.service for the rules)
     inviter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # the inviter's inviter, kept in step by every bind and rebind (referral.service)
+    inviter2_id: Mapped[int | None] = mapped_column(Integer)
     bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     bind_source: Mapped[str | None] = mapped_column(String(32))
     depth: Mapped[int] = mapped_column(Integer, default=0)  # 0 = a root

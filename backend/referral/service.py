@@ -132,6 +132,7 @@ def bind_to(user: User, inviter: User, source: str, *, reason: str = "", operato
     old_inviter_id = user.inviter_id
     old_depth, old_root = user.depth, user.root_id
     user.inviter_id = inviter.id
+    user.inviter2_id = inviter.inviter_id
     user.bound_at = utcnow()
     user.bind_source = source
     user.depth = inviter.depth + 1
@@ -139,8 +140,12 @@ def bind_to(user: User, inviter: User, source: str, *, reason: str = "", operato
     db.session.add(BindHistory(user_id=user.id, old_inviter_id=old_inviter_id, new_inviter_id=inviter.id,
                                source=source, reason=reason, operator_id=operator_id))
     db.session.flush()
-    if old_inviter_id is not None and (user.depth != old_depth or user.root_id != old_root):
-        _reposition_subtree(user)
+    if old_inviter_id is not None:
+        # the user's own team now has a new level 2 above it
+        db.session.execute(update(User).where(User.inviter_id == user.id).values(inviter2_id=inviter.id)
+                           .execution_options(synchronize_session=False))
+        if user.depth != old_depth or user.root_id != old_root:
+            _reposition_subtree(user)
     return user
 
 
@@ -168,12 +173,11 @@ def _chunks(ids: list[int], size: int = 1000):
 # --- the team, by level ----------------------------------------------------------
 
 def team_query(user_id: int, level: int):
-    """Members of a user's level-1 or level-2 team: an index lookup on inviter_id
-    each (level 2 is a join through level 1), never an id list in IN (...)."""
+    """Members of a user's level-1 or level-2 team: one index lookup each
+    (``inviter_id``, ``inviter2_id``), never an id list in IN (...)."""
     if level == 1:
         return select(User).where(User.inviter_id == user_id)
-    mid = aliased(User)
-    return select(User).join(mid, User.inviter_id == mid.id).where(mid.inviter_id == user_id)
+    return select(User).where(User.inviter2_id == user_id)
 
 
 def team_count(user_id: int, level: int) -> int:

@@ -1,7 +1,8 @@
 """Team pages: members of one level with their orders, GMV and commission to me.
 
-Every query is an index lookup on ``users.inviter_id`` (ix_users_inviter_bound):
-level 1 is ``inviter_id = me``, level 2 a join through level 1. No id list of the
+Every query is one index range: level 1 is ``inviter_id = me``
+(ix_users_inviter_bound), level 2 ``inviter2_id = me`` (ix_users_inviter2_bound; the
+page then looks up each member's level-1 "via" by primary key). No id list of the
 tree is ever loaded; only one page (≤ 100 ids) goes into IN (...) for the
 per-member aggregates.
 """
@@ -41,9 +42,8 @@ def _members(me_id: int, level: int, q: str | None):
     else:
         mid = aliased(User, name="via")
         cols = (User.id, User.nickname, User.bound_at, mid.id.label("via_id"), mid.nickname.label("via_nickname"))
-        stmt = select(*cols).join(mid, User.inviter_id == mid.id).where(mid.inviter_id == me_id)
-        count = (select(func.count(User.id)).select_from(User)
-                 .join(mid, User.inviter_id == mid.id).where(mid.inviter_id == me_id))
+        stmt = select(*cols).join(mid, User.inviter_id == mid.id).where(User.inviter2_id == me_id)
+        count = select(func.count(User.id)).where(User.inviter2_id == me_id)
     if q:
         match = User.nickname.ilike(_like_pattern(q), escape=LIKE_ESCAPE)
         stmt = stmt.where(match)
