@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
-from backend.commission import payouts
+from backend.commission import messages, payouts
 from backend.leaderboard.jobs import apply_credit
 from backend.queue import enqueue_once, get_queue, job
 
@@ -57,7 +57,7 @@ def credit_pending_payouts() -> int:
 
 @job
 def send_earned_messages(payout_ids: list[int]) -> int:
-    return payouts.send_earned_messages(payout_ids)
+    return messages.send_earned_messages(payout_ids)
 
 
 def enqueue_credit() -> bool:

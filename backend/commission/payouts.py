@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from backend.auth.models import User
 from backend.commission import ledger
@@ -27,7 +27,7 @@ from backend.commission.ledger import Movement, user_account
 from backend.commission.models import Commission, Payout, Wallet
 from backend.commission.settings import get_settings
 from backend.errors import ApiError
-from backend.extensions import db, end_transaction_before_remote_call, redis_client, wechat
+from backend.extensions import db, end_transaction_before_remote_call, wechat
 from backend.timeutil import SHOP_TZ, as_utc, utcnow
 from backend.wechat.gateway import TransferResult, WeChatError, WeChatUnavailable
 
@@ -338,57 +338,6 @@ def _return_money(payout: Payout, reason: str) -> None:
         debit=user_account(payout.user_id, "in_transit"), credit=user_account(payout.user_id, "available"),
         amount_fen=payout.amount_fen, payout_id=payout.id, commission_id=payout.commission_id, memo=reason[:255]))
     _finish(payout, "failed", reason[:500])
-
-
-def send_earned_messages(payout_ids: list[int]) -> int:
-    """The "you earned" subscribe messages, at most once each: claim, commit, send.
-    A message is a courtesy: one that fails is logged, never retried into a duplicate."""
-    rows = db.session.execute(
-        select(Payout.id, Payout.user_id, User.openid, Commission.amount_fen, Commission.order_id)
-        .join(User, User.id == Payout.user_id).join(Commission, Commission.id == Payout.commission_id)
-        .where(Payout.id.in_(payout_ids), Payout.kind == "commission", Payout.notified_at.is_(None),
-               Payout.status != "pending")
-        .with_for_update(of=Payout)).all()
-    if not rows:
-        db.session.commit()
-        return 0
-    db.session.execute(update(Payout).where(Payout.id.in_([r.id for r in rows]), Payout.notified_at.is_(None))
-                       .values(notified_at=utcnow()).execution_options(synchronize_session=False))
-    db.session.commit()
-    cfg = current_app.config["FISSION"]
-    template_id = cfg.wechat.subscribe_template_id
-    sent = 0
-    for row in _throttled(rows, cfg):
-        fen = row.amount_fen
-        try:
-            wechat().send_subscribe_message(row.openid, template_id, {
-                "amount1": {"value": f"{fen // 100}.{fen % 100:02d}"},
-                "thing2": {"value": f"订单 {row.order_id} 佣金"},
-            }, page="pages/wallet/index")
-            sent += 1
-        except (WeChatError, WeChatUnavailable) as exc:
-            log.info("subscribe message for payout %s not sent: %s", row.id, exc)
-    return sent
-
-
-def _throttled(rows, cfg):
-    """At most one "you earned" message per person per interval: a subscribe message
-    spends the user's one-time consent, and the wallet shows every commission anyway."""
-    interval = cfg.message_min_interval_seconds
-    if interval <= 0:
-        yield from rows
-        return
-    seen: set[int] = set()
-    for row in rows:
-        if row.user_id in seen:
-            continue
-        seen.add(row.user_id)
-        try:
-            if not redis_client().set(f"{cfg.queue_prefix}:earned-msg:{{{row.user_id}}}", 1, nx=True, ex=interval):
-                continue
-        except Exception:  # without Redis we cannot tell: send
-            pass
-        yield row
 
 
 # --- withdrawals and operator actions ---------------------------------------------

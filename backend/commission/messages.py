@@ -1,0 +1,68 @@
+"""The "you earned" subscribe messages: a courtesy, sent at most once per payout
+and at most once per person per interval."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from backend.auth.models import User
+from backend.commission.models import Commission, Payout
+from backend.extensions import db, redis_client, wechat
+from backend.timeutil import utcnow
+from backend.wechat.gateway import WeChatError, WeChatUnavailable
+
+log = logging.getLogger(__name__)
+
+
+def send_earned_messages(payout_ids: list[int]) -> int:
+    """The "you earned" subscribe messages, at most once each: claim, commit, send.
+    A message is a courtesy: one that fails is logged, never retried into a duplicate."""
+    rows = db.session.execute(
+        select(Payout.id, Payout.user_id, User.openid, Commission.amount_fen, Commission.order_id)
+        .join(User, User.id == Payout.user_id).join(Commission, Commission.id == Payout.commission_id)
+        .where(Payout.id.in_(payout_ids), Payout.kind == "commission", Payout.notified_at.is_(None),
+               Payout.status != "pending")
+        .with_for_update(of=Payout)).all()
+    if not rows:
+        db.session.commit()
+        return 0
+    db.session.execute(update(Payout).where(Payout.id.in_([r.id for r in rows]), Payout.notified_at.is_(None))
+                       .values(notified_at=utcnow()).execution_options(synchronize_session=False))
+    db.session.commit()
+    cfg = current_app.config["FISSION"]
+    template_id = cfg.wechat.subscribe_template_id
+    sent = 0
+    for row in _throttled(rows, cfg):
+        fen = row.amount_fen
+        try:
+            wechat().send_subscribe_message(row.openid, template_id, {
+                "amount1": {"value": f"{fen // 100}.{fen % 100:02d}"},
+                "thing2": {"value": f"订单 {row.order_id} 佣金"},
+            }, page="pages/wallet/index")
+            sent += 1
+        except (WeChatError, WeChatUnavailable) as exc:
+            log.info("subscribe message for payout %s not sent: %s", row.id, exc)
+    return sent
+
+
+def _throttled(rows, cfg):
+    """At most one "you earned" message per person per interval: a subscribe message
+    spends the user's one-time consent, and the wallet shows every commission anyway."""
+    interval = cfg.message_min_interval_seconds
+    if interval <= 0:
+        yield from rows
+        return
+    seen: set[int] = set()
+    for row in rows:
+        if row.user_id in seen:
+            continue
+        seen.add(row.user_id)
+        try:
+            if not redis_client().set(f"{cfg.queue_prefix}:earned-msg:{{{row.user_id}}}", 1, nx=True, ex=interval):
+                continue
+        except Exception:  # without Redis we cannot tell: send
+            pass
+        yield row
