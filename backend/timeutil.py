@@ -24,7 +24,3 @@ def as_utc(value: datetime | None) -> datetime | None:
 def iso(value: datetime | None) -> str | None:
     value = as_utc(value)
     return value.isoformat() if value else None
-
-
-def shop_date(value: datetime):
-    return as_utc(value).astimezone(SHOP_TZ).date()

@@ -11,6 +11,7 @@ from backend.auth.guards import admin_required
 from backend.commission import payouts, schemas
 from backend.commission.jobs import enqueue_transfers
 from backend.commission.models import Payout
+from backend.commission.service import check_wallet
 from backend.commission.settings import get_settings, save_settings
 from backend.extensions import db
 from backend.schemas import paginate
@@ -55,3 +56,12 @@ def retry(payout_id):
     db.session.commit()
     enqueue_transfers([payout.id])
     return payouts.payout_view(payout)
+
+
+@blp.get("/users/<int:user_id>/wallet-check")
+@admin_required("operator", "finance")
+def wallet_check(user_id):
+    """The stored wallet against the ledger's own sums: drift means a bug, never noise."""
+    drift = check_wallet(user_id)
+    return {"user_id": user_id, "ok": not drift,
+            "drift": {column: {"stored": stored, "ledger": derived} for column, (stored, derived) in drift.items()}}

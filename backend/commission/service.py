@@ -208,14 +208,12 @@ def wallet_view(user_id: int) -> dict:
 
 def check_wallet(user_id: int) -> dict:
     """Recompute a wallet from the ledger and compare: {column: (stored, derived)} of any drift."""
-    derived = {}
-    for name, column in ledger.USER_ACCOUNTS.items():
-        account = user_account(user_id, name)
-        credit = db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
-                                   .where(LedgerEntry.credit_account == account))
-        debit = db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
-                                  .where(LedgerEntry.debit_account == account))
-        derived[column.key] = int(credit) - int(debit)
+    accounts = {user_account(user_id, name): column.key for name, column in ledger.USER_ACCOUNTS.items()}
+    derived = dict.fromkeys(accounts.values(), 0)
+    for side, sign in ((LedgerEntry.credit_account, 1), (LedgerEntry.debit_account, -1)):
+        for account, total in db.session.execute(
+                select(side, func.sum(LedgerEntry.amount_fen)).where(side.in_(accounts)).group_by(side)):
+            derived[accounts[account]] += sign * int(total)
     wallet = db.session.get(Wallet, user_id)
     stored = {key: getattr(wallet, key) if wallet else 0 for key in derived}
     return {key: (stored[key], derived[key]) for key in derived if stored[key] != derived[key]}

@@ -172,13 +172,11 @@ def _chunks(ids: list[int], size: int = 1000):
 
 # --- the team, by level ----------------------------------------------------------
 
-def team_query(user_id: int, level: int):
-    """Members of a user's level-1 or level-2 team: one index lookup each
+def in_team(user_id: int, level: int):
+    """Who is in a user's level-1 or level-2 team: one index range each
     (``inviter_id``, ``inviter2_id``), never an id list in IN (...)."""
-    if level == 1:
-        return select(User).where(User.inviter_id == user_id)
-    return select(User).where(User.inviter2_id == user_id)
+    return User.inviter_id == user_id if level == 1 else User.inviter2_id == user_id
 
 
 def team_count(user_id: int, level: int) -> int:
-    return db.session.scalar(select(func.count()).select_from(team_query(user_id, level).subquery()))
+    return db.session.scalar(select(func.count(User.id)).where(in_team(user_id, level)))

@@ -16,6 +16,7 @@ from backend.auth.models import User
 from backend.commission.models import Commission
 from backend.extensions import db
 from backend.orders.models import Order
+from backend.referral.service import in_team
 from backend.schemas import page_of
 from backend.timeutil import iso
 
@@ -35,15 +36,14 @@ def _like_pattern(q: str) -> str:
 def _members(me_id: int, level: int, q: str | None):
     """(select of member rows, the filter-only select for the count)."""
     if level == 1:
-        cols = (User.id, User.nickname, User.bound_at,
-                null().label("via_id"), null().label("via_nickname"))
-        stmt = select(*cols).where(User.inviter_id == me_id)
-        count = select(func.count(User.id)).where(User.inviter_id == me_id)
+        stmt = select(User.id, User.nickname, User.bound_at, null().label("via_id"), null().label("via_nickname"))
     else:
         mid = aliased(User, name="via")
-        cols = (User.id, User.nickname, User.bound_at, mid.id.label("via_id"), mid.nickname.label("via_nickname"))
-        stmt = select(*cols).join(mid, User.inviter_id == mid.id).where(User.inviter2_id == me_id)
-        count = select(func.count(User.id)).where(User.inviter2_id == me_id)
+        stmt = (select(User.id, User.nickname, User.bound_at,
+                       mid.id.label("via_id"), mid.nickname.label("via_nickname"))
+                .join(mid, User.inviter_id == mid.id))
+    stmt = stmt.where(in_team(me_id, level))
+    count = select(func.count(User.id)).where(in_team(me_id, level))
     if q:
         match = User.nickname.ilike(_like_pattern(q), escape=LIKE_ESCAPE)
         stmt = stmt.where(match)

@@ -22,19 +22,6 @@ class KeyPair:
     private_pem: str
     public_pem: str
 
-    @property
-    def private_body(self) -> str:
-        """The PEM without its armour lines: the form wechatpayv3 takes."""
-        return _body(self.private_pem)
-
-    @property
-    def public_body(self) -> str:
-        return _body(self.public_pem)
-
-
-def _body(pem: str) -> str:
-    return "".join(line for line in pem.strip().splitlines() if not line.startswith("-----"))
-
 
 def _create_private_key_file(path: Path) -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
