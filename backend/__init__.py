@@ -43,13 +43,16 @@ def _register_blueprints(app: Flask, api) -> None:
     from backend.catalog import api as catalog_api
     from backend.commission import admin_api as commission_admin
     from backend.commission import api as commission_api
+    from backend.community import admin_api as community_admin
     from backend.community import api as community_api
+    from backend.community import wecom_callback
     from backend.leaderboard import admin_api as leaderboard_admin
     from backend.leaderboard import api as leaderboard_api
     from backend.leaderboard import campaign_api
     from backend.orders import admin_api as orders_admin
     from backend.orders import api as orders_api
     from backend.orders import notify_api
+    from backend.reconciliation import admin_api as reconciliation_admin
     from backend.referral import admin_api as referral_admin
     from backend.referral import api as referral_api
 
@@ -59,10 +62,11 @@ def _register_blueprints(app: Flask, api) -> None:
     api.register_blueprint(campaign_api.blp)
     api.register_blueprint(campaign_api.admin_blp)
     for module in (catalog_admin, referral_admin, orders_admin, commission_admin, leaderboard_admin,
-                   analytics_admin):
+                   analytics_admin, community_admin, reconciliation_admin):
         api.register_blueprint(module.blp)
     # WeChat's callbacks speak XML / WeChat JSON: not part of our OpenAPI surface.
     app.register_blueprint(notify_api.blp)
+    app.register_blueprint(wecom_callback.blp)
     app.register_blueprint(health.blp)
 
 

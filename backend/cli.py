@@ -76,3 +76,7 @@ def register_cli(app: Flask) -> None:
     from backend.leaderboard.cli import group as leaderboard_group
 
     app.cli.add_command(leaderboard_group)
+
+    from backend.reconciliation.cli import group as statements_group
+
+    app.cli.add_command(statements_group)

@@ -1,0 +1,1 @@
+"""Supplier and customer reconciliation (对账): parts, price lists, receipts, statements."""
