@@ -181,7 +181,7 @@ def test_flush_rebuild_and_drift(live, admin_token, boards):
         assert r.status_code == 202, r.text
         drain(live)
         status = ops.get(f"/admin/leaderboards/rebuild/{r.json()['job_id']}").json()
-        assert status["status"] == "finished" and status["boards"] > 0
+        assert status["status"] == "finished" and status["boards"] > 0 and status["percent"] == 100
 
     rebuild()  # the boards of this test's prefix now hold everything in the database
     assert ops.get("/admin/leaderboards/drift").json() == {"ok": True, "boards": []}
@@ -211,8 +211,10 @@ def test_flush_rebuild_and_drift(live, admin_token, boards):
         from backend.leaderboard.service import board as board_of
 
         key = period_key("month", datetime.now(UTC))
-        redis_client().zincrby(board_of(live.app.config["FISSION"].queue_prefix, "gmv", "month", key).scores,
-                               5, str(b.id))
+        from backend.leaderboard.boards import user_member
+
+        month = board_of(live.app.config["FISSION"].queue_prefix, "gmv", "month", key)
+        redis_client().zincrby(month.scores, 5, user_member(redis_client(), month, b.id))
     report = ops.get("/admin/leaderboards/drift", params={"metric": "gmv"}).json()
     assert report["ok"] is False
     [planted] = [x for x in report["boards"] if x["period"] == "month"]

@@ -47,6 +47,8 @@ class Commission(db.Model):
     rate_bp: Mapped[int | None] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(16))  # binding|share|self
     available_at: Mapped[datetime] = mapped_column(UTCDateTime)  # end of the hold
+    # when it reached the wallet (its release entry was posted): on the boards from then
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

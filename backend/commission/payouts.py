@@ -157,6 +157,7 @@ def _credit_in_bulk(payouts: list[Payout], commissions: dict[int, Commission], n
         commission = commissions[payout.commission_id]
         movements.append(commission_service.release_movement(commission))
         commission.status = "available"
+        commission.released_at = now
         payout.amount_fen = commission.amount_fen - commission.reversed_fen
         payout.status = "in_wallet"
         payout.finished_at = now

@@ -135,6 +135,7 @@ def release(commission: Commission) -> bool:
     remaining = commission.amount_fen - commission.reversed_fen
     if remaining > 0:
         ledger.post_guarded([release_movement(commission)])
+        commission.released_at = utcnow()
     commission.status = "available" if remaining > 0 else "reversed"
     db.session.flush()
     return True

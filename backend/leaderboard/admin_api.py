@@ -41,5 +41,6 @@ def rebuild_status(job_id):
         job = Job.fetch(job_id, connection=redis_client())
     except Exception as exc:
         raise ApiError("NOT_FOUND", f"No rebuild {job_id}") from exc
-    return {"job_id": job_id, "status": job.get_status().value, "rows": job.meta.get("rows", 0),
+    return {"job_id": job_id, "status": job.get_status().value, "percent": job.meta.get("percent", 0),
+            "steps": job.meta.get("steps", 0), "total_steps": job.meta.get("total_steps"),
             "boards": job.return_value()}

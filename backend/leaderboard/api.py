@@ -31,16 +31,13 @@ def read_board(args, metric):
     if not valid_key(args["period"], key):
         raise ApiError("VALIDATION_ERROR", f"{key} is not a {args['period']} period")
     board = service.board(current_app.config["FISSION"].queue_prefix, metric, args["period"], key)
-    conn = redis_client()
-    ranked = boards.top(conn, board, args["limit"])
-    mine = boards.standing(conn, board, me.id) if me else None
-    ids = {e.user_id for _, e in ranked} | ({e.user_id for _, e in mine[2]} if mine else set())
+    reading = boards.read(redis_client(), board, args["limit"], me.id if me else None)
+    ids = {e.user_id for _, e in reading.top} | {e.user_id for _, e in reading.window or ()}
     users = service.hydrate(sorted(ids))  # one query for the whole page
     body = {"metric": metric, "period": args["period"], "period_key": key,
-            "items": [_item(rank, e, users) for rank, e in ranked], "me": None}
-    if mine:
-        rank, entry, window, above = mine
-        body["me"] = {"rank": rank, "score": entry.score,
-                      "gap_to_above": (above[1].score - entry.score) if above else None,
-                      "around": [_item(r, e, users) for r, e in window]}
+            "items": [_item(rank, e, users) for rank, e in reading.top], "me": None}
+    if reading.me:
+        body["me"] = {"rank": reading.rank, "score": reading.me.score,
+                      "gap_to_above": (reading.above[1].score - reading.me.score) if reading.above else None,
+                      "around": [_item(r, e, users) for r, e in reading.window]}
     return body

@@ -1,35 +1,62 @@
-"""Boards in Redis: a sorted set of scores, a hash of when each score was reached
-(ties rank the earlier achiever first) and a set of the events already applied
-(a replayed event changes nothing). The three keys of a board share one hash tag,
-so a board lives in one Redis Cluster slot and its Lua update stays atomic.
+"""Boards in Redis.
+
+A board (metric, period kind, period key) is a sorted set and a hash:
+
+* the sorted set's members encode the tie-break: ``<inverted reached ms>:<inverted
+  user id>``, both fixed width. Redis orders equal scores by member in reverse for
+  ZREVRANGE/ZREVRANK, so the earlier achiever (larger inverted time) comes first and,
+  on the same millisecond, the smaller user id. A rank is then one ZREVRANK, a page
+  one ZREVRANGE: no tie group is ever scanned;
+* the hash maps a user id to their current member (the member changes when a higher
+  score is reached later).
+
+Replays: every event carries an id; a per-metric set of the ids applied today (and
+the one of yesterday) makes a replayed event a no-op. The ledger is the long-term
+truth: boards are rebuilt from it (rebuild.py), and a replay later than a day
+after the first application is what the drift check is for.
+
+Every key of a metric carries the same hash tag ``{lb:<metric>}``, so one event's
+update of its four period boards (and its seen-set) is one atomic Lua call inside
+one Redis Cluster slot.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import redis
 
-from backend.leaderboard.periods import expires_at
+from backend.leaderboard.periods import expires_at, keys_at
+from backend.timeutil import as_utc, utcnow
 
-# KEYS: board, reached, seen. ARGV: member, delta, event id, at (ms), expire-at (s, 0 = never)
-_APPLY = """
-if redis.call('SADD', KEYS[3], ARGV[3]) == 0 then return 0 end
-local delta = tonumber(ARGV[2])
-redis.call('ZINCRBY', KEYS[1], delta, ARGV[1])
-if delta > 0 then
-  local at = tonumber(ARGV[4])
-  local cur = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
-  if at > cur then redis.call('HSET', KEYS[2], ARGV[1], ARGV[4]) end
-end
-local exp = tonumber(ARGV[5])
-if exp > 0 then
-  redis.call('EXPIREAT', KEYS[1], exp)
-  redis.call('EXPIREAT', KEYS[2], exp)
-  redis.call('EXPIREAT', KEYS[3], exp)
-end
-return 1
-"""
+MAX_MS = 10**13 - 1  # milliseconds until the year 2286
+MAX_ID = 10**12 - 1
+SEEN_DAYS = 2  # today's and yesterday's ids of applied events
+
+
+def member(user_id: int, reached_ms: int) -> str:
+    return f"{MAX_MS - reached_ms:013d}:{MAX_ID - user_id:012d}"
+
+
+def parse_member(raw: bytes | str) -> tuple[int, int]:
+    """(user id, reached ms) of a sorted-set member."""
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    inv_ms, _, inv_id = text.partition(":")
+    return MAX_ID - int(inv_id), MAX_MS - int(inv_ms)
+
+
+def to_ms(at: datetime) -> int:
+    return int(as_utc(at).timestamp() * 1000)
+
+
+def _base(prefix: str, metric: str) -> str:
+    return f"{prefix}:lb:{{lb:{metric}}}"
+
+
+def seen_key(prefix: str, metric: str, day: datetime) -> str:
+    return f"{_base(prefix, metric)}:seen:{as_utc(day).date().isoformat()}"
 
 
 @dataclass(frozen=True)
@@ -40,20 +67,12 @@ class Board:
     key: str
 
     @property
-    def tag(self) -> str:
-        return f"{{{self.metric}:{self.kind}:{self.key}}}"
-
-    @property
     def scores(self) -> str:
-        return f"{self.prefix}:lb:{self.tag}"
+        return f"{_base(self.prefix, self.metric)}:{self.kind}:{self.key}"
 
     @property
-    def reached(self) -> str:
-        return f"{self.prefix}:lb:{self.tag}:reached"
-
-    @property
-    def seen(self) -> str:
-        return f"{self.prefix}:lb:{self.tag}:seen"
+    def members(self) -> str:
+        return f"{self.scores}:m"
 
     def expire_at_unix(self) -> int:
         when = expires_at(self.kind, self.key)
@@ -61,24 +80,84 @@ class Board:
 
 
 @dataclass(frozen=True)
-class Update:
-    board: Board
+class Event:
+    """``delta`` for ``user_id`` on the four period boards of ``metric`` at ``at``."""
+
+    metric: str
     user_id: int
     delta: int
     event_id: str
-    at_ms: int
+    at: datetime
+
+    def boards(self, prefix: str) -> list[Board]:
+        return [Board(prefix, self.metric, kind, key) for kind, key in keys_at(self.at)]
 
 
-def apply(conn: redis.Redis, updates: list[Update]) -> int:
-    """Apply updates in one round trip; returns how many were new."""
-    if not updates:
+# KEYS: seen today, seen yesterday, then (scores, members) per board.
+# ARGV: user id, delta, event id, member for this event, seen expire-at, expire-at per board (0 = never).
+_APPLY = """
+if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 then return 0 end
+if redis.call('SADD', KEYS[1], ARGV[3]) == 0 then return 0 end
+redis.call('EXPIREAT', KEYS[1], ARGV[5])
+local uid, delta, fresh = ARGV[1], tonumber(ARGV[2]), ARGV[4]
+local fresh_inv = tonumber(string.sub(fresh, 1, 13))
+for i = 1, (#KEYS - 2) / 2 do
+  local z, m = KEYS[1 + 2 * i], KEYS[2 + 2 * i]
+  local old = redis.call('HGET', m, uid)
+  if not old then
+    redis.call('ZADD', z, delta, fresh)
+    redis.call('HSET', m, uid, fresh)
+  elseif delta > 0 and fresh_inv < tonumber(string.sub(old, 1, 13)) then
+    local score = tonumber(redis.call('ZSCORE', z, old))
+    redis.call('ZREM', z, old)
+    redis.call('ZADD', z, score + delta, fresh)
+    redis.call('HSET', m, uid, fresh)
+  else
+    redis.call('ZINCRBY', z, delta, old)
+  end
+  local exp = tonumber(ARGV[5 + i])
+  if exp > 0 then
+    redis.call('EXPIREAT', z, exp)
+    redis.call('EXPIREAT', m, exp)
+  end
+end
+return 1
+"""
+
+
+def apply(conn: redis.Redis, prefix: str, events: Iterable[Event], now: datetime | None = None) -> int:
+    """Apply events in one round trip, each atomically on its four boards; returns
+    how many were new."""
+    events = list(events)
+    if not events:
         return 0
+    now = now or utcnow()
+    seen_expire = int((as_utc(now) + timedelta(days=SEEN_DAYS)).timestamp())
     script = conn.register_script(_APPLY)
     pipe = conn.pipeline(transaction=False)
-    for u in updates:
-        script(keys=[u.board.scores, u.board.reached, u.board.seen],
-               args=[u.user_id, u.delta, u.event_id, u.at_ms, u.board.expire_at_unix()], client=pipe)
+    for e in events:
+        targets = e.boards(prefix)
+        keys = [seen_key(prefix, e.metric, now), seen_key(prefix, e.metric, now - timedelta(days=1))]
+        expiries = []
+        for b in targets:
+            keys += [b.scores, b.members]
+            expiries.append(b.expire_at_unix())
+        # a decrease never counts as reaching a score: a newcomer's time stays 0
+        fresh = member(e.user_id, to_ms(e.at) if e.delta > 0 else 0)
+        script(keys=keys, args=[e.user_id, e.delta, e.event_id, fresh, seen_expire, *expiries], client=pipe)
     return sum(int(x) for x in pipe.execute())
+
+
+def mark_seen(conn: redis.Redis, prefix: str, metric: str, event_ids: Iterable[str], now: datetime | None = None,
+              chunk: int = 5_000) -> None:
+    """Record events as applied without applying them (the rebuild already counted them)."""
+    now = now or utcnow()
+    key = seen_key(prefix, metric, now)
+    ids = list(event_ids)
+    for start in range(0, len(ids), chunk):
+        conn.sadd(key, *ids[start:start + chunk])
+    if ids:
+        conn.expireat(key, int((as_utc(now) + timedelta(days=SEEN_DAYS)).timestamp()))
 
 
 @dataclass(frozen=True)
@@ -88,47 +167,103 @@ class Entry:
     reached_ms: int
 
 
-def _entries(conn: redis.Redis, board: Board, pairs) -> list[Entry]:
-    members = [m for m, _ in pairs]
-    reached = conn.hmget(board.reached, members) if members else []
-    return [Entry(int(m), int(s), int(r or 0)) for (m, s), r in zip(pairs, reached, strict=True)]
+def _entries(flat: list, first_rank: int) -> list[tuple[int, Entry]]:
+    out = []
+    for i in range(0, len(flat), 2):
+        user_id, reached = parse_member(flat[i])
+        out.append((first_rank + i // 2, Entry(user_id, int(float(flat[i + 1])), reached)))
+    return out
 
 
-def _order(entries: list[Entry]) -> list[Entry]:
-    # score high first; on a tie, who reached it first; then the smaller id (stable)
-    return sorted(entries, key=lambda e: (-e.score, e.reached_ms, e.user_id))
+# KEYS: scores, members. ARGV: limit, user id ('' for nobody), places around.
+_READ = """
+local top = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
+if ARGV[2] == '' then return {top} end
+local m = redis.call('HGET', KEYS[2], ARGV[2])
+if not m then return {top} end
+local rank = redis.call('ZREVRANK', KEYS[1], m)
+if not rank then return {top} end
+local around = tonumber(ARGV[3])
+local start = rank - around
+if start < 0 then start = 0 end
+return {top, rank, start, redis.call('ZREVRANGE', KEYS[1], start, rank + around, 'WITHSCORES')}
+"""
 
 
-def top(conn: redis.Redis, board: Board, limit: int) -> list[tuple[int, Entry]]:
-    """[(rank, entry)] of the first ``limit``, ties ordered by time reached."""
-    head = conn.zrevrange(board.scores, 0, limit - 1, withscores=True)
-    if not head:
-        return []
-    last = head[-1][1]
-    # members tied with the last score may sit beyond the cut: take them all in
-    tied = conn.zrangebyscore(board.scores, last, last, withscores=True)
-    pairs = {m: s for m, s in head + tied}
-    ordered = _order(_entries(conn, board, list(pairs.items())))[:limit]
-    return [(i + 1, e) for i, e in enumerate(ordered)]
+@dataclass(frozen=True)
+class Reading:
+    top: list[tuple[int, Entry]]
+    me: Entry | None = None
+    rank: int | None = None
+    window: list[tuple[int, Entry]] | None = None
+    above: tuple[int, Entry] | None = None
 
 
-def standing(conn: redis.Redis, board: Board, user_id: int, around: int = 2):
-    """(rank, entry, window) for a user, or None. The window is [(rank, entry)]
-    of ``around`` places above and below."""
-    score = conn.zscore(board.scores, user_id)
-    if score is None:
-        return None
-    higher = conn.zcount(board.scores, f"({score}", "+inf")
-    # the neighbourhood by index, widened to whole tie groups at both ends
-    start = max(0, higher - around - 1)
-    near = conn.zrevrange(board.scores, start, higher + around + 1, withscores=True)
-    scores = {s for _, s in near}
-    pairs = dict(near)
-    for s in (max(scores), min(scores)):
-        pairs.update(dict(conn.zrangebyscore(board.scores, s, s, withscores=True)))
-    ordered = _order(_entries(conn, board, list(pairs.items())))
-    first_rank = conn.zcount(board.scores, f"({ordered[0].score}", "+inf") + 1
-    ranked = [(first_rank + i, e) for i, e in enumerate(ordered)]
-    mine = next(i for i, (_, e) in enumerate(ranked) if e.user_id == user_id)
-    window = ranked[max(0, mine - around): mine + around + 1]
-    return ranked[mine][0], ranked[mine][1], window, (ranked[mine - 1] if mine > 0 else None)
+def read(conn: redis.Redis, board: Board, limit: int, user_id: int | None = None, around: int = 2) -> Reading:
+    """The top ``limit`` and, for a user on the board, their rank, entry, the window of
+    ``around`` places either side and the place just above: one Redis round trip."""
+    reply = conn.register_script(_READ)(keys=[board.scores, board.members],
+                                        args=[limit, "" if user_id is None else user_id, around])
+    top = _entries(reply[0], 1)
+    if len(reply) == 1:
+        return Reading(top)
+    rank, start = int(reply[1]) + 1, int(reply[2]) + 1
+    window = _entries(reply[3], start)
+    mine = next(i for i, (_, e) in enumerate(window) if e.user_id == user_id)
+    return Reading(top, window[mine][1], rank, window, window[mine - 1] if mine > 0 else None)
+
+
+def scores(conn: redis.Redis, board: Board) -> dict[int, int]:
+    """Every member's score (for the drift check)."""
+    flat = conn.zrange(board.scores, 0, -1, withscores=True)
+    return {parse_member(m)[0]: int(s) for m, s in flat}
+
+
+def user_member(conn: redis.Redis, board: Board, user_id: int) -> str | None:
+    raw = conn.hget(board.members, user_id)
+    return raw.decode() if raw is not None else None
+
+
+CHUNK = 5_000  # members per command: no single command blocks Redis for long
+
+
+def replace(conn: redis.Redis, board: Board, standings: Iterable[tuple[int, int, int]]) -> int:
+    """Replace one board with (user id, score, reached ms) rows: fill temporary keys in
+    small chunks, then swap them in with one MULTI of RENAMEs (same hash tag, so the
+    swap stays in one Cluster slot). Returns how many members were written."""
+    live = (board.scores, board.members)
+    temp = tuple(f"{key}:rebuild" for key in live)
+    conn.delete(*temp)
+    written = 0
+    part_z: dict[str, int] = {}
+    part_m: dict[int, str] = {}
+
+    def flush():
+        pipe = conn.pipeline(transaction=False)
+        pipe.zadd(temp[0], part_z)
+        pipe.hset(temp[1], mapping=part_m)
+        pipe.execute()
+        part_z.clear()
+        part_m.clear()
+
+    for user_id, score, reached_ms in standings:
+        m = member(user_id, reached_ms)
+        part_z[m] = score
+        part_m[user_id] = m
+        written += 1
+        if len(part_z) >= CHUNK:
+            flush()
+    if part_z:
+        flush()
+    expire = board.expire_at_unix()
+    swap = conn.pipeline(transaction=True)
+    for source, target in zip(temp, live, strict=True):
+        if not written:
+            swap.delete(target)
+            continue
+        swap.rename(source, target)
+        if expire:
+            swap.expireat(target, expire)
+    swap.execute()
+    return written
+

@@ -13,12 +13,9 @@ group = AppGroup("leaderboard", help="Leaderboards: rebuild from the database, c
 @group.command("rebuild")
 def rebuild_cmd():
     """Recompute every kept board from the ledger (e.g. after Redis lost its data)."""
-    from backend.commission.models import LedgerEntry
-    from backend.extensions import db
-    from backend.leaderboard.jobs_rebuild import rebuild_all
+    from backend.leaderboard.jobs_rebuild import rebuild_all, rebuild_steps
 
-    total = db.session.query(LedgerEntry).filter(LedgerEntry.kind == "commission_released").count()
-    with click.progressbar(length=total, label="released commissions") as bar:
+    with click.progressbar(length=rebuild_steps(), label="rebuilding boards") as bar:
         written = rebuild_all(bar.update)
     click.echo(f"{written} boards written")
 

@@ -18,7 +18,7 @@ def apply_credit(commission_ids: list[int]) -> int:
     left to the drift check / rebuild: the database already holds the truth."""
     prefix = current_app.config["FISSION"].queue_prefix
     try:
-        return boards.apply(redis_client(), service.credit_updates(prefix, commission_ids))
+        return boards.apply(redis_client(), prefix, service.credit_events(commission_ids))
     except Exception as exc:
         log.warning("leaderboard update for %d commissions failed: %s", len(commission_ids), exc)
         return 0
@@ -27,7 +27,7 @@ def apply_credit(commission_ids: list[int]) -> int:
 @job
 def apply_refund(refund_id: int, order_id: int, amount_fen: int, undo: bool = False) -> int:
     prefix = current_app.config["FISSION"].queue_prefix
-    return boards.apply(redis_client(), service.refund_updates(prefix, refund_id, order_id, amount_fen, undo))
+    return boards.apply(redis_client(), prefix, service.refund_events(refund_id, order_id, amount_fen, undo))
 
 
 def enqueue_refund(refund_id: int, order_id: int, amount_fen: int, undo: bool = False) -> bool:

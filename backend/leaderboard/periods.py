@@ -69,3 +69,24 @@ def expires_at(kind: str, key: str) -> datetime | None:
 def keys_at(at: datetime) -> list[tuple[str, str]]:
     """The (period kind, key) of every board an event at ``at`` counts on."""
     return [(kind, period_key(kind, at)) for kind in PERIODS]
+
+
+def live_keys(kind: str, now: datetime) -> list[str]:
+    """Keys of the periods of ``kind`` whose boards Redis still keeps at ``now``
+    (the current one and those within their retention)."""
+    if kind == "all":
+        return ["all"]
+    keys = []
+    key = period_key(kind, now)
+    while True:
+        start, _ = period_bounds(kind, key)
+        if expires_at(kind, key) <= now:
+            return keys
+        keys.append(key)
+        key = period_key(kind, start - timedelta(seconds=1))
+
+
+def day_keys(day: date) -> list[tuple[str, str]]:
+    """(kind, key) of the day, week and month boards a Shanghai calendar day falls in."""
+    noon = datetime(day.year, day.month, day.day, 12, tzinfo=SHOP_TZ)
+    return [(kind, period_key(kind, noon)) for kind in PERIODS if kind != "all"]

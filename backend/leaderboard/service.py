@@ -19,19 +19,13 @@ from sqlalchemy import and_, func, select
 from backend.auth.models import User
 from backend.commission.models import Commission, LedgerEntry
 from backend.extensions import db
-from backend.leaderboard.boards import Board, Update
-from backend.leaderboard.periods import keys_at
+from backend.leaderboard.boards import Board, Event
 from backend.orders.models import Order
 from backend.timeutil import as_utc
 
 
 def board(prefix: str, metric: str, kind: str, key: str) -> Board:
     return Board(prefix, metric, kind, key)
-
-
-def _updates(prefix: str, metric: str, user_id: int, delta: int, event_id: str, at) -> list[Update]:
-    at_ms = int(as_utc(at).timestamp() * 1000)
-    return [Update(Board(prefix, metric, kind, key), user_id, delta, event_id, at_ms) for kind, key in keys_at(at)]
 
 
 def _first_paid_order_ids(buyer_ids: list[int]) -> set[int]:
@@ -42,7 +36,7 @@ def _first_paid_order_ids(buyer_ids: list[int]) -> set[int]:
         first, and_(Order.user_id == first.c.user_id, Order.paid_at == first.c.first_at))))
 
 
-def credit_updates(prefix: str, commission_ids: list[int]) -> list[Update]:
+def credit_events(commission_ids: list[int]) -> list[Event]:
     """Board updates for commissions that just reached their wallets."""
     if not commission_ids:
         return []
@@ -50,36 +44,35 @@ def credit_updates(prefix: str, commission_ids: list[int]) -> list[Update]:
         select(Commission, Order).join(Order, Order.id == Commission.order_id)
         .where(Commission.id.in_(commission_ids))).all()
     firsts = _first_paid_order_ids(list({o.user_id for _, o in rows}))
-    updates: list[Update] = []
+    events: list[Event] = []
     for c, order in rows:
         left = c.amount_fen - c.reversed_fen
         if left > 0:
-            updates += _updates(prefix, "commission", c.user_id, left, f"c:{c.id}", c.created_at)
+            events.append(Event("commission", c.user_id, left, f"c:{c.id}", c.created_at))
         if c.level != 1:
             continue
         gmv = order.paid_fen - order.refunded_fen
         if gmv > 0:
-            updates += _updates(prefix, "gmv", c.user_id, gmv, f"o:{order.id}", order.paid_at)
-            updates += _updates(prefix, "orders", c.user_id, 1, f"o:{order.id}", order.paid_at)
+            events.append(Event("gmv", c.user_id, gmv, f"o:{order.id}", order.paid_at))
+            events.append(Event("orders", c.user_id, 1, f"o:{order.id}", order.paid_at))
         if order.id in firsts:
-            updates += _updates(prefix, "customers", c.user_id, 1, f"o:{order.id}", order.paid_at)
-    return updates
+            events.append(Event("customers", c.user_id, 1, f"o:{order.id}", order.paid_at))
+    return events
 
 
 def _released_before(commission_id: int, moment) -> bool:
     """Had the commission reached the boards (its release) before ``moment``? An
     event that came first is already inside the credit's own amount."""
-    released_at = db.session.scalar(select(LedgerEntry.created_at).where(
-        LedgerEntry.idempotency_key == f"commission:{commission_id}:release"))
+    released_at = db.session.scalar(select(Commission.released_at).where(Commission.id == commission_id))
     return released_at is not None and as_utc(released_at) < as_utc(moment)
 
 
-def refund_updates(prefix: str, refund_id: int, order_id: int, amount_fen: int, undo: bool = False) -> list[Update]:
+def refund_events(refund_id: int, order_id: int, amount_fen: int, undo: bool = False) -> list[Event]:
     """Board updates for a refund (or, with ``undo``, for a refund that failed).
     Only what already reached the boards is taken back."""
     sign, tag = (1, "u") if undo else (-1, "r")
     order = db.session.get(Order, order_id)
-    updates: list[Update] = []
+    events: list[Event] = []
     kind = "commission_reinstated" if undo else "commission_reversed"
     entries = db.session.execute(
         select(LedgerEntry.commission_id, LedgerEntry.amount_fen, LedgerEntry.created_at, Commission.user_id,
@@ -91,18 +84,18 @@ def refund_updates(prefix: str, refund_id: int, order_id: int, amount_fen: int, 
         moment = posted_at
         if not _released_before(commission_id, posted_at):
             continue  # not on the boards yet: its credit will count what is left then
-        updates += _updates(prefix, "commission", user_id, sign * amount, f"{tag}:{refund_id}:c:{commission_id}",
-                            earned_at)
+        events.append(Event("commission", user_id, sign * amount, f"{tag}:{refund_id}:c:{commission_id}",
+                            earned_at))
     if moment is None:
         from backend.orders.models import Refund
 
         moment = db.session.get(Refund, refund_id).created_at
     level1 = db.session.scalar(select(Commission.id).where(Commission.order_id == order_id, Commission.level == 1))
     if level1 is not None and _released_before(level1, moment):  # the order itself is on the boards
-        updates += _updates(prefix, "gmv", order.level1_id, sign * amount_fen, f"{tag}:{refund_id}:gmv", order.paid_at)
+        events.append(Event("gmv", order.level1_id, sign * amount_fen, f"{tag}:{refund_id}:gmv", order.paid_at))
         if _made_fully_refunded(order, refund_id):
-            updates += _updates(prefix, "orders", order.level1_id, sign, f"{tag}:{refund_id}:orders", order.paid_at)
-    return updates
+            events.append(Event("orders", order.level1_id, sign, f"{tag}:{refund_id}:orders", order.paid_at))
+    return events
 
 
 def _made_fully_refunded(order: Order, refund_id: int) -> bool:
