@@ -23,6 +23,11 @@ SANDBOX_MCH_ID = "1900000109"
 SANDBOX_PAY_API_KEY = "FissionSandboxPayV2ApiKey0000000"  # 32 chars, v2 MD5 key
 SANDBOX_APIV3_KEY = "FissionSandboxApiV3Key0000000000"  # 32 chars, AES-GCM key
 SANDBOX_CORP_ID = "wwf1ss10nsandb0x"
+# 企业微信 (WeCom) sandbox: the customer-contact app's secret and the callback's token and EncodingAESKey
+# (43 characters of base64, as the 企业微信 console generates them).
+SANDBOX_WECOM_SECRET = "fission-sandbox-wecom-contact-secret"
+SANDBOX_WECOM_TOKEN = "FissionSandboxWeComToken"
+SANDBOX_WECOM_AES_KEY = "F1ss10nSandb0xWeComEncodingAESKey0000000000"
 
 
 def _env_bool(name: str, default: bool = False) -> bool:
@@ -57,7 +62,19 @@ class WeChatConfig:
     transfer_scene_id: str
     subscribe_template_id: str
     http_timeout: float
+    # 企业微信 (customer groups, join ways, contact ways) and its callback
+    wecom_corp_id: str = ""
+    wecom_secret: str = ""
+    wecom_token: str = ""
+    wecom_aes_key: str = ""
+    wecom_api_base_url: str = ""  # empty: the emulator in sandbox mode, qyapi.weixin.qq.com otherwise
 
+    @property
+    def wecom_api_base(self) -> str:
+        """Where the 企业微信 client sends requests (…/cgi-bin/ is appended)."""
+        if self.wecom_api_base_url:
+            return self.wecom_api_base_url
+        return self.api_base if self.sandbox else "https://qyapi.weixin.qq.com"
 
     def missing_live_settings(self) -> list[str]:
         """Live mode must not start on sandbox leftovers: name what is missing."""
@@ -183,6 +200,11 @@ def load_wechat_config() -> WeChatConfig:
         transfer_scene_id=os.environ.get("WECHAT_TRANSFER_SCENE_ID", "1000"),
         subscribe_template_id=os.environ.get("WECHAT_SUBSCRIBE_TEMPLATE_ID", "commission-earned"),
         http_timeout=float(os.environ.get("WECHAT_HTTP_TIMEOUT", "5")),
+        wecom_corp_id=os.environ.get("WECOM_CORP_ID", SANDBOX_CORP_ID if sandbox else ""),
+        wecom_secret=os.environ.get("WECOM_SECRET", SANDBOX_WECOM_SECRET if sandbox else ""),
+        wecom_token=os.environ.get("WECOM_CALLBACK_TOKEN", SANDBOX_WECOM_TOKEN if sandbox else ""),
+        wecom_aes_key=os.environ.get("WECOM_ENCODING_AES_KEY", SANDBOX_WECOM_AES_KEY if sandbox else ""),
+        wecom_api_base_url=os.environ.get("WECOM_API_BASE", "").rstrip("/"),
     )
 
 

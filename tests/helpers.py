@@ -174,3 +174,102 @@ def chain(live):
     c = login(live, invite_code=b.user["invite_code"])
     assert c.user["inviter_id"] == b.id
     return a, b, c
+
+
+# --- group invites (私域导流) ---------------------------------------------------------
+
+def tiny_png() -> str:
+    """A valid PNG (a QR stand-in), base64, as an operator uploads it."""
+    import base64
+    import io
+
+    import qrcode
+
+    buffer = io.BytesIO()
+    qrcode.make(f"https://weixin.qq.com/g/{uuid.uuid4().hex}").save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def live_code(ops: Client, **fields) -> dict:
+    r = ops.post("/admin/community/live-codes", json={"name": f"code-{uuid.uuid4().hex[:6]}", **fields})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def personal_group(ops: Client, code_id: int, **fields) -> dict:
+    body = {"live_code_id": code_id, "kind": "personal", "name": f"group-{uuid.uuid4().hex[:6]}",
+            "qr_image": tiny_png(), **fields}
+    r = ops.post("/admin/community/groups", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def wecom_group(live, ops: Client, code_id: int, limit: int = 200, **fields) -> dict:
+    """A customer group created in the 企业微信 app (the emulator), then registered here."""
+    r = requests.post(f"{live.emulator_url}/sandbox/wecom/groups", json={"limit": limit}, timeout=10)
+    assert r.status_code == 201, r.text
+    body = {"live_code_id": code_id, "kind": "wecom", "name": f"wecom-{uuid.uuid4().hex[:6]}",
+            "chat_id": r.json()["chat_id"], **fields}
+    r = ops.post("/admin/community/groups", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def point_wecom_callback(live) -> None:
+    """What an administrator types in the 企业微信 console: the app's callback URL."""
+    r = requests.post(f"{live.emulator_url}/sandbox/wecom/callback-url", json={"url": live.api("/wecom/callback")},
+                      timeout=10)
+    assert r.status_code == 200, r.text
+
+
+def wecom_state(live) -> dict:
+    return requests.get(f"{live.emulator_url}/sandbox/wecom/state", timeout=10).json()
+
+
+def join_way_of(live, order_id: int) -> dict:
+    ways = [w for w in wecom_state(live)["join_ways"].values() if w["remark"] == f"order {order_id}"]
+    assert len(ways) == 1, ways
+    return ways[0]
+
+
+def wecom_join(live, config_id: str, code: str) -> dict:
+    """The user whose mini-program login code is ``code`` scans the join/contact way."""
+    r = requests.post(f"{live.emulator_url}/sandbox/wecom/join", json={"config_id": config_id, "code": code},
+                      timeout=30)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+# --- reconciliation (issue 5) -------------------------------------------------
+
+def finance_client(live, role: str = "finance") -> Client:
+    """A new admin account with ``role``, signed in."""
+    from backend.auth.service import create_admin
+
+    username, password = f"{role}-{uuid.uuid4().hex[:8]}", "finance-password-1"
+    with live.app.app_context():
+        create_admin(username, password, role)
+        db.session.commit()
+        db.session.remove()
+    r = requests.post(live.api("/admin/auth/login"), json={"username": username, "password": password}, timeout=30)
+    assert r.status_code == 200, r.text
+    return Client(live, r.json()["token"])
+
+
+def upload(client: Client, path: str, filename: str, data: bytes, **form) -> requests.Response:
+    return client.post(path, files={"file": (filename, data)}, data=form)
+
+
+def funnel_row(ops: Client, by: str, key) -> dict:
+    """Today's (Asia/Shanghai) group-invite funnel row for one key of ``by``."""
+    from datetime import datetime, timedelta
+
+    from backend.timeutil import SHOP_TZ
+
+    day = datetime.now(SHOP_TZ).date()
+    r = ops.get("/admin/community/funnel",
+                params={"from": day.isoformat(), "to": (day + timedelta(days=1)).isoformat(), "by": by})
+    assert r.status_code == 200, r.text
+    rows = [row for row in r.json()["rows"] if row["key"] == key]
+    assert len(rows) == 1, r.json()
+    return rows[0]

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import g, request
+from flask import Response, g, request
 from flask_smorest import Blueprint
+from sqlalchemy import select
 
-from backend.auth.guards import current_user_or_none
-from backend.community import schemas
+from backend.auth.guards import current_user_or_none, login_required
+from backend.community import invites, schemas
 from backend.community import service as community
+from backend.community.models import CommunityGroup
+from backend.errors import ApiError
 from backend.extensions import db
+from backend.wechat.errors import WeChatError, WeChatUnavailable
+from backend.wechat.wecom import wecom
 
-blp = Blueprint("community", __name__, url_prefix="/api/v1", description="Share events")
+blp = Blueprint("community", __name__, url_prefix="/api/v1", description="Share events and group invites")
 
 
 def login_optional(view):
@@ -38,3 +43,51 @@ def events(args):
     accepted = community.record_events(args["events"], g.user.id if g.user else None)
     db.session.commit()
     return {"accepted": accepted}
+
+
+@blp.get("/orders/<int:order_id>/group-invite")
+@login_required
+@blp.response(200, schemas.GroupInviteOut)
+def group_invite(order_id):
+    """The group to join after paying this order (the buyer's own; others get 404).
+
+    The first call records that the invite was shown; later calls return the same
+    invite (another group if the first one filled or is about to expire before the
+    buyer joined). 409 ORDER_NOT_PAID before payment, 404 NO_GROUP_AVAILABLE when no
+    live code has a group to offer (operators are alerted)."""
+    shown = invites.show(g.user, order_id)
+    db.session.commit()  # the invite and any pool alert, before talking to 企业微信
+    if shown is None:
+        raise ApiError("NO_GROUP_AVAILABLE", "No group can be offered for this order now")
+    invite_id, state = shown.invite.id, shown.invite.state
+    try:
+        if shown.needs_join_way:
+            chat_ids = invites.wecom_chat_ids(shown.invite)
+            db.session.commit()
+            config_id = wecom().add_join_way(chat_ids, state, remark=f"order {order_id}")
+            invites.attach_join_way(invite_id, config_id, wecom().get_join_way(config_id).get("qr_code") or "")
+            db.session.commit()
+        if shown.needs_contact_way:
+            userid = shown.code.contact_userid
+            db.session.commit()
+            config_id, qr_code = wecom().add_contact_way(userid, state)
+            invites.attach_contact_way(invite_id, config_id, qr_code)
+            db.session.commit()
+    except WeChatUnavailable as exc:
+        raise ApiError("WECHAT_UNAVAILABLE", "企业微信 is not reachable, try again") from exc
+    except WeChatError as exc:
+        raise ApiError("WECHAT_ERROR", f"企业微信 refused: {exc.code} {exc.message}") from exc
+    shown = invites.show(g.user, order_id)
+    db.session.commit()
+    return invites.invite_view(shown.invite, shown.group, shown.code)
+
+
+@blp.get("/group-qr/<token>")
+@blp.response(200, description="PNG or JPEG: a personal group's QR")
+def group_qr(token):
+    """The uploaded QR of a personal group (the URL carries an unguessable token)."""
+    image = db.session.scalar(select(CommunityGroup.qr_image).where(CommunityGroup.qr_token == token))
+    if not image:
+        raise ApiError("GROUP_NOT_FOUND", "No such group QR")
+    mimetype = "image/png" if image.startswith(b"\x89PNG") else "image/jpeg"
+    return Response(image, mimetype=mimetype, headers={"Cache-Control": "private, max-age=300"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import insert, select
 
 from backend.auth.models import User
+from backend.community import invites
 from backend.community.models import ShareEvent
 from backend.extensions import db
 from backend.timeutil import as_utc, utcnow
@@ -20,8 +21,9 @@ def record_events(events: list[dict], user_id: int | None) -> int:
     """Store a validated batch. ``user_id`` is the sender (None when anonymous).
 
     Cost per batch, whatever its size: at most one SELECT (the owners of the share
-    codes, by ``users.invite_code``) and one multi-row INSERT. Flushes nothing else;
-    the view commits."""
+    codes, by ``users.invite_code``) and one multi-row INSERT; open/save events of a
+    group invite (``order_id``) add one locking SELECT and a rollup upsert per invite
+    that changed. Flushes nothing else; the view commits."""
     codes = {normalize_code(e.get("share_code")) for e in events} - {None}
     owners: dict[str, int] = {}
     if codes:
@@ -39,7 +41,9 @@ def record_events(events: list[dict], user_id: int | None) -> int:
             "page": event.get("page"),
             "target": event.get("target"),
             "client_ts": as_utc(event.get("client_ts")),
+            "order_id": event.get("order_id"),
             "created_at": now,
         })
     db.session.execute(insert(ShareEvent).values(rows))
+    invites.record_opened(user_id, events, now)
     return len(rows)

@@ -9,7 +9,7 @@ from flask import Flask, jsonify
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from backend.config import WeChatConfig
-from backend.wechat.emulator import miniprogram, pay_v2, pay_v3, sandbox, transfers_v2
+from backend.wechat.emulator import miniprogram, pay_v2, pay_v3, sandbox, transfers_v2, wecom
 from backend.wechat.emulator.context import EXTENSION, EmulatorContext
 
 
@@ -21,6 +21,7 @@ def create_emulator_app(wechat_cfg: WeChatConfig) -> Flask:
     app.extensions[EXTENSION] = EmulatorContext.build(wechat_cfg)
     for module in (miniprogram, pay_v2, transfers_v2, pay_v3, sandbox):
         app.register_blueprint(module.bp)
+    wecom.init_app(app, wechat_cfg)  # 企业微信: its own state beside the ledger
 
     @app.get("/")
     def index():
