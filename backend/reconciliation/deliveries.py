@@ -1,0 +1,87 @@
+"""Sales deliveries to business customers (the receivable side), imported from a file.
+
+Rows with the same number make one delivery. A bad row is reported and left out;
+a number that already exists is refused (re-importing a file adds nothing).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, select
+
+from backend.errors import ApiError
+from backend.extensions import db
+from backend.reconciliation import parts
+from backend.reconciliation.imports import Report, parse_date, parse_qty, read_table, text
+from backend.reconciliation.models import Counterparty, Document, DocumentLine
+from backend.reconciliation.money import line_amount_cents, parse_price
+
+COLUMNS = ("customer_code", "number", "date", "part_no", "brand", "qty", "unit_price")
+
+
+def _check_row(row: dict, customers: dict, known: dict) -> tuple[str, str] | dict:
+    """The clean row, or (column, reason)."""
+    code = text(row.get("customer_code"))
+    if code not in customers:
+        return "customer_code", f"unknown customer {code!r}"
+    if not text(row.get("number")):
+        return "number", "empty"
+    try:
+        day = parse_date(row.get("date"))
+    except ValueError as exc:
+        return "date", str(exc)
+    part_key = (text(row.get("part_no")), text(row.get("brand")))
+    if part_key not in known:
+        return "part_no", f"unknown part {part_key[0]} / {part_key[1]}"
+    try:
+        qty = parse_qty(row.get("qty"))
+    except ValueError as exc:
+        return "qty", str(exc)
+    if qty <= 0:
+        return "qty", "quantity must be positive (returns are their own documents)"
+    try:
+        price = parse_price(row.get("unit_price"))
+    except ValueError as exc:
+        return "unit_price", str(exc)
+    return {"customer_id": customers[code], "number": text(row["number"]), "date": day, "part_id": known[part_key],
+            "qty": qty, "unit_price": price, "currency": text(row.get("currency")).upper()}
+
+
+def import_deliveries(filename: str, data: bytes) -> dict:
+    rows = read_table(filename, data, COLUMNS, ("currency",))
+    report = Report(rows=len(rows))
+    customers = parts.counterparty_ids("customer", {text(r.get("customer_code")) for _, r in rows})
+    known = parts.part_ids({(text(r.get("part_no")), text(r.get("brand"))) for _, r in rows})
+    numbers = {text(r.get("number")) for _, r in rows}
+    taken = set(db.session.scalars(select(Document.number).where(Document.number.in_(sorted(numbers)))))
+    currencies = dict(db.session.execute(select(Counterparty.id, Counterparty.currency)
+                                         .where(Counterparty.id.in_(sorted(customers.values())))).all())
+    docs: dict[str, dict] = {}
+    lines: list[tuple[str, dict]] = []
+    for number, row in rows:
+        clean = _check_row(row, customers, known)
+        if isinstance(clean, tuple):
+            report.reject(number, *clean)
+            continue
+        if clean["number"] in taken:
+            report.reject(number, "number", f"delivery {clean['number']} exists")
+            continue
+        head = {"kind": "delivery", "number": clean["number"], "counterparty_id": clean["customer_id"],
+                "doc_date": clean["date"], "currency": clean["currency"] or currencies[clean["customer_id"]],
+                "pricing_policy": "manual"}
+        first = docs.setdefault(clean["number"], head)
+        if first != head:
+            report.reject(number, "number", "customer, date or currency differs from the delivery's first row")
+            continue
+        lines.append((clean["number"], clean))
+    report.accepted = len(lines)
+    if not lines:
+        raise ApiError("IMPORT_NO_VALID_ROWS", "No row of the file could be used", details=report.to_dict())
+    used = {n for n, _ in lines}
+    db.session.execute(insert(Document), [d for n, d in docs.items() if n in used])
+    ids = dict(db.session.execute(select(Document.number, Document.id).where(Document.number.in_(sorted(used)))))
+    db.session.execute(insert(DocumentLine), [
+        {"document_id": ids[n], "counterparty_id": c["customer_id"], "doc_date": c["date"],
+         "currency": docs[n]["currency"], "part_id": c["part_id"], "qty": c["qty"], "po_price": None,
+         "unit_price": c["unit_price"], "price_diff": 0, "price_source": "manual",
+         "amount_cents": line_amount_cents(c["qty"], c["unit_price"])} for n, c in lines])
+    return {"documents": len(used), "report": report.to_dict()}

@@ -1,0 +1,163 @@
+"""A statement as XLSX, CSV or PDF, one file per counterparty and version.
+
+Every file says inside whose it is: XLSX in its custom document properties, CSV in
+its first line (PDF in its metadata). ``read_marker`` reads that back, so the
+sender can check a file against the recipient it is about to go to.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+import zipfile
+from pathlib import Path
+from xml.etree import ElementTree
+
+from sqlalchemy import select
+
+from backend.extensions import db
+from backend.reconciliation.models import Counterparty, Document, Part, Statement, StatementExport, StatementLine
+from backend.reconciliation.money import cents_text, price_text
+from backend.reconciliation.statements import totals
+
+HEADER = ["日期 Date", "单号 Document", "型号 Part no", "品牌 Brand", "数量 Qty", "单价 Unit price",
+          "金额 Amount", "币种 Currency", "行号 Line id"]
+MARK = "fission-statement"
+CONTENT_TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                 "csv": "text/csv", "pdf": "application/pdf"}
+
+
+def line_rows(statement_id: int, version: int, page: int | None = None, per_page: int = 100):
+    """The frozen lines with their document number and part, in date order, streamed."""
+    query = (select(StatementLine.doc_date, Document.number, Part.part_no, Part.brand, StatementLine.qty,
+                    StatementLine.unit_price, StatementLine.amount_cents, StatementLine.currency,
+                    StatementLine.document_line_id)
+             .join(Document, Document.id == StatementLine.document_id)
+             .join(Part, Part.id == StatementLine.part_id)
+             .where(StatementLine.statement_id == statement_id, StatementLine.version == version)
+             .order_by(StatementLine.doc_date, StatementLine.document_line_id))
+    if page is not None:
+        return db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return db.session.execute(query.execution_options(yield_per=5000))
+
+
+def file_name(statement: Statement, cp: Counterparty, fmt: str) -> str:
+    """Named for the counterparty: code, name, statement number, version."""
+    name = re.sub(r"[\\/:*?\"<>|\s]+", "_", cp.name).strip("_")[:60]
+    return f"{cp.code}_{name}_{statement.number}_v{statement.version}.{fmt}"
+
+
+def _marker(statement: Statement, cp: Counterparty) -> dict:
+    return {"statement_id": str(statement.id), "number": statement.number, "version": str(statement.version),
+            "counterparty_code": cp.code}
+
+
+def _write_xlsx(path: Path, statement: Statement, cp: Counterparty) -> None:
+    import xlsxwriter
+
+    # constant_memory streams rows to disk: memory stays flat however long the statement
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "in_memory": False})
+    for key, value in _marker(statement, cp).items():
+        book.set_custom_property(f"{MARK}-{key}", value)
+    book.set_properties({"title": f"对账单 {statement.number}", "subject": f"{cp.code} {cp.name}"})
+    sheet = book.add_worksheet("对账单")
+    bold = book.add_format({"bold": True})
+    price_fmt, money_fmt = book.add_format({"num_format": "0.000000"}), book.add_format({"num_format": "0.00"})
+    date_fmt = book.add_format({"num_format": "yyyy-mm-dd"})
+    sheet.write_row(0, 0, ["对账单 Statement", statement.number], bold)
+    sheet.write_row(1, 0, ["对方 Counterparty", cp.code, cp.name])
+    sheet.write_row(2, 0, ["期间 Period", str(statement.period_start), str(statement.period_end),
+                           f"version {statement.version}"])
+    sheet.write_row(4, 0, HEADER, bold)
+    row = 5
+    for day, number, part_no, brand, qty, price, cents, currency, line_id in line_rows(statement.id,
+                                                                                        statement.version):
+        sheet.write_datetime(row, 0, day, date_fmt)
+        sheet.write_string(row, 1, number)
+        sheet.write_string(row, 2, part_no)
+        sheet.write_string(row, 3, brand)
+        sheet.write_number(row, 4, qty)
+        sheet.write_number(row, 5, float(price), price_fmt)
+        sheet.write_number(row, 6, cents / 100, money_fmt)
+        sheet.write_string(row, 7, currency)
+        sheet.write_number(row, 8, line_id)
+        row += 1
+    row += 1
+    for total in totals(statement.id, statement.version):
+        sheet.write_row(row, 0, ["合计 Total", total["currency"], f"{total['lines']} lines"], bold)
+        sheet.write_number(row, 6, total["amount_cents"] / 100, money_fmt)
+        row += 1
+    book.close()
+
+
+def _write_csv(path: Path, statement: Statement, cp: Counterparty) -> None:
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:  # the BOM makes Excel read UTF-8
+        out = csv.writer(fh)
+        out.writerow([MARK] + [f"{k}={v}" for k, v in _marker(statement, cp).items()])
+        out.writerow(HEADER)
+        for day, number, part_no, brand, qty, price, cents, currency, line_id in line_rows(statement.id,
+                                                                                            statement.version):
+            out.writerow([day.isoformat(), number, part_no, brand, qty, price_text(price), cents_text(cents),
+                          currency, line_id])
+        for total in totals(statement.id, statement.version):
+            out.writerow(["合计 Total", total["currency"], f"{total['lines']} lines", "", "", "",
+                          cents_text(total["amount_cents"]), total["currency"], ""])
+
+
+def _write_pdf(path: Path, statement: Statement, cp: Counterparty) -> None:
+    from backend.reconciliation.pdf import write_pdf
+
+    write_pdf(path, statement, cp, _marker(statement, cp), line_rows(statement.id, statement.version),
+              totals(statement.id, statement.version))
+
+
+WRITERS = {"xlsx": _write_xlsx, "csv": _write_csv, "pdf": _write_pdf}
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def export(statement: Statement, fmt: str, directory: Path) -> StatementExport:
+    """Write (or reuse, if intact) the file of the statement's current version."""
+    existing = db.session.scalar(select(StatementExport).where(
+        StatementExport.statement_id == statement.id, StatementExport.version == statement.version,
+        StatementExport.fmt == fmt).order_by(StatementExport.id.desc()).limit(1))
+    if existing and Path(existing.path).is_file() and sha256(Path(existing.path)) == existing.sha256:
+        return existing
+    cp = db.session.get(Counterparty, statement.counterparty_id)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / file_name(statement, cp, fmt)
+    WRITERS[fmt](path, statement, cp)
+    row = StatementExport(statement_id=statement.id, version=statement.version, fmt=fmt,
+                          counterparty_id=cp.id, path=str(path), sha256=sha256(path))
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def read_marker(path: Path) -> dict:
+    """What the file says about itself; {} when it says nothing we can read."""
+    try:
+        if path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as archive:
+                root = ElementTree.fromstring(archive.read("docProps/custom.xml"))
+            found = {}
+            for prop in root:
+                name = prop.get("name", "")
+                if name.startswith(f"{MARK}-") and len(prop):
+                    found[name[len(MARK) + 1:]] = prop[0].text or ""
+            return found
+        if path.suffix == ".csv":
+            with path.open(encoding="utf-8-sig", newline="") as fh:
+                first = next(csv.reader(fh))
+            if first and first[0] == MARK:
+                return dict(item.split("=", 1) for item in first[1:])
+    except (OSError, KeyError, zipfile.BadZipFile, ElementTree.ParseError, StopIteration, ValueError):
+        return {}
+    return {}

@@ -1,0 +1,137 @@
+"""Batch runs: generate a cycle's statements, then export and send them.
+
+The same functions serve the RQ jobs (progress in the run row, read by the API)
+and the CLI (progress bar). Each step commits on its own: a step is idempotent, so
+a run that dies half-way is finished by running it again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy.exc import IntegrityError
+
+from backend.errors import ApiError
+from backend.extensions import db
+from backend.queue import get_queue, job, queue_name
+from backend.reconciliation import mail, sending
+from backend.reconciliation import statements as engine
+from backend.reconciliation.models import Statement, StatementRun
+from backend.reconciliation.periods import parse_month
+from backend.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int], None] | None
+
+
+def get_run(run_id: int) -> StatementRun:
+    run = db.session.get(StatementRun, run_id)
+    if run is None:
+        raise ApiError("STATEMENT_RUN_NOT_FOUND", f"No statement run {run_id}")
+    return run
+
+
+def open_run(side: str, cycle: str, month: str) -> StatementRun:
+    """The run of this side, cycle and month (one each: running again reuses it)."""
+    parse_month(month)
+    run = db.session.query(StatementRun).filter_by(side=side, cycle=cycle, month=month).one_or_none()
+    if run is None:
+        run = StatementRun(side=side, cycle=cycle, month=month, state="queued")
+        try:
+            with db.session.begin_nested():
+                db.session.add(run)
+        except IntegrityError:
+            run = db.session.query(StatementRun).filter_by(side=side, cycle=cycle, month=month).one()
+    return run
+
+
+def generate(run_id: int, progress: Progress = None) -> dict:
+    run = get_run(run_id)
+    steps = engine.plan(run.side, run.cycle, *parse_month(run.month))
+    run.state, run.progress_done, run.progress_total, run.error = "generating", 0, len(steps), ""
+    db.session.commit()
+    side, cycle = run.side, run.cycle
+    for done, step in enumerate(steps, start=1):
+        for attempt in (1, 2):
+            try:
+                made, lines = engine.generate_step(side, cycle, step, run_id)
+                break
+            except IntegrityError:
+                # A racing run made this period's statements first: its commit is now
+                # visible, so the second attempt finds them and adds nothing.
+                db.session.rollback()
+                if attempt == 2:
+                    raise
+        run = get_run(run_id)
+        run.statements += made
+        run.lines += lines
+        run.progress_done = done
+        db.session.commit()
+        if progress:
+            progress(1)
+    run = get_run(run_id)
+    run.state, run.generated_at = "generated", utcnow()
+    db.session.commit()
+    return {"statements": run.statements, "lines": run.lines}
+
+
+def send(run_id: int, progress: Progress = None, settings: mail.SmtpSettings | None = None) -> dict:
+    settings = settings or mail.SmtpSettings.from_env()
+    run = get_run(run_id)
+    ids = sending.run_statements(run_id)
+    run.state, run.progress_done, run.progress_total = "sending", 0, len(ids)
+    db.session.commit()
+    if not settings.enabled:
+        log.warning("SMTP_HOST is not set: statements are exported but NOT mailed; the log says so")
+    counts = {"sent": 0, "failed": 0, "skipped": 0}
+    for done, statement_id in enumerate(ids, start=1):
+        result = sending.send_statement(db.session.get(Statement, statement_id), run_id, settings)
+        for key, value in result.items():
+            counts[key] += value
+        run = get_run(run_id)
+        run.progress_done = done
+        db.session.commit()
+        if progress:
+            progress(1)
+    run = get_run(run_id)
+    # Done only when every recipient of every statement has its file.
+    if sending.run_all_sent(run_id):
+        run.state, run.done_at = "done", utcnow()
+    else:
+        run.state = "send_failed"
+    db.session.commit()
+    return {**counts, "state": run.state}
+
+
+@job
+def generate_job(run_id: int) -> dict:
+    try:
+        return generate(run_id)
+    except Exception as exc:
+        _fail(run_id, exc)
+        raise
+
+
+@job
+def send_job(run_id: int) -> dict:
+    try:
+        return send(run_id)
+    except Exception as exc:
+        _fail(run_id, exc)
+        raise
+
+
+def _fail(run_id: int, exc: Exception) -> None:
+    db.session.rollback()
+    run = get_run(run_id)
+    run.state, run.error = "failed", f"{exc.__class__.__name__}: {exc}"[:500]
+    db.session.commit()
+
+
+def enqueue(kind: str, run_id: int) -> str:
+    """After the commit that made the run. Jobs are idempotent, a duplicate is harmless."""
+    func = generate_job if kind == "generate" else send_job
+    job_ = get_queue("default").enqueue(func, run_id, job_id=f"{queue_name('recon')}-{kind}-{run_id}",
+                                        job_timeout=3600, result_ttl=86400, failure_ttl=86400)
+    return job_.id

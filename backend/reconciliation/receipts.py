@@ -1,0 +1,141 @@
+"""Purchase orders, goods receipts (进货单), returns and deliveries.
+
+Converting a PO to a receipt (转单) prices every line by the conversion's policy:
+``po`` keeps the PO price, ``price_list`` takes the supplier's latest price list in
+force on the receipt date, ``latest_po`` the supplier's most recent PO price. Each
+line keeps where its price came from, the PO price, the applied price and the
+difference; a part the policy has no price for keeps the PO price (source ``po``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from backend.errors import ApiError
+from backend.extensions import db
+from backend.reconciliation import parts, pricing
+from backend.reconciliation.models import Document, DocumentLine, PurchaseOrder, PurchaseOrderLine
+from backend.reconciliation.money import line_amount_cents
+
+POLICIES = ("po", "price_list", "latest_po")
+
+
+def _resolve_part(line: dict) -> int:
+    if line.get("part_id"):
+        return parts.get_part(line["part_id"]).id
+    found = parts.part_ids({(line.get("part_no", ""), line.get("brand", ""))})
+    if not found:
+        raise ApiError("PART_NOT_FOUND", f"No part {line.get('part_no')} / {line.get('brand')}")
+    return next(iter(found.values()))
+
+
+def _claim_number(obj) -> None:
+    try:
+        with db.session.begin_nested():
+            db.session.add(obj)
+    except IntegrityError as exc:
+        raise ApiError("DUPLICATE_NUMBER", f"Number {obj.number} is taken") from exc
+
+
+def create_po(args: dict) -> PurchaseOrder:
+    supplier = parts.get_counterparty(args["supplier_id"], "supplier")
+    po = PurchaseOrder(number=args["number"], supplier_id=supplier.id, order_date=args["order_date"],
+                       currency=args.get("currency") or supplier.currency)
+    _claim_number(po)
+    for line in args["lines"]:
+        db.session.add(PurchaseOrderLine(po_id=po.id, part_id=_resolve_part(line), qty=line["qty"],
+                                         received_qty=0, unit_price=line["unit_price"]))
+    db.session.flush()
+    return po
+
+
+def get_po(po_id: int, lock: bool = False) -> PurchaseOrder:
+    po = db.session.get(PurchaseOrder, po_id, with_for_update=lock)
+    if po is None:
+        raise ApiError("PURCHASE_ORDER_NOT_FOUND", f"No purchase order {po_id}")
+    return po
+
+
+def po_lines(po_id: int, lock: bool = False) -> list[PurchaseOrderLine]:
+    query = select(PurchaseOrderLine).where(PurchaseOrderLine.po_id == po_id).order_by(PurchaseOrderLine.id)
+    return db.session.scalars(query.with_for_update() if lock else query).all()
+
+
+def _line_row(doc: Document, part_id: int, qty: int, applied: Decimal, source: str,
+              po_price: Decimal | None = None, po_line_id: int | None = None) -> dict:
+    return {"document_id": doc.id, "counterparty_id": doc.counterparty_id, "doc_date": doc.doc_date,
+            "currency": doc.currency, "part_id": part_id, "po_line_id": po_line_id, "qty": qty,
+            "po_price": po_price, "unit_price": applied, "price_source": source,
+            "price_diff": applied - po_price if po_price is not None else Decimal(0),
+            "amount_cents": line_amount_cents(qty, applied)}
+
+
+def convert(po_id: int, policy: str, number: str, doc_date: date, wanted: list[dict] | None) -> Document:
+    """PO → receipt, in full (``wanted`` None: every open quantity) or in part."""
+    po = get_po(po_id, lock=True)
+    lines = {line.id: line for line in po_lines(po.id, lock=True)}  # racing conversions queue here
+    if wanted is None:
+        wanted = [{"po_line_id": lid, "qty": line.qty - line.received_qty}
+                  for lid, line in lines.items() if line.qty > line.received_qty]
+    picks: list[tuple[PurchaseOrderLine, int]] = []
+    for item in wanted:
+        line = lines.get(item["po_line_id"])
+        if line is None:
+            raise ApiError("NOT_FOUND", f"PO {po.number} has no line {item['po_line_id']}")
+        if item["qty"] > line.qty - line.received_qty:
+            raise ApiError("QTY_EXCEEDS_OPEN",
+                           f"Line {line.id} has {line.qty - line.received_qty} open, asked {item['qty']}")
+        picks.append((line, item["qty"]))
+    if not picks:
+        raise ApiError("QTY_EXCEEDS_OPEN", f"PO {po.number} has nothing left to receive")
+    part_set = {line.part_id for line, _ in picks}
+    if policy == "price_list":
+        policy_prices = pricing.latest_list_prices(po.supplier_id, part_set, doc_date)
+    elif policy == "latest_po":
+        policy_prices = pricing.latest_po_prices(po.supplier_id, part_set, doc_date)
+    else:
+        policy_prices = {}
+    doc = Document(kind="receipt", number=number, counterparty_id=po.supplier_id, po_id=po.id,
+                   doc_date=doc_date, currency=po.currency, pricing_policy=policy)
+    _claim_number(doc)
+    rows = []
+    for line, qty in picks:
+        po_price = Decimal(line.unit_price)
+        found = policy_prices.get(line.part_id)
+        applied, source = (Decimal(found), policy) if found is not None else (po_price, "po")
+        rows.append(_line_row(doc, line.part_id, qty, applied, source, po_price, line.id))
+        line.received_qty += qty
+    db.session.execute(insert(DocumentLine), rows)
+    db.session.flush()
+    return doc
+
+
+def create_document(args: dict) -> Document:
+    """A receipt without a PO, a return (quantities stored negative) or a delivery."""
+    kind = args["kind"]
+    cp = parts.get_counterparty(args["counterparty_id"], "customer" if kind == "delivery" else "supplier")
+    doc = Document(kind=kind, number=args["number"], counterparty_id=cp.id, doc_date=args["doc_date"],
+                   currency=args.get("currency") or cp.currency, pricing_policy="manual")
+    _claim_number(doc)
+    sign = -1 if kind == "return" else 1
+    db.session.execute(insert(DocumentLine), [
+        _line_row(doc, _resolve_part(line), sign * line["qty"], line["unit_price"], "manual")
+        for line in args["lines"]])
+    db.session.flush()
+    return doc
+
+
+def get_document(doc_id: int) -> Document:
+    doc = db.session.get(Document, doc_id)
+    if doc is None:
+        raise ApiError("NOT_FOUND", f"No document {doc_id}")
+    return doc
+
+
+def document_lines(doc_id: int) -> list[DocumentLine]:
+    return db.session.scalars(select(DocumentLine).where(DocumentLine.document_id == doc_id)
+                              .order_by(DocumentLine.id)).all()

@@ -1,0 +1,61 @@
+"""The price-variance report as JSON (a page of lines and the sums) or a download."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+
+from flask import Response, send_file
+
+from backend.extensions import db
+from backend.reconciliation.money import cents_text, price_text
+from backend.reconciliation.repricing import variance_query, variance_summary
+
+COLUMNS = ["supplier_code", "supplier", "document", "doc_date", "part_no", "brand", "qty", "po_price",
+           "unit_price", "price_diff", "price_source", "amount", "po_amount", "diff_amount"]
+
+
+def _shape(row) -> dict:
+    return {"line_id": row.id, "supplier_code": row.supplier_code, "supplier": row.supplier,
+            "document": row.document, "doc_date": row.doc_date.isoformat(), "part_no": row.part_no,
+            "brand": row.brand, "qty": row.qty, "po_price": price_text(row.po_price),
+            "unit_price": price_text(row.unit_price), "price_diff": price_text(row.price_diff),
+            "price_source": row.price_source, "amount": cents_text(row.amount_cents),
+            "po_amount": cents_text(row.po_amount_cents),
+            "diff_amount": cents_text(row.amount_cents - row.po_amount_cents)}
+
+
+def variance_response(args: dict):
+    query = variance_query(args)
+    if args["format"] == "json":
+        from sqlalchemy import func, select
+
+        total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+        page, per_page = args["page"], args["per_page"]
+        rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+        summary = variance_summary(args)
+        for group in summary.values():
+            for item in group:
+                item["diff_amount"] = cents_text(item.pop("diff_cents") or 0)
+        return {"items": [_shape(r) for r in rows], "page": page, "per_page": per_page, "total": total, **summary}
+    rows = (_shape(r) for r in db.session.execute(query.execution_options(yield_per=5000)))
+    if args["format"] == "csv":
+        buffer = io.StringIO()
+        buffer.write("\ufeff")  # the BOM makes Excel read UTF-8
+        out = csv.writer(buffer)
+        out.writerow(COLUMNS)
+        out.writerows([row[c] for c in COLUMNS] for row in rows)
+        return Response(buffer.getvalue(), mimetype="text/csv",
+                        headers={"Content-Disposition": "attachment; filename=price-variance.csv"})
+    import xlsxwriter
+
+    handle = tempfile.NamedTemporaryFile(suffix=".xlsx")
+    book = xlsxwriter.Workbook(handle.name, {"constant_memory": True})
+    sheet = book.add_worksheet("price variance")
+    sheet.write_row(0, 0, COLUMNS)
+    for i, row in enumerate(rows, start=1):
+        sheet.write_row(i, 0, [row[c] for c in COLUMNS])
+    book.close()
+    return send_file(handle, as_attachment=True, download_name="price-variance.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

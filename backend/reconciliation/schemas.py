@@ -1,0 +1,303 @@
+"""Request and response schemas of the finance endpoints (they also make the OpenAPI document)."""
+
+from __future__ import annotations
+
+from flask_smorest.fields import Upload
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from backend.reconciliation.models import CYCLES, KINDS, SIDES, STATEMENT_STATES
+from backend.reconciliation.money import parse_price
+from backend.schemas import PageArgs, list_schema
+
+_qty = validate.Range(min=1, max=10**9)
+_code = validate.Length(min=1, max=32)
+_number = validate.Length(min=1, max=64)
+
+
+def _price_ok(value) -> None:
+    try:
+        parse_price(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+class Price(fields.Decimal):
+    """A unit price: a decimal string (or number) with at most 6 decimals, never a float."""
+
+    def __init__(self, **kw):
+        super().__init__(places=None, as_string=True, validate=_price_ok, **kw)
+
+
+class CounterpartyArgs(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    code = fields.String(required=True, validate=_code)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    billing_cycle = fields.String(required=True, validate=validate.OneOf(CYCLES))
+    cutoff_day = fields.Integer(load_default=0, validate=validate.Range(min=0, max=31), strict=True)
+    currency = fields.String(load_default="CNY", validate=validate.Regexp(r"^[A-Z]{3}$"))
+    email = fields.String(load_default="", validate=validate.Length(max=500))
+    qty_tolerance = fields.Integer(load_default=0, validate=validate.Range(min=0), strict=True)
+    price_tolerance = Price(load_default="0")
+
+
+class CounterpartyUpdateArgs(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    billing_cycle = fields.String(validate=validate.OneOf(CYCLES))
+    cutoff_day = fields.Integer(validate=validate.Range(min=0, max=31), strict=True)
+    email = fields.String(validate=validate.Length(max=500))
+    qty_tolerance = fields.Integer(validate=validate.Range(min=0), strict=True)
+    price_tolerance = Price()
+
+
+class CounterpartySchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    code = fields.String()
+    name = fields.String()
+    billing_cycle = fields.String()
+    cutoff_day = fields.Integer()
+    currency = fields.String()
+    email = fields.String()
+    qty_tolerance = fields.Integer()
+    price_tolerance = fields.Decimal(as_string=True)
+
+
+class CounterpartyListArgs(PageArgs):
+    kind = fields.String(validate=validate.OneOf(KINDS))
+
+
+class PartArgs(Schema):
+    part_no = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    brand = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    package = fields.String(load_default="", validate=validate.Length(max=64))
+    description = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class PartSchema(PartArgs):
+    id = fields.Integer()
+
+
+class PartListArgs(PageArgs):
+    q = fields.String(validate=validate.Length(max=64))
+
+
+class PriceListSchema(Schema):
+    id = fields.Integer()
+    supplier_id = fields.Integer()
+    version = fields.Integer()
+    effective_date = fields.Date()
+    currency = fields.String()
+    source = fields.String()
+    rows = fields.Integer()
+    created_at = fields.DateTime()
+
+
+class PriceListForm(Schema):
+    effective_date = fields.Date(required=True)
+    currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$"))
+
+
+class FileUpload(Schema):
+    file = Upload(required=True)
+
+
+class LatestPriceArgs(Schema):
+    as_of = fields.Date()
+
+
+class LineRef(Schema):
+    """A part by id, or by part number and brand."""
+
+    part_id = fields.Integer(strict=True)
+    part_no = fields.String(validate=validate.Length(max=64))
+    brand = fields.String(validate=validate.Length(max=64))
+    qty = fields.Integer(required=True, validate=_qty, strict=True)
+    unit_price = Price(required=True)
+
+    @validates_schema
+    def _part(self, data, **kw):
+        if not data.get("part_id") and not (data.get("part_no") and data.get("brand")):
+            raise ValidationError("give part_id, or part_no and brand", "part_id")
+
+
+class PurchaseOrderArgs(Schema):
+    supplier_id = fields.Integer(required=True, strict=True)
+    number = fields.String(required=True, validate=_number)
+    order_date = fields.Date(required=True)
+    currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$"))
+    lines = fields.List(fields.Nested(LineRef), required=True, validate=validate.Length(min=1, max=5000))
+
+
+class ConvertLine(Schema):
+    po_line_id = fields.Integer(required=True, strict=True)
+    qty = fields.Integer(required=True, validate=_qty, strict=True)
+
+
+class ConvertArgs(Schema):
+    policy = fields.String(required=True, validate=validate.OneOf(("po", "price_list", "latest_po")))
+    number = fields.String(required=True, validate=_number)
+    doc_date = fields.Date(required=True)
+    lines = fields.List(fields.Nested(ConvertLine), validate=validate.Length(min=1, max=5000))
+
+
+class DocumentArgs(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(("receipt", "return", "delivery")))
+    counterparty_id = fields.Integer(required=True, strict=True)
+    number = fields.String(required=True, validate=_number)
+    doc_date = fields.Date(required=True)
+    currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$"))
+    lines = fields.List(fields.Nested(LineRef), required=True, validate=validate.Length(min=1, max=5000))
+
+
+class DocumentLineSchema(Schema):
+    id = fields.Integer()
+    part_id = fields.Integer()
+    po_line_id = fields.Integer(allow_none=True)
+    qty = fields.Integer()
+    po_price = fields.Decimal(as_string=True, allow_none=True)
+    unit_price = fields.Decimal(as_string=True)
+    price_diff = fields.Decimal(as_string=True)
+    price_source = fields.String()
+    amount_cents = fields.Integer()
+    statement_id = fields.Integer(allow_none=True)
+
+
+class DocumentSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    number = fields.String()
+    counterparty_id = fields.Integer()
+    po_id = fields.Integer(allow_none=True)
+    doc_date = fields.Date()
+    currency = fields.String()
+    pricing_policy = fields.String()
+    lines = fields.List(fields.Nested(DocumentLineSchema))
+
+
+class PurchaseOrderLineSchema(Schema):
+    id = fields.Integer()
+    part_id = fields.Integer()
+    qty = fields.Integer()
+    received_qty = fields.Integer()
+    unit_price = fields.Decimal(as_string=True)
+
+
+class PurchaseOrderSchema(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    supplier_id = fields.Integer()
+    order_date = fields.Date()
+    currency = fields.String()
+    lines = fields.List(fields.Nested(PurchaseOrderLineSchema))
+
+
+class RepriceArgs(Schema):
+    supplier_id = fields.Integer(strict=True)
+    date_from = fields.Date(required=True)
+    date_to = fields.Date(required=True)
+
+
+class VarianceArgs(PageArgs):
+    supplier_id = fields.Integer()
+    brand = fields.String()
+    part_id = fields.Integer()
+    date_from = fields.Date()
+    date_to = fields.Date()
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv", "xlsx")))
+    per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class RunArgs(Schema):
+    side = fields.String(required=True, validate=validate.OneOf(SIDES))
+    cycle = fields.String(required=True, validate=validate.OneOf(CYCLES))
+    month = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
+
+
+class RunSchema(Schema):
+    id = fields.Integer()
+    side = fields.String()
+    cycle = fields.String()
+    month = fields.String()
+    state = fields.String()
+    progress_done = fields.Integer()
+    progress_total = fields.Integer()
+    statements = fields.Integer()
+    lines = fields.Integer()
+    error = fields.String()
+    created_at = fields.DateTime()
+    generated_at = fields.DateTime(allow_none=True)
+    done_at = fields.DateTime(allow_none=True)
+    job_id = fields.String()
+
+
+class DeliveryLogSchema(Schema):
+    id = fields.Integer()
+    statement_id = fields.Integer()
+    version = fields.Integer()
+    counterparty_id = fields.Integer()
+    recipient = fields.String()
+    state = fields.String()
+    attempts = fields.Integer()
+    error = fields.String()
+    sent_at = fields.DateTime(allow_none=True)
+
+
+class StatementListArgs(PageArgs):
+    side = fields.String(validate=validate.OneOf(SIDES))
+    state = fields.String(validate=validate.OneOf(STATEMENT_STATES))
+    counterparty_id = fields.Integer()
+    run_id = fields.Integer()
+    period_end = fields.Date()
+
+
+class TotalSchema(Schema):
+    currency = fields.String()
+    lines = fields.Integer()
+    amount_cents = fields.Integer()
+
+
+class StatementSchema(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    side = fields.String()
+    state = fields.String()
+    version = fields.Integer()
+    counterparty = fields.Dict()
+    period_start = fields.Date()
+    period_end = fields.Date()
+    run_id = fields.Integer(allow_none=True)
+    totals = fields.List(fields.Nested(TotalSchema))
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class LineNote(Schema):
+    document_line_id = fields.Integer(required=True, strict=True)
+    note = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class TransitionArgs(Schema):
+    action = fields.String(required=True, validate=validate.OneOf(
+        ("send", "confirm", "dispute", "reopen", "settle", "void")))
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+    notes = fields.List(fields.Nested(LineNote), validate=validate.Length(max=5000))
+
+
+class StatementLinesArgs(PageArgs):
+    version = fields.Integer()
+    per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class ExportArgs(Schema):
+    format = fields.String(load_default="xlsx", validate=validate.OneOf(("xlsx", "csv", "pdf")))
+    version = fields.Integer()
+
+
+class DiffArgs(Schema):
+    from_version = fields.Integer(required=True)
+    to_version = fields.Integer(required=True)
+
+
+CounterpartyPage = list_schema(CounterpartySchema, "CounterpartyPage")
+PartPage = list_schema(PartSchema, "PartPage")
+StatementPage = list_schema(StatementSchema, "StatementPage")

@@ -1,0 +1,114 @@
+"""Batch send: each statement's file to each of its counterparty's recipients, with a
+delivery log row per recipient.
+
+Before a file leaves, three things must agree: the log row's counterparty, the
+counterparty the export was written for (and the hash of the file on disk), and the
+statement and counterparty the file names inside itself; the recipient must be one
+of that counterparty's addresses now. Anything else fails the row unsent, so a
+wrong attachment cannot go out. A re-run skips rows already ``sent``. The database
+is committed before every SMTP call, so no transaction waits on a mail server.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import select
+
+from backend.config import INSTANCE_DIR
+from backend.extensions import db, end_transaction_before_remote_call
+from backend.reconciliation import exports, mail
+from backend.reconciliation.models import Counterparty, Delivery, Statement, StatementExport
+from backend.timeutil import utcnow
+
+SENDABLE = ("draft", "sent", "disputed", "confirmed")
+
+
+def export_dir() -> Path:
+    return Path(os.environ.get("RECON_EXPORT_DIR") or INSTANCE_DIR / "exports")
+
+
+def _log_rows(statement: Statement, cp: Counterparty, run_id: int | None) -> list[Delivery]:
+    addresses = mail.recipients(cp.email) or [""]
+    existing = {d.recipient: d for d in db.session.scalars(select(Delivery).where(
+        Delivery.statement_id == statement.id, Delivery.version == statement.version))}
+    for address in addresses:
+        if address not in existing:
+            existing[address] = Delivery(run_id=run_id, statement_id=statement.id, version=statement.version,
+                                         counterparty_id=cp.id, recipient=address, state="pending",
+                                         attempts=0, error="")
+            db.session.add(existing[address])
+    db.session.flush()
+    return [existing[a] for a in addresses]
+
+
+def _refusal(delivery: Delivery, statement: Statement, export: StatementExport) -> str | None:
+    """Why this file must not go to this recipient, or None when everything agrees."""
+    cp = db.session.get(Counterparty, delivery.counterparty_id)
+    path = Path(export.path)
+    if not delivery.recipient:
+        return f"{cp.code} has no e-mail address"
+    if delivery.recipient not in mail.recipients(cp.email):
+        return f"{delivery.recipient} is no longer an address of {cp.code}"
+    if not (export.counterparty_id == delivery.counterparty_id == statement.counterparty_id):
+        return "the export belongs to another counterparty"
+    if not path.is_file() or exports.sha256(path) != export.sha256:
+        return "the file on disk is not the one that was exported"
+    marker = exports.read_marker(path)
+    if marker.get("counterparty_code") != cp.code or marker.get("statement_id") != str(statement.id) \
+            or marker.get("version") != str(statement.version):
+        return f"the file names {marker.get('counterparty_code')!r}/{marker.get('number')!r}, not {cp.code}"
+    return None
+
+
+def send_statement(statement: Statement, run_id: int | None, settings: mail.SmtpSettings,
+                   fmt: str = "xlsx") -> dict:
+    """Export (or reuse) and send to every recipient not yet served. Commits as it goes."""
+    cp = db.session.get(Counterparty, statement.counterparty_id)
+    export = exports.export(statement, fmt, export_dir() / f"{statement.side}-{statement.period_end:%Y%m}")
+    counts = {"sent": 0, "failed": 0, "skipped": 0}
+    for delivery in _log_rows(statement, cp, run_id):
+        if delivery.state == "sent":
+            counts["skipped"] += 1
+            continue
+        delivery.export_id, delivery.attempts, delivery.updated_at = export.id, delivery.attempts + 1, utcnow()
+        reason = _refusal(delivery, statement, export)
+        if reason is None:
+            end_transaction_before_remote_call()
+            try:
+                mail.send(settings, delivery.recipient, f"对账单 Statement {statement.number} ({cp.name})",
+                          f"{cp.name}:\n\nAttached is statement {statement.number} for "
+                          f"{statement.period_start} – {statement.period_end}.\n",
+                          Path(export.path), exports.CONTENT_TYPES[fmt])
+            except mail.MailError as exc:
+                reason = str(exc)
+        if reason is None:
+            delivery.state, delivery.error, delivery.sent_at = "sent", "", utcnow()
+            counts["sent"] += 1
+        else:
+            delivery.state, delivery.error = "failed", reason[:500]
+            counts["failed"] += 1
+        db.session.commit()
+    if statement.state == "draft" and _all_sent(statement):
+        from backend.reconciliation.workflow import transition
+
+        transition(statement.id, "send", None, note="mailed to every recipient")
+        db.session.commit()
+    return counts
+
+
+def _all_sent(statement: Statement) -> bool:
+    states = db.session.scalars(select(Delivery.state).where(Delivery.statement_id == statement.id,
+                                                             Delivery.version == statement.version)).all()
+    return bool(states) and all(s == "sent" for s in states)
+
+
+def run_statements(run_id: int) -> list[int]:
+    return db.session.scalars(select(Statement.id).where(Statement.run_id == run_id,
+                                                         Statement.state.in_(SENDABLE))
+                              .order_by(Statement.number)).all()
+
+
+def run_all_sent(run_id: int) -> bool:
+    return all(_all_sent(db.session.get(Statement, sid)) for sid in run_statements(run_id))

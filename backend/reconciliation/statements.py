@@ -1,0 +1,147 @@
+"""The statement engine, one for both sides (payable to suppliers, receivable from customers).
+
+A batch step for one (side, cycle, cut-off, period) runs a fixed handful of
+set-based statements whatever the number of lines:
+
+1. INSERT ... SELECT one draft statement per counterparty with open lines dated up
+   to the period's end (late lines are carried into the next statement), unless a
+   live statement with that number (side, period end, counterparty) exists;
+2. UPDATE the open lines of those statements with ``statement_id = s.id WHERE
+   statement_id IS NULL``: the claim. A line's one column can name one statement
+   only, and a racing run's UPDATE re-checks ``IS NULL`` after the winner commits;
+3. INSERT ... SELECT the frozen copy of the lines (version 1), then the totals per
+   currency as sums of those copies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import delete, exists, func, insert, literal, select, update
+
+from backend.extensions import UTCDateTime, db
+from backend.reconciliation.models import Counterparty, DocumentLine, Statement, StatementLine, StatementTotal
+from backend.reconciliation.periods import periods_ending_in
+from backend.timeutil import utcnow
+
+PREFIX = {"payable": "AP", "receivable": "AR"}
+KIND_OF_SIDE = {"payable": "supplier", "receivable": "customer"}
+
+
+@dataclass(frozen=True)
+class Step:
+    cutoff: int
+    start: date
+    end: date
+
+
+def plan(side: str, cycle: str, year: int, month: int) -> list[Step]:
+    """One step per distinct cut-off and period ending in the month, in date order so
+    that an earlier week claims its lines before a later one."""
+    cutoffs = db.session.scalars(select(Counterparty.cutoff_day).distinct()
+                                 .where(Counterparty.kind == KIND_OF_SIDE[side],
+                                        Counterparty.billing_cycle == cycle)).all()
+    steps = [Step(c, start, end) for c in cutoffs for start, end in periods_ending_in(cycle, c, year, month)]
+    return sorted(steps, key=lambda s: (s.end, s.cutoff))
+
+
+def generate_step(side: str, cycle: str, step: Step, run_id: int | None = None) -> tuple[int, int]:
+    """Make the statements of one period. Returns (statements made, lines claimed)."""
+    now = utcnow()
+    number = literal(f"{PREFIX[side]}-{step.end:%Y%m%d}-") + Counterparty.code
+    open_lines = exists().where(DocumentLine.counterparty_id == Counterparty.id,
+                                DocumentLine.statement_id.is_(None), DocumentLine.doc_date <= step.end)
+    taken = exists().where(Statement.number == number, Statement.live == 1)
+    stamp = literal(now, UTCDateTime)
+    candidates = select(number, literal(1), literal(side), Counterparty.id, literal(run_id), literal(step.start),
+                        literal(step.end), literal("draft"), literal(1), stamp, stamp).where(
+        Counterparty.kind == KIND_OF_SIDE[side], Counterparty.billing_cycle == cycle,
+        Counterparty.cutoff_day == step.cutoff, open_lines, ~taken)
+    db.session.execute(insert(Statement).from_select(
+        ["number", "live", "side", "counterparty_id", "run_id", "period_start", "period_end", "state", "version",
+         "created_at", "updated_at"], candidates))
+    # Ours: this period's drafts that have no totals yet (a committed statement always has them).
+    fresh_ids = db.session.scalars(select(Statement.id).where(
+        Statement.side == side, Statement.period_end == step.end, Statement.live == 1,
+        Statement.state == "draft", Statement.version == 1, Statement.created_at == literal(now, UTCDateTime),
+        ~exists().where(StatementTotal.statement_id == Statement.id))).all()
+    if not fresh_ids:
+        return 0, 0
+    lines = 0
+    for i in range(0, len(fresh_ids), 5000):
+        lines += _claim_and_freeze(fresh_ids[i:i + 5000], step.end)
+    emptied = db.session.execute(delete(Statement).where(
+        Statement.id.in_(fresh_ids), ~exists().where(StatementTotal.statement_id == Statement.id))).rowcount
+    return len(fresh_ids) - emptied, lines
+
+
+def _claim_and_freeze(statement_ids: list[int], end: date) -> int:
+    mine = select(Statement.id, Statement.counterparty_id).where(Statement.id.in_(statement_ids)).subquery()
+    claimed = db.session.execute(
+        update(DocumentLine)
+        .where(DocumentLine.counterparty_id == mine.c.counterparty_id, DocumentLine.statement_id.is_(None),
+               DocumentLine.doc_date <= end)
+        .values(statement_id=mine.c.id).execution_options(synchronize_session=False)).rowcount
+    _freeze(DocumentLine.statement_id.in_(statement_ids), 1)
+    return claimed
+
+
+def _freeze(which, version: int) -> None:
+    """Copy the claimed lines as ``version`` and write their totals per currency."""
+    db.session.execute(insert(StatementLine).from_select(
+        ["statement_id", "version", "document_line_id", "document_id", "doc_date", "part_id", "qty", "unit_price",
+         "currency", "amount_cents"],
+        select(DocumentLine.statement_id, literal(version), DocumentLine.id, DocumentLine.document_id,
+               DocumentLine.doc_date, DocumentLine.part_id, DocumentLine.qty, DocumentLine.unit_price,
+               DocumentLine.currency, DocumentLine.amount_cents).where(which)))
+    db.session.execute(insert(StatementTotal).from_select(
+        ["statement_id", "version", "currency", "lines", "amount_cents"],
+        select(DocumentLine.statement_id, literal(version), DocumentLine.currency, func.count(),
+               func.sum(DocumentLine.amount_cents)).where(which)
+        .group_by(DocumentLine.statement_id, DocumentLine.currency)))
+
+
+def regenerate(statement: Statement) -> dict:
+    """A draft takes in open lines that arrived since and re-freezes every line it holds
+    (re-priced ones included) as a new version; returns the diff to the previous one."""
+    db.session.execute(update(DocumentLine)
+                       .where(DocumentLine.counterparty_id == statement.counterparty_id,
+                              DocumentLine.statement_id.is_(None), DocumentLine.doc_date <= statement.period_end)
+                       .values(statement_id=statement.id).execution_options(synchronize_session=False))
+    previous = statement.version
+    statement.version = previous + 1
+    statement.updated_at = utcnow()
+    db.session.flush()
+    _freeze(DocumentLine.statement_id == statement.id, statement.version)
+    return diff(statement.id, previous, statement.version)
+
+
+def diff(statement_id: int, old: int, new: int) -> dict:
+    """Lines added, removed and changed (qty, price or amount) between two versions."""
+    def version(v):
+        return select(StatementLine).where(StatementLine.statement_id == statement_id,
+                                           StatementLine.version == v).subquery()
+
+    a, b = version(old), version(new)
+    rows = lambda q: [dict(r) for r in db.session.execute(q).mappings()]  # noqa: E731
+    added = rows(select(b.c.document_line_id, b.c.qty, b.c.unit_price, b.c.amount_cents)
+                 .where(~exists().where(a.c.document_line_id == b.c.document_line_id)).order_by(b.c.document_line_id))
+    removed = rows(select(a.c.document_line_id, a.c.qty, a.c.unit_price, a.c.amount_cents)
+                   .where(~exists().where(b.c.document_line_id == a.c.document_line_id))
+                   .order_by(a.c.document_line_id))
+    changed = rows(select(a.c.document_line_id, a.c.qty.label("old_qty"), b.c.qty.label("new_qty"),
+                          a.c.unit_price.label("old_unit_price"), b.c.unit_price.label("new_unit_price"),
+                          a.c.amount_cents.label("old_amount_cents"), b.c.amount_cents.label("new_amount_cents"))
+                   .join(b, a.c.document_line_id == b.c.document_line_id)
+                   .where((a.c.qty != b.c.qty) | (a.c.unit_price != b.c.unit_price)
+                          | (a.c.amount_cents != b.c.amount_cents)).order_by(a.c.document_line_id))
+    return {"from_version": old, "to_version": new, "added": added, "removed": removed, "changed": changed}
+
+
+def totals(statement_id: int, version: int) -> list[dict]:
+    rows = db.session.execute(select(StatementTotal.currency, StatementTotal.lines, StatementTotal.amount_cents)
+                              .where(StatementTotal.statement_id == statement_id,
+                                     StatementTotal.version == version)
+                              .order_by(StatementTotal.currency)).mappings()
+    return [dict(r) for r in rows]
