@@ -20,3 +20,8 @@ def test_wallets_match_the_ledger_after_payouts_and_refunds(live, ops):
         check = ops.get(f"/admin/users/{person.id}/wallet-check").json()
         assert check == {"user_id": person.id, "ok": True, "drift": {}}
     assert b.get("/admin/users/1/wallet-check").status_code == 403  # not for distributors
+    # the team page's "brought me" follows the clawback and the next order, by level
+    [seen_by_b] = b.get("/me/team", params={"sort": "contribution"}).json()["items"]
+    assert (seen_by_b["user_id"], seen_by_b["commission_to_me_fen"]) == (c.id, 1_000 - 400 + 300)
+    [seen_by_a] = a.get("/me/team", params={"level": 2, "sort": "contribution"}).json()["items"]
+    assert (seen_by_a["user_id"], seen_by_a["commission_to_me_fen"]) == (c.id, 500 - 200 + 150)

@@ -24,3 +24,6 @@ def test_refused_refund_restores_order_and_commission(live, ops):
     assert a.get("/me/wallet").json()["available_fen"] == 500
     [line] = b.get("/me/commissions").json()["items"]
     assert (line["status"], line["reversed_fen"]) == ("available", 0)
+    # the clawback and its undo cancel out on the team page too
+    [member] = b.get("/me/team", params={"sort": "contribution"}).json()["items"]
+    assert (member["user_id"], member["commission_to_me_fen"]) == (c.id, 1_000)

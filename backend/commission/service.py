@@ -15,6 +15,7 @@ from backend.commission.ledger import SHOP_COMMISSION_EXPENSE, Movement, user_ac
 from backend.commission.models import Commission, LedgerEntry, Payout, Wallet
 from backend.commission.settings import DistributionSettings, get_settings
 from backend.extensions import db
+from backend.referral import contributions
 from backend.timeutil import utcnow
 
 
@@ -91,6 +92,7 @@ def record_commissions(order, buyer: User, share_owner: User | None) -> list[int
     # Core INSERT … RETURNING: the paid path writes plain rows, no unit-of-work bookkeeping.
     commissions = Commission.__table__
     ids = db.session.scalars(insert(commissions).returning(commissions.c.id, sort_by_parameter_order=True), rows).all()
+    contributions.add((row["user_id"], row["buyer_id"], row["amount_fen"]) for row in rows)
     # Guarded by the order's row lock and its pending_payment → paid move: the
     # unique keys stay as the database's backstop, without a savepoint each.
     ledger.post_guarded([
@@ -160,6 +162,7 @@ def claw_back(order, refund_id: int) -> None:
         ))
         if posted:
             commission.reversed_fen += amount
+            contributions.add([(commission.user_id, commission.buyer_id, -amount)])
             if commission.reversed_fen == commission.amount_fen:
                 commission.status = "reversed"
     db.session.flush()
@@ -182,6 +185,7 @@ def undo_claw_back(refund_id: int) -> None:
         ))
         if posted:
             commission.reversed_fen -= entry.amount_fen
+            contributions.add([(commission.user_id, commission.buyer_id, entry.amount_fen)])
             if commission.status == "reversed":
                 commission.status = "available" if released else "pending"
             if commission.status == "pending" and _payout_done(commission.id):

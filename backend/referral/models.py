@@ -1,10 +1,10 @@
-"""Every bind and rebind, kept with its source and reason."""
+"""Every bind and rebind, kept with its source and reason; what each member brought each earner."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.extensions import UTCDateTime, db
@@ -22,3 +22,18 @@ class BindHistory(db.Model):
     reason: Mapped[str] = mapped_column(String(255), default="")
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TeamContribution(db.Model):
+    """Net commission a buyer has brought an earner (what the team page sorts by).
+
+    A read model kept in the same transactions as the commissions it adds up:
+    created with them, lowered by clawbacks, raised again when a refund is undone.
+    """
+
+    __tablename__ = "team_contributions"
+    __table_args__ = (Index("ix_team_contributions_rank", "earner_id", "net_fen", "buyer_id"),)
+
+    earner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    net_fen: Mapped[int] = mapped_column(Integer, default=0)

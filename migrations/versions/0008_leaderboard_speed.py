@@ -22,8 +22,24 @@ def upgrade():
         "UPDATE commissions SET released_at = (SELECT min(l.created_at) FROM ledger_entries l "
         "WHERE l.commission_id = commissions.id AND l.kind = 'commission_released')"
     )
+    op.create_table(
+        "team_contributions",
+        sa.Column("earner_id", sa.Integer(), nullable=False),
+        sa.Column("buyer_id", sa.Integer(), nullable=False),
+        sa.Column("net_fen", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["buyer_id"], ["users.id"], name=op.f("fk_team_contributions_buyer_id_users")),
+        sa.ForeignKeyConstraint(["earner_id"], ["users.id"], name=op.f("fk_team_contributions_earner_id_users")),
+        sa.PrimaryKeyConstraint("earner_id", "buyer_id", name=op.f("pk_team_contributions")),
+    )
+    op.create_index("ix_team_contributions_rank", "team_contributions", ["earner_id", "net_fen", "buyer_id"])
+    op.execute(
+        "INSERT INTO team_contributions (earner_id, buyer_id, net_fen) "
+        "SELECT user_id, buyer_id, sum(amount_fen - reversed_fen) FROM commissions GROUP BY user_id, buyer_id"
+    )
 
 
 def downgrade():
+    op.drop_index("ix_team_contributions_rank", table_name="team_contributions")
+    op.drop_table("team_contributions")
     with op.batch_alter_table("commissions", schema=None) as batch_op:
         batch_op.drop_column("released_at")
