@@ -63,6 +63,10 @@ def board(client, metric, period, key=None):
         params["key"] = key
     r = client.get(f"/leaderboards/{metric}", params=params)
     assert r.status_code == 200, r.text
+    # the body is exactly the documented shape (unknown fields would be refused)
+    from backend.leaderboard.schemas import BoardSchema
+
+    assert BoardSchema().validate(r.json()) == {}, r.json()
     return r.json()
 
 

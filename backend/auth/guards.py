@@ -28,6 +28,15 @@ def current_user_or_none(req) -> User | None:
     return db.session.get(User, payload.get("uid"))
 
 
+def current_user_id_or_none(req) -> int | None:
+    """The signed-in user's id from the token alone (no database read), for hot
+    public pages that only need to know who is asking."""
+    if not req.headers.get("Authorization"):
+        return None
+    uid = read(_bearer(), USER_SALT).get("uid")
+    return int(uid) if uid is not None else None
+
+
 def login_required(view):
     @wraps(view)
     def wrapper(*args, **kwargs):

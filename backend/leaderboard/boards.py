@@ -24,12 +24,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 import redis
 
 from backend.leaderboard.periods import expires_at, keys_at
-from backend.timeutil import as_utc, utcnow
+from backend.timeutil import SHOP_TZ, as_utc, utcnow
 
 MAX_MS = 10**13 - 1  # milliseconds until the year 2286
 MAX_ID = 10**12 - 1
@@ -93,8 +94,22 @@ class Event:
         return [Board(prefix, self.metric, kind, key) for kind, key in keys_at(self.at)]
 
 
+@lru_cache(maxsize=4096)
+def _board_keys(prefix: str, metric: str, day: date) -> tuple[list[str], list[int]]:
+    """(keys, expiries) of the four boards an event of ``metric`` on a Shanghai ``day``
+    lands on: computed once per day, not once per event."""
+    noon = datetime(day.year, day.month, day.day, 12, tzinfo=SHOP_TZ)
+    keys, expiries = [], []
+    for kind, key in keys_at(noon):
+        b = Board(prefix, metric, kind, key)
+        keys += [b.scores, b.members]
+        expiries.append(b.expire_at_unix())
+    return keys, expiries
+
+
 # KEYS: seen today, seen yesterday, then (scores, members) per board.
-# ARGV: user id, delta, event id, member for this event, seen expire-at, expire-at per board (0 = never).
+# ARGV: user id, delta, event id, member for this event, seen expire-at.
+# The boards' own expiry is set once per batch by apply(), not once per event.
 _APPLY = """
 if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 then return 0 end
 if redis.call('SADD', KEYS[1], ARGV[3]) == 0 then return 0 end
@@ -115,11 +130,6 @@ for i = 1, (#KEYS - 2) / 2 do
   else
     redis.call('ZINCRBY', z, delta, old)
   end
-  local exp = tonumber(ARGV[5 + i])
-  if exp > 0 then
-    redis.call('EXPIREAT', z, exp)
-    redis.call('EXPIREAT', m, exp)
-  end
 end
 return 1
 """
@@ -135,17 +145,20 @@ def apply(conn: redis.Redis, prefix: str, events: Iterable[Event], now: datetime
     seen_expire = int((as_utc(now) + timedelta(days=SEEN_DAYS)).timestamp())
     script = conn.register_script(_APPLY)
     pipe = conn.pipeline(transaction=False)
+    seen = {}
+    expiries: dict[str, int] = {}
     for e in events:
-        targets = e.boards(prefix)
-        keys = [seen_key(prefix, e.metric, now), seen_key(prefix, e.metric, now - timedelta(days=1))]
-        expiries = []
-        for b in targets:
-            keys += [b.scores, b.members]
-            expiries.append(b.expire_at_unix())
+        if e.metric not in seen:
+            seen[e.metric] = [seen_key(prefix, e.metric, now), seen_key(prefix, e.metric, now - timedelta(days=1))]
+        at = as_utc(e.at)
+        keys, board_expiries = _board_keys(prefix, e.metric, at.astimezone(SHOP_TZ).date())
+        expiries.update((k, board_expiries[i // 2]) for i, k in enumerate(keys) if board_expiries[i // 2])
         # a decrease never counts as reaching a score: a newcomer's time stays 0
-        fresh = member(e.user_id, to_ms(e.at) if e.delta > 0 else 0)
-        script(keys=keys, args=[e.user_id, e.delta, e.event_id, fresh, seen_expire, *expiries], client=pipe)
-    return sum(int(x) for x in pipe.execute())
+        fresh = member(e.user_id, int(at.timestamp() * 1000) if e.delta > 0 else 0)
+        script(keys=seen[e.metric] + keys, args=[e.user_id, e.delta, e.event_id, fresh, seen_expire], client=pipe)
+    for key, at_unix in expiries.items():  # old periods leave Redis on their own
+        pipe.expireat(key, at_unix)
+    return sum(int(x) for x in pipe.execute()[:len(events)])
 
 
 def mark_seen(conn: redis.Redis, prefix: str, metric: str, event_ids: Iterable[str], now: datetime | None = None,

@@ -114,5 +114,5 @@ def hydrate(user_ids: list[int]) -> dict[int, dict]:
     """Users for a page of ranks, in one query."""
     if not user_ids:
         return {}
-    return {u.id: {"id": u.id, "nickname": u.nickname, "avatar_url": u.avatar_url}
-            for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))}
+    rows = db.session.execute(select(User.id, User.nickname, User.avatar_url).where(User.id.in_(user_ids)))
+    return {uid: {"id": uid, "nickname": nickname, "avatar_url": avatar_url} for uid, nickname, avatar_url in rows}
