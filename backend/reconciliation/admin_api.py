@@ -111,9 +111,13 @@ def latest_price(args, supplier_id, part_id):
             "unit_price": s.Price().serialize("v", {"v": found})}
 
 
+def columns(obj) -> dict:
+    """A row's columns as a dict, for a response schema to shape along with extra keys."""
+    return {c.key: getattr(obj, c.key) for c in obj.__table__.columns}
+
+
 def _with_lines(obj, lines) -> dict:
-    """The row's columns plus its lines, for the response schema to shape."""
-    return {**{c.key: getattr(obj, c.key) for c in obj.__table__.columns}, "lines": lines}
+    return {**columns(obj), "lines": lines}
 
 
 def _po_out(po):

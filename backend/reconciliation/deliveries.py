@@ -78,7 +78,8 @@ def import_deliveries(filename: str, data: bytes) -> dict:
         raise ApiError("IMPORT_NO_VALID_ROWS", "No row of the file could be used", details=report.to_dict())
     used = {n for n, _ in lines}
     db.session.execute(insert(Document), [d for n, d in docs.items() if n in used])
-    ids = dict(db.session.execute(select(Document.number, Document.id).where(Document.number.in_(sorted(used)))))
+    ids = dict(db.session.execute(select(Document.number, Document.id)
+                                  .where(Document.number.in_(sorted(used)))).all())
     db.session.execute(insert(DocumentLine), [
         {"document_id": ids[n], "counterparty_id": c["customer_id"], "doc_date": c["date"],
          "currency": docs[n]["currency"], "part_id": c["part_id"], "qty": c["qty"], "po_price": None,

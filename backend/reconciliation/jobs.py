@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from backend.errors import ApiError
 from backend.extensions import db
@@ -53,16 +53,7 @@ def generate(run_id: int, progress: Progress = None) -> dict:
     db.session.commit()
     side, cycle = run.side, run.cycle
     for done, step in enumerate(steps, start=1):
-        for attempt in (1, 2):
-            try:
-                made, lines = engine.generate_step(side, cycle, step, run_id)
-                break
-            except IntegrityError:
-                # A racing run made this period's statements first: its commit is now
-                # visible, so the second attempt finds them and adds nothing.
-                db.session.rollback()
-                if attempt == 2:
-                    raise
+        made, lines = generate_period(side, cycle, step, run_id)
         run = get_run(run_id)
         run.statements += made
         run.lines += lines
@@ -74,6 +65,30 @@ def generate(run_id: int, progress: Progress = None) -> dict:
     run.state, run.generated_at = "generated", utcnow()
     db.session.commit()
     return {"statements": run.statements, "lines": run.lines}
+
+
+def generate_period(side: str, cycle: str, step: engine.Step, run_id: int | None) -> tuple[int, int]:
+    """One period's statements; the caller commits."""
+    for attempt in (1, 2, 3):
+        try:
+            return engine.generate_step(side, cycle, step, run_id)
+        except (IntegrityError, OperationalError) as exc:
+            # A racing run made this period's statements first (unique number) or
+            # InnoDB picked us as a deadlock victim: the winner's commit is now
+            # visible, so the next attempt finds its statements and adds nothing.
+            db.session.rollback()
+            if attempt == 3 or not _lost_a_race(exc):
+                raise
+            log.info("statements of %s to %s: lost a race (%s); checking again", step.start, step.end,
+                     exc.orig.__class__.__name__)
+    raise AssertionError("unreachable")
+
+
+def _lost_a_race(exc: Exception) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True
+    code = getattr(exc.orig, "args", [None])[0]
+    return code in (1213, 1205) or getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
 
 
 def send(run_id: int, progress: Progress = None, settings: mail.SmtpSettings | None = None) -> dict:

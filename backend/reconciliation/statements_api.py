@@ -11,16 +11,13 @@ from backend.extensions import db
 from backend.reconciliation import exports, jobs, sending, supplier_diff, workflow
 from backend.reconciliation import schemas as s
 from backend.reconciliation import statements as engine
-from backend.reconciliation.admin_api import blp, finance
+from backend.reconciliation.admin_api import blp, columns, finance
 from backend.reconciliation.models import Delivery
 from backend.reconciliation.money import cents_text, price_text
 
 
 def _run_out(run, job_id: str | None = None) -> dict:
-    out = s.RunSchema().dump(run)
-    if job_id:
-        out["job_id"] = job_id
-    return out
+    return {**columns(run), "job_id": job_id} if job_id else run
 
 
 @blp.post("/reconciliation/statement-runs")
