@@ -172,3 +172,28 @@ def test_bad_admin_input_is_refused(live, ops):
     assert r.status_code == 422 and r.json()["error"]["code"] == "INVALID_DATE_RANGE"
     r = ops.post("/admin/community/orders/999999/join", json={})
     assert r.status_code == 404 and r.json()["error"]["code"] == "GROUP_INVITE_NOT_FOUND"
+
+
+def test_personal_group_member_import_counts_each_join_once(live, ops):
+    product = create_product(ops)
+    code = live_code(ops, product_id=product["id"])
+    group = personal_group(ops, code["id"], capacity=3)
+    seller = distributor(live)
+    buyer = login(live, invite_code=seller.user["invite_code"])
+    order = buy(live, buyer, product["id"])
+    assert buyer.get(f"/orders/{order['id']}/group-invite").json()["group"]["id"] == group["id"]
+
+    members = [{"name": "店长"}, {"name": "小王", "order_id": order["id"]}, {"name": "路人"}]
+    for _ in range(2):  # the operator imports the same list twice
+        r = ops.post(f"/admin/community/groups/{group['id']}/members", json={"members": members})
+        assert r.status_code == 200, r.text
+    assert r.json() == {"member_count": 3, "joins_recorded": 0}
+    row = funnel_row(ops, "distributor", seller.id)
+    assert (row["shown"], row["joined"]) == (1, 1)
+    listed = {g["id"]: g for g in ops.get("/admin/community/groups").json()["items"]}[group["id"]]
+    assert listed["member_count"] == 3 and listed["offerable"] is False  # full now: not offered again
+    later = login(live)
+    r = later.get(f"/orders/{buy(live, later, product['id'])['id']}/group-invite")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "NO_GROUP_AVAILABLE"
+    assert any(a["live_code_id"] == code["id"] and a["usable_groups"] == 0
+               for a in ops.get("/admin/community/alerts").json()["items"])

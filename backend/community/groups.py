@@ -171,10 +171,12 @@ def check_pool(code: LiveCode, offerable_count: int) -> None:
         CommunityAlert.live_code_id == code.id, CommunityAlert.kind == "pool_low",
         CommunityAlert.resolved_at.is_(None)))
     if offerable_count <= code.low_water:
+        message = f"live code {code.name!r} has {offerable_count} group(s) left to offer"[:255]
         if open_alert is None:
-            message = f"live code {code.name!r} has {offerable_count} group(s) left to offer"
-            db.session.add(CommunityAlert(live_code_id=code.id, kind="pool_low", message=message[:255],
+            db.session.add(CommunityAlert(live_code_id=code.id, kind="pool_low", message=message,
                                           usable_groups=offerable_count))
             log.warning("group pool low: %s", message)
+        elif open_alert.usable_groups != offerable_count:  # one alert, kept current
+            open_alert.usable_groups, open_alert.message = offerable_count, message
     elif open_alert is not None:
         open_alert.resolved_at = utcnow()
