@@ -159,7 +159,7 @@ SELECT 1 + g, 1, 'wecom', 'group ' || g, 500, 0, 'open', now() FROM generate_ser
     ("orders", """
 INSERT INTO orders (id, user_id, status, total_fen, paid_fen, refunded_fen, out_trade_no, created_at, expires_at,
                     paid_at, level1_id, chain_source)
-SELECT %(o0)s + g, %(u0)s + %(nd)s + 1 + (g * 7919) %% %(nb)s, 'paid', 1000, 1000, 0, 'M' || g, t, t, t,
+SELECT %(o0)s + g, %(u0)s + %(nd)s + 1 + (g::bigint * 7919) %% %(nb)s, 'paid', 1000, 1000, 0, 'M' || g, t, t, t,
        CASE WHEN g %% 10 = 0 THEN NULL ELSE %(u0)s + 1 + (g * 31) %% %(nd)s END, 'binding'
 FROM (SELECT g, %(start)s::timestamptz + random() * (%(end)s::timestamptz - %(start)s::timestamptz) AS t
       FROM generate_series(1, %(no)s) g) s"""),
