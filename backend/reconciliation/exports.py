@@ -108,8 +108,8 @@ def _write_csv(path: Path, statement: Statement, cp: Counterparty) -> None:
 def _write_pdf(path: Path, statement: Statement, cp: Counterparty) -> None:
     from backend.reconciliation.pdf import write_pdf
 
-    write_pdf(path, statement, cp, _marker(statement, cp), line_rows(statement.id, statement.version),
-              totals(statement.id, statement.version))
+    sums = totals(statement.id, statement.version)  # before the line stream opens: one cursor at a time
+    write_pdf(path, statement, cp, _marker(statement, cp), line_rows(statement.id, statement.version), sums)
 
 
 WRITERS = {"xlsx": _write_xlsx, "csv": _write_csv, "pdf": _write_pdf}
