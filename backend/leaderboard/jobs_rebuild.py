@@ -13,39 +13,41 @@ from backend.timeutil import utcnow
 
 
 def rebuild_all(progress: Callable[[int], None] | None = None) -> int:
-    """Recompute every board Redis keeps; returns how many were written. Events the
-    database already reflects are marked applied, so a late or replayed one is a no-op."""
+    """Recompute every board Redis keeps; returns how many were written (one progress
+    step each). Events the database already reflects are marked applied, so a late
+    or replayed one is a no-op."""
     prefix = current_app.config["FISSION"].queue_prefix
     now = utcnow()
-    computed = rebuild.compute(progress, now)
-    recent = rebuild.recent_events(now)
     conn = redis_client()
-    written = 0
-    for board, standings in rebuild.live_boards(computed, prefix, now):
-        boards.replace(conn, board, rebuild.rows_of(standings))
-        written += 1
+    pending = {(b.metric, b.kind, b.key): b for b in rebuild.live_boards(prefix, now)}
+    for name, rows in rebuild.computed_boards(now):
+        boards.replace(conn, pending.pop(name), rows)
         if progress:
             progress(1)
-    for metric, ids in recent.items():
+    for board in pending.values():  # nothing in the database: the board is emptied
+        boards.replace(conn, board, [])
+        if progress:
+            progress(1)
+    for metric, ids in rebuild.recent_events(now).items():
         boards.mark_seen(conn, prefix, metric, ids, now)
-    return written
+    return len(rebuild.live_boards(prefix, now))
 
 
 def rebuild_steps() -> int:
-    """How many progress steps rebuild_all reports: the computation, then each board."""
-    prefix = current_app.config["FISSION"].queue_prefix
-    return rebuild.COMPUTE_STEPS + sum(1 for _ in rebuild.live_boards(rebuild.Computed(), prefix))
+    """How many progress steps rebuild_all reports: one per board."""
+    return len(rebuild.live_boards(current_app.config["FISSION"].queue_prefix))
 
 
 def check_all(metric: str | None = None, kind: str | None = None) -> list[dict]:
     """Boards whose Redis scores differ from the database's."""
     prefix = current_app.config["FISSION"].queue_prefix
     conn = redis_client()
+    computed = dict(rebuild.computed_boards())
     report = []
-    for board, standings in rebuild.live_boards(rebuild.compute(), prefix):
+    for board in rebuild.live_boards(prefix):
         if (metric and board.metric != metric) or (kind and board.kind != kind):
             continue
-        members = rebuild.drift(conn, board, standings)
+        members = rebuild.drift(conn, board, computed.get((board.metric, board.kind, board.key), []))
         if members:
             report.append({"metric": board.metric, "period": board.kind, "period_key": board.key,
                            "members": members})

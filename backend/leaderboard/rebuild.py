@@ -5,18 +5,19 @@ The rules mirror service.py: a commission counts from its release (what is left 
 it now), an order counts on the level-1 distributor's boards once that
 distributor's commission was released; refunds are already netted in the rows.
 
-The database does the adding up: per metric one GROUP BY user for the all-time
-board and one GROUP BY (user, Shanghai day) over the window of the day/week/month
-boards Redis still keeps; Python only folds days into weeks and months. No row of
-the ledger travels to Python.
+The database does the adding up: per metric family (commissions; orders for GMV,
+orders and new customers) and period kind, one GROUP BY (user, Shanghai period)
+over the periods Redis still keeps. Only one row per member and board reaches
+Python; the next query runs while the rows of the last one are written.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
+from itertools import groupby
 
 import redis
 from sqlalchemy import String, case, func, select
@@ -27,155 +28,154 @@ from backend.commission.models import Commission, LedgerEntry
 from backend.extensions import db
 from backend.leaderboard import boards
 from backend.leaderboard.boards import Board
-from backend.leaderboard.periods import METRICS, PERIODS, day_keys, live_keys, period_bounds
+from backend.leaderboard.periods import METRICS, PERIODS, live_keys, period_bounds, period_key
 from backend.orders.models import Order, Refund
-from backend.timeutil import utcnow
+from backend.timeutil import SHOP_TZ, utcnow
 
 ORDER_METRICS = ("gmv", "orders", "customers")
+BoardRows = list[tuple[int, int, int]]  # (user id, score, reached ms)
 
 
-class shanghai_day(FunctionElement):  # noqa: N801 - reads as the SQL function it is
-    """``YYYY-MM-DD`` of a UTC timestamp in Asia/Shanghai, on each database."""
+class _ShanghaiPeriodStart(FunctionElement):
+    """``YYYY-MM-DD`` of the first day of the Asia/Shanghai period a UTC timestamp is in."""
 
     type = String()
     inherit_cache = True
+    kind = "day"
 
 
-@compiles(shanghai_day, "postgresql")
-def _pg_day(element, compiler, **kw):
-    return f"to_char({compiler.process(element.clauses, **kw)} AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')"
+class shanghai_day(_ShanghaiPeriodStart):  # noqa: N801 - reads as the SQL function it is
+    inherit_cache = True  # the class is part of the cache key, so each kind caches apart
+    kind = "day"
+
+
+class shanghai_week(_ShanghaiPeriodStart):  # noqa: N801
+    inherit_cache = True
+    kind = "week"
+
+
+class shanghai_month(_ShanghaiPeriodStart):  # noqa: N801
+    inherit_cache = True
+    kind = "month"
+
+
+PERIOD_START = {"day": shanghai_day, "week": shanghai_week, "month": shanghai_month}
+
+
+@compiles(_ShanghaiPeriodStart, "postgresql")
+def _pg_start(element, compiler, **kw):
+    at = compiler.process(element.clauses, **kw)
+    return f"to_char(date_trunc('{element.kind}', {at} AT TIME ZONE 'Asia/Shanghai'), 'YYYY-MM-DD')"
 
 
 # Shanghai has kept UTC+8 all year since 1991, so a fixed offset is exact for our data.
-@compiles(shanghai_day, "mysql")
-@compiles(shanghai_day, "mariadb")
-def _mysql_day(element, compiler, **kw):
-    return f"DATE_FORMAT(DATE_ADD({compiler.process(element.clauses, **kw)}, INTERVAL 8 HOUR), '%%Y-%%m-%%d')"
+@compiles(_ShanghaiPeriodStart, "mysql")
+@compiles(_ShanghaiPeriodStart, "mariadb")
+def _mysql_start(element, compiler, **kw):
+    local = f"DATE_ADD({compiler.process(element.clauses, **kw)}, INTERVAL 8 HOUR)"
+    if element.kind == "week":
+        return f"DATE_FORMAT(DATE_SUB({local}, INTERVAL WEEKDAY({local}) DAY), '%%Y-%%m-%%d')"
+    return f"DATE_FORMAT({local}, '{'%%Y-%%m-01' if element.kind == 'month' else '%%Y-%%m-%%d'}')"
 
 
-@compiles(shanghai_day, "sqlite")
-def _sqlite_day(element, compiler, **kw):
-    return f"date({compiler.process(element.clauses, **kw)}, '+8 hours')"
+@compiles(_ShanghaiPeriodStart, "sqlite")
+def _sqlite_start(element, compiler, **kw):
+    modifiers = {"day": "", "week": ", '-6 days', 'weekday 1'", "month": ", 'start of month'"}[element.kind]
+    return f"date({compiler.process(element.clauses, **kw)}, '+8 hours'{modifiers})"
 
 
-@dataclass
-class Standing:
-    score: int = 0
-    reached_ms: int = 0
-
-    def add(self, delta: int, reached_ms: int) -> None:
-        self.score += int(delta)
-        self.reached_ms = max(self.reached_ms, reached_ms)
+def _grouped(cols, at_column, kind: str, since: datetime | None, *where):
+    if kind == "all":
+        return select(*cols).where(*where).group_by(cols[0])
+    start = PERIOD_START[kind](at_column)
+    return select(start, *cols).where(*where, at_column >= since).group_by(cols[0], start).order_by(start)
 
 
-@dataclass
-class Computed:
-    """Every live board that has data: (metric, kind, key) -> user -> standing."""
-
-    standings: dict[tuple[str, str, str], dict[int, Standing]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(Standing)))
-
-    def add(self, board: tuple[str, str, str], user_id: int, delta, reached) -> None:
-        self.standings[board][user_id].add(delta, boards.to_ms(reached) if reached is not None else 0)
-
-
-def _window_start(now: datetime) -> datetime:
-    """The start of the oldest day/week/month period Redis still keeps."""
-    starts = [period_bounds(kind, key)[0] for kind in PERIODS if kind != "all" for key in live_keys(kind, now)]
-    return min(starts)
-
-
-def _commission_rows(by_day: bool, since: datetime | None):
+def _commission_query(kind: str, since: datetime | None):
+    """[period start,] user, net fen, when the last increase was earned (a released
+    commission was an increase when it reached the boards, whatever refunds did since)."""
     net = Commission.amount_fen - Commission.reversed_fen
-    cols = [Commission.user_id, func.sum(net), func.max(case((net > 0, Commission.created_at)))]
-    group = [Commission.user_id]
-    if by_day:
-        day = shanghai_day(Commission.created_at)
-        cols.insert(1, day)
-        group.append(day)
-    stmt = select(*cols).where(Commission.released_at.is_not(None)).group_by(*group)
-    if since is not None:
-        stmt = stmt.where(Commission.created_at >= since)
-    return db.session.execute(stmt)
+    cols = [Commission.user_id, func.sum(net), func.max(Commission.created_at)]
+    return _grouped(cols, Commission.created_at, kind, since, Commission.released_at.is_not(None))
 
 
-def _order_rows(by_day: bool, since: datetime | None):
+def _order_query(kind: str, since: datetime | None):
+    """[period start,] level-1 distributor, GMV, orders, new customers, when GMV and
+    orders last rose, when the last new customer came."""
     first = (select(Order.user_id, func.min(Order.paid_at).label("first_at"))
              .where(Order.paid_at.is_not(None)).group_by(Order.user_id).subquery())
     gmv = Order.paid_fen - Order.refunded_fen
     is_first = Order.paid_at == first.c.first_at
     cols = [Commission.user_id, func.sum(gmv), func.sum(case((gmv > 0, 1), else_=0)),
             func.sum(case((is_first, 1), else_=0)),
-            func.max(case((gmv > 0, Order.paid_at))), func.max(case((is_first, Order.paid_at)))]
-    group = [Commission.user_id]
-    if by_day:
-        day = shanghai_day(Order.paid_at)
-        cols.insert(1, day)
-        group.append(day)
-    stmt = (select(*cols).join(Order, Order.id == Commission.order_id)
-            .join(first, first.c.user_id == Order.user_id)
-            .where(Commission.level == 1, Commission.released_at.is_not(None)).group_by(*group))
-    if since is not None:
-        stmt = stmt.where(Order.paid_at >= since)
-    return db.session.execute(stmt)
+            func.max(Order.paid_at), func.max(case((is_first, Order.paid_at)))]
+    stmt = _grouped(cols, Order.paid_at, kind, since, Commission.level == 1, Commission.released_at.is_not(None))
+    return stmt.join(Order, Order.id == Commission.order_id).join(first, first.c.user_id == Order.user_id)
 
 
-def _prepare(session) -> None:
-    """Big GROUP BYs: give PostgreSQL the memory to hash them instead of spilling."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.set_config("work_mem", "256MB", True)))
+def _run(conn, family: str, kind: str, since: datetime | None) -> list:
+    if conn.dialect.name == "postgresql":  # hash the big GROUP BYs in memory, do not spill
+        conn.execute(select(func.set_config("work_mem", "256MB", True)))
+    query = _commission_query if family == "commission" else _order_query
+    return conn.execute(query(kind, since)).all()
 
 
-def compute(progress: Callable[[int], None] | None = None, now: datetime | None = None) -> Computed:
-    """Two passes (commissions, then orders), each an all-time and a by-day GROUP BY."""
+def _fetch(engine, family: str, kind: str, since: datetime | None) -> list:
+    with engine.connect() as conn:
+        return _run(conn, family, kind, since)
+
+
+def _ms(at) -> int:
+    return boards.to_ms(at) if at is not None else 0
+
+
+def _noon(start) -> datetime:
+    day = date.fromisoformat(str(start)[:10])
+    return datetime(day.year, day.month, day.day, 12, tzinfo=SHOP_TZ)
+
+
+def _boards_of(family: str, kind: str, rows: list, live: set[str]) -> Iterator[tuple[tuple[str, str, str], BoardRows]]:
+    if kind == "all":
+        groups = [("all", rows)]
+    else:
+        groups = ((period_key(kind, _noon(start)), [row[1:] for row in group])
+                  for start, group in groupby(rows, key=lambda row: row[0]))
+    for key, members in groups:
+        if key not in live:
+            continue
+        if family == "commission":
+            yield ("commission", kind, key), [(uid, int(net), _ms(at)) for uid, net, at in members]
+            continue
+        yield ("gmv", kind, key), [(uid, int(g), _ms(sold)) for uid, g, _o, _c, sold, _f in members]
+        yield ("orders", kind, key), [(uid, int(o), _ms(sold)) for uid, _g, o, _c, sold, _f in members]
+        yield ("customers", kind, key), [(uid, int(c), _ms(f)) for uid, _g, _o, c, _s, f in members if c]
+
+
+def computed_boards(now: datetime | None = None) -> Iterator[tuple[tuple[str, str, str], BoardRows]]:
+    """Every live board the database has data for: (metric, kind, key) and its rows."""
     now = now or utcnow()
-    _prepare(db.session)
-    since = _window_start(now)
     live = {kind: set(live_keys(kind, now)) for kind in PERIODS}
-    boards_of_day: dict[str, list[tuple[str, str]]] = {}
-
-    def day_boards(day: str) -> list[tuple[str, str]]:
-        if day not in boards_of_day:
-            boards_of_day[day] = [(k, key) for k, key in day_keys(date.fromisoformat(str(day)[:10]))
-                                  if key in live[k]]
-        return boards_of_day[day]
-
-    out = Computed()
-    for user_id, net, reached in _commission_rows(False, None):
-        out.add(("commission", "all", "all"), user_id, net, reached)
-    for user_id, day, net, reached in _commission_rows(True, since):
-        for kind, key in day_boards(day):
-            out.add(("commission", kind, key), user_id, net, reached)
-    if progress:
-        progress(1)
-    for user_id, *values in _order_rows(False, None):
-        _add_order_row(out, "all", "all", user_id, values)
-    for user_id, day, *values in _order_rows(True, since):
-        for kind, key in day_boards(day):
-            _add_order_row(out, kind, key, user_id, values)
-    if progress:
-        progress(1)
-    return out
+    since = {kind: min(period_bounds(kind, key)[0] for key in live[kind]) for kind in PERIODS if kind != "all"}
+    plan = [(family, kind, since.get(kind)) for family in ("commission", "orders") for kind in PERIODS]
+    engine = db.engine
+    if engine.dialect.name == "sqlite":  # one writer-locking file: stay on the caller's connection
+        for family, kind, since_ in plan:
+            yield from _boards_of(family, kind, _run(db.session.connection(), family, kind, since_), live[kind])
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead = pool.submit(_fetch, engine, *plan[0])
+        for i, (family, kind, _since) in enumerate(plan):
+            rows = ahead.result()
+            if i + 1 < len(plan):
+                ahead = pool.submit(_fetch, engine, *plan[i + 1])
+            yield from _boards_of(family, kind, rows, live[kind])
 
 
-COMPUTE_STEPS = 2  # progress steps of compute(); then one per board written
-
-
-def _add_order_row(out: Computed, kind: str, key: str, user_id: int, values) -> None:
-    gmv, orders, customers, sold_at, first_at = values
-    out.add(("gmv", kind, key), user_id, gmv, sold_at)
-    out.add(("orders", kind, key), user_id, orders, sold_at)
-    if customers:
-        out.add(("customers", kind, key), user_id, customers, first_at)
-
-
-def live_boards(computed: Computed, prefix: str, now: datetime | None = None):
-    """Every live board (also those the database has nothing for) with its standings."""
+def live_boards(prefix: str, now: datetime | None = None) -> list[Board]:
+    """Every board Redis keeps now, also those the database has nothing for."""
     now = now or utcnow()
-    for metric in METRICS:
-        for kind in PERIODS:
-            for key in live_keys(kind, now):
-                yield Board(prefix, metric, kind, key), computed.standings.get((metric, kind, key), {})
+    return [Board(prefix, metric, kind, key) for metric in METRICS for kind in PERIODS
+            for key in live_keys(kind, now)]
 
 
 def recent_events(now: datetime | None = None) -> dict[str, set[str]]:
@@ -206,18 +206,13 @@ def recent_events(now: datetime | None = None) -> dict[str, set[str]]:
     return out
 
 
-def rows_of(standings: dict[int, Standing]):
-    return ((uid, s.score, s.reached_ms) for uid, s in standings.items())
-
-
-def drift(conn: redis.Redis, board: Board, standings: dict[int, Standing]) -> list[dict]:
+def drift(conn: redis.Redis, board: Board, rows: BoardRows) -> list[dict]:
     """Members whose score in Redis differs from the database's (absent counts as 0)."""
     in_redis = boards.scores(conn, board)
+    standings = {uid: score for uid, score, _ in rows}
     report = []
     for uid in sorted(set(in_redis) | set(standings)):
-        expected = standings[uid].score if uid in standings else None
-        actual = in_redis.get(uid)
+        expected, actual = standings.get(uid), in_redis.get(uid)
         if (actual or 0) != (expected or 0):
             report.append({"user_id": uid, "redis": actual, "database": expected})
     return report
-
