@@ -221,10 +221,10 @@ def test_flush_rebuild_and_drift(live, admin_token, boards):
         from backend.leaderboard.service import board as board_of
 
         key = period_key("month", datetime.now(UTC))
-        from backend.leaderboard.boards import user_member
+        from backend.leaderboard.boards import SCALE, member
 
         month = board_of(live.app.config["FISSION"].queue_prefix, "gmv", "month", key)
-        redis_client().zincrby(month.scores, 5, user_member(redis_client(), month, b.id))
+        redis_client().zincrby(month.scores, 5 * SCALE, member(b.id))
     report = ops.get("/admin/leaderboards/drift", params={"metric": "gmv"}).json()
     assert report["ok"] is False
     [planted] = [x for x in report["boards"] if x["period"] == "month"]

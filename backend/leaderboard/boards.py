@@ -1,14 +1,18 @@
 """Boards in Redis.
 
-A board (metric, period kind, period key) is a sorted set and a hash:
+A board (metric, period kind, period key) is one sorted set. Its member is the user
+id, zero-padded and inverted (``10^12-1 - id``); its score carries the metric and
+the tie-break at once::
 
-* the sorted set's members encode the tie-break: ``<inverted reached ms>:<inverted
-  user id>``, both fixed width. Redis orders equal scores by member in reverse for
-  ZREVRANGE/ZREVRANK, so the earlier achiever (larger inverted time) comes first and,
-  on the same millisecond, the smaller user id. A rank is then one ZREVRANK, a page
-  one ZREVRANGE: no tie group is ever scanned;
-* the hash maps a user id to their current member (the member changes when a higher
-  score is reached later).
+    score = value * 2^32 + (2^32 - 1 - seconds from 2020 to when the value was reached)
+
+so a higher value ranks first and, on equal values, the earlier achiever; on the
+same second Redis orders equal scores by member, in reverse for ZREVRANGE, which
+puts the smaller user id first. A rank is one ZREVRANK, a page one ZREVRANGE, and
+nothing else is stored per member. Values up to 2^21 (20,971.52 yuan of fen, or
+two million orders) keep the second exactly; above that, doubles keep the value
+exact and the tie-break to within minutes (2^(bits of the value - 21) seconds):
+equal values that high, reached within those minutes, are left to the user id.
 
 Replays: every event carries an id; a per-metric set of the ids applied today (and
 the one of yesterday) makes a replayed event a no-op. The ledger is the long-term
@@ -32,20 +36,32 @@ import redis
 from backend.leaderboard.periods import expires_at, keys_at
 from backend.timeutil import SHOP_TZ, as_utc, utcnow
 
-MAX_MS = 10**13 - 1  # milliseconds until the year 2286
+SCALE = 2**32  # the tie-break lives below this
+EPOCH_S = 1_577_836_800  # 2020-01-01T00:00:00Z
 MAX_ID = 10**12 - 1
 SEEN_DAYS = 2  # today's and yesterday's ids of applied events
 
 
-def member(user_id: int, reached_ms: int) -> str:
-    return f"{MAX_MS - reached_ms:013d}:{MAX_ID - user_id:012d}"
+def member(user_id: int) -> str:
+    return f"{MAX_ID - user_id:012d}"
 
 
-def parse_member(raw: bytes | str) -> tuple[int, int]:
-    """(user id, reached ms) of a sorted-set member."""
-    text = raw.decode() if isinstance(raw, bytes) else raw
-    inv_ms, _, inv_id = text.partition(":")
-    return MAX_ID - int(inv_id), MAX_MS - int(inv_ms)
+def user_of(raw: bytes | str) -> int:
+    return MAX_ID - int(raw)
+
+
+def tie(reached_ms: int) -> int:
+    """The part of the score below SCALE: larger for an earlier moment (0 = never)."""
+    seconds = reached_ms // 1000 - EPOCH_S if reached_ms else 0
+    return SCALE - 1 - min(max(seconds, 0), SCALE - 1)
+
+
+def encode(value: int, reached_ms: int) -> int:
+    return value * SCALE + tie(reached_ms)
+
+
+def value_of(score: float) -> int:
+    return int(score // SCALE)
 
 
 def to_ms(at: datetime) -> int:
@@ -70,10 +86,6 @@ class Board:
     @property
     def scores(self) -> str:
         return f"{_base(self.prefix, self.metric)}:{self.kind}:{self.key}"
-
-    @property
-    def members(self) -> str:
-        return f"{self.scores}:m"
 
     def expire_at_unix(self) -> int:
         when = expires_at(self.kind, self.key)
@@ -102,33 +114,29 @@ def _board_keys(prefix: str, metric: str, day: date) -> tuple[list[str], list[in
     keys, expiries = [], []
     for kind, key in keys_at(noon):
         b = Board(prefix, metric, kind, key)
-        keys += [b.scores, b.members]
+        keys.append(b.scores)
         expiries.append(b.expire_at_unix())
     return keys, expiries
 
 
-# KEYS: seen today, seen yesterday, then (scores, members) per board.
-# ARGV: user id, delta, event id, member for this event, seen expire-at.
-# The boards' own expiry is set once per batch by apply(), not once per event.
+# KEYS: seen today, seen yesterday, then the boards. ARGV: member, delta, event id,
+# tie-break of this event's moment, seen expire-at. Board expiry: once per batch, in apply().
 _APPLY = """
 if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 then return 0 end
 if redis.call('SADD', KEYS[1], ARGV[3]) == 0 then return 0 end
 redis.call('EXPIREAT', KEYS[1], ARGV[5])
-local uid, delta, fresh = ARGV[1], tonumber(ARGV[2]), ARGV[4]
-local fresh_inv = tonumber(string.sub(fresh, 1, 13))
-for i = 1, (#KEYS - 2) / 2 do
-  local z, m = KEYS[1 + 2 * i], KEYS[2 + 2 * i]
-  local old = redis.call('HGET', m, uid)
-  if not old then
-    redis.call('ZADD', z, delta, fresh)
-    redis.call('HSET', m, uid, fresh)
-  elseif delta > 0 and fresh_inv < tonumber(string.sub(old, 1, 13)) then
-    local score = tonumber(redis.call('ZSCORE', z, old))
-    redis.call('ZREM', z, old)
-    redis.call('ZADD', z, score + delta, fresh)
-    redis.call('HSET', m, uid, fresh)
+local scale = 4294967296
+local who, delta, fresh = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[4])
+for i = 3, #KEYS do
+  local score = redis.call('ZSCORE', KEYS[i], who)
+  if not score then
+    redis.call('ZADD', KEYS[i], delta * scale + fresh, who)
   else
-    redis.call('ZINCRBY', z, delta, old)
+    score = tonumber(score)
+    local value = math.floor(score / scale)
+    local tie = score - value * scale
+    if delta > 0 and fresh < tie then tie = fresh end
+    redis.call('ZADD', KEYS[i], (value + delta) * scale + tie, who)
   end
 end
 return 1
@@ -152,10 +160,11 @@ def apply(conn: redis.Redis, prefix: str, events: Iterable[Event], now: datetime
             seen[e.metric] = [seen_key(prefix, e.metric, now), seen_key(prefix, e.metric, now - timedelta(days=1))]
         at = as_utc(e.at)
         keys, board_expiries = _board_keys(prefix, e.metric, at.astimezone(SHOP_TZ).date())
-        expiries.update((k, board_expiries[i // 2]) for i, k in enumerate(keys) if board_expiries[i // 2])
-        # a decrease never counts as reaching a score: a newcomer's time stays 0
-        fresh = member(e.user_id, int(at.timestamp() * 1000) if e.delta > 0 else 0)
-        script(keys=seen[e.metric] + keys, args=[e.user_id, e.delta, e.event_id, fresh, seen_expire], client=pipe)
+        expiries.update((k, x) for k, x in zip(keys, board_expiries, strict=True) if x)
+        # a decrease never counts as reaching a score: a newcomer's time stays "never"
+        fresh = tie(int(at.timestamp() * 1000) if e.delta > 0 else 0)
+        script(keys=seen[e.metric] + keys, args=[member(e.user_id), e.delta, e.event_id, fresh, seen_expire],
+               client=pipe)
     for key, at_unix in expiries.items():  # old periods leave Redis on their own
         pipe.expireat(key, at_unix)
     return sum(int(x) for x in pipe.execute()[:len(events)])
@@ -177,24 +186,18 @@ def mark_seen(conn: redis.Redis, prefix: str, metric: str, event_ids: Iterable[s
 class Entry:
     user_id: int
     score: int
-    reached_ms: int
 
 
 def _entries(flat: list, first_rank: int) -> list[tuple[int, Entry]]:
-    out = []
-    for i in range(0, len(flat), 2):
-        user_id, reached = parse_member(flat[i])
-        out.append((first_rank + i // 2, Entry(user_id, int(float(flat[i + 1])), reached)))
-    return out
+    return [(first_rank + i // 2, Entry(user_of(flat[i]), value_of(float(flat[i + 1]))))
+            for i in range(0, len(flat), 2)]
 
 
-# KEYS: scores, members. ARGV: limit, user id ('' for nobody), places around.
+# KEYS: the board. ARGV: limit, member ('' for nobody), places around.
 _READ = """
 local top = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
 if ARGV[2] == '' then return {top} end
-local m = redis.call('HGET', KEYS[2], ARGV[2])
-if not m then return {top} end
-local rank = redis.call('ZREVRANK', KEYS[1], m)
+local rank = redis.call('ZREVRANK', KEYS[1], ARGV[2])
 if not rank then return {top} end
 local around = tonumber(ARGV[3])
 local start = rank - around
@@ -215,8 +218,8 @@ class Reading:
 def read(conn: redis.Redis, board: Board, limit: int, user_id: int | None = None, around: int = 2) -> Reading:
     """The top ``limit`` and, for a user on the board, their rank, entry, the window of
     ``around`` places either side and the place just above: one Redis round trip."""
-    reply = conn.register_script(_READ)(keys=[board.scores, board.members],
-                                        args=[limit, "" if user_id is None else user_id, around])
+    reply = conn.register_script(_READ)(keys=[board.scores],
+                                        args=[limit, "" if user_id is None else member(user_id), around])
     top = _entries(reply[0], 1)
     if len(reply) == 1:
         return Reading(top)
@@ -227,56 +230,37 @@ def read(conn: redis.Redis, board: Board, limit: int, user_id: int | None = None
 
 
 def scores(conn: redis.Redis, board: Board) -> dict[int, int]:
-    """Every member's score (for the drift check)."""
-    flat = conn.zrange(board.scores, 0, -1, withscores=True)
-    return {parse_member(m)[0]: int(s) for m, s in flat}
+    """Every member's value (for the drift check)."""
+    return {user_of(m): value_of(s) for m, s in conn.zrange(board.scores, 0, -1, withscores=True)}
 
 
-def user_member(conn: redis.Redis, board: Board, user_id: int) -> str | None:
-    raw = conn.hget(board.members, user_id)
-    return raw.decode() if raw is not None else None
-
-
-CHUNK = 5_000  # members per command: no single command blocks Redis for long
+CHUNK = 10_000  # members per command: no single command blocks Redis for long
 
 
 def replace(conn: redis.Redis, board: Board, standings: Iterable[tuple[int, int, int]]) -> int:
-    """Replace one board with (user id, score, reached ms) rows: fill temporary keys in
-    small chunks, then swap them in with one MULTI of RENAMEs (same hash tag, so the
-    swap stays in one Cluster slot). Returns how many members were written."""
-    live = (board.scores, board.members)
-    temp = tuple(f"{key}:rebuild" for key in live)
-    conn.delete(*temp)
+    """Replace one board with (user id, value, reached ms) rows: fill a temporary key
+    in chunks, then swap it in with one RENAME (same hash tag, same Cluster slot).
+    Returns how many members were written."""
+    temp = f"{board.scores}:rebuild"
+    conn.delete(temp)
     written = 0
-    part_z: dict[str, int] = {}
-    part_m: dict[int, str] = {}
-
-    def flush():
-        pipe = conn.pipeline(transaction=False)
-        pipe.zadd(temp[0], part_z)
-        pipe.hset(temp[1], mapping=part_m)
-        pipe.execute()
-        part_z.clear()
-        part_m.clear()
-
-    for user_id, score, reached_ms in standings:
-        m = member(user_id, reached_ms)
-        part_z[m] = score
-        part_m[user_id] = m
-        written += 1
-        if len(part_z) >= CHUNK:
-            flush()
-    if part_z:
-        flush()
-    expire = board.expire_at_unix()
+    flat: list = []
+    for user_id, value, reached_ms in standings:
+        flat += (encode(value, reached_ms), member(user_id))
+        if len(flat) >= 2 * CHUNK:
+            conn.execute_command("ZADD", temp, *flat)
+            written += len(flat) // 2
+            flat = []
+    if flat:
+        conn.execute_command("ZADD", temp, *flat)
+        written += len(flat) // 2
     swap = conn.pipeline(transaction=True)
-    for source, target in zip(temp, live, strict=True):
-        if not written:
-            swap.delete(target)
-            continue
-        swap.rename(source, target)
+    if written:
+        swap.rename(temp, board.scores)
+        expire = board.expire_at_unix()
         if expire:
-            swap.expireat(target, expire)
+            swap.expireat(board.scores, expire)
+    else:
+        swap.delete(board.scores)
     swap.execute()
     return written
-
