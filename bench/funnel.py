@@ -161,8 +161,10 @@ INSERT INTO orders (id, user_id, status, total_fen, paid_fen, refunded_fen, out_
                     paid_at, level1_id, chain_source)
 SELECT %(o0)s + g, %(u0)s + %(nd)s + 1 + (g::bigint * 7919) %% %(nb)s, 'paid', 1000, 1000, 0, 'M' || g, t, t, t,
        CASE WHEN g %% 10 = 0 THEN NULL ELSE %(u0)s + 1 + (g * 31) %% %(nd)s END, 'binding'
-FROM (SELECT g, %(start)s::timestamptz + random() * (%(end)s::timestamptz - %(start)s::timestamptz) AS t
-      FROM generate_series(1, %(no)s) g) s"""),
+FROM (SELECT g, %(start)s::timestamptz
+                 + (g - 1 + random()) / %(no)s * (%(end)s::timestamptz - %(start)s::timestamptz) AS t
+      FROM generate_series(1, %(no)s) g) s  -- paid in id order, as a shop's orders are
+"""),
     ("order_items", """
 INSERT INTO order_items (id, order_id, product_id, title, quantity, unit_price_fen, amount_fen)
 SELECT %(o0)s + g, %(o0)s + g, 2 + (g * 13) %% %(np)s, 'Part', 1, 1000, 1000 FROM generate_series(1, %(no)s) g"""),

@@ -44,7 +44,7 @@ class Shown:
     needs_contact_way: bool
 
 
-def show(user: User, order_id: int) -> Shown:
+def show(user: User, order_id: int) -> Shown | None:
     """The invite of the buyer's paid order, created (and counted as shown) on first call.
     Someone else's order is ORDER_NOT_FOUND, as everywhere."""
     order = orders.get_order_for(user, order_id)
