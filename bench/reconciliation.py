@@ -81,7 +81,8 @@ def generate(conn, a) -> None:
                qty_tolerance, price_tolerance, created_at)
             VALUES ('supplier', 'BIG', '大供应商', 'weekly', 7, 'CNY', 'big@bench.test', 0, 0, now())""",
         f"""INSERT INTO recon_parts (part_no, brand, package, description)
-            SELECT 'P' || lpad(g::text, 7, '0'), (ARRAY['Murata','TI','ST','Yageo','NXP','ADI','Vishay','TDK'])[g % 8 + 1],
+            SELECT 'P' || lpad(g::text, 7, '0'),
+                   (ARRAY['Murata', 'TI', 'ST', 'Yageo', 'NXP', 'ADI', 'Vishay', 'TDK'])[g % 8 + 1],
                    '0402', 'part ' || g FROM generate_series(1, {n_parts}) g""",
         f"""INSERT INTO recon_price_lists (supplier_id, version, effective_date, currency, source, rows, created_at)
             SELECT s, v, CASE v WHEN 1 THEN DATE '2026-10-01' ELSE DATE '2026-11-15' END, 'CNY', 'bench',
@@ -101,8 +102,9 @@ def generate(conn, a) -> None:
             SELECT d.id, d.counterparty_id, d.doc_date, 'CNY', p.part_id, p.qty, p.price, p.price, 0, 'po',
                    round(p.qty * p.price * 100)::bigint
             FROM recon_documents d, generate_series(1, {per_doc}) k,
-                 LATERAL (SELECT (d.counterparty_id - 1) * {a.parts_per_supplier} + (d.id + k) % {a.parts_per_supplier} + 1
-                                 AS part_id, 100 + (d.id * 7 + k) % 5000 AS qty,
+                 LATERAL (SELECT (d.counterparty_id - 1) * {a.parts_per_supplier}
+                                 + (d.id + k) % {a.parts_per_supplier} + 1 AS part_id,
+                                 100 + (d.id * 7 + k) % 5000 AS qty,
                                  round((0.01 + ((d.id + k) % 997) / 100000.0)::numeric, 6) AS price) p
             WHERE d.number LIKE 'GR-%'""",
         f"""INSERT INTO recon_documents (kind, number, counterparty_id, doc_date, currency, pricing_policy, created_at)
