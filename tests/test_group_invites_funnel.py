@@ -13,11 +13,12 @@ import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
-from helpers import create_product, distributor, live_code, login, personal_group
+from helpers import buy, create_product, distributor, drain, live_code, login, personal_group
+from sqlalchemy import select
 
 from backend.auth.models import User
 from backend.community import invites, joins
-from backend.community.models import CommunityGroup, GroupInvite
+from backend.community.models import CommunityGroup, FunnelPaidDay, GroupInvite
 from backend.community.rebuild import rebuild
 from backend.extensions import db
 from backend.orders.models import Order, OrderItem
@@ -141,3 +142,21 @@ def test_funnel_equals_a_hand_computation_over_a_week(live, ops):
         db.session.commit()
         db.session.remove()
     assert ops.get("/admin/community/funnel", params={**params, "by": "distributor"}).json() == before
+
+
+def test_finished_days_are_frozen_by_a_job_off_the_request_path(live, ops):
+    today = datetime.now(SHOP_TZ).date()
+    product = create_product(ops)
+    code = live_code(ops, product_id=product["id"])
+    personal_group(ops, code["id"])
+    buyer = login(live)
+    order = buy(live, buyer, product["id"])
+    assert buyer.get(f"/orders/{order['id']}/group-invite").status_code == 200
+    drain(live)  # a real RQ worker runs what the invite enqueued
+    with live.app.app_context():
+        since = today - timedelta(days=30)
+        frozen = set(db.session.scalars(select(FunnelPaidDay.day).where(FunnelPaidDay.day >= since)))
+        db.session.remove()
+    # yesterday is frozen once it has been over for an hour; a week back always is
+    assert today - timedelta(days=7) in frozen and today - timedelta(days=2) in frozen
+    assert today not in frozen

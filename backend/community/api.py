@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from backend.auth.guards import current_user_or_none, login_required
 from backend.community import invites, schemas
+from backend.community import jobs as community_jobs
 from backend.community import service as community
 from backend.community.models import CommunityGroup
 from backend.errors import ApiError
@@ -57,6 +58,7 @@ def group_invite(order_id):
     live code has a group to offer (operators are alerted)."""
     shown = invites.show(g.user, order_id)
     db.session.commit()  # the invite and any pool alert, before talking to 企业微信
+    community_jobs.enqueue_freeze()  # finished days' paid orders, counted off the request path
     if shown is None:
         raise ApiError("NO_GROUP_AVAILABLE", "No group can be offered for this order now")
     invite_id, state = shown.invite.id, shown.invite.state
