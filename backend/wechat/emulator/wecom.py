@@ -218,6 +218,11 @@ def _customer(body: dict) -> tuple[str, str, str]:
     return external_userid, unionid, str(body.get("name") or external_userid[-6:])
 
 
+def _has_room(group: dict) -> bool:
+    """``limit`` customers (external members) per group; the shop's staff do not count."""
+    return sum(member["type"] == 2 for member in group["member_list"]) < group["limit"]
+
+
 @bp.post("/sandbox/wecom/join")
 def join():
     """The customer scans a join way (``config_id`` of 加入群聊) or a contact way (联系我).
@@ -230,8 +235,7 @@ def join():
         join_way, contact_way = state().join_ways.get(config_id), state().contact_ways.get(config_id)
         if join_way is not None:
             # 企业微信 sends the customer to the first group of the list that still has room.
-            group = next((state().groups[c] for c in join_way["chat_id_list"]
-                          if len(state().groups[c]["member_list"]) < state().groups[c]["limit"] + 1), None)
+            group = next((state().groups[c] for c in join_way["chat_id_list"] if _has_room(state().groups[c])), None)
             if group is None:
                 return jsonify({"code": "GROUPS_FULL", "message": "every group of the join way is full"}), 409
             member = {"userid": external_userid, "type": 2, "join_time": now, "join_scene": 3,
