@@ -18,9 +18,9 @@ from xml.etree import ElementTree
 from sqlalchemy import select
 
 from backend.extensions import db
-from backend.reconciliation.models import Counterparty, Document, Part, Statement, StatementExport, StatementLine
+from backend.reconciliation.models import Counterparty, Document, Part, Statement, StatementExport
 from backend.reconciliation.money import cents_text, price_text
-from backend.reconciliation.statements import totals
+from backend.reconciliation.statements import lines_of, totals
 
 HEADER = ["日期 Date", "单号 Document", "型号 Part no", "品牌 Brand", "数量 Qty", "单价 Unit price",
           "金额 Amount", "币种 Currency", "行号 Line id"]
@@ -29,15 +29,15 @@ CONTENT_TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsh
                  "csv": "text/csv", "pdf": "application/pdf"}
 
 
-def line_rows(statement_id: int, version: int, page: int | None = None, per_page: int = 100):
+def line_rows(statement: Statement, version: int, page: int | None = None, per_page: int = 100):
     """The frozen lines with their document number and part, in date order, streamed."""
-    query = (select(StatementLine.doc_date, Document.number, Part.part_no, Part.brand, StatementLine.qty,
-                    StatementLine.unit_price, StatementLine.amount_cents, StatementLine.currency,
-                    StatementLine.document_line_id)
-             .join(Document, Document.id == StatementLine.document_id)
-             .join(Part, Part.id == StatementLine.part_id)
-             .where(StatementLine.statement_id == statement_id, StatementLine.version == version)
-             .order_by(StatementLine.doc_date, StatementLine.document_line_id))
+    lines = lines_of(statement, version)
+    query = (select(lines.doc_date, Document.number, Part.part_no, Part.brand, lines.qty,
+                    lines.unit_price, lines.amount_cents, lines.currency, lines.document_line_id)
+             .join(Document, Document.id == lines.document_id)
+             .join(Part, Part.id == lines.part_id)
+             .where(lines.statement_id == statement.id, lines.version == version)
+             .order_by(lines.doc_date, lines.document_line_id))
     if page is not None:
         return db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
     return db.session.execute(query.execution_options(yield_per=5000))
@@ -79,7 +79,7 @@ def _write_xlsx(path: Path, statement: Statement, cp: Counterparty) -> None:
     sheet.write_row(4, 0, HEADER, bold)
     row = 5
     number_cell, text_cell = sheet.write_number, sheet.write_string
-    for day, number, part_no, brand, qty, price, cents, currency, line_id in line_rows(statement.id,
+    for day, number, part_no, brand, qty, price, cents, currency, line_id in line_rows(statement,
                                                                                         statement.version):
         # a date as Excel's day number: write_datetime costs ~30x more per cell
         number_cell(row, 0, (day - EXCEL_EPOCH).days, date_fmt)
@@ -105,7 +105,7 @@ def _write_csv(path: Path, statement: Statement, cp: Counterparty) -> None:
         out = csv.writer(fh)
         out.writerow([MARK] + [f"{k}={v}" for k, v in _marker(statement, cp).items()])
         out.writerow(HEADER)
-        for day, number, part_no, brand, qty, price, cents, currency, line_id in line_rows(statement.id,
+        for day, number, part_no, brand, qty, price, cents, currency, line_id in line_rows(statement,
                                                                                             statement.version):
             out.writerow([day.isoformat(), number, part_no, brand, qty, price_text(price), cents_text(cents),
                           currency, line_id])
@@ -118,7 +118,7 @@ def _write_pdf(path: Path, statement: Statement, cp: Counterparty) -> None:
     from backend.reconciliation.pdf import write_pdf
 
     sums = totals(statement.id, statement.version)  # before the line stream opens: one cursor at a time
-    write_pdf(path, statement, cp, _marker(statement, cp), line_rows(statement.id, statement.version), sums)
+    write_pdf(path, statement, cp, _marker(statement, cp), line_rows(statement, statement.version), sums)
 
 
 WRITERS = {"xlsx": _write_xlsx, "csv": _write_csv, "pdf": _write_pdf}

@@ -135,8 +135,8 @@ class Document(db.Model):
 
 
 class DocumentLine(db.Model):
-    """One line of a document. ``statement_id`` is the claim: batch generation sets it
-    with ``UPDATE ... WHERE statement_id IS NULL``, so a line joins one statement only."""
+    """One line of a document. It is on a statement when a row of recon_statement_lines
+    names it: that table's unique key on ``document_line_id`` puts it on one only."""
 
     __tablename__ = "recon_document_lines"
 
@@ -154,11 +154,11 @@ class DocumentLine(db.Model):
     price_diff = mapped_column(PRICE, nullable=False, default=0)  # applied - PO price
     price_source: Mapped[str] = mapped_column(String(16))
     amount_cents: Mapped[int] = mapped_column(BigInteger)
-    statement_id: Mapped[int | None] = mapped_column(ForeignKey("recon_statements.id"), nullable=True)
 
     __table_args__ = (
-        Index("ix_recon_document_lines_open", "counterparty_id", "statement_id", "doc_date"),
-        Index("ix_recon_document_lines_statement", "statement_id"),
+        # PostgreSQL keeps 30% of each page free (fillfactor, set in the migration): re-pricing
+        # rewrites only unindexed columns, so it can update in place without touching the indexes.
+        Index("ix_recon_document_lines_open", "counterparty_id", "doc_date"),
     )
 
 
@@ -209,10 +209,8 @@ class Statement(db.Model):
     __table_args__ = (UniqueConstraint("number", "live", name="uq_recon_statements_number_live"),)
 
 
-class StatementLine(db.Model):
-    """The frozen copy of a document line on one version of a statement."""
-
-    __tablename__ = "recon_statement_lines"
+class _FrozenLine:
+    """The frozen copy of a document line on a version of a statement."""
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     statement_id: Mapped[int] = mapped_column(ForeignKey("recon_statements.id"))
@@ -226,8 +224,28 @@ class StatementLine(db.Model):
     currency: Mapped[str] = mapped_column(String(3))
     amount_cents: Mapped[int] = mapped_column(BigInteger)
 
+
+class StatementLine(_FrozenLine, db.Model):
+    """The lines of the current version of every live statement. The unique key on
+    ``document_line_id`` is the claim: batch generation inserts with ON CONFLICT DO
+    NOTHING (INSERT IGNORE on MySQL), so a line lands on one statement only, whoever
+    races; an open line is one with no row here."""
+
+    __tablename__ = "recon_statement_lines"
+
     __table_args__ = (
-        UniqueConstraint("statement_id", "version", "document_line_id", name="uq_recon_statement_lines_line"),
+        UniqueConstraint("document_line_id", name="uq_recon_statement_lines_document_line"),
+        Index("ix_recon_statement_lines_statement", "statement_id", "doc_date"),
+    )
+
+
+class StatementLineVersion(_FrozenLine, db.Model):
+    """Earlier versions (kept when a draft is regenerated) and the last version of a void statement."""
+
+    __tablename__ = "recon_statement_line_versions"
+
+    __table_args__ = (
+        UniqueConstraint("statement_id", "version", "document_line_id", name="uq_recon_statement_line_versions"),
     )
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import exists, func, select, update
 
 from backend.extensions import db
-from backend.reconciliation.models import Counterparty, Document, DocumentLine, Part, Price, Statement
+from backend.reconciliation.models import Counterparty, Document, DocumentLine, Part, Price, Statement, StatementLine
 from backend.reconciliation.money import amount_cents_sql
 
 
@@ -24,10 +24,10 @@ def _latest_price_for_line():
 def _repriceable(supplier_id: int | None, date_from: date, date_to: date) -> list:
     """Receipt lines priced from a PO or a list (not manual ones, not returns) that are
     open or on a draft statement: frozen statements never change under anyone."""
-    drafts = select(Statement.id).where(Statement.state == "draft")
+    frozen = exists().where(StatementLine.document_line_id == DocumentLine.id,
+                            StatementLine.statement_id == Statement.id, Statement.state != "draft")
     where = [DocumentLine.doc_date >= date_from, DocumentLine.doc_date <= date_to,
-             DocumentLine.price_source.in_(("po", "price_list", "latest_po")),
-             or_(DocumentLine.statement_id.is_(None), DocumentLine.statement_id.in_(drafts))]
+             DocumentLine.price_source.in_(("po", "price_list", "latest_po")), ~frozen]
     if supplier_id:
         where.append(DocumentLine.counterparty_id == supplier_id)
     return where

@@ -159,7 +159,6 @@ class DocumentLineSchema(Schema):
     price_diff = fields.Decimal(as_string=True)
     price_source = fields.String()
     amount_cents = fields.Integer()
-    statement_id = fields.Integer(allow_none=True)
 
 
 class DocumentSchema(Schema):

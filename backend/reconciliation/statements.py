@@ -6,11 +6,11 @@ set-based statements whatever the number of lines:
 1. INSERT ... SELECT one draft statement per counterparty with open lines dated up
    to the period's end (late lines are carried into the next statement), unless a
    live statement with that number (side, period end, counterparty) exists;
-2. UPDATE the open lines of those statements with ``statement_id = s.id WHERE
-   statement_id IS NULL``: the claim. A line's one column can name one statement
-   only, and a racing run's UPDATE re-checks ``IS NULL`` after the winner commits;
-3. INSERT ... SELECT the frozen copy of the lines (version 1), then the totals per
-   currency as sums of those copies.
+2. INSERT ... SELECT the frozen copies of those lines into recon_statement_lines,
+   ON CONFLICT DO NOTHING: the claim. The table's unique key on document_line_id
+   puts a line on one statement only; a racing run's insert waits for the winner's
+   commit and then skips the line;
+3. INSERT ... SELECT the totals per currency as sums of those copies.
 """
 
 from __future__ import annotations
@@ -18,12 +18,54 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import delete, exists, func, insert, literal, select, update
+from sqlalchemy import delete, exists, func, insert, literal, select
 
 from backend.extensions import UTCDateTime, db
-from backend.reconciliation.models import Counterparty, DocumentLine, Statement, StatementLine, StatementTotal
+from backend.reconciliation.models import (
+    Counterparty,
+    DocumentLine,
+    Statement,
+    StatementLine,
+    StatementLineVersion,
+    StatementTotal,
+)
 from backend.reconciliation.periods import periods_ending_in
 from backend.timeutil import utcnow
+
+FROZEN = ["statement_id", "version", "document_line_id", "document_id", "doc_date", "part_id", "qty", "unit_price",
+          "currency", "amount_cents"]
+
+
+def is_open():
+    """Correlated on DocumentLine: no statement holds the line."""
+    return ~exists().where(StatementLine.document_line_id == DocumentLine.id)
+
+
+def _insert_claims():
+    """INSERT into recon_statement_lines that skips lines another statement holds."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(StatementLine), True
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(StatementLine), True
+    return insert(StatementLine).prefix_with("IGNORE"), False
+
+
+def claim(statement_col, version: int, where) -> int:
+    """Freeze the open document lines matching ``where`` onto statements; returns how many."""
+    stmt, upsert = _insert_claims()
+    stmt = stmt.from_select(FROZEN, select(
+        statement_col, literal(version), DocumentLine.id, DocumentLine.document_id, DocumentLine.doc_date,
+        DocumentLine.part_id, DocumentLine.qty, DocumentLine.unit_price, DocumentLine.currency,
+        DocumentLine.amount_cents).where(*where))
+    if upsert:
+        stmt = stmt.on_conflict_do_nothing(index_elements=["document_line_id"])
+    return db.session.execute(stmt).rowcount
+
 
 PREFIX = {"payable": "AP", "receivable": "AR"}
 KIND_OF_SIDE = {"payable": "supplier", "receivable": "customer"}
@@ -51,7 +93,7 @@ def generate_step(side: str, cycle: str, step: Step, run_id: int | None = None) 
     now = utcnow()
     number = literal(f"{PREFIX[side]}-{step.end:%Y%m%d}-") + Counterparty.code
     open_lines = exists().where(DocumentLine.counterparty_id == Counterparty.id,
-                                DocumentLine.statement_id.is_(None), DocumentLine.doc_date <= step.end)
+                                is_open(), DocumentLine.doc_date <= step.end)
     taken = exists().where(Statement.number == number, Statement.live == 1)
     stamp = literal(now, UTCDateTime)
     candidates = select(number, literal(1), literal(side), Counterparty.id, literal(run_id), literal(step.start),
@@ -70,58 +112,58 @@ def generate_step(side: str, cycle: str, step: Step, run_id: int | None = None) 
         return 0, 0
     lines = 0
     for i in range(0, len(fresh_ids), 5000):
-        lines += _claim_and_freeze(fresh_ids[i:i + 5000], step.end)
+        mine = select(Statement.id, Statement.counterparty_id).where(
+            Statement.id.in_(fresh_ids[i:i + 5000])).subquery()
+        lines += claim(mine.c.id, 1, (DocumentLine.counterparty_id == mine.c.counterparty_id,
+                                      DocumentLine.doc_date <= step.end, is_open()))
+        _total(fresh_ids[i:i + 5000], 1)
     emptied = db.session.execute(delete(Statement).where(
         Statement.id.in_(fresh_ids), ~exists().where(StatementTotal.statement_id == Statement.id))).rowcount
     return len(fresh_ids) - emptied, lines
 
 
-def _claim_and_freeze(statement_ids: list[int], end: date) -> int:
-    mine = select(Statement.id, Statement.counterparty_id).where(Statement.id.in_(statement_ids)).subquery()
-    claimed = db.session.execute(
-        update(DocumentLine)
-        .where(DocumentLine.counterparty_id == mine.c.counterparty_id, DocumentLine.statement_id.is_(None),
-               DocumentLine.doc_date <= end)
-        .values(statement_id=mine.c.id).execution_options(synchronize_session=False)).rowcount
-    _freeze(DocumentLine.statement_id.in_(statement_ids), 1)
-    return claimed
-
-
-def _freeze(which, version: int) -> None:
-    """Copy the claimed lines as ``version`` and write their totals per currency."""
-    db.session.execute(insert(StatementLine).from_select(
-        ["statement_id", "version", "document_line_id", "document_id", "doc_date", "part_id", "qty", "unit_price",
-         "currency", "amount_cents"],
-        select(DocumentLine.statement_id, literal(version), DocumentLine.id, DocumentLine.document_id,
-               DocumentLine.doc_date, DocumentLine.part_id, DocumentLine.qty, DocumentLine.unit_price,
-               DocumentLine.currency, DocumentLine.amount_cents).where(which)))
+def _total(statement_ids: list[int], version: int) -> None:
     db.session.execute(insert(StatementTotal).from_select(
         ["statement_id", "version", "currency", "lines", "amount_cents"],
-        select(DocumentLine.statement_id, literal(version), DocumentLine.currency, func.count(),
-               func.sum(DocumentLine.amount_cents)).where(which)
-        .group_by(DocumentLine.statement_id, DocumentLine.currency)))
+        select(StatementLine.statement_id, literal(version), StatementLine.currency, func.count(),
+               func.sum(StatementLine.amount_cents)).where(StatementLine.statement_id.in_(statement_ids))
+        .group_by(StatementLine.statement_id, StatementLine.currency)))
+
+
+def retire(statement: Statement) -> None:
+    """Move the current lines into the version history; the lines are open again."""
+    current = select(*[getattr(StatementLine, c) for c in FROZEN]).where(StatementLine.statement_id == statement.id)
+    db.session.execute(insert(StatementLineVersion).from_select(FROZEN, current))
+    db.session.execute(delete(StatementLine).where(StatementLine.statement_id == statement.id))
 
 
 def regenerate(statement: Statement) -> dict:
-    """A draft takes in open lines that arrived since and re-freezes every line it holds
-    (re-priced ones included) as a new version; returns the diff to the previous one."""
-    db.session.execute(update(DocumentLine)
-                       .where(DocumentLine.counterparty_id == statement.counterparty_id,
-                              DocumentLine.statement_id.is_(None), DocumentLine.doc_date <= statement.period_end)
-                       .values(statement_id=statement.id).execution_options(synchronize_session=False))
+    """A draft re-freezes the lines it held (with their current prices) and takes in open
+    lines that arrived since, as a new version; returns the diff to the previous one."""
     previous = statement.version
+    retire(statement)
     statement.version = previous + 1
     statement.updated_at = utcnow()
     db.session.flush()
-    _freeze(DocumentLine.statement_id == statement.id, statement.version)
-    return diff(statement.id, previous, statement.version)
+    # the lines it held are open again after retire(), so one claim takes them and the late ones
+    claim(literal(statement.id), statement.version, (DocumentLine.counterparty_id == statement.counterparty_id,
+                                                     DocumentLine.doc_date <= statement.period_end, is_open()))
+    _total([statement.id], statement.version)
+    return diff(statement, previous, statement.version)
 
 
-def diff(statement_id: int, old: int, new: int) -> dict:
+def lines_of(statement: Statement, version: int):
+    """The table holding this version: the current lines of a live statement, else history."""
+    if statement.live and version == statement.version:
+        return StatementLine
+    return StatementLineVersion
+
+
+def diff(statement: Statement, old: int, new: int) -> dict:
     """Lines added, removed and changed (qty, price or amount) between two versions."""
     def version(v):
-        return select(StatementLine).where(StatementLine.statement_id == statement_id,
-                                           StatementLine.version == v).subquery()
+        table = lines_of(statement, v)
+        return select(table).where(table.statement_id == statement.id, table.version == v).subquery()
 
     a, b = version(old), version(new)
     rows = lambda q: [dict(r) for r in db.session.execute(q).mappings()]  # noqa: E731

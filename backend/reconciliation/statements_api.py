@@ -85,7 +85,7 @@ def statement_lines(args, statement_id):
     """The frozen lines of a version (default: the current one)."""
     statement = workflow.get_statement(statement_id)
     version = args.get("version") or statement.version
-    rows = exports.line_rows(statement.id, version, args["page"], args["per_page"])
+    rows = exports.line_rows(statement, version, args["page"], args["per_page"])
     items = [{"document_line_id": line_id, "doc_date": day.isoformat(), "document": number, "part_no": part_no,
               "brand": brand, "qty": qty, "unit_price": price_text(price), "amount": cents_text(cents),
               "amount_cents": cents, "currency": currency}
@@ -119,8 +119,8 @@ def regenerate(statement_id):
 @finance
 @blp.arguments(s.DiffArgs, location="query")
 def version_diff(args, statement_id):
-    workflow.get_statement(statement_id)
-    return _diff_out(engine.diff(statement_id, args["from_version"], args["to_version"]))
+    statement = workflow.get_statement(statement_id)
+    return _diff_out(engine.diff(statement, args["from_version"], args["to_version"]))
 
 
 def _diff_out(result: dict) -> dict:

@@ -59,7 +59,7 @@ def diff_file(statement_id: int, filename: str, data: bytes) -> dict:
     report.accepted = len(theirs)
     ours: dict[tuple, dict] = {}
     key = _key_counter()
-    for _day, doc, part_no, _brand, qty, price, _cents, _cur, line_id in line_rows(statement.id, statement.version):
+    for _day, doc, part_no, _brand, qty, price, _cents, _cur, line_id in line_rows(statement, statement.version):
         ours[key(doc, part_no)] = {"document_line_id": line_id, "number": doc, "part_no": part_no, "qty": qty,
                                    "unit_price": Decimal(price)}
     qty_tol, price_tol = cp.qty_tolerance or 0, Decimal(cp.price_tolerance or 0)

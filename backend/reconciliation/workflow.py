@@ -7,12 +7,12 @@ frees its number for a new statement of the same period.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from backend.errors import ApiError
 from backend.extensions import db
 from backend.reconciliation import statements as engine
-from backend.reconciliation.models import Counterparty, DocumentLine, Statement, StatementEvent, StatementLine
+from backend.reconciliation.models import Counterparty, Statement, StatementEvent, StatementLine
 from backend.timeutil import utcnow
 
 TRANSITIONS = {
@@ -46,8 +46,7 @@ def transition(statement_id: int, action: str, admin_id: int | None, notes: list
         db.session.add_all(StatementEvent(statement_id=statement.id, action="note", admin_id=admin_id,
                                           document_line_id=n["document_line_id"], note=n["note"]) for n in notes)
     if action == "void":
-        db.session.execute(update(DocumentLine).where(DocumentLine.statement_id == statement.id)
-                           .values(statement_id=None).execution_options(synchronize_session=False))
+        engine.retire(statement)
         statement.live = None
     statement.state = target
     statement.updated_at = utcnow()

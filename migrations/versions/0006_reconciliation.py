@@ -188,6 +188,22 @@ def upgrade():
     with op.batch_alter_table('recon_statement_exports', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_recon_statement_exports_statement_id'), ['statement_id'], unique=False)
 
+    op.create_table('recon_statement_line_versions',
+    sa.Column('id', BIG_ID, nullable=False),
+    sa.Column('statement_id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('document_line_id', sa.BigInteger(), nullable=False),
+    sa.Column('document_id', sa.Integer(), nullable=False),
+    sa.Column('doc_date', sa.Date(), nullable=False),
+    sa.Column('part_id', sa.Integer(), nullable=False),
+    sa.Column('qty', sa.Integer(), nullable=False),
+    sa.Column('unit_price', sa.Numeric(precision=18, scale=6), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('amount_cents', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['statement_id'], ['recon_statements.id'], name=op.f('fk_recon_statement_line_versions_statement_id_recon_statements')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_recon_statement_line_versions')),
+    sa.UniqueConstraint('statement_id', 'version', 'document_line_id', name='uq_recon_statement_line_versions')
+    )
     op.create_table('recon_statement_lines',
     sa.Column('id', BIG_ID, nullable=False),
     sa.Column('statement_id', sa.Integer(), nullable=False),
@@ -202,8 +218,11 @@ def upgrade():
     sa.Column('amount_cents', sa.BigInteger(), nullable=False),
     sa.ForeignKeyConstraint(['statement_id'], ['recon_statements.id'], name=op.f('fk_recon_statement_lines_statement_id_recon_statements')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_recon_statement_lines')),
-    sa.UniqueConstraint('statement_id', 'version', 'document_line_id', name='uq_recon_statement_lines_line')
+    sa.UniqueConstraint('document_line_id', name='uq_recon_statement_lines_document_line')
     )
+    with op.batch_alter_table('recon_statement_lines', schema=None) as batch_op:
+        batch_op.create_index('ix_recon_statement_lines_statement', ['statement_id', 'doc_date'], unique=False)
+
     op.create_table('recon_statement_totals',
     sa.Column('statement_id', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -227,16 +246,16 @@ def upgrade():
     sa.Column('price_diff', sa.Numeric(precision=18, scale=6), nullable=False),
     sa.Column('price_source', sa.String(length=16), nullable=False),
     sa.Column('amount_cents', sa.BigInteger(), nullable=False),
-    sa.Column('statement_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['document_id'], ['recon_documents.id'], name=op.f('fk_recon_document_lines_document_id_recon_documents')),
     sa.ForeignKeyConstraint(['part_id'], ['recon_parts.id'], name=op.f('fk_recon_document_lines_part_id_recon_parts')),
-    sa.ForeignKeyConstraint(['statement_id'], ['recon_statements.id'], name=op.f('fk_recon_document_lines_statement_id_recon_statements')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_recon_document_lines'))
     )
     with op.batch_alter_table('recon_document_lines', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_recon_document_lines_document_id'), ['document_id'], unique=False)
-        batch_op.create_index('ix_recon_document_lines_open', ['counterparty_id', 'statement_id', 'doc_date'], unique=False)
-        batch_op.create_index('ix_recon_document_lines_statement', ['statement_id'], unique=False)
+        batch_op.create_index('ix_recon_document_lines_open', ['counterparty_id', 'doc_date'], unique=False)
+    if op.get_bind().dialect.name == "postgresql":
+        # room on each page: re-pricing rewrites unindexed columns only, as heap-only updates
+        op.execute("ALTER TABLE recon_document_lines SET (fillfactor = 70)")
 
     op.create_table('recon_mail_log',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -267,13 +286,16 @@ def downgrade():
 
     op.drop_table('recon_mail_log')
     with op.batch_alter_table('recon_document_lines', schema=None) as batch_op:
-        batch_op.drop_index('ix_recon_document_lines_statement')
         batch_op.drop_index('ix_recon_document_lines_open')
         batch_op.drop_index(batch_op.f('ix_recon_document_lines_document_id'))
 
     op.drop_table('recon_document_lines')
     op.drop_table('recon_statement_totals')
+    with op.batch_alter_table('recon_statement_lines', schema=None) as batch_op:
+        batch_op.drop_index('ix_recon_statement_lines_statement')
+
     op.drop_table('recon_statement_lines')
+    op.drop_table('recon_statement_line_versions')
     with op.batch_alter_table('recon_statement_exports', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_recon_statement_exports_statement_id'))
 
