@@ -99,6 +99,7 @@ def test_batch_generation_per_cycle_and_counterparty(fin, live):
         assert statement["totals"] == [{"currency": "CNY", "lines": len(lines),
                                         "amount_cents": sum(line["amount_cents"] for line in lines)}]
         previous_end = sunday
+    assert first["lines"] == sum(w["totals"][0]["lines"] for w in weeks)
     assert statements_of(fin, halves) == []  # another cycle's run
 
     run(fin, live, "receivable", "semi_monthly", label)

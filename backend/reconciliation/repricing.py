@@ -36,9 +36,15 @@ def _repriceable(supplier_id: int | None, date_from: date, date_to: date) -> lis
 def reprice(supplier_id: int | None, date_from: date, date_to: date) -> int:
     """Set-based: every matching line takes its latest list price, its difference to the
     PO price and its re-rounded amount in one statement. Returns the lines updated."""
-    priced = (select(DocumentLine.id.label("line_id"), _latest_price_for_line().label("price"))
-              .where(*_repriceable(supplier_id, date_from, date_to)).subquery())
-    if db.engine.dialect.name == "mysql":
+    priced = select(DocumentLine.id.label("line_id"), _latest_price_for_line().label("price")).where(
+        *_repriceable(supplier_id, date_from, date_to))
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # OFFSET 0 keeps PostgreSQL from inlining the subquery, which would copy the
+        # price lookup into each SET expression and probe the index four times a line.
+        priced = priced.offset(0)
+    priced = priced.subquery()
+    if dialect == "mysql":
         # MySQL refuses an UPDATE joined to a derived table that reads the same table:
         # pin the computed prices in a temporary table first.
         return _reprice_via_temp(priced)

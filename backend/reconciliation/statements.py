@@ -47,12 +47,12 @@ def _insert_claims():
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        return pg_insert(StatementLine), True
+        return pg_insert(StatementLine.__table__), True
     if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        return sqlite_insert(StatementLine), True
-    return insert(StatementLine).prefix_with("IGNORE"), False
+        return sqlite_insert(StatementLine.__table__), True
+    return insert(StatementLine.__table__).prefix_with("IGNORE"), False
 
 
 def claim(statement_col, version: int, where) -> int:
@@ -64,7 +64,8 @@ def claim(statement_col, version: int, where) -> int:
         DocumentLine.amount_cents).where(*where))
     if upsert:
         stmt = stmt.on_conflict_do_nothing(index_elements=["document_line_id"])
-    return db.session.execute(stmt).rowcount
+    # preserve_rowcount: drivers only promise rowcount for UPDATE and DELETE
+    return db.session.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
 
 
 PREFIX = {"payable": "AP", "receivable": "AR"}
