@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from backend.errors import ApiError
 from backend.extensions import db
 from backend.reconciliation.models import Counterparty, Part
+from backend.schemas import paginate
+
+
+def add_unique(obj, what: str):
+    """Add a row whose number or code must be new: DUPLICATE_NUMBER instead of a 500."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(obj)
+    except IntegrityError as exc:
+        raise ApiError("DUPLICATE_NUMBER", f"{what} exists") from exc
+    return obj
 
 
 def create_counterparty(args: dict) -> Counterparty:
-    cp = Counterparty(**args)
-    try:
-        with db.session.begin_nested():
-            db.session.add(cp)
-    except IntegrityError as exc:
-        raise ApiError("DUPLICATE_NUMBER", f"Counterparty code {args['code']} exists") from exc
-    return cp
+    return add_unique(Counterparty(**args), f"Counterparty code {args['code']}")
 
 
 def update_counterparty(cp_id: int, args: dict) -> Counterparty:
@@ -41,19 +46,11 @@ def list_counterparties(kind: str | None, page: int, per_page: int) -> dict:
     query = select(Counterparty).order_by(Counterparty.code)
     if kind:
         query = query.where(Counterparty.kind == kind)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    items = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
-    return {"items": items, "page": page, "per_page": per_page, "total": total}
+    return paginate(query, page, per_page, lambda row: row)
 
 
 def create_part(args: dict) -> Part:
-    part = Part(**args)
-    try:
-        with db.session.begin_nested():
-            db.session.add(part)
-    except IntegrityError as exc:
-        raise ApiError("DUPLICATE_NUMBER", f"Part {args['part_no']} / {args['brand']} exists") from exc
-    return part
+    return add_unique(Part(**args), f"Part {args['part_no']} / {args['brand']}")
 
 
 def get_part(part_id: int) -> Part:
@@ -67,9 +64,7 @@ def list_parts(q: str | None, page: int, per_page: int) -> dict:
     query = select(Part).order_by(Part.part_no, Part.brand)
     if q:
         query = query.where(Part.part_no.like(f"{q}%"))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    items = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
-    return {"items": items, "page": page, "per_page": per_page, "total": total}
+    return paginate(query, page, per_page, lambda row: row)
 
 
 def part_ids(keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:

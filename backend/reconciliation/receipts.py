@@ -13,7 +13,6 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
 
 from backend.errors import ApiError
 from backend.extensions import db
@@ -34,11 +33,7 @@ def _resolve_part(line: dict) -> int:
 
 
 def _claim_number(obj) -> None:
-    try:
-        with db.session.begin_nested():
-            db.session.add(obj)
-    except IntegrityError as exc:
-        raise ApiError("DUPLICATE_NUMBER", f"Number {obj.number} is taken") from exc
+    parts.add_unique(obj, f"Number {obj.number}")
 
 
 def create_po(args: dict) -> PurchaseOrder:
