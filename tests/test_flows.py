@@ -209,6 +209,7 @@ def test_level_two_follows_a_move(live, ops, admin_token):
                                       json={"invite_code": a2.user["invite_code"], "reason": "wrong sharer"})
     assert r.status_code == 200, r.text
     assert a.get("/me/team", params={"level": 2}).json()["total"] == 0
+    assert a.get("/me/team", params={"level": 1}).json()["total"] == 0
     moved = a2.get("/me/team", params={"level": 2}).json()
     assert [(m["user_id"], m["via"]["id"]) for m in moved["items"]] == [(c.id, b.id)]
     tree = admin(live, admin_token).get(f"/admin/users/{a2.id}/tree").json()

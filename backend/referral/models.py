@@ -37,3 +37,16 @@ class TeamContribution(db.Model):
     earner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     net_fen: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TeamSize(db.Model):
+    """How many people someone has at level 1 and 2: a team page's total without
+    counting 100k index entries. Kept by every bind and move (referral.service), in
+    its own table so the counter locks never mix with the tree's row locks (and without
+    a foreign key: checking one would lock the user's row again)."""
+
+    __tablename__ = "team_sizes"
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    level1_count: Mapped[int] = mapped_column(Integer, default=0)
+    level2_count: Mapped[int] = mapped_column(Integer, default=0)

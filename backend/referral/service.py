@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import secrets
+from collections import defaultdict
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
+from backend import counters
 from backend.auth.models import User
 from backend.commission import service as commission
 from backend.commission.settings import get_settings
 from backend.errors import ApiError
 from backend.extensions import db
-from backend.referral.models import BindHistory
+from backend.referral.models import BindHistory, TeamSize
 from backend.timeutil import as_utc, utcnow
 
 # Unambiguous characters: codes are read aloud and typed from screenshots.
@@ -130,6 +132,7 @@ def bind_to(user: User, inviter: User, source: str, *, reason: str = "", operato
         raise ApiError("REFERRAL_CYCLE", "Binding here would make a cycle")
 
     old_inviter_id = user.inviter_id
+    old_parent_id = user.inviter2_id
     old_depth, old_root = user.depth, user.root_id
     user.inviter_id = inviter.id
     user.inviter2_id = inviter.inviter_id
@@ -140,6 +143,7 @@ def bind_to(user: User, inviter: User, source: str, *, reason: str = "", operato
     db.session.add(BindHistory(user_id=user.id, old_inviter_id=old_inviter_id, new_inviter_id=inviter.id,
                                source=source, reason=reason, operator_id=operator_id))
     db.session.flush()
+    _count_team_change(user.id, (old_inviter_id, old_parent_id), (inviter.id, inviter.inviter_id))
     if old_inviter_id is not None:
         # the user's own team now has a new level 2 above it
         db.session.execute(update(User).where(User.inviter_id == user.id).values(inviter2_id=inviter.id)
@@ -147,6 +151,23 @@ def bind_to(user: User, inviter: User, source: str, *, reason: str = "", operato
         if user.depth != old_depth or user.root_id != old_root:
             _reposition_subtree(user)
     return user
+
+
+def _count_team_change(user_id: int, old: tuple[int | None, int | None], new: tuple[int, int | None]) -> None:
+    """``user`` moves from ``old`` (inviter, inviter's inviter) to ``new``: each inviter's
+    level 1 changes by one and level 2 by the user's own level 1 (they come along);
+    each inviter's inviter's level 2 by one. One upsert for all of it."""
+    below = team_count(user_id, 1)
+    changes: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for (inviter_id, parent_id), sign in ((old, -1), (new, +1)):
+        if inviter_id is None:
+            continue
+        changes[inviter_id][0] += sign
+        changes[inviter_id][1] += sign * below
+        if parent_id is not None:
+            changes[parent_id][1] += sign
+    counters.add(TeamSize.__table__, ("user_id",),
+                 [dict(user_id=uid, level1_count=one, level2_count=two) for uid, (one, two) in changes.items()])
 
 
 def _reposition_subtree(user: User) -> None:
@@ -179,4 +200,6 @@ def in_team(user_id: int, level: int):
 
 
 def team_count(user_id: int, level: int) -> int:
-    return db.session.scalar(select(func.count(User.id)).where(in_team(user_id, level)))
+    """The size of a level of someone's team: a counter, not a count."""
+    column = TeamSize.level1_count if level == 1 else TeamSize.level2_count
+    return db.session.scalar(select(column).where(TeamSize.user_id == user_id)) or 0

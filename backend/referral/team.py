@@ -17,7 +17,7 @@ from backend.auth.models import User
 from backend.extensions import db
 from backend.orders.models import Order
 from backend.referral.models import TeamContribution
-from backend.referral.service import in_team
+from backend.referral.service import in_team, team_count
 from backend.schemas import page_of
 from backend.timeutil import iso
 
@@ -83,7 +83,8 @@ def team_page(me_id: int, level: int, page: int, per_page: int, sort: str = "joi
     if sort not in SORTS:
         raise ValueError(f"unknown team sort {sort!r}")
     stmt, count = _members(me_id, level, q)
-    total = db.session.scalar(count)
+    # a search counts its matches; the whole level is a counter kept by every bind
+    total = db.session.scalar(count) if q else team_count(me_id, level)
     offset = (page - 1) * per_page
     if sort == "contribution":
         rows = _by_contribution(stmt, me_id, offset, per_page)

@@ -31,6 +31,19 @@ def upgrade():
         sa.ForeignKeyConstraint(["earner_id"], ["users.id"], name=op.f("fk_team_contributions_earner_id_users")),
         sa.PrimaryKeyConstraint("earner_id", "buyer_id", name=op.f("pk_team_contributions")),
     )
+    op.create_table(
+        "team_sizes",
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("level1_count", sa.Integer(), nullable=False),
+        sa.Column("level2_count", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_team_sizes")),
+    )
+    op.execute(  # each user's level 1 and level 2 sizes, counted once, grouped (never per row)
+        "INSERT INTO team_sizes (user_id, level1_count, level2_count) "
+        "SELECT id, sum(one), sum(two) FROM ("
+        " SELECT inviter_id AS id, 1 AS one, 0 AS two FROM users WHERE inviter_id IS NOT NULL"
+        " UNION ALL SELECT inviter2_id, 0, 1 FROM users WHERE inviter2_id IS NOT NULL) t GROUP BY id"
+    )
     op.create_index("ix_team_contributions_rank", "team_contributions", ["earner_id", "net_fen", "buyer_id"])
     op.execute(
         "INSERT INTO team_contributions (earner_id, buyer_id, net_fen) "
@@ -39,6 +52,7 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_table("team_sizes")
     op.drop_index("ix_team_contributions_rank", table_name="team_contributions")
     op.drop_table("team_contributions")
     with op.batch_alter_table("commissions", schema=None) as batch_op:
