@@ -80,7 +80,7 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp(prefix="fission-tree-bench-"))
     stack = Stack(work)
     rds = redis.Redis.from_url(a.redis_url)
-    rds.flushdb()
+    rds.flushdb(asynchronous=True)  # a big db: never block the shared server
     print(f"Redis {a.redis_url}: flushed", flush=True)
     env = big_tree.app_env("", a.redis_url, "treebench", work)
     url, gen = big_tree.ensure(a.database_url, a.bench_db, a.users, a.entries, a.regenerate, env)
