@@ -34,8 +34,9 @@ def paginate(stmt, page: int, per_page: int, shape) -> dict:
     return page_of([shape(row) for row in rows], page, per_page, total)
 
 
-def list_schema(item_schema, name: str):
+def list_schema(item_schema, name: str, **extra_fields):
     return Schema.from_dict({
         "items": fields.List(fields.Nested(item_schema)),
         "page": fields.Integer(), "per_page": fields.Integer(), "total": fields.Integer(),
+        **extra_fields,
     }, name=name)

@@ -116,10 +116,38 @@ def test_search_by_nickname(tree):
     assert (found["total"], [m["nickname"] for m in found["items"]]) == (1, [n["c2"]])
     found = team(p["a"], level=1, q="o_")
     assert (found["total"], [m["nickname"] for m in found["items"]]) == (1, [n["b1"]])
-    assert team(p["a"], level=1, q=n["c1"]) == {"items": [], "page": 1, "per_page": 20, "total": 0}
+    assert team(p["a"], level=1, q=n["c1"]) == {"items": [], "page": 1, "per_page": 20, "total": 0,
+                                              "next_cursor": None}
     # search and the contribution order together
     found = team(p["a"], level=2, q="c", sort="contribution")
     assert [m["nickname"] for m in found["items"]] == [n["c1"], n["c3"], n["c2"]]
+
+
+@pytest.mark.parametrize("sort", ["joined", "contribution"])
+def test_cursor_pages_through_everything_like_page_numbers(tree, sort):
+    tag, p, n = tree
+    whole = team(p["a"], level=2, sort=sort)["items"]
+    seen, cursor = [], None
+    for _ in range(4):
+        params = {"level": 2, "sort": sort, "per_page": 1} | ({"cursor": cursor} if cursor else {})
+        page = team(p["a"], **params)
+        assert page["total"] == 3
+        seen += page["items"]
+        cursor = page["next_cursor"]
+        if not page["items"]:
+            break
+    assert seen == whole and cursor is None
+    # two at a time crosses the contributors → everyone-else boundary inside a page
+    first = team(p["a"], level=2, sort=sort, per_page=2)
+    rest = team(p["a"], level=2, sort=sort, per_page=2, cursor=first["next_cursor"])
+    assert first["items"] + rest["items"] == whole and rest["next_cursor"] is None
+
+
+def test_a_forged_cursor_is_refused(tree):
+    tag, p, n = tree
+    for bad in ("not-a-cursor", "WyJ4IiwxLDJd", "WyJjIiwxMCwxXQ"):  # junk, ["x",1,2], a contribution cursor
+        r = p["a"].get("/me/team", params={"cursor": bad, "sort": "joined"})
+        assert r.status_code == 422 and r.json()["error"]["code"] == "VALIDATION_ERROR", (bad, r.text)
 
 
 @pytest.mark.parametrize("sort", ["joined", "contribution"])

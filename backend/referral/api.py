@@ -45,7 +45,7 @@ def bind(args):
 @blp.response(200, schemas.TeamPage)
 def my_team(args):
     return team_page(g.user.id, args["level"], args["page"], args["per_page"],
-                     sort=args["sort"], q=(args.get("q") or "").strip() or None)
+                     sort=args["sort"], q=(args.get("q") or "").strip() or None, cursor=args.get("cursor"))
 
 
 def _require_code():

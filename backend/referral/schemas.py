@@ -30,6 +30,9 @@ class TeamArgs(PageArgs):
                                                   "contribution: commission_to_me_fen desc, then newest first"})
     q = fields.String(validate=validate.Length(max=64),
                       metadata={"description": "nickname contains, case-insensitive; % and _ match themselves"})
+    cursor = fields.String(validate=validate.Length(max=200), metadata={
+        "description": "the next_cursor of the previous page: the next page by index lookup however deep "
+                       "(page is then only echoed)"})
 
 
 class TeamVia(Schema):
@@ -49,7 +52,8 @@ class TeamMember(Schema):
                         metadata={"description": "level 2: the level-1 member they came through; null on level 1"})
 
 
-TeamPage = list_schema(TeamMember, "TeamPage")
+TeamPage = list_schema(TeamMember, "TeamPage", next_cursor=fields.String(
+    allow_none=True, metadata={"description": "pass as cursor for the next page; null on the last page"}))
 
 
 class MoveArgs(Schema):

@@ -10,16 +10,23 @@ per-member figures.
 
 from __future__ import annotations
 
-from sqlalchemy import and_, func, null, select
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, null, select, tuple_
 from sqlalchemy.orm import aliased
 
 from backend.auth.models import User
+from backend.errors import ApiError
 from backend.extensions import db
 from backend.orders.models import Order
 from backend.referral.models import TeamContribution
 from backend.referral.service import in_team, team_count
 from backend.schemas import page_of
-from backend.timeutil import iso
+from backend.timeutil import as_utc, iso
 
 PAID_STATUSES = ("paid", "shipped", "completed", "partially_refunded", "refunded")
 SORTS = ("joined", "contribution")
@@ -58,38 +65,53 @@ def _contributors(stmt, me_id: int):
             .order_by(TeamContribution.net_fen.desc(), TeamContribution.buyer_id.desc()))
 
 
-def _by_contribution(stmt, me_id: int, offset: int, per_page: int) -> list:
+def _newest_first(stmt, after: tuple | None):
+    if after is not None:  # keyset: strictly after the last row seen
+        stmt = stmt.where(tuple_(User.bound_at, User.id) < after)
+    return stmt.order_by(User.bound_at.desc(), User.id.desc())
+
+
+def _by_contribution(stmt, me_id: int, offset: int, per_page: int, cursor: Cursor | None) -> list:
     """Contributors first (by what they brought), then everyone else newest first.
     The second list only starts once the first is used up, so only a page that
-    reaches it pays for counting the first."""
-    rows = db.session.execute(_contributors(stmt, me_id).limit(per_page).offset(offset)).all()
-    if len(rows) == per_page:
-        return rows
+    reaches it by offset pays for counting the first; a cursor never counts."""
+    rows = []
+    if cursor is None or cursor.phase == "c":
+        contributors = _contributors(stmt, me_id)
+        if cursor is not None:
+            contributors = contributors.where(tuple_(TeamContribution.net_fen, TeamContribution.buyer_id) < cursor.key)
+        rows = db.session.execute(contributors.limit(per_page).offset(offset)).all()
+        if len(rows) == per_page:
+            return rows
     brought = select(TeamContribution.buyer_id).where(
         TeamContribution.earner_id == me_id, TeamContribution.buyer_id == User.id, TeamContribution.net_fen > 0)
     skip = 0
-    if offset:
+    if offset and cursor is None:
         n_contributors = db.session.scalar(select(func.count()).select_from(
             _contributors(stmt, me_id).order_by(None).subquery()))
         skip = max(0, offset - n_contributors)
-    rest = (stmt.add_columns(null().label("contributed")).where(~brought.exists())
-            .order_by(User.bound_at.desc(), User.id.desc()).limit(per_page - len(rows)).offset(skip))
-    return rows + db.session.execute(rest).all()
+    after = cursor.key if cursor is not None and cursor.phase == "j" else None
+    rest = _newest_first(stmt.add_columns(null().label("contributed")).where(~brought.exists()), after)
+    return rows + db.session.execute(rest.limit(per_page - len(rows)).offset(skip)).all()
 
 
-def team_page(me_id: int, level: int, page: int, per_page: int, sort: str = "joined", q: str | None = None) -> dict:
+def team_page(me_id: int, level: int, page: int, per_page: int, sort: str = "joined", q: str | None = None,
+              cursor: str | None = None) -> dict:
+    """One page of a level of my team, by ``page`` (offset) or by ``cursor`` (the
+    ``next_cursor`` of the page before: an index lookup however deep)."""
     if level not in (1, 2):
         raise ValueError(f"team level {level!r}: only 1 and 2 exist")
     if sort not in SORTS:
         raise ValueError(f"unknown team sort {sort!r}")
+    position = Cursor.parse(cursor, sort) if cursor else None
+    offset = 0 if position else (page - 1) * per_page
     stmt, count = _members(me_id, level, q)
     # a search counts its matches; the whole level is a counter kept by every bind
     total = db.session.scalar(count) if q else team_count(me_id, level)
-    offset = (page - 1) * per_page
     if sort == "contribution":
-        rows = _by_contribution(stmt, me_id, offset, per_page)
+        rows = _by_contribution(stmt, me_id, offset, per_page, position)
     else:
-        rows = db.session.execute(stmt.order_by(User.bound_at.desc(), User.id.desc())
+        rows = db.session.execute(_newest_first(stmt, position.key if position else None)
                                   .limit(per_page).offset(offset)).all()
 
     ids = [row.id for row in rows]  # one page (≤ 100), not the tree
@@ -113,4 +135,39 @@ def team_page(me_id: int, level: int, page: int, per_page: int, sort: str = "joi
             "commission_to_me_fen": int(brought.get(row.id, 0)),
             "level": level, "via": via,
         })
-    return page_of(items, page, per_page, total)
+    body = page_of(items, page, per_page, total)
+    body["next_cursor"] = Cursor.after(rows[-1]).encode() if len(rows) == per_page else None
+    return body
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ended: ``c`` (net fen, user id) among contributors, or ``j``
+    (bound_at, user id) among the newest-first. Opaque to clients."""
+
+    phase: str
+    key: tuple
+
+    @classmethod
+    def after(cls, row) -> Cursor:
+        contributed = getattr(row, "contributed", None)
+        if contributed is not None:
+            return cls("c", (int(contributed), row.id))
+        return cls("j", (as_utc(row.bound_at), row.id))
+
+    def encode(self) -> str:
+        first = self.key[0].isoformat() if self.phase == "j" else self.key[0]
+        raw = json.dumps([self.phase, first, self.key[1]], separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def parse(cls, text: str, sort: str) -> Cursor:
+        try:
+            phase, first, user_id = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+            if phase == "j":
+                return cls("j", (as_utc(datetime.fromisoformat(first)), int(user_id)))
+            if phase == "c" and sort == "contribution":
+                return cls("c", (int(first), int(user_id)))
+        except (ValueError, TypeError, binascii.Error):
+            pass
+        raise ApiError("VALIDATION_ERROR", "cursor: not a cursor of this list; use the next_cursor you were given")
