@@ -132,13 +132,19 @@ def main(argv=None) -> int:
             cases = [(sort, page, None) for sort in sorts for page in (1, last)]
             if has_q:
                 cases.append(("joined", 1, a.q))
+            if last > 1:  # the last page again, reached the way the app pages: by the cursor of the page before
+                cases += [(sort, "cursor", None) for sort in sorts]
             for sort, page, q in cases:
                 params = {"level": level, "page": page, "per_page": a.per_page, "sort": sort}
                 if q:
                     params["q"] = q
+                if page == "cursor":
+                    before = s.get(team_url, params=params | {"page": last - 1}, headers=headers, timeout=120).json()
+                    params = params | {"page": last, "cursor": before["next_cursor"]}
                 lat, first = time_case(s, team_url, params, headers, a.samples, a.case_budget)
-                label = f"level {level} sort={sort} page {page}{' (last)' if page == last and page > 1 else ''}" \
-                        f"{f' q={q}' if q else ''}"
+                shown = params["page"]
+                label = f"level {level} sort={sort} page {shown}{' (last)' if shown == last and shown > 1 else ''}" \
+                        f"{' by cursor' if 'cursor' in params else ''}{f' q={q}' if q else ''}"
                 if lat is None:
                     print(f"  {label:<46} HTTP {first.status_code}: {first.text[:200]}")
                     team_results.append((label, float("inf")))
