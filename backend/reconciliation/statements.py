@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import delete, exists, func, insert, literal, select
+from sqlalchemy import BigInteger, Column, Integer, MetaData, Table, delete, exists, func, insert, literal, select
 
 from backend.extensions import UTCDateTime, db
 from backend.reconciliation.models import (
@@ -56,16 +56,30 @@ def _insert_claims():
 
 
 def claim(statement_col, version: int, where) -> int:
-    """Freeze the open document lines matching ``where`` onto statements; returns how many."""
+    """Freeze the open document lines matching ``where`` onto statements; returns how many.
+
+    The open lines are picked into a temporary table first, then inserted. Had one
+    statement both read recon_statement_lines (NOT EXISTS) and insert into it, a plan
+    made while the table looked empty (a nested loop over a sequential scan) would
+    rescan every page it had just written: quadratic. Apart, each is linear."""
+    picked = Table("recon_claim_tmp", MetaData(), Column("statement_id", Integer),
+                   Column("line_id", BigInteger, primary_key=True), prefixes=["TEMPORARY"])
+    conn = db.session.connection()
+    picked.drop(conn, checkfirst=True)
+    picked.create(conn)
+    conn.execute(picked.insert().from_select(["statement_id", "line_id"],
+                                             select(statement_col, DocumentLine.id).where(*where)))
     stmt, upsert = _insert_claims()
     stmt = stmt.from_select(FROZEN, select(
-        statement_col, literal(version), DocumentLine.id, DocumentLine.document_id, DocumentLine.doc_date,
+        picked.c.statement_id, literal(version), DocumentLine.id, DocumentLine.document_id, DocumentLine.doc_date,
         DocumentLine.part_id, DocumentLine.qty, DocumentLine.unit_price, DocumentLine.currency,
-        DocumentLine.amount_cents).where(*where))
+        DocumentLine.amount_cents).where(DocumentLine.id == picked.c.line_id))
     if upsert:
         stmt = stmt.on_conflict_do_nothing(index_elements=["document_line_id"])
     # preserve_rowcount: drivers only promise rowcount for UPDATE and DELETE
-    return db.session.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
+    claimed = conn.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
+    picked.drop(conn)
+    return claimed
 
 
 PREFIX = {"payable": "AP", "receivable": "AR"}
