@@ -18,9 +18,10 @@ class User(db.Model):
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint("depth >= 0", name="depth_non_negative"),
-        Index("ix_users_inviter_bound", "inviter_id", "bound_at"),
-        # level-2 team pages: one index range, newest first, however many level-1 members
-        Index("ix_users_inviter2_bound", "inviter2_id", "bound_at", "id"),
+        # team pages: one index range per level, newest first; the nickname rides along
+        # so a search filters inside the index instead of visiting every member's row
+        Index("ix_users_inviter_team", "inviter_id", "bound_at", "id", "nickname"),
+        Index("ix_users_inviter2_team", "inviter2_id", "bound_at", "id", "nickname"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1,7 +1,7 @@
 """Team pages: members of one level with their orders, GMV and commission to me.
 
 Every query is one index range: level 1 is ``inviter_id = me``
-(ix_users_inviter_bound), level 2 ``inviter2_id = me`` (ix_users_inviter2_bound; the
+(ix_users_inviter_team), level 2 ``inviter2_id = me`` (ix_users_inviter2_team; the
 page then looks up each member's level-1 "via" by primary key); the contribution
 sort walks ix_team_contributions_rank (earner, net) backwards. No id list of the
 tree is ever loaded; only one page (≤ 100 ids) goes into IN (...) for the

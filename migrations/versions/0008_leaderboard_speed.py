@@ -44,6 +44,11 @@ def upgrade():
         " SELECT inviter_id AS id, 1 AS one, 0 AS two FROM users WHERE inviter_id IS NOT NULL"
         " UNION ALL SELECT inviter2_id, 0, 1 FROM users WHERE inviter2_id IS NOT NULL) t GROUP BY id"
     )
+    # team indexes that cover a nickname search (new first: MySQL needs an index for the FK)
+    op.create_index("ix_users_inviter_team", "users", ["inviter_id", "bound_at", "id", "nickname"])
+    op.create_index("ix_users_inviter2_team", "users", ["inviter2_id", "bound_at", "id", "nickname"])
+    op.drop_index("ix_users_inviter_bound", table_name="users")
+    op.drop_index("ix_users_inviter2_bound", table_name="users")
     op.create_index("ix_team_contributions_rank", "team_contributions", ["earner_id", "net_fen", "buyer_id"])
     op.execute(
         "INSERT INTO team_contributions (earner_id, buyer_id, net_fen) "
@@ -52,6 +57,10 @@ def upgrade():
 
 
 def downgrade():
+    op.create_index("ix_users_inviter_bound", "users", ["inviter_id", "bound_at"])
+    op.create_index("ix_users_inviter2_bound", "users", ["inviter2_id", "bound_at", "id"])
+    op.drop_index("ix_users_inviter_team", table_name="users")
+    op.drop_index("ix_users_inviter2_team", table_name="users")
     op.drop_table("team_sizes")
     op.drop_index("ix_team_contributions_rank", table_name="team_contributions")
     op.drop_table("team_contributions")
