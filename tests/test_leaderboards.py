@@ -230,3 +230,18 @@ def test_flush_rebuild_and_drift(live, admin_token, boards):
     [planted] = [x for x in report["boards"] if x["period"] == "month"]
     assert [(m["user_id"], m["redis"] - m["database"]) for m in planted["members"]] == [(b.id, 5)]
     assert ops.get("/admin/leaderboards/drift", params={"metric": "orders"}).json()["ok"] is True
+
+
+def test_a_new_nickname_shows_on_the_board_at_once(live, admin_token, boards):
+    import requests
+
+    ops = admin(live, admin_token)
+    a, b, c = chain(live)
+    buy(live, c, create_product(ops, price_fen=6_000)["id"])
+    drain(live)
+    [first] = [i for i in board(a, "commission", "all")["items"] if i["user"]["id"] == b.id]  # now cached
+    r = requests.patch(b.live.api("/me"), json={"nickname": first["user"]["nickname"] + "-new"},
+                       headers=b._headers(), timeout=30)
+    assert r.status_code == 200, r.text
+    [again] = [i for i in board(a, "commission", "all")["items"] if i["user"]["id"] == b.id]
+    assert again["user"]["nickname"] == first["user"]["nickname"] + "-new"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import g
 from flask_smorest import Blueprint
 
-from backend.auth import schemas
+from backend.auth import profiles, schemas
 from backend.auth import service as auth
 from backend.auth.guards import login_required
 from backend.errors import ApiError
@@ -54,6 +54,7 @@ def me():
 def update_me(args):
     auth.update_profile(g.user, args.get("nickname"), args.get("avatar_url"))
     db.session.commit()
+    profiles.forget(g.user.id)
     return user_view(g.user)
 
 

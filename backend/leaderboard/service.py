@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from sqlalchemy import and_, func, select
 
-from backend.auth.models import User
+from backend.auth.profiles import public_profiles
 from backend.commission.models import Commission, LedgerEntry
 from backend.extensions import db
 from backend.leaderboard.boards import Board, Event
@@ -111,8 +111,5 @@ def _made_fully_refunded(order: Order, refund_id: int) -> bool:
 
 
 def hydrate(user_ids: list[int]) -> dict[int, dict]:
-    """Users for a page of ranks, in one query."""
-    if not user_ids:
-        return {}
-    rows = db.session.execute(select(User.id, User.nickname, User.avatar_url).where(User.id.in_(user_ids)))
-    return {uid: {"id": uid, "nickname": nickname, "avatar_url": avatar_url} for uid, nickname, avatar_url in rows}
+    """Users for a page of ranks: from the profile cache, the database only for misses."""
+    return public_profiles(user_ids)
