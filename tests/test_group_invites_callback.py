@@ -103,3 +103,25 @@ def test_bad_signature_is_refused_and_changes_nothing_and_a_replay_counts_once(l
     assert joins_of(live, order["id"]) == (1, True)
     row = funnel_row(ops, "distributor", seller.id)
     assert (row["paid_orders"], row["shown"], row["joined"]) == (1, 1, 1)
+
+
+def test_a_join_without_state_is_attributed_by_unionid(live, ops):
+    """A buyer who joins through the shop's general join way (no state) is still matched
+    to their invite through the unionid 企业微信 reports."""
+    from backend.wechat.wecom import wecom
+
+    point_wecom_callback(live)
+    product = create_product(ops)
+    code = live_code(ops, product_id=product["id"])
+    group = wecom_group(live, ops, code["id"])
+    seller = distributor(live)
+    login_code = f"buyer-{uuid.uuid4().hex}"
+    buyer = login(live, invite_code=seller.user["invite_code"], code=login_code)
+    order = buy(live, buyer, product["id"])
+    assert buyer.get(f"/orders/{order['id']}/group-invite").status_code == 200
+    with live.app.app_context():
+        general_way = wecom().add_join_way([group["chat_id"]], "", remark="poster in the shop")
+    joined = wecom_join(live, general_way, login_code)
+    assert joined["delivered"] is True
+    assert joins_of(live, order["id"]) == (1, True)
+    assert funnel_row(ops, "distributor", seller.id)["joined"] == 1
