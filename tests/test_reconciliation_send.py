@@ -113,6 +113,7 @@ def test_batch_send_with_one_failing_recipient_then_a_rerun(fin, live, smtp):
         (statement,) = statements_of(fin, supplier)
         assert rows[0][1] == statement["number"]
         assert rows[5][4] == 100 + suppliers.index(supplier)
+        assert rows[5][0].date().isoweekday() == 5 and rows[5][5] == 0.01782  # a date cell, a number cell
     states = {s["code"]: statements_of(fin, s)[0]["state"] for s in suppliers}
     assert states == {s["code"]: ("draft" if "bad" in s["email"] else "sent") for s in suppliers}
 
