@@ -254,8 +254,8 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_recon_document_lines_document_id'), ['document_id'], unique=False)
         batch_op.create_index('ix_recon_document_lines_open', ['counterparty_id', 'doc_date'], unique=False)
     if op.get_bind().dialect.name == "postgresql":
-        # room on each page: re-pricing rewrites unindexed columns only, as heap-only updates
-        op.execute("ALTER TABLE recon_document_lines SET (fillfactor = 70)")
+        # half of each page free: re-pricing rewrites unindexed columns only, as heap-only updates
+        op.execute("ALTER TABLE recon_document_lines SET (fillfactor = 50)")
 
     op.create_table('recon_mail_log',
     sa.Column('id', sa.Integer(), nullable=False),
