@@ -32,7 +32,6 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 from datetime import date
 from pathlib import Path
 
@@ -46,7 +45,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 
 from seed import prepare_database  # noqa: E402
-from stack import Stack, free_port, wait_http  # noqa: E402
+from stack import Stack, free_port, run_to_end, wait_http  # noqa: E402
 
 from backend.auth.tokens import USER_SALT  # noqa: E402
 
@@ -421,20 +420,7 @@ def rebuild_rollups(env: dict, first_day: date, next_month: date) -> int:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    bench = Bench(args)
-    failed = False
-    try:
-        bench.run()
-    except KeyboardInterrupt:
-        print("\ninterrupted; stopping everything", flush=True)
-        failed = True
-    except Exception:
-        failed = True
-        traceback.print_exc()
-        print("\nchild logs:\n" + bench.stack.tail_logs(), flush=True)
-    finally:
-        bench.cleanup(keep_logs=args.keep_logs or failed)
-    return 1 if failed else 0
+    return run_to_end(Bench(args), args.keep_logs)
 
 
 if __name__ == "__main__":

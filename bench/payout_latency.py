@@ -26,13 +26,11 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 from seed import SeedOrder, prepare_database, seed  # noqa: E402
 from sender import Credentials, Sent, sender_main  # noqa: E402
-from stack import CpuMeter, Stack, free_port, processes_named, rss_mb, tree, wait_http  # noqa: E402
+from stack import CpuMeter, Stack, free_port, processes_named, rss_mb, run_to_end, tree, wait_http  # noqa: E402
 
 from backend.config import SANDBOX_APPID, SANDBOX_MCH_ID, SANDBOX_PAY_API_KEY  # noqa: E402
 
@@ -485,25 +483,7 @@ def python_closed_loop(url: str, seconds: float, threads: int) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    bench = Bench(args)
-
-    def on_term(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
-    failed = False
-    try:
-        bench.run()
-    except KeyboardInterrupt:
-        print("\ninterrupted; stopping everything", flush=True)
-        failed = True
-    except Exception:
-        failed = True
-        traceback.print_exc()
-        print("\nchild logs:\n" + bench.stack.tail_logs(), flush=True)
-    finally:
-        bench.cleanup(keep_logs=args.keep_logs or failed)
-    return 1 if failed else 0
+    return run_to_end(Bench(args), args.keep_logs)
 
 
 if __name__ == "__main__":

@@ -161,3 +161,30 @@ class CpuMeter:
             before = self.before.get(name, {})
             seconds[name] = sum(max(t - before.get(pid, 0.0), 0.0) for pid, t in after.items())
         return seconds, wall
+
+
+def run_to_end(bench, keep_logs: bool) -> int:
+    """Run a bench that owns a Stack, always clean up, and say why it failed.
+
+    SIGTERM is turned into an interrupt so a killed bench still stops its children.
+    The bench needs ``run()``, ``cleanup(keep_logs=...)`` and a ``stack``.
+    """
+    import traceback
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    failed = False
+    try:
+        bench.run()
+    except KeyboardInterrupt:
+        print("\ninterrupted; stopping everything", flush=True)
+        failed = True
+    except Exception:
+        failed = True
+        traceback.print_exc()
+        print("\nchild logs:\n" + bench.stack.tail_logs(), flush=True)
+    finally:
+        bench.cleanup(keep_logs=keep_logs or failed)
+    return 1 if failed else 0
