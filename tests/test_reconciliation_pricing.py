@@ -285,3 +285,20 @@ def test_only_finance_and_admins_may_reconcile(live, admin_token, role):
     r = client.post(f"{R}/statement-runs", json={"side": "payable", "cycle": "monthly", "month": "2026-01"})
     assert r.status_code in (401, 403)
     assert admin(live, admin_token).get(f"{R}/counterparties").status_code == 200
+
+
+def test_a_po_line_named_twice_in_one_conversion_cannot_receive_more_than_is_open(fin):
+    supplier = make_supplier(fin)
+    part = make_part(fin)
+    po = make_po(fin, supplier["id"], f"PO-{uuid.uuid4().hex[:8]}", "2026-05-01", [(part, 10, "1")])
+    line_id = po["lines"][0]["id"]
+    r = fin.post(f"{R}/purchase-orders/{po['id']}/receipts", json={
+        "policy": "po", "number": f"GR-{uuid.uuid4().hex[:8]}", "doc_date": "2026-05-03",
+        "lines": [{"po_line_id": line_id, "qty": 10}, {"po_line_id": line_id, "qty": 10}]})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "QTY_EXCEEDS_OPEN", r.text
+    assert fin.get(f"{R}/purchase-orders/{po['id']}").json()["lines"][0]["received_qty"] == 0
+    r = fin.post(f"{R}/purchase-orders/{po['id']}/receipts", json={
+        "policy": "po", "number": f"GR-{uuid.uuid4().hex[:8]}", "doc_date": "2026-05-03",
+        "lines": [{"po_line_id": line_id, "qty": 4}, {"po_line_id": line_id, "qty": 6}]})
+    assert r.status_code == 201, r.text
+    assert fin.get(f"{R}/purchase-orders/{po['id']}").json()["lines"][0]["received_qty"] == 10

@@ -77,13 +77,15 @@ def convert(po_id: int, policy: str, number: str, doc_date: date, wanted: list[d
         wanted = [{"po_line_id": lid, "qty": line.qty - line.received_qty}
                   for lid, line in lines.items() if line.qty > line.received_qty]
     picks: list[tuple[PurchaseOrderLine, int]] = []
+    asked: dict[int, int] = {}  # a line named twice counts once against what is open
     for item in wanted:
         line = lines.get(item["po_line_id"])
         if line is None:
             raise ApiError("NOT_FOUND", f"PO {po.number} has no line {item['po_line_id']}")
-        if item["qty"] > line.qty - line.received_qty:
+        asked[line.id] = asked.get(line.id, 0) + item["qty"]
+        if asked[line.id] > line.qty - line.received_qty:
             raise ApiError("QTY_EXCEEDS_OPEN",
-                           f"Line {line.id} has {line.qty - line.received_qty} open, asked {item['qty']}")
+                           f"Line {line.id} has {line.qty - line.received_qty} open, asked {asked[line.id]}")
         picks.append((line, item["qty"]))
     if not picks:
         raise ApiError("QTY_EXCEEDS_OPEN", f"PO {po.number} has nothing left to receive")
