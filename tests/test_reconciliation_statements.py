@@ -273,3 +273,33 @@ def test_delivery_imports_report_bad_rows_and_keep_good_ones(fin):
     assert broken.status_code == 422 and broken.json()["error"]["code"] == "IMPORT_UNREADABLE"
     binary = upload(fin, f"{R}/deliveries/import", "d.csv", bytes(range(256)) * 4)
     assert binary.status_code == 422 and binary.json()["error"]["code"] == "IMPORT_UNREADABLE"
+
+
+def test_delivery_rows_too_big_for_their_columns_are_reported_not_a_500(fin):
+    part = make_part(fin)
+    customer = make_customer(fin, "monthly")
+    header = ["customer_code", "number", "date", "part_no", "brand", "qty", "unit_price", "currency"]
+    good = [customer["code"], f"DN-{uuid.uuid4().hex[:8]}", "2026-08-03", part["part_no"], part["brand"], 1, "1", ""]
+    rows = [header, good,
+            [customer["code"], f"DN-{uuid.uuid4().hex[:8]}", "2026-08-03", part["part_no"], part["brand"], 1, "1",
+             "EURO"],
+            [customer["code"], "DN-" + "9" * 80, "2026-08-03", part["part_no"], part["brand"], 1, "1", ""],
+            [customer["code"], f"DN-{uuid.uuid4().hex[:8]}", "2026-08-03", part["part_no"], part["brand"], 10**12,
+             "1", ""],
+            [customer["code"], f"DN-{uuid.uuid4().hex[:8]}", "2026-08-03", part["part_no"], part["brand"], 10**9,
+             "999999999999", ""]]
+    r = upload(fin, f"{R}/deliveries/import", "d.csv", csv_bytes(rows))
+    assert r.status_code == 201, r.text
+    assert [(x["row"], x["column"]) for x in r.json()["report"]["rejected"]] == [
+        (3, "currency"), (4, "number"), (5, "qty"), (6, "unit_price")]
+    assert r.json()["documents"] == 1
+
+
+def test_a_line_amount_too_large_to_store_is_refused(fin):
+    supplier = make_supplier(fin)
+    part = make_part(fin)
+    r = fin.post(f"{R}/documents", json={"kind": "receipt", "counterparty_id": supplier["id"],
+                                         "number": f"GR-{uuid.uuid4().hex[:8]}", "doc_date": "2026-07-01",
+                                         "lines": [{"part_id": part["id"], "qty": 10**9,
+                                                    "unit_price": "999999999999"}]})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "VALIDATION_ERROR", r.text

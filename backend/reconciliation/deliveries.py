@@ -6,6 +6,8 @@ a number that already exists is refused (re-importing a file adds nothing).
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import insert, select
 
 from backend.errors import ApiError
@@ -13,8 +15,9 @@ from backend.extensions import db
 from backend.reconciliation import parts
 from backend.reconciliation.imports import Report, parse_date, parse_qty, read_table, text
 from backend.reconciliation.models import Counterparty, Document, DocumentLine
-from backend.reconciliation.money import line_amount_cents, parse_price
+from backend.reconciliation.money import checked_amount_cents, line_amount_cents, parse_price
 
+MAX_QTY = 10**9  # as in the API (and inside the INTEGER column)
 COLUMNS = ("customer_code", "number", "date", "part_no", "brand", "qty", "unit_price")
 
 
@@ -25,6 +28,11 @@ def _check_row(row: dict, customers: dict, known: dict) -> tuple[str, str] | dic
         return "customer_code", f"unknown customer {code!r}"
     if not text(row.get("number")):
         return "number", "empty"
+    if len(text(row.get("number"))) > 64:
+        return "number", "longer than 64 characters"
+    currency = text(row.get("currency")).upper()
+    if currency and not re.fullmatch(r"[A-Z]{3}", currency):
+        return "currency", f"not a currency code: {currency[:20]!r}"
     try:
         day = parse_date(row.get("date"))
     except ValueError as exc:
@@ -38,12 +46,15 @@ def _check_row(row: dict, customers: dict, known: dict) -> tuple[str, str] | dic
         return "qty", str(exc)
     if qty <= 0:
         return "qty", "quantity must be positive (returns are their own documents)"
+    if qty > MAX_QTY:
+        return "qty", f"more than {MAX_QTY}"
     try:
         price = parse_price(row.get("unit_price"))
+        checked_amount_cents(qty, price)
     except ValueError as exc:
         return "unit_price", str(exc)
     return {"customer_id": customers[code], "number": text(row["number"]), "date": day, "part_id": known[part_key],
-            "qty": qty, "unit_price": price, "currency": text(row.get("currency")).upper()}
+            "qty": qty, "unit_price": price, "currency": currency}
 
 
 def import_deliveries(filename: str, data: bytes) -> dict:

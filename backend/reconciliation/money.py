@@ -17,9 +17,20 @@ CENT = Decimal("0.01")
 MAX_PRICE = Decimal("999999999999.999999")
 
 
+MAX_LINE_CENTS = 10**15  # ten trillion a line: far inside BIGINT, and sums of many lines stay inside too
+
+
 def line_amount_cents(qty: int, unit_price: Decimal) -> int:
     """Half-up means half away from zero, so a return is the mirror of its receipt."""
     return int((Decimal(qty) * unit_price * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def checked_amount_cents(qty: int, unit_price: Decimal) -> int:
+    """line_amount_cents, refusing (ValueError) an amount too large to store and add up."""
+    cents = line_amount_cents(qty, unit_price)
+    if abs(cents) > MAX_LINE_CENTS:
+        raise ValueError(f"qty × unit price is more than {MAX_LINE_CENTS // 100} a line")
+    return cents
 
 
 def parse_price(text) -> Decimal:

@@ -18,7 +18,7 @@ from backend.errors import ApiError
 from backend.extensions import db
 from backend.reconciliation import parts, pricing
 from backend.reconciliation.models import Document, DocumentLine, PurchaseOrder, PurchaseOrderLine
-from backend.reconciliation.money import line_amount_cents
+from backend.reconciliation.money import checked_amount_cents
 
 POLICIES = ("po", "price_list", "latest_po")
 
@@ -62,11 +62,15 @@ def po_lines(po_id: int, lock: bool = False) -> list[PurchaseOrderLine]:
 
 def _line_row(doc: Document, part_id: int, qty: int, applied: Decimal, source: str,
               po_price: Decimal | None = None, po_line_id: int | None = None) -> dict:
+    try:
+        amount_cents = checked_amount_cents(qty, applied)
+    except ValueError as exc:
+        raise ApiError("VALIDATION_ERROR", f"Part {part_id}: {exc}") from exc
     return {"document_id": doc.id, "counterparty_id": doc.counterparty_id, "doc_date": doc.doc_date,
             "currency": doc.currency, "part_id": part_id, "po_line_id": po_line_id, "qty": qty,
             "po_price": po_price, "unit_price": applied, "price_source": source,
             "price_diff": applied - po_price if po_price is not None else Decimal(0),
-            "amount_cents": line_amount_cents(qty, applied)}
+            "amount_cents": amount_cents}
 
 
 def convert(po_id: int, policy: str, number: str, doc_date: date, wanted: list[dict] | None) -> Document:
