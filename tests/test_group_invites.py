@@ -197,3 +197,30 @@ def test_personal_group_member_import_counts_each_join_once(live, ops):
     assert r.status_code == 404 and r.json()["error"]["code"] == "NO_GROUP_AVAILABLE"
     assert any(a["live_code_id"] == code["id"] and a["usable_groups"] == 0
                for a in ops.get("/admin/community/alerts").json()["items"])
+
+
+def test_unknown_or_out_of_range_ids_are_refused_with_a_code_not_a_500(live, ops):
+    buyer = login(live)
+    r = buyer.post("/events", json={"events": [{"type": "open", "order_id": 10**10}]})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "VALIDATION_ERROR", r.text
+    r = requests.post(live.api("/events"), json={"events": [{"type": "save", "order_id": 2**31}]}, timeout=10)
+    assert r.status_code == 422, r.text
+    for field, error in (("product_id", "PRODUCT_NOT_FOUND"), ("campaign_id", "NOT_FOUND"),
+                         ("distributor_id", "NOT_FOUND")):
+        r = ops.post("/admin/community/live-codes", json={"name": "x", field: 99999999})
+        assert r.status_code == 404 and r.json()["error"]["code"] == error, r.text
+    code = live_code(ops)
+    group = personal_group(ops, code["id"])
+    r = ops.post(f"/admin/community/groups/{group['id']}/members",
+                 json={"members": [{"name": "a", "order_id": 10**10}]})
+    assert r.status_code == 422, r.text
+    r = ops.post("/admin/community/orders/1/join", json={"group_id": 10**10})
+    assert r.status_code == 422, r.text
+    r = ops.post("/admin/community/groups", json={"live_code_id": 10**10, "kind": "wecom", "name": "x",
+                                                    "chat_id": "wrX"})
+    assert r.status_code == 422, r.text
+    r = requests.patch(live.api(f"/admin/community/groups/{group['id']}"), json={"member_count": 10**10},
+                       headers=ops._headers(), timeout=10)
+    assert r.status_code == 422, r.text
+    r = ops.get("/admin/community/funnel", params={"from": "0001-01-01", "to": "0001-06-01"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "INVALID_DATE_RANGE", r.text

@@ -41,7 +41,8 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
 
 
 def check_range(from_day: date, to_day: date) -> None:
-    if to_day <= from_day or (to_day - from_day).days > MAX_DAYS:
+    # the days' bounds are computed in UTC: keep clear of date.min / date.max (OverflowError, a 500)
+    if from_day.year < 1900 or to_day.year > 9000 or to_day <= from_day or (to_day - from_day).days > MAX_DAYS:
         raise ApiError("INVALID_DATE_RANGE", f"need from < to, at most {MAX_DAYS} days apart")
 
 

@@ -16,6 +16,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, or_, select
 
+from backend.auth.models import User
+from backend.catalog.models import Product
 from backend.community.models import CommunityAlert, CommunityGroup, LiveCode
 from backend.errors import ApiError
 from backend.extensions import db
@@ -38,7 +40,18 @@ def offerable(now: datetime):
 
 # ---- operators ---------------------------------------------------------------------
 
+def _check_targets(args: dict) -> None:
+    """A target that names nothing would be a foreign-key error (500): say which one."""
+    if args.get("product_id") and db.session.get(Product, args["product_id"]) is None:
+        raise ApiError("PRODUCT_NOT_FOUND", f"Product {args['product_id']} does not exist")
+    if args.get("campaign_id") and db.session.get(Campaign, args["campaign_id"]) is None:
+        raise ApiError("NOT_FOUND", f"Campaign {args['campaign_id']} does not exist")
+    if args.get("distributor_id") and db.session.get(User, args["distributor_id"]) is None:
+        raise ApiError("NOT_FOUND", f"User {args['distributor_id']} does not exist")
+
+
 def create_live_code(args: dict) -> LiveCode:
+    _check_targets(args)
     code = LiveCode(name=args["name"], text=args.get("text") or "", product_id=args.get("product_id"),
                     campaign_id=args.get("campaign_id"), distributor_id=args.get("distributor_id"),
                     priority=args.get("priority", 0), low_water=args.get("low_water", 1),

@@ -5,6 +5,9 @@ from marshmallow import RAISE, Schema, fields, validate
 from backend.community.models import EVENT_TYPES
 
 MAX_BATCH = 100
+# ids are 32-bit INTEGER columns: a larger number is a bad request, not a database error (500)
+_id = validate.Range(min=1, max=2**31 - 1)
+_members = validate.Range(min=0, max=1_000_000)
 
 
 class EventIn(Schema):
@@ -16,7 +19,7 @@ class EventIn(Schema):
     page = fields.String(allow_none=True, validate=validate.Length(max=128))
     target = fields.String(allow_none=True, validate=validate.Length(max=64))
     client_ts = fields.DateTime(allow_none=True)  # ISO 8601; without an offset it is taken as UTC
-    order_id = fields.Integer(allow_none=True, validate=validate.Range(min=1), metadata={
+    order_id = fields.Integer(allow_none=True, validate=_id, metadata={
         "description": "open/save of the group invite shown after paying this order (the buyer's own)"})
 
 
@@ -59,9 +62,9 @@ class LiveCodeIn(Schema):
 
     name = fields.String(required=True, validate=validate.Length(min=1, max=64))
     text = fields.String(validate=validate.Length(max=200))
-    product_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
-    campaign_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
-    distributor_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    product_id = fields.Integer(allow_none=True, validate=_id)
+    campaign_id = fields.Integer(allow_none=True, validate=_id)
+    distributor_id = fields.Integer(allow_none=True, validate=_id)
     priority = fields.Integer(validate=validate.Range(min=-1000, max=1000))
     low_water = fields.Integer(validate=validate.Range(min=0, max=1000), metadata={
         "description": "alert when this many offerable groups or fewer are left (default 1)"})
@@ -86,14 +89,14 @@ class GroupIn(Schema):
     class Meta:
         unknown = RAISE
 
-    live_code_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    live_code_id = fields.Integer(required=True, validate=_id)
     kind = fields.String(required=True, validate=validate.OneOf(("personal", "wecom")))
     name = fields.String(required=True, validate=validate.Length(min=1, max=64))
     chat_id = fields.String(validate=validate.Length(min=1, max=64), metadata={"description": "企业微信 group"})
     qr_image = fields.String(metadata={"description": "personal group: the QR image, PNG or JPEG, base64"})
     expires_at = fields.DateTime(metadata={"description": "personal group: when the QR expires (default +7 days)"})
     capacity = fields.Integer(validate=validate.Range(min=1, max=100000))
-    member_count = fields.Integer(validate=validate.Range(min=0))
+    member_count = fields.Integer(validate=_members)
 
 
 class GroupUpdate(Schema):
@@ -103,7 +106,7 @@ class GroupUpdate(Schema):
     name = fields.String(validate=validate.Length(min=1, max=64))
     status = fields.String(validate=validate.OneOf(("open", "closed")))
     capacity = fields.Integer(validate=validate.Range(min=1, max=100000))
-    member_count = fields.Integer(validate=validate.Range(min=0))
+    member_count = fields.Integer(validate=_members)
     qr_image = fields.String(metadata={"description": "a new QR (personal group)"})
     expires_at = fields.DateTime()
 
@@ -136,7 +139,7 @@ class MemberIn(Schema):
         unknown = RAISE
 
     name = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    order_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    order_id = fields.Integer(allow_none=True, validate=_id)
     joined_at = fields.DateTime(allow_none=True)
 
 
@@ -156,7 +159,7 @@ class ConfirmJoinIn(Schema):
     class Meta:
         unknown = RAISE
 
-    group_id = fields.Integer(validate=validate.Range(min=1), metadata={"description": "default: the invite's"})
+    group_id = fields.Integer(validate=_id, metadata={"description": "default: the invite's"})
     name = fields.String(validate=validate.Length(max=64))
 
 
