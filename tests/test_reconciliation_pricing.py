@@ -302,3 +302,24 @@ def test_a_po_line_named_twice_in_one_conversion_cannot_receive_more_than_is_ope
         "lines": [{"po_line_id": line_id, "qty": 4}, {"po_line_id": line_id, "qty": 6}]})
     assert r.status_code == 201, r.text
     assert fin.get(f"{R}/purchase-orders/{po['id']}").json()["lines"][0]["received_qty"] == 10
+
+
+def test_ids_beyond_32_bits_are_a_validation_error_not_a_500(fin):
+    supplier = make_supplier(fin)
+    part = make_part(fin)
+    big = 10**10
+    bodies = [
+        ("documents", {"kind": "receipt", "counterparty_id": big, "number": "X", "doc_date": "2026-07-01",
+                       "lines": [{"part_id": part["id"], "qty": 5, "unit_price": "1"}]}),
+        ("documents", {"kind": "receipt", "counterparty_id": supplier["id"], "number": "X", "doc_date": "2026-07-01",
+                       "lines": [{"part_id": big, "qty": 5, "unit_price": "1"}]}),
+        ("purchase-orders", {"supplier_id": big, "number": "X", "order_date": "2026-07-01",
+                             "lines": [{"part_id": part["id"], "qty": 5, "unit_price": "1"}]}),
+        ("receipts/reprice", {"supplier_id": big, "date_from": "2026-07-01", "date_to": "2026-07-02"}),
+    ]
+    for path, body in bodies:
+        r = fin.post(f"{R}/{path}", json=body)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "VALIDATION_ERROR", (path, r.text)
+    for path, params in (("statements", {"counterparty_id": big}), ("reports/price-variance", {"part_id": big})):
+        r = fin.get(f"{R}/{path}", params=params)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "VALIDATION_ERROR", (path, r.text)

@@ -10,6 +10,10 @@ from backend.reconciliation.money import parse_price
 from backend.schemas import PageArgs, list_schema
 
 _qty = validate.Range(min=1, max=10**9)
+# ids and versions are 32-bit INTEGER columns (document lines 64-bit): a larger number is a
+# bad request, not a database error (500)
+_id = validate.Range(min=1, max=2**31 - 1)
+_big_id = validate.Range(min=1, max=2**63 - 1)
 _code = validate.Length(min=1, max=32)
 _number = validate.Length(min=1, max=64)
 
@@ -108,7 +112,7 @@ class LatestPriceArgs(Schema):
 class LineRef(Schema):
     """A part by id, or by part number and brand."""
 
-    part_id = fields.Integer(strict=True)
+    part_id = fields.Integer(validate=_id, strict=True)
     part_no = fields.String(validate=validate.Length(max=64))
     brand = fields.String(validate=validate.Length(max=64))
     qty = fields.Integer(required=True, validate=_qty, strict=True)
@@ -121,7 +125,7 @@ class LineRef(Schema):
 
 
 class PurchaseOrderArgs(Schema):
-    supplier_id = fields.Integer(required=True, strict=True)
+    supplier_id = fields.Integer(validate=_id, required=True, strict=True)
     number = fields.String(required=True, validate=_number)
     order_date = fields.Date(required=True)
     currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$"))
@@ -129,7 +133,7 @@ class PurchaseOrderArgs(Schema):
 
 
 class ConvertLine(Schema):
-    po_line_id = fields.Integer(required=True, strict=True)
+    po_line_id = fields.Integer(validate=_id, required=True, strict=True)
     qty = fields.Integer(required=True, validate=_qty, strict=True)
 
 
@@ -142,7 +146,7 @@ class ConvertArgs(Schema):
 
 class DocumentArgs(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(("receipt", "return", "delivery")))
-    counterparty_id = fields.Integer(required=True, strict=True)
+    counterparty_id = fields.Integer(validate=_id, required=True, strict=True)
     number = fields.String(required=True, validate=_number)
     doc_date = fields.Date(required=True)
     currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$"))
@@ -191,15 +195,15 @@ class PurchaseOrderSchema(Schema):
 
 
 class RepriceArgs(Schema):
-    supplier_id = fields.Integer(strict=True)
+    supplier_id = fields.Integer(validate=_id, strict=True)
     date_from = fields.Date(required=True)
     date_to = fields.Date(required=True)
 
 
 class VarianceArgs(PageArgs):
-    supplier_id = fields.Integer()
+    supplier_id = fields.Integer(validate=_id)
     brand = fields.String()
-    part_id = fields.Integer()
+    part_id = fields.Integer(validate=_id)
     date_from = fields.Date()
     date_to = fields.Date()
     format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv", "xlsx")))
@@ -244,8 +248,8 @@ class DeliveryLogSchema(Schema):
 class StatementListArgs(PageArgs):
     side = fields.String(validate=validate.OneOf(SIDES))
     state = fields.String(validate=validate.OneOf(STATEMENT_STATES))
-    counterparty_id = fields.Integer()
-    run_id = fields.Integer()
+    counterparty_id = fields.Integer(validate=_id)
+    run_id = fields.Integer(validate=_id)
     period_end = fields.Date()
 
 
@@ -271,7 +275,7 @@ class StatementSchema(Schema):
 
 
 class LineNote(Schema):
-    document_line_id = fields.Integer(required=True, strict=True)
+    document_line_id = fields.Integer(validate=_big_id, required=True, strict=True)
     note = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
@@ -283,18 +287,18 @@ class TransitionArgs(Schema):
 
 
 class StatementLinesArgs(PageArgs):
-    version = fields.Integer()
+    version = fields.Integer(validate=_id)
     per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
 class ExportArgs(Schema):
     format = fields.String(load_default="xlsx", validate=validate.OneOf(("xlsx", "csv", "pdf")))
-    version = fields.Integer()
+    version = fields.Integer(validate=_id)
 
 
 class DiffArgs(Schema):
-    from_version = fields.Integer(required=True)
-    to_version = fields.Integer(required=True)
+    from_version = fields.Integer(validate=_id, required=True)
+    to_version = fields.Integer(validate=_id, required=True)
 
 
 CounterpartyPage = list_schema(CounterpartySchema, "CounterpartyPage")
