@@ -244,3 +244,46 @@ def test_cli_generate_send_and_status(live, fin, smtp):
     assert '"state": "done"' in result.output and '"unsent": []' in result.output
     bad = runner.invoke(args=["statements", "generate", "--side", "payable", "--cycle", "weekly", "--month", "13"])
     assert bad.exit_code != 0
+
+
+def test_two_sends_of_a_run_at_once_mail_each_recipient_once(fin, live, smtp):
+    """The same run sent twice at the same moment (the RQ job and the CLI, say): every
+    recipient gets one message, and neither sender fails."""
+    import threading
+    import time
+
+    from backend.reconciliation import jobs, mail
+
+    year, month = unique_month()
+    tag = uuid.uuid4().hex[:6]
+    suppliers = weekly_suppliers(fin, [f"r{i}-{tag}@x.test, s{i}-{tag}@x.test" for i in range(3)])
+    run = generated_run(fin, live, suppliers, year, month)
+    slow = smtp.handle_DATA
+
+    async def handle_data(server, session, envelope):
+        time.sleep(0.2)  # a slow mail server: the other sender catches up meanwhile
+        return await slow(server, session, envelope)
+
+    smtp.handle_DATA = handle_data
+    settings = mail.SmtpSettings.from_env()
+    barrier, errors, results = threading.Barrier(2), [], []
+
+    def send():
+        with live.app.app_context():
+            try:
+                barrier.wait()
+                results.append(jobs.send(run["id"], settings=settings))
+            except Exception as exc:  # reported below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    got = sorted(m["X-Envelope-To"] for m in smtp.messages if tag in m["X-Envelope-To"])
+    assert got == sorted(f"{p}{i}-{tag}@x.test" for i in range(3) for p in "rs")
+    assert fin.get(f"{R}/statement-runs/{run['id']}").json()["state"] == "done"

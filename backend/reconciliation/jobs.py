@@ -109,8 +109,9 @@ def send(run_id: int, progress: Progress = None, settings: mail.SmtpSettings | N
         db.session.commit()
         if progress:
             progress(1)
-    run = get_run(run_id)
-    # Done only when every recipient of every statement has its file.
+    # Done only when every recipient of every statement has its file. Under the run's row
+    # lock: of two senders finishing together, the later one sees the other's sends.
+    run = db.session.get(StatementRun, run_id, with_for_update=True, populate_existing=True)
     if sending.run_all_sent(run_id):
         run.state, run.done_at = "done", utcnow()
     else:

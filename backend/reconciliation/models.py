@@ -302,7 +302,7 @@ class Delivery(db.Model):
     export_id: Mapped[int | None] = mapped_column(ForeignKey("recon_statement_exports.id"), nullable=True)
     counterparty_id: Mapped[int] = mapped_column(Integer)
     recipient: Mapped[str] = mapped_column(String(254))
-    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending sent failed
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending sending sent failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str] = mapped_column(String(500), default="")
     sent_at = mapped_column(UTCDateTime, nullable=True)

@@ -5,16 +5,20 @@ Before a file leaves, three things must agree: the log row's counterparty, the
 counterparty the export was written for (and the hash of the file on disk), and the
 statement and counterparty the file names inside itself; the recipient must be one
 of that counterparty's addresses now. Anything else fails the row unsent, so a
-wrong attachment cannot go out. A re-run skips rows already ``sent``. The database
-is committed before every SMTP call, so no transaction waits on a mail server.
+wrong attachment cannot go out. A re-run skips rows already ``sent``; a row is taken
+for sending by one UPDATE (``pending``/``failed`` -> ``sending``), so two senders of the
+same run at once never mail the same recipient twice. The database is committed
+before every SMTP call, so no transaction waits on a mail server.
 """
 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from backend.config import INSTANCE_DIR
 from backend.extensions import db, end_transaction_before_remote_call
@@ -29,18 +33,43 @@ def export_dir() -> Path:
     return Path(os.environ.get("RECON_EXPORT_DIR") or INSTANCE_DIR / "exports")
 
 
-def _log_rows(statement: Statement, cp: Counterparty, run_id: int | None) -> list[Delivery]:
+def _log_rows(statement: Statement, cp: Counterparty, run_id: int | None) -> list[int]:
+    """The ids of the log rows of this version, one per recipient, made if missing. A
+    sender running at the same time may make them first: its rows are used then."""
     addresses = mail.recipients(cp.email) or [""]
-    existing = {d.recipient: d for d in db.session.scalars(select(Delivery).where(
-        Delivery.statement_id == statement.id, Delivery.version == statement.version))}
+
+    def existing() -> dict[str, int]:
+        return dict(db.session.execute(select(Delivery.recipient, Delivery.id).where(
+            Delivery.statement_id == statement.id, Delivery.version == statement.version)).all())
+
+    found = existing()
     for address in addresses:
-        if address not in existing:
-            existing[address] = Delivery(run_id=run_id, statement_id=statement.id, version=statement.version,
-                                         counterparty_id=cp.id, recipient=address, state="pending",
-                                         attempts=0, error="")
-            db.session.add(existing[address])
-    db.session.flush()
-    return [existing[a] for a in addresses]
+        if address not in found:
+            try:
+                with db.session.begin_nested():
+                    db.session.add(Delivery(run_id=run_id, statement_id=statement.id, version=statement.version,
+                                            counterparty_id=cp.id, recipient=address, state="pending",
+                                            attempts=0, error=""))
+            except IntegrityError:  # the other sender's row
+                pass
+    found = existing()
+    db.session.commit()
+    return [found[a] for a in addresses]
+
+
+def _claim(delivery_id: int, export_id: int, stale_after: timedelta) -> bool:
+    """Take a log row for sending, in the database: a row that is sent, or that another
+    sender took a moment ago, is not ours. A row left ``sending`` by a sender that died
+    is taken again once it is older than ``stale_after``."""
+    now = utcnow()
+    claimed = db.session.execute(
+        update(Delivery).where(Delivery.id == delivery_id, or_(
+            Delivery.state.in_(("pending", "failed")),
+            and_(Delivery.state == "sending", Delivery.updated_at < now - stale_after)))
+        .values(state="sending", attempts=Delivery.attempts + 1, export_id=export_id, updated_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    return claimed == 1
 
 
 def _refusal(delivery: Delivery, statement: Statement, export: StatementExport) -> str | None:
@@ -68,11 +97,12 @@ def send_statement(statement: Statement, run_id: int | None, settings: mail.Smtp
     cp = db.session.get(Counterparty, statement.counterparty_id)
     export = exports.export(statement, fmt, export_dir() / f"{statement.side}-{statement.period_end:%Y%m}")
     counts = {"sent": 0, "failed": 0, "skipped": 0}
-    for delivery in _log_rows(statement, cp, run_id):
-        if delivery.state == "sent":
+    stale_after = timedelta(seconds=max(300.0, 6 * settings.timeout))
+    for delivery_id in _log_rows(statement, cp, run_id):
+        if not _claim(delivery_id, export.id, stale_after):  # sent already, or being sent by another run
             counts["skipped"] += 1
             continue
-        delivery.export_id, delivery.attempts, delivery.updated_at = export.id, delivery.attempts + 1, utcnow()
+        delivery = db.session.get(Delivery, delivery_id)
         reason = _refusal(delivery, statement, export)
         if reason is None:
             end_transaction_before_remote_call()
@@ -83,18 +113,23 @@ def send_statement(statement: Statement, run_id: int | None, settings: mail.Smtp
                           Path(export.path), exports.CONTENT_TYPES[fmt])
             except mail.MailError as exc:
                 reason = str(exc)
+        delivery = db.session.get(Delivery, delivery_id)
         if reason is None:
             delivery.state, delivery.error, delivery.sent_at = "sent", "", utcnow()
             counts["sent"] += 1
         else:
             delivery.state, delivery.error = "failed", reason[:500]
             counts["failed"] += 1
+        delivery.updated_at = utcnow()
         db.session.commit()
+    # under the statement's row lock: a sender running at the same time may have moved it already
+    statement = db.session.scalar(select(Statement).where(Statement.id == statement.id).with_for_update()
+                                  .execution_options(populate_existing=True))
     if statement.state == "draft" and _all_sent(statement):
         from backend.reconciliation.workflow import transition
 
         transition(statement.id, "send", None, note="mailed to every recipient")
-        db.session.commit()
+    db.session.commit()
     return counts
 
 
