@@ -287,3 +287,27 @@ def test_two_sends_of_a_run_at_once_mail_each_recipient_once(fin, live, smtp):
     got = sorted(m["X-Envelope-To"] for m in smtp.messages if tag in m["X-Envelope-To"])
     assert got == sorted(f"{p}{i}-{tag}@x.test" for i in range(3) for p in "rs")
     assert fin.get(f"{R}/statement-runs/{run['id']}").json()["state"] == "done"
+
+
+def test_a_run_is_not_sent_before_its_statements_are_generated(fin, live, smtp):
+    year, month = unique_month()
+    r = fin.post(f"{R}/statement-runs", json={"side": "receivable", "cycle": "semi_monthly",
+                                              "month": f"{year}-{month:02d}"})
+    assert r.status_code == 202 and r.json()["state"] == "queued"
+    sent = fin.post(f"{R}/statement-runs/{r.json()['id']}/send")
+    assert sent.status_code == 409 and sent.json()["error"]["code"] == "STATEMENT_STATE_CONFLICT", sent.text
+    drain(live)
+    run = fin.get(f"{R}/statement-runs/{r.json()['id']}").json()
+    assert run["state"] == "generated" and run["done_at"] is None
+    assert fin.post(f"{R}/statement-runs/{run['id']}/send").status_code == 202
+
+
+def test_the_cli_does_not_mark_a_month_never_generated_done(live, smtp):
+    year, month = unique_month()
+    runner = live.app.test_cli_runner()
+    result = runner.invoke(args=["statements", "send", "--side", "receivable", "--cycle", "weekly",
+                                 "--month", f"{year}-{month:02d}"])
+    assert result.exit_code != 0
+    status = runner.invoke(args=["statements", "status", "--side", "receivable", "--cycle", "weekly",
+                                 "--month", f"{year}-{month:02d}"])
+    assert '"state": "done"' not in status.output

@@ -50,9 +50,14 @@ def generate_cmd(side: str, cycle: str, month: str):
 @click.option("--month", required=True, help="YYYY-MM")
 def send_cmd(side: str, cycle: str, month: str):
     """Export each statement of the run to XLSX and mail it; a re-run sends only what failed."""
+    from backend.errors import ApiError
     from backend.reconciliation import jobs, sending
 
     run_id = _open_run(side, cycle, month)
+    try:
+        jobs.check_sendable(jobs.get_run(run_id))
+    except ApiError as exc:
+        raise click.ClickException(exc.message) from exc
     with click.progressbar(length=len(sending.run_statements(run_id)), label="statements") as bar:
         result = jobs.send(run_id, bar.update)
     click.echo(json.dumps({"run_id": run_id, **result}))

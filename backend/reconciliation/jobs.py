@@ -91,9 +91,18 @@ def _lost_a_race(exc: Exception) -> bool:
     return code in (1213, 1205) or getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
 
 
+def check_sendable(run: StatementRun) -> None:
+    """A run is sent once its statements are made: before that (or while a generation runs
+    again) there is nothing, or not everything, to send, and "done" would be a lie."""
+    if run.generated_at is None or run.state in ("queued", "generating"):
+        raise ApiError("STATEMENT_STATE_CONFLICT",
+                       f"Statement run {run.id} is {run.state}: generate its statements before sending")
+
+
 def send(run_id: int, progress: Progress = None, settings: mail.SmtpSettings | None = None) -> dict:
     settings = settings or mail.SmtpSettings.from_env()
     run = get_run(run_id)
+    check_sendable(run)
     ids = sending.run_statements(run_id)
     run.state, run.progress_done, run.progress_total = "sending", 0, len(ids)
     db.session.commit()
@@ -133,6 +142,13 @@ def generate_job(run_id: int) -> dict:
 def send_job(run_id: int) -> dict:
     try:
         return send(run_id)
+    except ApiError as exc:
+        if exc.code != "STATEMENT_STATE_CONFLICT":
+            _fail(run_id, exc)
+            raise
+        db.session.rollback()  # a generation started again meanwhile: leave its state alone
+        log.warning("statement run %s not sent: %s", run_id, exc.message)
+        return {"state": get_run(run_id).state}
     except Exception as exc:
         _fail(run_id, exc)
         raise

@@ -49,6 +49,7 @@ def send_run(run_id):
     mail it to each recipient. A re-run sends only what has not gone out; the run is
     ``done`` only when every recipient has its file."""
     run = jobs.get_run(run_id)
+    jobs.check_sendable(run)
     return _run_out(run, jobs.enqueue("send", run.id))
 
 
