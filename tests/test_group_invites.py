@@ -224,3 +224,30 @@ def test_unknown_or_out_of_range_ids_are_refused_with_a_code_not_a_500(live, ops
     assert r.status_code == 422, r.text
     r = ops.get("/admin/community/funnel", params={"from": "0001-01-01", "to": "0001-06-01"})
     assert r.status_code == 422 and r.json()["error"]["code"] == "INVALID_DATE_RANGE", r.text
+
+
+def test_a_contact_moves_with_its_invite_to_the_next_group(live, ops):
+    """Repicking a group moves every count of the invite in the group dimension, as a
+    rebuild from the invites would put it."""
+    point_wecom_callback(live)
+    product = create_product(ops)
+    code = live_code(ops, product_id=product["id"], contact_userid="staff-li")
+    first = personal_group(ops, code["id"], capacity=5)
+    login_code = f"buyer-{uuid.uuid4().hex}"
+    buyer = login(live, code=login_code)
+    order = buy(live, buyer, product["id"])
+    invite = buyer.get(f"/orders/{order['id']}/group-invite").json()
+    assert invite["group"]["id"] == first["id"]
+    ways = requests.get(f"{live.emulator_url}/sandbox/wecom/state", timeout=10).json()["contact_ways"]
+    way = next(w for w in ways.values() if invite["contact_qr_url"] == w["qr_code"])
+    assert wecom_join(live, way["config_id"], login_code)["delivered"] is True
+    assert (funnel_row(ops, "group", first["id"])["contacts"]) == 1
+
+    r = requests.patch(live.api(f"/admin/community/groups/{first['id']}"), json={"member_count": 5},
+                       headers=ops._headers(), timeout=10)
+    assert r.status_code == 200, r.text
+    second = personal_group(ops, code["id"])
+    assert buyer.get(f"/orders/{order['id']}/group-invite").json()["group"]["id"] == second["id"]
+    old, new = funnel_row(ops, "group", first["id"]), funnel_row(ops, "group", second["id"])
+    assert (old["shown"], old["contacts"]) == (0, 0)
+    assert (new["shown"], new["contacts"]) == (1, 1)

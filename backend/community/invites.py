@@ -98,7 +98,7 @@ def _repick_if_stale(invite: GroupInvite, order: Order) -> None:
     code, group = picked
     locked = db.session.scalar(select(GroupInvite).where(GroupInvite.id == invite.id).with_for_update()
                                .execution_options(populate_existing=True))
-    if locked.group_id == group.id:
+    if locked.group_id == group.id or locked.joined_at is not None:  # joined meanwhile: it stays
         return
     rollups.move(locked, locked.group_id, group.id)
     locked.group_id, locked.live_code_id = group.id, code.id

@@ -11,6 +11,7 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from backend.community.models import FUNNEL_DIMS, FunnelDaily, GroupInvite
 from backend.extensions import db
+from backend.timeutil import as_utc
 
 COUNTERS = ("shown", "opened", "saved", "joined", "contacts", "join_seconds")
 KEY = ("day", "dim", "dim_id")
@@ -51,8 +52,13 @@ def bump_invite(invite: GroupInvite, **deltas: int) -> None:
 
 
 def move(invite: GroupInvite, old_group_id: int | None, new_group_id: int | None) -> None:
-    """The invite now shows another group: its counts in the group dimension follow it."""
-    counts = {"shown": 1, "opened": int(invite.opened_at is not None), "saved": int(invite.saved_at is not None)}
+    """The invite now shows another group: all its counts in the group dimension follow it
+    (as rebuild.rebuild, which counts each invite under its current group, would put them)."""
+    counts = {"shown": 1, "opened": int(invite.opened_at is not None), "saved": int(invite.saved_at is not None),
+              "contacts": int(invite.contact_added_at is not None),
+              "joined": int(invite.joined_at is not None)}
+    if invite.joined_at is not None:
+        counts["join_seconds"] = max(0, int((as_utc(invite.joined_at) - as_utc(invite.shown_at)).total_seconds()))
     old = [k for k in invite_keys(invite, old_group_id or 0) if k["dim"] == "group"]
     new = [k for k in invite_keys(invite, new_group_id or 0) if k["dim"] == "group"]
     bump(old, **{name: -amount for name, amount in counts.items()})
