@@ -323,3 +323,22 @@ def test_ids_beyond_32_bits_are_a_validation_error_not_a_500(fin):
     for path, params in (("statements", {"counterparty_id": big}), ("reports/price-variance", {"part_id": big})):
         r = fin.get(f"{R}/{path}", params=params)
         assert r.status_code == 422 and r.json()["error"]["code"] == "VALIDATION_ERROR", (path, r.text)
+
+
+def test_an_upload_is_read_no_further_than_the_row_limit(monkeypatch):
+    from backend.errors import ApiError
+    from backend.reconciliation import imports
+
+    read = []
+
+    def endless(data):
+        yield ["part_no", "brand", "unit_price"]
+        while True:
+            read.append(1)
+            yield ["P", "B", "1"]
+
+    monkeypatch.setattr(imports, "_csv_rows", endless)
+    monkeypatch.setattr(imports, "MAX_ROWS", 50)
+    with pytest.raises(ApiError) as caught:
+        imports.read_table("p.csv", b"x", ("part_no", "brand", "unit_price"))
+    assert caught.value.code == "IMPORT_UNREADABLE" and len(read) <= 51

@@ -12,6 +12,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from itertools import islice
 
 from backend.errors import ApiError
 
@@ -76,7 +77,8 @@ def read_table(filename: str, data: bytes, required: tuple[str, ...], optional: 
     """(row number, {column: value}) for each non-empty row; row 1 is the header."""
     is_xlsx = data[:4] == b"PK\x03\x04"
     try:
-        rows = list(_xlsx_rows(data) if is_xlsx else _csv_rows(data))
+        # stop one row past the limit: a small zipped sheet can unpack to millions of rows
+        rows = list(islice(_xlsx_rows(data) if is_xlsx else _csv_rows(data), MAX_ROWS + 2))
     except Exception as exc:  # a broken zip, XML or encoding: one clear answer for all
         kind = "XLSX" if is_xlsx else "CSV"
         raise ApiError("IMPORT_UNREADABLE", f"{filename or 'the file'} is not a readable {kind} file: {exc}") from exc
