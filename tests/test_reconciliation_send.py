@@ -311,3 +311,26 @@ def test_the_cli_does_not_mark_a_month_never_generated_done(live, smtp):
     status = runner.invoke(args=["statements", "status", "--side", "receivable", "--cycle", "weekly",
                                  "--month", f"{year}-{month:02d}"])
     assert '"state": "done"' not in status.output
+
+
+def test_correcting_a_bad_address_lets_the_run_finish(fin, live, smtp):
+    """The fix for a refused address is to correct it: the old address is no longer a
+    recipient, so the run is done once the new one has the file."""
+    year, month = unique_month()
+    tag = uuid.uuid4().hex[:6]
+    (supplier,) = weekly_suppliers(fin, [f"typo-{tag}@x.test"])
+    run = generated_run(fin, live, [supplier], year, month)
+    smtp.refuse.add(f"typo-{tag}@x.test")
+    fin.post(f"{R}/statement-runs/{run['id']}/send")
+    drain(live)
+    assert fin.get(f"{R}/statement-runs/{run['id']}").json()["state"] == "send_failed"
+    import requests
+
+    r = requests.patch(live.api(f"{R}/counterparties/{supplier['id']}"), json={"email": f"right-{tag}@x.test"},
+                       headers=fin._headers(), timeout=10)
+    assert r.status_code == 200, r.text
+    fin.post(f"{R}/statement-runs/{run['id']}/send")
+    drain(live)
+    assert [m["X-Envelope-To"] for m in smtp.messages if tag in m["X-Envelope-To"]] == [f"right-{tag}@x.test"]
+    assert statements_of(fin, supplier)[0]["state"] == "sent"
+    assert fin.get(f"{R}/statement-runs/{run['id']}").json()["state"] == "done"

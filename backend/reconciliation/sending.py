@@ -134,9 +134,13 @@ def send_statement(statement: Statement, run_id: int | None, settings: mail.Smtp
 
 
 def _all_sent(statement: Statement) -> bool:
-    states = db.session.scalars(select(Delivery.state).where(Delivery.statement_id == statement.id,
-                                                             Delivery.version == statement.version)).all()
-    return bool(states) and all(s == "sent" for s in states)
+    """Every current recipient of the counterparty has this version. A row of an address
+    that was corrected since is history, not a recipient still waiting."""
+    cp = db.session.get(Counterparty, statement.counterparty_id)
+    addresses = set(mail.recipients(cp.email))
+    sent = set(db.session.scalars(select(Delivery.recipient).where(
+        Delivery.statement_id == statement.id, Delivery.version == statement.version, Delivery.state == "sent")))
+    return bool(addresses) and addresses <= sent
 
 
 def run_statements(run_id: int) -> list[int]:
