@@ -160,3 +160,34 @@ def test_finished_days_are_frozen_by_a_job_off_the_request_path(live, ops):
     # yesterday is frozen once it has been over for an hour; a week back always is
     assert today - timedelta(days=7) in frozen and today - timedelta(days=2) in frozen
     assert today not in frozen
+
+
+def test_the_csv_does_not_carry_a_nickname_as_a_spreadsheet_formula(live, ops):
+    """A distributor's nickname is theirs to choose: '=HYPERLINK(…)' must reach the operator's
+    spreadsheet as text, not as a formula."""
+    import csv
+    import io
+    from datetime import datetime, timedelta
+
+    import requests
+    from helpers import buy, create_product, distributor, live_code, login, personal_group
+
+    from backend.timeutil import SHOP_TZ
+
+    product = create_product(ops)
+    personal_group(ops, live_code(ops, product_id=product["id"])["id"])
+    seller = distributor(live)
+    evil = '=HYPERLINK("http://evil.test","x")'
+    r = requests.patch(live.api("/me"), json={"nickname": evil}, headers=seller._headers(), timeout=10)
+    assert r.status_code == 200, r.text
+    buyer = login(live, invite_code=seller.user["invite_code"])
+    order = buy(live, buyer, product["id"])
+    assert buyer.get(f"/orders/{order['id']}/group-invite").status_code == 200
+    day = datetime.now(SHOP_TZ).date()
+    r = ops.get("/admin/community/funnel.csv", params={"from": day.isoformat(),
+                                                       "to": (day + timedelta(days=1)).isoformat(),
+                                                       "by": "distributor"})
+    assert r.status_code == 200
+    rows = {row[0]: row for row in csv.reader(io.StringIO(r.text))}
+    label = rows[str(seller.id)][1]
+    assert label == "'" + evil
