@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from backend.config import Config, load_config
 
@@ -15,6 +16,7 @@ def create_app(config: Config | None = None) -> Flask:
         raise RuntimeError(f"live WeChat mode needs: {', '.join(missing)} (or WECHAT_SANDBOX=1)")
     app = Flask(__name__, instance_path=str(_instance_dir()))
     app.config.from_mapping(config.flask_mapping())
+    app.url_map.converters["int"] = IdConverter  # before any route is added
 
     from backend import logs
     from backend.errors import register_error_handlers
@@ -33,6 +35,15 @@ def create_app(config: Config | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in our routes is a row id, and ids are 32-bit integers in the schema:
+    a larger number names nothing (404), where the database would fail on it."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's parameter name
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def _register_blueprints(app: Flask, api) -> None:

@@ -289,10 +289,10 @@ def generate(url: str, n_users: int, n_entries: int, env: dict, seed: int) -> di
         t = time.monotonic()
         conn.execute("""
             INSERT INTO commissions (id, order_id, user_id, buyer_id, level, amount_fen, reversed_fen, status, rate_bp,
-                                     source, available_at, created_at)
+                                     source, available_at, created_at, released_at)
             SELECT row_number() OVER (ORDER BY o.id, lv.level), o.id, lv.who, o.buyer, lv.level, lv.amount, 0,
                    'available', lv.bp, 'binding',
-                   o.paid_at + (now() - o.paid_at) * 0.1 * o.r3, o.paid_at
+                   o.paid_at + (now() - o.paid_at) * 0.1 * o.r3, o.paid_at, o.paid_at
             FROM bench_orders o
             CROSS JOIN LATERAL (VALUES (1, o.l1, 1000, greatest(1, o.total / 10)),
                                        (2, o.l2, 500, greatest(1, o.total / 20))) AS lv(level, who, bp, amount)
@@ -316,6 +316,21 @@ def generate(url: str, n_users: int, n_entries: int, env: dict, seed: int) -> di
             FROM commissions c""")
         timings["INSERT ledger_entries"] = time.monotonic() - t
 
+        # The read models the app keeps in its own transactions: what each buyer brought
+        # each earner (team pages sorted by contribution) and team sizes per level.
+        t = time.monotonic()
+        conn.execute("""
+            INSERT INTO team_contributions (earner_id, buyer_id, net_fen)
+            SELECT user_id, buyer_id, sum(amount_fen - reversed_fen) FROM commissions GROUP BY user_id, buyer_id""")
+        conn.execute("""
+            INSERT INTO team_sizes (user_id, level1_count, level2_count)
+            SELECT who, sum(one), sum(two) FROM (
+                SELECT inviter_id AS who, 1 AS one, 0 AS two FROM users WHERE inviter_id IS NOT NULL
+                UNION ALL
+                SELECT inviter2_id, 0, 1 FROM users WHERE inviter2_id IS NOT NULL) t
+            GROUP BY who""")
+        timings["INSERT team_contributions, team_sizes"] = time.monotonic() - t
+
         conn.execute("DROP TABLE bench_tree, bench_buyers, bench_picks, bench_orders")
         conn.execute("""INSERT INTO admin_users (id, username, password_hash, role, active, created_at)
                         VALUES (1, 'bench-admin', 'x', 'admin', true, now())""")
@@ -333,7 +348,7 @@ def generate(url: str, n_users: int, n_entries: int, env: dict, seed: int) -> di
 
     t = time.monotonic()
     with psycopg.connect(url, autocommit=True) as conn:
-        for table in BIG_TABLES:
+        for table in (*BIG_TABLES, "team_contributions", "team_sizes"):
             conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table)))
         got = conn.execute("SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM ledger_entries),"
                            " (SELECT count(*) FROM orders), (SELECT count(*) FROM commissions)").fetchone()

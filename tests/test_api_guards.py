@@ -45,6 +45,10 @@ def test_another_users_order_looks_like_a_missing_one(live, admin_token):
     # the same answer as for an order that does not exist at all
     assert error_of(stranger.get("/orders/999999999")) == (404, "ORDER_NOT_FOUND")
     assert owner.get(f"/orders/{order_id}").json()["status"] == "pending_payment"
+    # an id past the 32-bit ids of the schema names nothing either (not a database error)
+    assert error_of(stranger.get("/orders/99999999999"))[0] == 404
+    assert error_of(stranger.get("/orders/99999999999/group-invite"))[0] == 404
+    assert error_of(ops.get("/admin/orders/99999999999"))[0] == 404
 
 
 def test_another_users_withdrawal_is_not_found(live, admin_token):

@@ -248,7 +248,21 @@ def test_a_new_nickname_shows_on_the_board_at_once(live, admin_token, boards):
     a, b, c = chain(live)
     buy(live, c, create_product(ops, price_fen=6_000)["id"])
     drain(live)
-    [first] = [i for i in board(a, "commission", "all")["items"] if i["user"]["id"] == b.id]  # now cached
+    from backend.auth import profiles
+    from backend.extensions import redis_client
+
+    def cached() -> set[int]:
+        with live.app.app_context():
+            return {int(uid) for uid in redis_client().hkeys(profiles._key())}
+
+    assert {a.id, b.id} <= cached()  # the worker that put them on the boards cached their names
+    with live.app.app_context():
+        redis_client().delete(profiles._key())
+    rebuilt = ops.post("/admin/leaderboards/rebuild")
+    assert rebuilt.status_code == 202, rebuilt.text
+    drain(live)
+    assert {a.id, b.id} <= cached()  # and so does a rebuild, for everyone on the boards
+    [first] = [i for i in board(a, "commission", "all")["items"] if i["user"]["id"] == b.id]
     r = requests.patch(b.live.api("/me"), json={"nickname": first["user"]["nickname"] + "-new"},
                        headers=b._headers(), timeout=30)
     assert r.status_code == 200, r.text

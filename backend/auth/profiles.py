@@ -1,10 +1,11 @@
 """Public profiles (id, nickname, avatar) for pages that show many people at once.
 
-Leaderboards show up to 55 people per read; their names come from a Redis hash
-filled from the database on a miss, so a hot page needs no database round trip.
-A profile change forgets the user's entry after its commit. The hash is new every
-hour (the old one expires), which bounds how stale a name can get if Redis missed
-a forget (it was down at that moment) to an hour.
+Leaderboards show up to 55 people per read; their names come from a Redis hash, so
+a board read needs no database round trip. The hash is filled three ways: on a miss
+(from the database), by the worker that puts someone on a board (``warm``), and by a
+board rebuild for everyone on the boards. A profile change forgets the user's entry
+after its commit. The hash is new every UTC day (the old one expires), which bounds
+how stale a name can get if Redis missed a forget (it was down at that moment).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterable
 
 from flask import current_app
 from sqlalchemy import select
@@ -20,11 +22,39 @@ from backend.auth.models import User
 from backend.extensions import db, redis_client
 
 log = logging.getLogger(__name__)
-BUCKET_SECONDS = 3600
+BUCKET_SECONDS = 86_400
+WARM_CHUNK = 5_000  # ids per database query and per HSET when warming
 
 
 def _key() -> str:
     return f"{current_app.config['FISSION'].queue_prefix}:profiles:{int(time.time() // BUCKET_SECONDS)}"
+
+
+def _load(user_ids: list[int]) -> dict[int, dict]:
+    return {uid: {"id": uid, "nickname": nickname, "avatar_url": avatar_url}
+            for uid, nickname, avatar_url in db.session.execute(
+                select(User.id, User.nickname, User.avatar_url).where(User.id.in_(user_ids)))}
+
+
+def _remember(conn, profiles: dict[int, dict]) -> None:
+    if not profiles:
+        return
+    try:
+        pipe = conn.pipeline(transaction=False)
+        pipe.hset(_key(), mapping={uid: json.dumps(p, ensure_ascii=False) for uid, p in profiles.items()})
+        pipe.expire(_key(), 2 * BUCKET_SECONDS)
+        pipe.execute()
+    except Exception as exc:  # the database still answers the next miss
+        log.warning("profile cache not filled: %s", exc)
+
+
+def _cached(conn, user_ids: list[int]) -> dict[int, dict]:
+    try:
+        cached = conn.hmget(_key(), user_ids)
+    except Exception as exc:  # Redis trouble: the database still answers
+        log.warning("profile cache unavailable: %s", exc)
+        return {}
+    return {uid: json.loads(raw) for uid, raw in zip(user_ids, cached, strict=True) if raw is not None}
 
 
 def public_profiles(user_ids: list[int]) -> dict[int, dict]:
@@ -32,27 +62,29 @@ def public_profiles(user_ids: list[int]) -> dict[int, dict]:
     if not user_ids:
         return {}
     conn = redis_client()
-    try:
-        cached = conn.hmget(_key(), user_ids)
-    except Exception as exc:  # Redis trouble: the database still answers
-        log.warning("profile cache unavailable: %s", exc)
-        cached = [None] * len(user_ids)
-    found = {uid: json.loads(raw) for uid, raw in zip(user_ids, cached, strict=True) if raw is not None}
+    found = _cached(conn, user_ids)
     missing = [uid for uid in user_ids if uid not in found]
     if missing:
-        loaded = {uid: {"id": uid, "nickname": nickname, "avatar_url": avatar_url}
-                  for uid, nickname, avatar_url in db.session.execute(
-                      select(User.id, User.nickname, User.avatar_url).where(User.id.in_(missing)))}
+        loaded = _load(missing)
         found.update(loaded)
-        if loaded:
-            try:
-                pipe = conn.pipeline(transaction=False)
-                pipe.hset(_key(), mapping={uid: json.dumps(p, ensure_ascii=False) for uid, p in loaded.items()})
-                pipe.expire(_key(), 2 * BUCKET_SECONDS)
-                pipe.execute()
-            except Exception as exc:
-                log.warning("profile cache not filled: %s", exc)
+        _remember(conn, loaded)
     return found
+
+
+def warm(user_ids: Iterable[int], only_missing: bool = True) -> int:
+    """Put these users' profiles in today's hash (those not there yet, unless
+    ``only_missing`` is false). Returns how many were written."""
+    conn, ids, written = redis_client(), sorted(set(user_ids)), 0
+    for i in range(0, len(ids), WARM_CHUNK):
+        chunk = ids[i:i + WARM_CHUNK]
+        if only_missing:
+            cached = _cached(conn, chunk)
+            chunk = [uid for uid in chunk if uid not in cached]
+        if chunk:
+            loaded = _load(chunk)
+            _remember(conn, loaded)
+            written += len(loaded)
+    return written
 
 
 def forget(user_id: int) -> None:

@@ -6,6 +6,7 @@ import logging
 
 from flask import current_app
 
+from backend.auth import profiles
 from backend.extensions import redis_client
 from backend.leaderboard import boards, service
 from backend.queue import enqueue_once, job
@@ -18,7 +19,10 @@ def apply_credit(commission_ids: list[int]) -> int:
     left to the drift check / rebuild: the database already holds the truth."""
     prefix = current_app.config["FISSION"].queue_prefix
     try:
-        return boards.apply(redis_client(), prefix, service.credit_events(commission_ids))
+        events = service.credit_events(commission_ids)
+        applied = boards.apply(redis_client(), prefix, events)
+        profiles.warm(e.user_id for e in events)  # whoever is on a board is read by name soon
+        return applied
     except Exception as exc:
         log.warning("leaderboard update for %d commissions failed: %s", len(commission_ids), exc)
         return 0
