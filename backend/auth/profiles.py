@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterable
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from backend.auth.models import User
 from backend.extensions import db, redis_client
@@ -30,7 +30,8 @@ def _key() -> str:
     return f"{current_app.config['FISSION'].queue_prefix}:profiles:{int(time.time() // BUCKET_SECONDS)}"
 
 
-def _load(user_ids: list[int]) -> dict[int, dict]:
+def _load(user_ids) -> dict[int, dict]:
+    """Profiles of ``user_ids``: a list of ids or a subquery that selects them."""
     return {uid: {"id": uid, "nickname": nickname, "avatar_url": avatar_url}
             for uid, nickname, avatar_url in db.session.execute(
                 select(User.id, User.nickname, User.avatar_url).where(User.id.in_(user_ids)))}
@@ -69,6 +70,19 @@ def public_profiles(user_ids: list[int]) -> dict[int, dict]:
         found.update(loaded)
         _remember(conn, loaded)
     return found
+
+
+def warm_all(user_ids: Select) -> int:
+    """Cache the profiles of everyone a subquery selects (the rebuild's whole board
+    population): one streamed query, written in chunks."""
+    conn = redis_client()
+    # Fetched whole (three short columns a row): a server-side cursor would make
+    # PostgreSQL plan for the first rows, a nested loop that is many times slower.
+    rows = db.session.execute(select(User.id, User.nickname, User.avatar_url).where(User.id.in_(user_ids))).all()
+    for i in range(0, len(rows), WARM_CHUNK):
+        _remember(conn, {uid: {"id": uid, "nickname": nickname, "avatar_url": avatar_url}
+                         for uid, nickname, avatar_url in rows[i:i + WARM_CHUNK]})
+    return len(rows)
 
 
 def warm(user_ids: Iterable[int], only_missing: bool = True) -> int:

@@ -21,10 +21,8 @@ def rebuild_all(progress: Callable[[int], None] | None = None) -> int:
     now = utcnow()
     conn = redis_client()
     pending = {(b.metric, b.kind, b.key): b for b in rebuild.live_boards(prefix, now)}
-    on_boards: set[int] = set()
     for name, rows in rebuild.computed_boards(now):
         boards.replace(conn, pending.pop(name), rows)
-        on_boards.update(row[0] for row in rows)
         if progress:
             progress(1)
     for board in pending.values():  # nothing in the database: the board is emptied
@@ -33,7 +31,7 @@ def rebuild_all(progress: Callable[[int], None] | None = None) -> int:
             progress(1)
     for metric, ids in rebuild.recent_events(now).items():
         boards.mark_seen(conn, prefix, metric, ids, now)
-    profiles.warm(on_boards)  # board reads then find every name in Redis
+    profiles.warm_all(rebuild.board_population())  # board reads then find every name in Redis
     return len(rebuild.live_boards(prefix, now))
 
 

@@ -171,6 +171,12 @@ def computed_boards(now: datetime | None = None) -> Iterator[tuple[tuple[str, st
             yield from _boards_of(family, kind, rows, live[kind])
 
 
+def board_population():
+    """Everyone the boards can hold: whoever has a released commission (the all-time
+    commission board holds them all)."""
+    return select(Commission.user_id).where(Commission.released_at.is_not(None)).distinct()
+
+
 def live_boards(prefix: str, now: datetime | None = None) -> list[Board]:
     """Every board Redis keeps now, also those the database has nothing for."""
     now = now or utcnow()
