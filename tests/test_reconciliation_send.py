@@ -188,6 +188,10 @@ def test_exports_in_three_formats(fin, live, monkeypatch, tmp_path):
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and b"STSong-Light" in pdf.content
     xlsx = fin.get(url)
     assert load_workbook(io.BytesIO(xlsx.content)).properties.title == f"对账单 {statement['number']}"
+    # the current version by its number is the same file; another version is refused, not ignored
+    assert fin.get(url, params={"version": statement["version"]}).content == xlsx.content
+    other = fin.get(url, params={"version": statement["version"] + 1})
+    assert other.status_code == 422 and other.json()["error"]["code"] == "VALIDATION_ERROR"
 
 
 def test_supplier_statement_with_planted_differences(fin, live):

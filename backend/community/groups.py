@@ -15,6 +15,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from backend.auth.models import User
 from backend.catalog.models import Product
@@ -103,8 +104,11 @@ def create_group(args: dict) -> CommunityGroup:
         if db.session.scalar(select(CommunityGroup.id).where(CommunityGroup.chat_id == args["chat_id"])):
             raise ApiError("CHAT_ID_TAKEN", f"chat_id {args['chat_id']} is registered already")
         group.chat_id = args["chat_id"]
-    db.session.add(group)
-    db.session.flush()
+    try:  # a registration racing this one may have taken the chat_id since the check
+        with db.session.begin_nested():
+            db.session.add(group)
+    except IntegrityError as exc:
+        raise ApiError("CHAT_ID_TAKEN", f"chat_id {args['chat_id']} is registered already") from exc
     return group
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 
 from backend.errors import ApiError
 from backend.extensions import db
@@ -88,7 +89,12 @@ def import_deliveries(filename: str, data: bytes) -> dict:
     if not lines:
         raise ApiError("IMPORT_NO_VALID_ROWS", "No row of the file could be used", details=report.to_dict())
     used = {n for n, _ in lines}
-    db.session.execute(insert(Document), [d for n, d in docs.items() if n in used])
+    try:  # the numbers were free when read; an import racing this one may have taken one since
+        with db.session.begin_nested():
+            db.session.execute(insert(Document), [d for n, d in docs.items() if n in used])
+    except IntegrityError as exc:
+        raise ApiError("DUPLICATE_NUMBER", "A delivery number of this file was imported at the same moment; "
+                       "import the file again to see which") from exc
     ids = dict(db.session.execute(select(Document.number, Document.id)
                                   .where(Document.number.in_(sorted(used)))).all())
     db.session.execute(insert(DocumentLine), [

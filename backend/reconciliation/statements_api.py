@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import g, send_file
 from sqlalchemy import select
 
+from backend.errors import ApiError
 from backend.extensions import db
 from backend.reconciliation import exports, jobs, sending, supplier_diff, workflow
 from backend.reconciliation import schemas as s
@@ -144,8 +145,13 @@ def statement_events(statement_id):
 @finance
 @blp.arguments(s.ExportArgs, location="query")
 def export_statement(args, statement_id):
-    """The current version as XLSX, CSV or PDF (Chinese set in STSong-Light)."""
+    """The current version as XLSX, CSV or PDF (Chinese set in STSong-Light). Files are
+    made of the current version only: ``version``, if given, must name it (earlier
+    versions stay readable through ``…/lines?version=`` and ``…/diff``)."""
     statement = workflow.get_statement(statement_id)
+    if args.get("version") not in (None, statement.version):
+        raise ApiError("VALIDATION_ERROR", f"Only the current version ({statement.version}) is exported; "
+                       f"read version {args['version']} through its lines", details={"field": "version"})
     row = exports.export(statement, args["format"], sending.export_dir() / "downloads")
     db.session.commit()
     path = Path(row.path)
