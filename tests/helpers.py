@@ -33,6 +33,9 @@ class Client:
     def put(self, path, json=None, **kw):
         return requests.put(self.live.api(path), json=json, headers=self._headers(), timeout=30, **kw)
 
+    def patch(self, path, json=None, **kw):
+        return requests.patch(self.live.api(path), json=json, headers=self._headers(), timeout=30, **kw)
+
     @property
     def id(self) -> int:
         return self.user["id"]

@@ -172,6 +172,17 @@ def test_bad_admin_input_is_refused(live, ops):
     assert r.status_code == 422 and r.json()["error"]["code"] == "INVALID_DATE_RANGE"
     r = ops.post("/admin/community/orders/999999/join", json={})
     assert r.status_code == 404 and r.json()["error"]["code"] == "GROUP_INVITE_NOT_FOUND"
+    # a 企业微信 group has no QR and no imported member list; an expiry comes with its QR
+    own = live_code(ops, product_id=create_product(ops)["id"])  # offered for its product only
+    wecom = wecom_group(live, ops, own["id"])
+    personal = personal_group(ops, own["id"])
+    for group, body in ((wecom, {"qr_image": "bm90IGFuIGltYWdl"}), (personal, {"expires_at": "2030-01-01T00:00:00Z"})):
+        r = ops.patch(f"/admin/community/groups/{group['id']}", json=body)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "VALIDATION_ERROR", r.text
+    r = ops.post(f"/admin/community/groups/{wecom['id']}/members", json={"members": [{"name": "x"}]})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "VALIDATION_ERROR"
+    listed = {g["id"]: g for g in ops.get("/admin/community/groups").json()["items"]}
+    assert listed[wecom["id"]]["member_count"] == 0 and listed[personal["id"]]["expires_at"] == personal["expires_at"]
 
 
 def test_personal_group_member_import_counts_each_join_once(live, ops):

@@ -114,6 +114,10 @@ def create_group(args: dict) -> CommunityGroup:
 
 def update_group(group: CommunityGroup, args: dict) -> CommunityGroup:
     """Close or reopen, change capacity, replace a personal group's QR (new expiry)."""
+    if group.kind != "personal" and ("qr_image" in args or "expires_at" in args):
+        raise ApiError("VALIDATION_ERROR", "a 企业微信 group is joined through its join way: it has no QR to upload")
+    if "expires_at" in args and not args.get("qr_image"):
+        raise ApiError("VALIDATION_ERROR", "expires_at comes with the new qr_image it belongs to")
     for name in ("status", "capacity", "name", "member_count"):
         if name in args:
             setattr(group, name, args[name])

@@ -124,7 +124,10 @@ def _from_epoch(value) -> datetime:
 
 def import_members(group: CommunityGroup, members: list[dict]) -> dict:
     """The member list copied from WeChat: it sets the member count; rows that name an
-    order are joins of that order's invite."""
+    order are joins of that order's invite. A 企业微信 group's members come from
+    企业微信 itself (the callback), never from a file."""
+    if group.kind != "personal":
+        raise ApiError("VALIDATION_ERROR", "a 企业微信 group's members come from 企业微信, not from an import")
     group.member_count = len(members)
     joined = 0
     for row in members:
