@@ -2,8 +2,9 @@
 
 It re-enqueues payouts a worker has not finished (Redis lost the job, a worker
 died, a retry is due), asks WeChat again about refunds whose answer was lost, and
-cancels unpaid orders past their deadline. It talks to Redis only to enqueue, so
-during a Redis outage it simply finds the same rows again on its next pass.
+cancels unpaid orders past their deadline. It talks to Redis only to enqueue (and to
+notice a Redis that came back empty, whose leaderboards it has rebuilt), so during a
+Redis outage it simply finds the same rows again on its next pass.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from backend.commission import payouts
 from backend.commission.jobs import enqueue_credit, enqueue_transfers
 from backend.extensions import db
 from backend.leaderboard.jobs import enqueue_due_campaigns
+from backend.leaderboard.jobs_rebuild import enqueue_rebuild_if_lost
 from backend.orders import service as orders
 from backend.orders.jobs import enqueue_refund
 from backend.orders.models import Refund
@@ -29,7 +31,7 @@ log = logging.getLogger(__name__)
 
 def sweep_once() -> dict:
     cfg = current_app.config["FISSION"]
-    stats = {"payouts": 0, "refunds": 0, "cancelled_orders": 0, "campaigns": 0}
+    stats = {"payouts": 0, "refunds": 0, "cancelled_orders": 0, "campaigns": 0, "board_rebuilds": 0}
     due = payouts.due_payouts(older_than=timedelta(seconds=cfg.payout_sweep_after_seconds))
     db.session.rollback()
     pending = [pid for pid, status in due if status == "pending"]
@@ -44,6 +46,7 @@ def sweep_once() -> dict:
 
     stats["campaigns"] = enqueue_due_campaigns()
     db.session.rollback()
+    stats["board_rebuilds"] = int(enqueue_rebuild_if_lost())
 
     for order_id in orders.expired_unpaid_order_ids():
         try:

@@ -191,3 +191,4 @@ def test_the_csv_does_not_carry_a_nickname_as_a_spreadsheet_formula(live, ops):
     rows = {row[0]: row for row in csv.reader(io.StringIO(r.text))}
     label = rows[str(seller.id)][1]
     assert label == "'" + evil
+    drain(live)  # leave no credit job behind

@@ -1,7 +1,14 @@
-"""Rebuild and drift check, shared by the CLI, the admin API and the RQ job."""
+"""Rebuild and drift check, shared by the CLI, the admin API, the RQ job and the sweeper.
+
+A marker key says the boards in Redis were built: a rebuild writes it when it starts
+(with the job's timeout as its expiry, so a rebuild that died is retried) and for good
+when it ends. A Redis that lost its data has no marker, and the sweeper then enqueues
+a rebuild by itself: the boards come back from the database without an operator.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from flask import current_app
@@ -12,6 +19,13 @@ from backend.leaderboard import boards, rebuild
 from backend.queue import get_queue, job
 from backend.timeutil import utcnow
 
+log = logging.getLogger(__name__)
+REBUILD_TIMEOUT = 3600  # seconds: the job's timeout, and how long a started rebuild holds the marker
+
+
+def _marker(prefix: str) -> str:
+    return f"{prefix}:lb:built"
+
 
 def rebuild_all(progress: Callable[[int], None] | None = None) -> int:
     """Recompute every board Redis keeps; returns how many were written (one progress
@@ -20,6 +34,7 @@ def rebuild_all(progress: Callable[[int], None] | None = None) -> int:
     prefix = current_app.config["FISSION"].queue_prefix
     now = utcnow()
     conn = redis_client()
+    conn.set(_marker(prefix), "rebuilding", ex=REBUILD_TIMEOUT)
     pending = {(b.metric, b.kind, b.key): b for b in rebuild.live_boards(prefix, now)}
     for name, rows in rebuild.computed_boards(now):
         boards.replace(conn, pending.pop(name), rows)
@@ -32,6 +47,7 @@ def rebuild_all(progress: Callable[[int], None] | None = None) -> int:
     for metric, ids in rebuild.recent_events(now).items():
         boards.mark_seen(conn, prefix, metric, ids, now)
     profiles.warm_all(rebuild.board_population())  # board reads then find every name in Redis
+    conn.set(_marker(prefix), now.isoformat())
     return len(rebuild.live_boards(prefix, now))
 
 
@@ -74,5 +90,21 @@ def rebuild_job() -> int:
 
 
 def enqueue_rebuild() -> str:
-    job_ = get_queue("default").enqueue(rebuild_job, job_timeout=3600, result_ttl=86400)
+    job_ = get_queue("default").enqueue(rebuild_job, job_timeout=REBUILD_TIMEOUT, result_ttl=86400)
     return job_.id
+
+
+def enqueue_rebuild_if_lost() -> bool:
+    """For the sweeper: enqueue a rebuild when Redis holds no built boards (it lost its
+    data, or this is a new install). Taking the marker first (SET NX) makes one
+    sweeper enqueue it once. False when nothing was needed or Redis is unreachable."""
+    try:
+        if not redis_client().set(_marker(current_app.config["FISSION"].queue_prefix), "queued",
+                                  nx=True, ex=REBUILD_TIMEOUT):
+            return False
+        log.warning("leaderboards: Redis holds no built boards; rebuilding them from the database")
+        enqueue_rebuild()
+        return True
+    except Exception as exc:  # Redis down: the next sweep asks again
+        log.warning("leaderboard rebuild check failed (%s)", exc.__class__.__name__)
+        return False
