@@ -74,7 +74,7 @@ def public_profiles(user_ids: list[int]) -> dict[int, dict]:
 
 def warm_all(user_ids: Select) -> int:
     """Cache the profiles of everyone a subquery selects (the rebuild's whole board
-    population): one streamed query, written in chunks."""
+    population): one query, written to Redis in chunks."""
     conn = redis_client()
     # Fetched whole (three short columns a row): a server-side cursor would make
     # PostgreSQL plan for the first rows, a nested loop that is many times slower.
@@ -85,15 +85,13 @@ def warm_all(user_ids: Select) -> int:
     return len(rows)
 
 
-def warm(user_ids: Iterable[int], only_missing: bool = True) -> int:
-    """Put these users' profiles in today's hash (those not there yet, unless
-    ``only_missing`` is false). Returns how many were written."""
+def warm(user_ids: Iterable[int]) -> int:
+    """Put the profiles of these users that today's hash lacks into it (one HMGET, and
+    a query only for the missing). Returns how many were written."""
     conn, ids, written = redis_client(), sorted(set(user_ids)), 0
     for i in range(0, len(ids), WARM_CHUNK):
-        chunk = ids[i:i + WARM_CHUNK]
-        if only_missing:
-            cached = _cached(conn, chunk)
-            chunk = [uid for uid in chunk if uid not in cached]
+        cached = _cached(conn, ids[i:i + WARM_CHUNK])
+        chunk = [uid for uid in ids[i:i + WARM_CHUNK] if uid not in cached]
         if chunk:
             loaded = _load(chunk)
             _remember(conn, loaded)
