@@ -192,3 +192,42 @@ def test_bad_arguments_are_refused(tree, params):
 
 def test_needs_a_login(live):
     assert requests.get(live.api("/me/team"), timeout=30).status_code == 401
+
+
+def test_a_first_bind_brings_the_own_team_along(live, ops):
+    """X has a team (Y) but no inviter, then binds under A: Y is now A's level 2."""
+    a = distributor(live)
+    x = distributor(live)
+    y = login(live, invite_code=x.user["invite_code"])
+    r = x.post("/referral/bind", json={"invite_code": a.user["invite_code"]})
+    assert r.status_code == 200, r.text
+    level2 = team(a, level=2)
+    assert level2["total"] == 1
+    assert [(m["user_id"], m["via"]["id"]) for m in level2["items"]] == [(y.id, x.id)]
+    assert [m["user_id"] for m in team(a)["items"]] == [x.id]
+    tree_ = ops.get(f"/admin/users/{y.id}/tree").json()
+    assert (tree_["depth"], tree_["root_id"]) == (2, a.id)
+    assert [u["id"] for u in tree_["ancestors"]] == [x.id, a.id]
+    # and Y cannot take A under itself now: that would be a cycle
+    y_dist = y.post("/distributor/apply", json={})
+    assert y_dist.status_code == 200, y_dist.text
+    y.user = y.get("/me").json()
+    r = ops.post(f"/admin/users/{a.id}/move", json={"invite_code": y.user["invite_code"], "reason": "test"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "REFERRAL_CYCLE", r.text
+
+
+def test_an_operator_move_keeps_level2_and_counters(live, ops):
+    """A ← X ← Y and TOP ← B2: move X under B2. A loses X and Y; B2 gains them (Y at
+    level 2); TOP gains X at level 2."""
+    a, top = distributor(live), distributor(live)
+    b2 = distributor(live, invite_code=top.user["invite_code"])
+    x = distributor(live, invite_code=a.user["invite_code"])
+    y = login(live, invite_code=x.user["invite_code"])
+    r = ops.post(f"/admin/users/{x.id}/move", json={"invite_code": b2.user["invite_code"], "reason": "test"})
+    assert r.status_code == 200, r.text
+    assert (team(a)["total"], team(a, level=2)["total"], team(a)["items"], team(a, level=2)["items"]) == (0, 0, [], [])
+    assert [m["user_id"] for m in team(b2)["items"]] == [x.id] and team(b2)["total"] == 1
+    assert [m["user_id"] for m in team(b2, level=2)["items"]] == [y.id] and team(b2, level=2)["total"] == 1
+    assert [m["user_id"] for m in team(top, level=2)["items"]] == [x.id] and team(top, level=2)["total"] == 1
+    tree_ = ops.get(f"/admin/users/{y.id}/tree").json()
+    assert (tree_["depth"], tree_["root_id"]) == (3, top.id)

@@ -144,12 +144,12 @@ def bind_to(user: User, inviter: User, source: str, *, reason: str = "", operato
                                source=source, reason=reason, operator_id=operator_id))
     db.session.flush()
     _count_team_change(user.id, (old_inviter_id, old_parent_id), (inviter.id, inviter.inviter_id))
-    if old_inviter_id is not None:
-        # the user's own team now has a new level 2 above it
-        db.session.execute(update(User).where(User.inviter_id == user.id).values(inviter2_id=inviter.id)
-                           .execution_options(synchronize_session=False))
-        if user.depth != old_depth or user.root_id != old_root:
-            _reposition_subtree(user)
+    # The user's own team (also on a first bind: a distributor may have invited people
+    # before binding themselves) now has a new level 2 above it, and moves down with them.
+    db.session.execute(update(User).where(User.inviter_id == user.id).values(inviter2_id=inviter.id)
+                       .execution_options(synchronize_session=False))
+    if user.depth != old_depth or user.root_id != old_root:
+        _reposition_subtree(user)
     return user
 
 
