@@ -214,3 +214,38 @@ def test_level_two_follows_a_move(live, ops, admin_token):
     assert [(m["user_id"], m["via"]["id"]) for m in moved["items"]] == [(c.id, b.id)]
     tree = admin(live, admin_token).get(f"/admin/users/{a2.id}/tree").json()
     assert (tree["level1"], tree["level2"]) == ({"count": 1}, {"count": 1})
+
+
+def test_order_paid_between_the_sweepers_query_and_close_is_recorded(live, ops):
+    """The sweeper asks WeChat (NOTPAY), the user pays that instant, closeorder
+    answers ORDERPAID: the order is paid and earns commission, never cancelled."""
+    from test_payouts import fault
+
+    a, b, c = chain(live)
+    product = create_product(ops, price_fen=10_000, stock=5)
+    r = c.post("/orders", json={"items": [{"product_id": product["id"], "quantity": 1}]})
+    order = r.json()
+    assert c.post(f"/orders/{order['id']}/pay").status_code == 200
+    with live.app.app_context():
+        db.session.get(Order, order["id"]).expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    gateway = live.app.extensions["wechat_gateway"]
+    real_query = gateway.query_order
+
+    def query_then_user_pays(out_trade_no):
+        answer = real_query(out_trade_no)
+        if out_trade_no == order["out_trade_no"]:
+            fault(live, target="notify", mode="drop_notify")  # its notify is late
+            requests.post(f"{live.emulator_url}/sandbox/pay/{out_trade_no}", json={}, timeout=10)
+        return answer
+
+    gateway.query_order = query_then_user_pays
+    try:
+        sweep(live)
+    finally:
+        del gateway.query_order
+    assert c.get(f"/orders/{order['id']}").json()["status"] == "paid"
+    assert c.get(f"/products/{product['id']}").json()["stock"] == 4
+    sweep(live)
+    drain(live)
+    assert b.get("/me/wallet").json()["available_fen"] == 1_000

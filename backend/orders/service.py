@@ -168,9 +168,19 @@ def _load_with_chain(user_id: int) -> tuple:
         .where(User.id == user_id)).one())
 
 
+# WeChat Pay v2 trade_state values: money was taken in these, so the order is paid.
+_PAID_TRADE_STATES = ("SUCCESS", "REFUND")
+# Nothing was or can be paid any more: no need to close before cancelling.
+_CLOSED_TRADE_STATES = ("CLOSED", "REVOKED")
+
+
 def cancel_if_unpaid(order_id: int) -> bool:
     """Cancel an order past its payment deadline and return its stock, after asking
-    WeChat: a payment whose notify is late is recorded, not cancelled."""
+    WeChat: a payment whose notify is late is recorded, not cancelled.
+
+    Only an order WeChat closed (or never knew) is cancelled. A user still paying
+    (USERPAYING) is left for the next pass, and a closeorder that answers ORDERPAID
+    (the user paid between our query and our close) records the payment."""
     order = db.session.get(Order, order_id)
     if order is None or order.status != "pending_payment":
         return False
@@ -178,16 +188,27 @@ def cancel_if_unpaid(order_id: int) -> bool:
     end_transaction_before_remote_call()
     try:
         state = wechat().query_order(out_trade_no)
-    except WeChatError:
-        state = {"trade_state": "NOTPAY"}  # WeChat never saw it (ORDERNOTEXIST)
-    if state.get("trade_state") == "SUCCESS":
+    except WeChatError as exc:
+        if exc.code != "ORDERNOTEXIST":
+            raise
+        state = {"trade_state": "NOTEXIST"}  # WeChat never saw it: nothing to close
+    trade_state = state.get("trade_state")
+    if trade_state in _PAID_TRADE_STATES:
         mark_paid(out_trade_no, state["transaction_id"], int(state["total_fee"]))
         return False
-    if state.get("trade_state") == "NOTPAY":
+    if trade_state == "USERPAYING":
+        return False  # the user is entering a password right now: ask again later
+    if trade_state not in _CLOSED_TRADE_STATES and trade_state != "NOTEXIST":
         try:
             wechat().close_order(out_trade_no)
-        except WeChatError:
-            pass  # never created at WeChat: nothing to close
+        except WeChatError as exc:
+            if exc.code == "ORDERPAID":  # paid after our query: record it, never cancel
+                state = wechat().query_order(out_trade_no)
+                if state.get("trade_state") in _PAID_TRADE_STATES:
+                    mark_paid(out_trade_no, state["transaction_id"], int(state["total_fee"]))
+                return False
+            if exc.code not in ("ORDERNOTEXIST", "ORDERCLOSED"):
+                raise
     order = db.session.scalar(select(Order).where(Order.id == order_id).with_for_update())
     if order.status != "pending_payment":
         return False
