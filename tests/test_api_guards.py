@@ -228,3 +228,27 @@ def test_authentication_is_checked_before_the_body(live, admin_token):
     assert error_of(no_token) == (401, "UNAUTHORIZED")
     wrong_role = consumer.put("/admin/settings/distribution", json={"level1_bp": "lots"})
     assert error_of(wrong_role) == (403, "FORBIDDEN")
+
+
+def test_an_order_too_large_to_pay_is_refused_and_takes_no_stock(live, admin_token):
+    """A total beyond a 32-bit fen amount (the columns, and WeChat's total_fee) is a
+    clear 422, not a database error, and reserves nothing."""
+    product = create_product(admin(live, admin_token), price_fen=100_000_000, stock=1_000)
+    buyer = login(live)
+    r = buyer.post("/orders", json={"items": [{"product_id": product["id"], "quantity": 100}]})
+    assert error_of(r) == (422, "ORDER_TOO_LARGE"), r.text
+    assert orders_of(live, buyer.id) == 0
+    assert requests.get(live.api(f"/products/{product['id']}"), timeout=10).json()["stock"] == 1_000
+
+
+@pytest.mark.parametrize("field", ["price_fen", "level1_fixed_fen", "level2_fixed_fen"])
+def test_a_product_amount_beyond_32_bits_is_a_validation_error(live, admin_token, field):
+    body = {"title": "Big", "price_fen": 1_000, "stock": 1, field: 2**31}
+    r = admin(live, admin_token).post("/admin/products", json=body)
+    assert error_of(r) == (422, "VALIDATION_ERROR"), r.text
+
+
+def test_an_id_beyond_32_bits_in_an_order_body_is_not_found(live):
+    buyer = login(live)
+    r = buyer.post("/orders", json={"items": [{"product_id": 2**40, "quantity": 1}]})
+    assert error_of(r) in ((404, "PRODUCT_NOT_FOUND"), (422, "VALIDATION_ERROR")), r.text

@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 from backend.schemas import PageArgs, list_schema
 
 _bp = validate.Range(min=0, max=10000)
-_fen = validate.Range(min=0, max=10**10)
+_fen = validate.Range(min=0, max=2**31 - 1)  # the columns are 32-bit, as is WeChat's total_fee
 
 
 class ProductSchema(Schema):

@@ -68,7 +68,7 @@ class PayoutSchema(WithdrawalSchema):
 
 class PayoutListArgs(PageArgs):
     status = fields.String()
-    user_id = fields.Integer()
+    user_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     kind = fields.String(validate=validate.OneOf(["commission", "withdrawal"]))
 
 

@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, validate
 
 
 class OrderItemArgs(Schema):
-    product_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    product_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
     quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100_000))
 
 
@@ -50,7 +50,7 @@ class PaySchema(Schema):
 
 
 class RefundArgs(Schema):
-    amount_fen = fields.Integer(strict=True, validate=validate.Range(min=1), allow_none=True)
+    amount_fen = fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1), allow_none=True)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=255))
 
 

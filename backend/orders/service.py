@@ -38,6 +38,10 @@ def new_out_trade_no() -> str:
     return "FO" + utcnow().strftime("%y%m%d%H%M%S") + secrets.token_hex(8).upper()
 
 
+# Amounts are 32-bit columns, and WeChat's total_fee is an int: an order beyond this cannot be paid.
+MAX_ORDER_FEN = 2**31 - 1
+
+
 def create_order(user: User, items: list[dict], share_code: str | None) -> Order:
     wanted: dict[int, int] = {}
     for item in items:
@@ -46,6 +50,10 @@ def create_order(user: User, items: list[dict], share_code: str | None) -> Order
     missing = [pid for pid in wanted if pid not in products or not products[pid].active]
     if missing:
         raise ApiError("PRODUCT_NOT_FOUND", "Some products do not exist", details={"product_ids": missing})
+    total = sum(products[pid].price_fen * quantity for pid, quantity in wanted.items())
+    if total > MAX_ORDER_FEN:
+        raise ApiError("ORDER_TOO_LARGE", f"An order may total at most {MAX_ORDER_FEN} fen",
+                       details={"total_fen": total, "max_fen": MAX_ORDER_FEN})
 
     if share_code and user.inviter_id is None:
         _try_bind(user, share_code)
