@@ -9,7 +9,7 @@ of the closing job finds the campaign closed and changes nothing.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, func, select
 
@@ -94,6 +94,10 @@ def close(campaign_id: int) -> list[int]:
         return []
     if as_utc(campaign.ends_at) > utcnow():
         raise ApiError("CONFLICT", f"Campaign {campaign_id} runs until {as_utc(campaign.ends_at).isoformat()}")
+    held_until = db.session.scalar(select(func.max(Commission.available_at)).where(_on_hold(campaign)))
+    if held_until is not None:
+        raise ApiError("CONFLICT", f"Campaign {campaign_id} closes when the commissions of its window have left "
+                                   f"their hold (until {as_utc(held_until).isoformat()})")
     prize_ranks = max((t["to_rank"] for t in campaign.prizes), default=0)
     settings = get_settings()
     payout_ids = []
@@ -119,6 +123,18 @@ def close(campaign_id: int) -> list[int]:
     return payout_ids
 
 
+def _on_hold(campaign):
+    """A commission of the campaign's window that has not reached a wallet yet (on
+    hold): the standings count released commissions only, so it would never count
+    if the campaign closed before its release."""
+    return and_(Commission.status == "pending", Commission.created_at >= campaign.starts_at,
+                Commission.created_at < campaign.ends_at)
+
+
 def due_ids() -> list[int]:
-    return list(db.session.scalars(select(Campaign.id).where(Campaign.status == "open",
-                                                             Campaign.ends_at <= utcnow())))
+    """Open campaigns that ended at least a hold ago and whose window has no commission
+    left on hold (a sale of the last minute is released ``hold_days`` after it)."""
+    hold = timedelta(days=get_settings().hold_days)
+    return list(db.session.scalars(select(Campaign.id).where(
+        Campaign.status == "open", Campaign.ends_at <= utcnow() - hold,
+        ~select(Commission.id).where(_on_hold(Campaign)).exists())))
