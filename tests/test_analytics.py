@@ -220,3 +220,13 @@ def test_bad_requests(tree, live):
     assert r.status_code == 404
     assert requests.get(live.api("/admin/analytics/fission"), params=RANGE, timeout=30).status_code == 401
     assert tree["r"].get("/admin/analytics/depth").status_code == 403
+
+
+def test_extreme_dates_and_ids_are_refused_not_500(tree):
+    ops = tree["ops"]
+    for params in ({"from": "0001-01-01", "to": "0001-01-03"}, {**RANGE, "root_id": 10**20}):
+        r = ops.get("/admin/analytics/fission", params=params)
+        assert 400 <= r.status_code < 500, (params, r.text)
+        assert r.json()["error"]["code"] in ("VALIDATION_ERROR", "INVALID_DATE_RANGE", "NOT_FOUND"), r.text
+    r = ops.get("/admin/analytics/depth", params={"root_id": 10**20})
+    assert r.status_code in (404, 422) and r.json()["error"]["code"] in ("VALIDATION_ERROR", "NOT_FOUND"), r.text

@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, validate
 
 
 class DepthArgs(Schema):
-    root_id = fields.Integer(validate=validate.Range(min=1))
+    root_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
 
 
 class DepthRow(Schema):
@@ -21,7 +21,8 @@ class DepthResult(Schema):
 class FissionArgs(Schema):
     from_ = fields.Date(data_key="from", required=True, metadata={"description": "first day (Asia/Shanghai)"})
     to = fields.Date(required=True, metadata={"description": "day after the last (exclusive, Asia/Shanghai)"})
-    root_id = fields.Integer(validate=validate.Range(min=1), metadata={"description": "restrict to one tree"})
+    root_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
+                             metadata={"description": "restrict to one tree"})
 
 
 class FissionFigures(Schema):

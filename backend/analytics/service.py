@@ -65,6 +65,8 @@ def window(from_day: date, to_day: date) -> Window:
         raise ApiError("INVALID_DATE_RANGE", "`to` must be after `from` (the range is [from, to))")
     if count > MAX_DAYS:
         raise ApiError("INVALID_DATE_RANGE", f"At most {MAX_DAYS} days at once")
+    if from_day.year < 1900 or to_day.year > 9000:  # bounds are computed in UTC: keep clear of date.min/max
+        raise ApiError("INVALID_DATE_RANGE", "Days from 1900 to 9000 only")
     days = tuple(from_day + timedelta(days=i) for i in range(count + 1))
     bounds = tuple(datetime.combine(d, time(0), SHOP_TZ).astimezone(UTC) for d in days)
     return Window(days=days[:-1], bounds=bounds)
