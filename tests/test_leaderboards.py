@@ -276,3 +276,12 @@ def test_a_new_nickname_shows_on_the_board_at_once(live, admin_token, boards):
     assert r.status_code == 200, r.text
     [again] = [i for i in board(b, "commission", "all")["me"]["around"] if i["user"]["id"] == b.id]
     assert again["user"]["nickname"] == first["user"]["nickname"] + "-new"
+
+
+def test_a_key_at_the_end_of_the_calendar_is_refused_not_500(live):
+    c = login(live)
+    for period, key in (("day", "9999-12-31"), ("week", "9999-W52"), ("month", "9999-12"), ("day", "0001-01-01")):
+        r = c.get("/leaderboards/gmv", params={"period": period, "key": key})
+        assert r.status_code in (200, 422), (period, key, r.text)
+        if r.status_code == 422:
+            assert r.json()["error"]["code"] == "VALIDATION_ERROR"

@@ -56,9 +56,9 @@ def period_bounds(kind: str, key: str) -> tuple[datetime, datetime] | None:
 def valid_key(kind: str, key: str) -> bool:
     try:
         bounds = period_bounds(kind, key)
-    except ValueError:
+        return kind == "all" and key == "all" or bounds is not None and period_key(kind, bounds[0]) == key
+    except (ValueError, OverflowError):  # not a key, or a period at either end of the calendar
         return False
-    return kind == "all" and key == "all" or bounds is not None and period_key(kind, bounds[0]) == key
 
 
 def expires_at(kind: str, key: str) -> datetime | None:
