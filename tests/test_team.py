@@ -231,3 +231,15 @@ def test_an_operator_move_keeps_level2_and_counters(live, ops):
     assert [m["user_id"] for m in team(top, level=2)["items"]] == [x.id] and team(top, level=2)["total"] == 1
     tree_ = ops.get(f"/admin/users/{y.id}/tree").json()
     assert (tree_["depth"], tree_["root_id"]) == (3, top.id)
+
+
+@pytest.mark.parametrize("raw", [["j", "2026-01-01T00:00:00+00:00", 10**30], ["c", 10**30, 1], ["c", 1, -10**30],
+                                 ["j", "0001-01-01T00:00:00+14:00", 1], ["j", 5, 1], ["c", "x", 1]])
+def test_a_forged_cursor_with_huge_numbers_is_refused(tree, raw):
+    import base64
+    import json
+
+    tag, p, n = tree
+    cursor = base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
+    r = p["a"].get("/me/team", params={"cursor": cursor, "sort": "contribution", "level": 2})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "VALIDATION_ERROR", (raw, r.text)

@@ -175,6 +175,12 @@ def team_page(me_id: int, level: int, page: int, per_page: int, sort: str = "joi
     return body
 
 
+def _int32(value) -> bool:
+    """Ids and fen are 32-bit columns: a forged larger number is no position (the
+    database would fail on it, a 500)."""
+    return type(value) is int and -(2**31) <= value < 2**31
+
+
 @dataclass(frozen=True)
 class Cursor:
     """Where a page ended: ``c`` (net fen, user id) among contributors, or ``j``
@@ -199,10 +205,12 @@ class Cursor:
     def parse(cls, text: str, sort: str) -> Cursor:
         try:
             phase, first, user_id = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+            if not _int32(user_id):
+                raise ValueError("user id out of range")
             if phase == "j":
                 return cls("j", (as_utc(datetime.fromisoformat(first)), int(user_id)))
-            if phase == "c" and sort == "contribution":
+            if phase == "c" and sort == "contribution" and _int32(first):
                 return cls("c", (int(first), int(user_id)))
-        except (ValueError, TypeError, binascii.Error):
+        except (ValueError, TypeError, OverflowError, binascii.Error):
             pass
         raise ApiError("VALIDATION_ERROR", "cursor: not a cursor of this list; use the next_cursor you were given")
