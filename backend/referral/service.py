@@ -146,10 +146,12 @@ def bind_to(user: User, inviter: User, source: str, *, reason: str = "", operato
     _count_team_change(user.id, (old_inviter_id, old_parent_id), (inviter.id, inviter.inviter_id))
     # The user's own team (also on a first bind: a distributor may have invited people
     # before binding themselves) now has a new level 2 above it, and moves down with them.
-    db.session.execute(update(User).where(User.inviter_id == user.id).values(inviter2_id=inviter.id)
-                       .execution_options(synchronize_session=False))
-    if user.depth != old_depth or user.root_id != old_root:
-        _reposition_subtree(user)
+    # A first bind without a team (the login path) skips both by the counter.
+    if old_inviter_id is not None or team_count(user.id, 1):
+        db.session.execute(update(User).where(User.inviter_id == user.id).values(inviter2_id=inviter.id)
+                           .execution_options(synchronize_session=False))
+        if user.depth != old_depth or user.root_id != old_root:
+            _reposition_subtree(user)
     return user
 
 
