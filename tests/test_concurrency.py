@@ -241,3 +241,27 @@ def test_last_units_go_to_exactly_as_many_buyers(live, admin_token):
     for buyer, reply in zip(buyers, replies, strict=True):
         if reply.status_code == 201:
             assert buyer.get(f"/orders/{reply.json()['id']}").json()["items"][0]["quantity"] == 1
+
+
+def test_parallel_withdrawals_never_pass_the_daily_limit(live, admin_token):
+    ops = admin(live, admin_token)
+    set_settings(ops, level1_bp=1000, level2_bp=500, cap_bp=3000, payout_rail="wallet", hold_days=0,
+                 min_transfer_fen=10, daily_transfer_limit_fen=10**9)
+    try:
+        b = distributor(live)
+        c = login(live, invite_code=b.user["invite_code"])
+        buy(live, c, create_product(ops, price_fen=35_000)["id"])
+        drain(live)
+        assert b.get("/me/wallet").json()["available_fen"] == 3_500
+
+        set_settings(ops, payout_rail="wechat_transfer", daily_transfer_limit_fen=2_000)
+        replies = in_parallel([lambda: b.post("/me/withdrawals", json={"amount_fen": 1_000})] * 8)
+
+        ok = [r for r in replies if r.status_code == 201]
+        assert len(ok) == 2, [r.text for r in replies]  # 2 × 1,000 is today's limit
+        assert {(r.status_code, error_code(r)) for r in replies if r.status_code != 201} == {
+            (422, "DAILY_LIMIT_EXCEEDED")}
+        wallet = b.get("/me/wallet").json()
+        assert (wallet["available_fen"], wallet["in_transit_fen"]) == (1_500, 2_000)
+    finally:
+        set_settings(ops, payout_rail="wallet", daily_transfer_limit_fen=200_000)

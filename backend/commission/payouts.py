@@ -186,7 +186,9 @@ def _credit_and_route(payout: Payout, commission: Commission | None = None) -> N
     if payout.rail not in TRANSFER_RAILS:
         _finish(payout, "in_wallet")
         return
-    wallet = db.session.get(Wallet, payout.user_id)
+    # The wallet's row lock makes the balance and today's total (read next) the
+    # current ones: a withdrawal or another transfer of this user waits for us.
+    wallet = _lock_wallet(payout.user_id)
     # A negative balance (after a clawback) is netted first: only what is really
     # available leaves, and amounts below WeChat's minimum wait in the wallet.
     amount = min(payout.amount_fen, wallet.available_fen if wallet else 0)
@@ -207,6 +209,11 @@ def _credit_and_route(payout: Payout, commission: Commission | None = None) -> N
     payout.tries = 0
     payout.submitted_at = utcnow()  # counts towards today's limit at once, also within one batch
     db.session.flush()
+
+
+def _lock_wallet(user_id: int) -> Wallet | None:
+    return db.session.scalar(select(Wallet).where(Wallet.user_id == user_id).with_for_update()
+                             .execution_options(populate_existing=True))
 
 
 def _finish(payout: Payout, status: str, note: str | None = None) -> None:
@@ -350,6 +357,8 @@ def create_withdrawal(user: User, amount_fen: int) -> Payout:
     if amount_fen < minimum:
         raise ApiError("AMOUNT_TOO_SMALL", f"The smallest withdrawal is {minimum} fen",
                        details={"minimum_fen": minimum})
+    # Two withdrawals of one user at once: the second waits here, then counts the first.
+    _lock_wallet(user.id)
     if _paid_today_fen(user.id) + amount_fen > settings.daily_transfer_limit_fen:
         raise ApiError("DAILY_LIMIT_EXCEEDED", "Today's withdrawal limit is reached")
     payout = Payout(kind="withdrawal", user_id=user.id, amount_fen=amount_fen, rail=rail, status="submitting",
