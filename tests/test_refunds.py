@@ -27,3 +27,49 @@ def test_refused_refund_restores_order_and_commission(live, ops):
     # the clawback and its undo cancel out on the team page too
     [member] = b.get("/me/team", params={"sort": "contribution"}).json()["items"]
     assert (member["user_id"], member["commission_to_me_fen"]) == (c.id, 1_000)
+
+
+def refund_notify(live, out_refund_no: str, out_trade_no: str, status: str) -> str:
+    """A refund notify as WeChat Pay v2 sends it: req_info encrypted with md5(API key)."""
+    import uuid
+
+    import requests
+
+    from backend.config import SANDBOX_APPID, SANDBOX_MCH_ID, SANDBOX_PAY_API_KEY
+    from backend.wechat.emulator.signing import refund_encrypt, to_xml
+
+    inner = {"out_refund_no": out_refund_no, "out_trade_no": out_trade_no, "refund_status": status,
+             "refund_id": "50" + uuid.uuid4().hex[:27]}
+    plaintext = "<root>" + to_xml(inner)[len("<xml>"):-len("</xml>")] + "</root>"
+    body = to_xml({"return_code": "SUCCESS", "appid": SANDBOX_APPID, "mch_id": SANDBOX_MCH_ID,
+                   "nonce_str": uuid.uuid4().hex, "req_info": refund_encrypt(SANDBOX_PAY_API_KEY, plaintext)})
+    r = requests.post(live.api("/payments/wechat/refund-notify"), data=body.encode(),
+                      headers={"Content-Type": "text/xml"}, timeout=30)
+    assert r.status_code == 200 and "SUCCESS" in r.text, r.text
+    return r.text
+
+
+def test_a_failed_first_refund_leaves_exactly_the_pro_rata_clawback(live, ops):
+    """Paid 10,000; refunds of 3,333 and then 6,667 (the second completes the order, so
+    it reverses the rest). When the first turns out to have failed, 6,667 stays refunded:
+    the commission reversed is 6,667 / 10,000 of it, rounded down, not a fen more."""
+    from helpers import buy
+    from test_payouts import fault
+
+    a, b, c = chain(live)
+    order = buy(live, c, create_product(ops, price_fen=10_000)["id"])
+    drain(live)
+    fault(live, target="notify", mode="drop_notify")  # the first refund's notify is lost
+    first = ops.post(f"/admin/orders/{order['id']}/refund", json={"amount_fen": 3_333, "reason": "one"})
+    assert first.status_code == 201 and first.json()["status"] == "processing", first.text
+    second = ops.post(f"/admin/orders/{order['id']}/refund", json={"amount_fen": 6_667, "reason": "rest"})
+    assert second.status_code == 201, second.text
+    refund_notify(live, first.json()["out_refund_no"], order["out_trade_no"], "REFUNDCLOSE")
+
+    assert c.get(f"/orders/{order['id']}").json()["refunded_fen"] == 6_667
+    [line_b] = b.get("/me/commissions").json()["items"]
+    [line_a] = a.get("/me/commissions").json()["items"]
+    assert line_b["reversed_fen"] == 1_000 * 6_667 // 10_000  # 666
+    assert line_a["reversed_fen"] == 500 * 6_667 // 10_000  # 333
+    assert b.get("/me/wallet").json()["available_fen"] == 1_000 - 666
+    assert a.get("/me/wallet").json()["available_fen"] == 500 - 333

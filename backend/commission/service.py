@@ -168,24 +168,32 @@ def claw_back(order, refund_id: int) -> None:
     db.session.flush()
 
 
-def undo_claw_back(refund_id: int) -> None:
-    """A refund WeChat refused (or closed): give back exactly what it clawed back."""
-    entries = db.session.scalars(select(LedgerEntry).where(
-        LedgerEntry.idempotency_key.like(f"refund:{refund_id}:commission:%"),
-        LedgerEntry.kind == "commission_reversed")).all()
-    for entry in entries:
-        commission = db.session.scalar(
-            select(Commission).where(Commission.id == entry.commission_id).with_for_update())
+def undo_claw_back(order, refund_id: int) -> None:
+    """A refund WeChat refused (or closed): after ``order.refunded_fen`` went back
+    down, give back what the remaining refunds no longer justify.
+
+    Each commission keeps ``reversed_fen`` at the pro-rata target of the order's
+    cumulative refund (``rules.clawback``); the failed refund gives back the
+    difference, which is not always what it clawed back itself (a later refund that
+    completed the order reversed "the rest", rounded differently)."""
+    commissions = db.session.scalars(
+        select(Commission).where(Commission.order_id == order.id).order_by(Commission.id).with_for_update()).all()
+    for commission in commissions:
+        target = rules.clawback(commission.amount_fen, 0, order.refunded_fen, order.paid_fen)
+        amount = commission.reversed_fen - target
+        if amount <= 0:
+            continue
         released = ledger.is_posted(f"commission:{commission.id}:release")
         posted = ledger.post(Movement(
-            key=f"{entry.idempotency_key}:undo", kind="commission_reinstated", user_id=entry.user_id,
-            debit=SHOP_COMMISSION_EXPENSE, credit=user_account(entry.user_id, "available" if released else "pending"),
-            amount_fen=entry.amount_fen, order_id=entry.order_id, commission_id=commission.id,
-            earned_delta=entry.amount_fen, memo=f"refund {refund_id} did not happen",
+            key=f"refund:{refund_id}:commission:{commission.id}:undo", kind="commission_reinstated",
+            user_id=commission.user_id, debit=SHOP_COMMISSION_EXPENSE,
+            credit=user_account(commission.user_id, "available" if released else "pending"),
+            amount_fen=amount, order_id=order.id, commission_id=commission.id,
+            earned_delta=amount, memo=f"refund {refund_id} did not happen",
         ))
         if posted:
-            commission.reversed_fen -= entry.amount_fen
-            contributions.add([(commission.user_id, commission.buyer_id, entry.amount_fen)])
+            commission.reversed_fen -= amount
+            contributions.add([(commission.user_id, commission.buyer_id, amount)])
             if commission.status == "reversed":
                 commission.status = "available" if released else "pending"
             if commission.status == "pending" and _payout_done(commission.id):

@@ -292,7 +292,7 @@ def fail_refund(refund_id: int, reason: str) -> None:
     order = db.session.scalar(select(Order).where(Order.id == refund.order_id).with_for_update())
     order.refunded_fen -= refund.amount_fen
     order.status = "paid" if order.refunded_fen == 0 else "partially_refunded"
-    commission.undo_claw_back(refund.id)
+    commission.undo_claw_back(order, refund.id)
     refund.status = "failed"
     refund.reason = f"{refund.reason} [{reason}]"[:255]
     db.session.flush()
