@@ -249,3 +249,25 @@ def test_order_paid_between_the_sweepers_query_and_close_is_recorded(live, ops):
     sweep(live)
     drain(live)
     assert b.get("/me/wallet").json()["available_fen"] == 1_000
+
+
+def test_an_order_the_user_is_still_paying_is_not_cancelled(live, ops):
+    c = login(live)
+    product = create_product(ops, price_fen=500, stock=3)
+    order = c.post("/orders", json={"items": [{"product_id": product["id"], "quantity": 1}]}).json()
+    assert c.post(f"/orders/{order['id']}/pay").status_code == 200
+    with live.app.app_context():
+        db.session.get(Order, order["id"]).expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    gateway = live.app.extensions["wechat_gateway"]
+    real_query = gateway.query_order
+    gateway.query_order = lambda no: {**real_query(no), "trade_state": "USERPAYING"}
+    try:
+        sweep(live)
+    finally:
+        del gateway.query_order
+    assert c.get(f"/orders/{order['id']}").json()["status"] == "pending_payment"
+    assert c.get(f"/products/{product['id']}").json()["stock"] == 2
+    sweep(live)  # the user gave up: now it is closed and cancelled
+    assert c.get(f"/orders/{order['id']}").json()["status"] == "cancelled"
+    assert c.get(f"/products/{product['id']}").json()["stock"] == 3
