@@ -338,3 +338,56 @@ def test_correcting_a_bad_address_lets_the_run_finish(fin, live, smtp):
     assert [m["X-Envelope-To"] for m in smtp.messages if tag in m["X-Envelope-To"]] == [f"right-{tag}@x.test"]
     assert statements_of(fin, supplier)[0]["state"] == "sent"
     assert fin.get(f"{R}/statement-runs/{run['id']}").json()["state"] == "done"
+
+
+def test_two_exports_of_one_statement_at_once_leave_one_intact_file(fin, live, monkeypatch, tmp_path):
+    """Two senders export the same statement at the same moment: the second reuses the
+    first one's file, so the file on disk is the one whose hash was recorded (a rewrite
+    would differ: an XLSX carries the time it was written)."""
+    import threading
+    import time
+    from pathlib import Path
+
+    from backend.reconciliation import exports
+    from backend.reconciliation.models import Statement
+
+    year, month = unique_month()
+    (supplier,) = weekly_suppliers(fin, ["x@x.test"])
+    generated_run(fin, live, [supplier], year, month)
+    (listed,) = statements_of(fin, supplier)
+    plain = exports.WRITERS["csv"]
+
+    def slow_and_dated(path, statement, cp):
+        plain(path, statement, cp)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(f"written at {time.time_ns()}\n")  # two writes never match
+        time.sleep(0.3)  # the other exporter arrives meanwhile
+
+    monkeypatch.setitem(exports.WRITERS, "csv", slow_and_dated)
+    barrier, made, errors = threading.Barrier(2), [], []
+
+    def export():
+        with live.app.app_context():
+            try:
+                statement = db.session.get(Statement, listed["id"])
+                db.session.expunge(statement)
+                db.session.commit()  # as a sender does after its log rows: no snapshot held
+                barrier.wait()
+                row = exports.export(statement, "csv", tmp_path)
+                made.append((row.id, row.path, row.sha256))
+                db.session.commit()
+            except Exception as exc:  # reported below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=export) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and len(made) == 2
+    assert made[0] == made[1]  # one export, reused
+    _, path, digest = made[0]
+    assert exports.sha256(Path(path)) == digest
+    assert [p.name for p in tmp_path.iterdir()] == [Path(path).name]  # nothing left aside

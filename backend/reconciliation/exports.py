@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import re
+import uuid
 import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from backend.extensions import db
 from backend.reconciliation.models import Counterparty, Document, Part, Statement, StatementExport
@@ -107,19 +109,41 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def export(statement: Statement, fmt: str, directory: Path) -> StatementExport:
-    """Write (or reuse, if intact) the file of the statement's current version."""
+def _intact(statement: Statement, fmt: str) -> StatementExport | None:
     existing = db.session.scalar(select(StatementExport).where(
         StatementExport.statement_id == statement.id, StatementExport.version == statement.version,
         StatementExport.fmt == fmt).order_by(StatementExport.id.desc()).limit(1))
     if existing and Path(existing.path).is_file() and sha256(Path(existing.path)) == existing.sha256:
         return existing
+    return None
+
+
+def export(statement: Statement, fmt: str, directory: Path) -> StatementExport:
+    """Write (or reuse, if intact) the file of the statement's current version. The
+    caller commits soon after: until then it holds the statement's row lock.
+
+    Two senders of one run may export the same statement at once. Each first takes the
+    statement's row (a no-op UPDATE: a row lock on PostgreSQL and MySQL, the write lock
+    on SQLite) and only then looks for a file, so the second one reuses the first one's
+    file instead of rewriting it under the first one's recorded hash; the file is
+    written aside and moved into place, so no reader sees half of it."""
+    db.session.execute(update(Statement).where(Statement.id == statement.id).values(id=Statement.id)
+                       .execution_options(synchronize_session=False))
+    found = _intact(statement, fmt)
+    if found:
+        return found
     cp = db.session.get(Counterparty, statement.counterparty_id)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / file_name(statement, cp, fmt)
-    WRITERS[fmt](path, statement, cp)
+    aside = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+    try:
+        WRITERS[fmt](aside, statement, cp)
+        digest = sha256(aside)
+        os.replace(aside, path)
+    finally:
+        aside.unlink(missing_ok=True)
     row = StatementExport(statement_id=statement.id, version=statement.version, fmt=fmt,
-                          counterparty_id=cp.id, path=str(path), sha256=sha256(path))
+                          counterparty_id=cp.id, path=str(path), sha256=digest)
     db.session.add(row)
     db.session.flush()
     return row
