@@ -20,6 +20,7 @@ from backend.reconciliation import statements as engine
 from backend.reconciliation.models import Statement, StatementRun
 from backend.reconciliation.periods import parse_month
 from backend.timeutil import utcnow
+from backend.transactions import is_deadlock
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int], None] | None
@@ -85,10 +86,7 @@ def generate_period(side: str, cycle: str, step: engine.Step, run_id: int | None
 
 
 def _lost_a_race(exc: Exception) -> bool:
-    if isinstance(exc, IntegrityError):
-        return True
-    code = getattr(exc.orig, "args", [None])[0]
-    return code in (1213, 1205) or getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
+    return isinstance(exc, IntegrityError) or is_deadlock(exc)
 
 
 def check_sendable(run: StatementRun) -> None:

@@ -12,6 +12,7 @@ from backend.errors import ApiError
 from backend.extensions import db
 from backend.referral import schemas
 from backend.referral import service as referral
+from backend.transactions import commit_with_retry
 
 blp = Blueprint("admin_referral", __name__, url_prefix="/api/v1/admin", description="Referral tree (admin)")
 
@@ -51,7 +52,6 @@ def approve(user_id):
 @blp.arguments(schemas.MoveArgs)
 def move(args, user_id):
     user = _user(user_id)
-    referral.bind(user, args["invite_code"], source="admin", reason=args["reason"],
-                  operator_id=g.admin.id, force=True)
-    db.session.commit()
+    commit_with_retry(lambda: referral.bind(user, args["invite_code"], source="admin", reason=args["reason"],
+                                            operator_id=g.admin.id, force=True))
     return user_view(user)

@@ -14,6 +14,7 @@ from backend.extensions import db, end_transaction_before_remote_call, wechat
 from backend.referral import schemas
 from backend.referral import service as referral
 from backend.referral.team import team_page
+from backend.transactions import commit_with_retry
 from backend.wechat.gateway import WeChatError, WeChatUnavailable
 
 blp = Blueprint("referral", __name__, url_prefix="/api/v1", description="Distributors, binding and teams")
@@ -34,8 +35,9 @@ def apply(args):
 @blp.arguments(schemas.BindArgs)
 @blp.response(200, schemas.BindResult)
 def bind(args):
-    user = referral.bind(g.user, args["invite_code"], source="bind")
-    db.session.commit()
+    # Binds that cross (x→y while y→z) may deadlock on the rows of the team that moves
+    # along; the victim runs again and then sees the winner's bind (a cycle is refused).
+    user = commit_with_retry(lambda: referral.bind(g.user, args["invite_code"], source="bind"))
     return {"bound": True, "inviter_id": user.inviter_id}
 
 

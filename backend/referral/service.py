@@ -82,10 +82,25 @@ def ancestors(user_id: int, limit: int | None = None) -> list[User]:
     return list(db.session.scalars(stmt))
 
 
+def descendants(user_id: int) -> set[int]:
+    """Everyone below a user, by one recursive query."""
+    below = select(User.id).where(User.inviter_id == user_id).cte("below", recursive=True)
+    child = aliased(User)
+    below = below.union_all(select(child.id).join(below, child.inviter_id == below.c.id))
+    return set(db.session.scalars(select(below.c.id)))
+
+
 def _lock(ids: set[int]) -> None:
     # One statement in id order: concurrent binds queue on their common rows
     # instead of deadlocking, and re-read the chain after the wait.
     db.session.execute(select(User.id).where(User.id.in_(sorted(ids))).order_by(User.id).with_for_update())
+
+
+def _team_to_move(user: User) -> set[int]:
+    """The rows a bind of ``user`` rewrites besides its own: its whole team (their
+    level-2 pointer, depth and root follow it). Empty for a user without a team (the
+    login path), by the counter."""
+    return descendants(user.id) if team_count(user.id, 1) else set()
 
 
 def _may_rebind(user: User, settings) -> bool:
@@ -116,10 +131,17 @@ def bind_to(user: User, inviter: User, source: str, *, reason: str = "", operato
     settings = get_settings()
 
     chain = ancestors(inviter.id)
-    _lock({user.id, inviter.id, *(a.id for a in chain)})
+    # The team moves with the user, so its rows are taken in the same ordered lock as
+    # the chain: two binds that cross (x→y while y→z) then queue instead of deadlocking.
+    team = _team_to_move(user)
+    _lock({user.id, inviter.id, *(a.id for a in chain), *team})
     db.session.refresh(user)
     db.session.refresh(inviter)
     chain = ancestors(inviter.id)  # re-read under the locks
+    # Members who joined between our read and our lock are locked by the UPDATE below
+    # (none can join while we hold the user's row); should that deadlock, the caller's
+    # transaction is run again (backend.transactions).
+    team |= _team_to_move(user)
 
     if user.inviter_id == inviter.id:
         return user  # already bound here: binding again is a no-op
@@ -147,7 +169,7 @@ def bind_to(user: User, inviter: User, source: str, *, reason: str = "", operato
     # The user's own team (also on a first bind: a distributor may have invited people
     # before binding themselves) now has a new level 2 above it, and moves down with them.
     # A first bind without a team (the login path) skips both by the counter.
-    if old_inviter_id is not None or team_count(user.id, 1):
+    if old_inviter_id is not None or team:
         db.session.execute(update(User).where(User.inviter_id == user.id).values(inviter2_id=inviter.id)
                            .execution_options(synchronize_session=False))
         if user.depth != old_depth or user.root_id != old_root:
