@@ -109,6 +109,34 @@ def test_systemerror_is_retried_with_the_same_bill(live, ops, applied):
     assert b.get("/me/wallet").json()["withdrawn_fen"] == 1_000
 
 
+@pytest.mark.parametrize("rail,target,made_state", [
+    ("wechat_legacy_transfer", "legacy_transfer", "succeeded"),
+    ("wechat_transfer", "transfer_bills.create", "wait_user_confirm")])
+@pytest.mark.parametrize("made", [False, True])
+def test_a_refusal_gives_the_money_back_only_once_wechat_holds_no_transfer(live, ops, rail, target, made_state,
+                                                                          made):
+    """WeChat answers a refusal (a v2 return_code FAIL, a v3 4xx). When it made the
+    transfer all the same (apply), the payout follows the transfer and nothing goes back
+    to the wallet, where an operator retry with a new bill would pay a second time."""
+    set_settings(ops, payout_rail=rail)
+    a, b, c = chain(live)
+    product = create_product(ops, price_fen=10_000)
+    fault(live, target=target, mode="refuse", apply=made, times=1)
+    buy(live, c, product["id"])
+    drain(live)
+    [payout] = payouts_of(ops, b.id)
+    wallet = b.get("/me/wallet").json()
+    key = "legacy_transfers" if rail == "wechat_legacy_transfer" else "transfers"
+    field = "partner_trade_no" if rail == "wechat_legacy_transfer" else "out_bill_no"
+    held = [t for t in ledger(live)[key] if t[field] == payout["out_bill_no"]]
+    if made:
+        assert payout["status"] == made_state and len(held) == 1
+        assert wallet["available_fen"] == 0
+    else:
+        assert payout["status"] == "failed" and "refused" in payout["last_error"] and held == []
+        assert (wallet["available_fen"], wallet["in_transit_fen"]) == (1_000, 0)  # back, to be retried
+
+
 def _worker_env(live) -> dict:
     cfg = live.app.config["FISSION"]
     env = dict(os.environ)

@@ -250,11 +250,24 @@ def _submit(payout_id: int, may_exist: bool) -> None:
         db.session.commit()
         return
     except WeChatError as exc:
-        payout = _lock(payout_id)
-        if payout.status == "submitting":
-            _return_money(payout, f"refused: {exc}")
-        db.session.commit()
-        return
+        # A refusal gives the money back only once WeChat confirms it holds no such
+        # transfer: an answer can be wrong about a transfer it made (a proxy's error
+        # page, a FAIL after the fact), and the operator's retry uses a new bill number.
+        try:
+            result = _query_existing(gateway, rail, out_bill_no)
+        except WeChatUnavailable as unknown:
+            payout = _lock(payout_id)
+            payout.last_error = f"refused ({exc}), then unconfirmed: {unknown}"[:500]
+            payout.next_attempt_at = utcnow() + _backoff(payout.tries)
+            db.session.commit()
+            return
+        if result is None:
+            payout = _lock(payout_id)
+            if payout.status == "submitting":
+                _return_money(payout, f"refused: {exc}")
+            db.session.commit()
+            return
+        log.warning("payout %s: refused (%s) but WeChat holds the transfer (%s)", payout_id, exc, result.state)
     record_result(payout_id, result)
     db.session.commit()
 

@@ -17,7 +17,10 @@ OPERATIONS = (
     "legacy_transfer", "legacy_transfer_query",
     "transfer_bills.create", "transfer_bills.query", "transfer_bills.cancel",
 )
-OPERATION_MODES = ("systemerror", "timeout")
+OPERATION_MODES = ("systemerror", "timeout", "refuse")
+# "refuse" answers a definite-looking refusal (a v2 return_code FAIL, a v3 4xx); with
+# apply=true the transfer is made all the same: the answer lies. Only the transfers know it.
+REFUSABLE = ("legacy_transfer", "transfer_bills.create")
 NOTIFY_MODES = ("delay_notify", "drop_notify")
 
 
@@ -49,6 +52,8 @@ class FaultBook:
         elif target in OPERATIONS:
             if mode not in OPERATION_MODES:
                 raise FaultSpecError(f"operation faults are {', '.join(OPERATION_MODES)}")
+            if mode == "refuse" and target not in REFUSABLE:
+                raise FaultSpecError(f"refuse applies to {', '.join(REFUSABLE)}")
         else:
             raise FaultSpecError(f"unknown target {target!r}; one of notify, {', '.join(OPERATIONS)}")
         try:
@@ -83,17 +88,20 @@ class FaultBook:
             self._faults.clear()
 
 
-def guarded(book: FaultBook, target: str, handler, system_error):
+def guarded(book: FaultBook, target: str, handler, system_error, refusal=None):
     """Run `handler` (which builds the real answer) under whatever fault is queued.
 
     systemerror: answer `system_error()` (after applying, if apply).
     timeout: sleep first; with apply, the real answer follows (too late for the
     caller); without, the request is treated as lost and a system error follows.
+    refuse: answer `refusal()` (after applying, if apply).
     """
     fault = book.take(target)
     if fault is None:
         return handler()
     answer = handler() if fault.apply else None
+    if fault.mode == "refuse" and refusal is not None:
+        return refusal()
     if fault.mode == "timeout":
         time.sleep(fault.seconds)
         if answer is not None:

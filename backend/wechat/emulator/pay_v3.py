@@ -39,7 +39,8 @@ def _rejected(exc: V3Reject):
 def create_bill():
     verify_request()
     data = json_body()
-    return guarded(ctx().faults, "transfer_bills.create", lambda: _create(data), system_error)
+    return guarded(ctx().faults, "transfer_bills.create", lambda: _create(data), system_error,
+                   refusal=lambda: error(400, "INVALID_REQUEST", "请求参数不符合业务规则"))
 
 
 def _create(data: dict):

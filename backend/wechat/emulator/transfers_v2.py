@@ -13,6 +13,7 @@ from backend.wechat.emulator.v2_common import (
     as_int,
     business_fail,
     read_request,
+    return_fail,
     system_error,
 )
 
@@ -32,7 +33,7 @@ def _rejected(exc: V2Reject):
 def transfer():
     data = read_request(**TRANSFER_IDS)
     return guarded(ctx().faults, "legacy_transfer", lambda: _transfer(data),
-                   system_error(signed=False, **TRANSFER_IDS))
+                   system_error(signed=False, **TRANSFER_IDS), refusal=lambda: return_fail("系统错误"))
 
 
 def _transfer(data: dict):
