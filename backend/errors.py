@@ -46,6 +46,7 @@ ERROR_CODES: dict[str, int] = {
     "ORDER_NOT_REFUNDABLE": 409,
     "REFUND_EXCEEDS_PAID": 422,
     "ORDER_TOO_LARGE": 422,
+    "ORDER_TOTAL_ZERO": 422,
     # commission / payouts
     "INSUFFICIENT_BALANCE": 422,
     "AMOUNT_TOO_SMALL": 422,

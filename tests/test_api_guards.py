@@ -241,6 +241,17 @@ def test_an_order_too_large_to_pay_is_refused_and_takes_no_stock(live, admin_tok
     assert requests.get(live.api(f"/products/{product['id']}"), timeout=10).json()["stock"] == 1_000
 
 
+def test_an_order_of_nothing_to_pay_is_refused_and_takes_no_stock(live, admin_token):
+    """A product may be free, but WeChat Pay takes no order of 0 fen: refused at once,
+    not a 502 from /pay with the stock held for 30 minutes."""
+    product = create_product(admin(live, admin_token), price_fen=0, stock=5)
+    buyer = login(live)
+    r = buyer.post("/orders", json={"items": [{"product_id": product["id"], "quantity": 2}]})
+    assert error_of(r) == (422, "ORDER_TOTAL_ZERO"), r.text
+    assert orders_of(live, buyer.id) == 0
+    assert requests.get(live.api(f"/products/{product['id']}"), timeout=10).json()["stock"] == 5
+
+
 @pytest.mark.parametrize("field", ["price_fen", "level1_fixed_fen", "level2_fixed_fen"])
 def test_a_product_amount_beyond_32_bits_is_a_validation_error(live, admin_token, field):
     body = {"title": "Big", "price_fen": 1_000, "stock": 1, field: 2**31}

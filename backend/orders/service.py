@@ -51,6 +51,9 @@ def create_order(user: User, items: list[dict], share_code: str | None) -> Order
     if missing:
         raise ApiError("PRODUCT_NOT_FOUND", "Some products do not exist", details={"product_ids": missing})
     total = sum(products[pid].price_fen * quantity for pid, quantity in wanted.items())
+    if total <= 0:  # WeChat Pay takes no order of 0 fen: it could never be paid
+        raise ApiError("ORDER_TOTAL_ZERO", "An order must cost something to be paid through WeChat Pay",
+                       details={"total_fen": total})
     if total > MAX_ORDER_FEN:
         raise ApiError("ORDER_TOO_LARGE", f"An order may total at most {MAX_ORDER_FEN} fen",
                        details={"total_fen": total, "max_fen": MAX_ORDER_FEN})
