@@ -73,3 +73,45 @@ def test_a_failed_first_refund_leaves_exactly_the_pro_rata_clawback(live, ops):
     assert line_a["reversed_fen"] == 500 * 6_667 // 10_000  # 333
     assert b.get("/me/wallet").json()["available_fen"] == 1_000 - 666
     assert a.get("/me/wallet").json()["available_fen"] == 500 - 333
+
+
+def test_a_refund_whose_notify_is_lost_is_settled_by_asking_wechat(live, ops):
+    """WeChat made the refund but its notify never arrived: the sweeper's next pass asks
+    WeChat (refundquery) and completes the refund, without sending it a second time."""
+    from datetime import timedelta
+
+    from helpers import buy, ledger, sweep
+    from test_payouts import fault
+
+    from backend.extensions import db
+    from backend.orders.models import Refund
+    from backend.timeutil import utcnow
+
+    a, b, c = chain(live)
+    order = buy(live, c, create_product(ops, price_fen=10_000)["id"])
+    drain(live)
+    fault(live, target="notify", mode="drop_notify")
+    r = ops.post(f"/admin/orders/{order['id']}/refund", json={"amount_fen": 4_000, "reason": "lost notify"})
+    assert r.status_code == 201 and r.json()["status"] == "processing", r.text
+    out_refund_no = r.json()["out_refund_no"]
+
+    def state() -> str:
+        with live.app.app_context():
+            try:
+                return db.session.scalar(db.select(Refund.status).where(Refund.out_refund_no == out_refund_no))
+            finally:
+                db.session.remove()
+
+    assert state() == "processing"
+    with live.app.app_context():  # the minute the notify normally takes has passed
+        db.session.execute(db.update(Refund).where(Refund.out_refund_no == out_refund_no)
+                           .values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+        db.session.remove()
+    assert sweep(live)["refunds"] == 1
+    drain(live)
+    assert state() == "succeeded"
+    assert sweep(live)["refunds"] == 0  # nothing left to ask about
+    made = [x for x in ledger(live)["refunds"] if x["out_refund_no"] == out_refund_no]
+    assert len(made) == 1 and made[0]["refund_fee"] == 4_000
+    assert c.get(f"/orders/{order['id']}").json()["refunded_fen"] == 4_000

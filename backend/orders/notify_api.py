@@ -18,7 +18,6 @@ from backend.errors import ApiError
 from backend.extensions import db, wechat
 from backend.leaderboard.jobs import enqueue_refund as enqueue_board_refund
 from backend.orders import service as orders
-from backend.orders.models import Refund
 from backend.wechat.gateway import InvalidSignature, TransferResult
 
 log = logging.getLogger(__name__)
@@ -60,16 +59,10 @@ def refund_notify():
         data = wechat().parse_refund_notify(request.get_data())
     except InvalidSignature:
         return _xml("FAIL", "invalid signature")
-    status = data.get("refund_status")
-    if status == "SUCCESS":
-        orders.mark_refund_succeeded(data["out_refund_no"], data.get("refund_id"))
-    elif status in ("CHANGE", "REFUNDCLOSE"):  # the refund failed or was closed at WeChat
-        refund = db.session.scalar(select(Refund).where(Refund.out_refund_no == data["out_refund_no"]))
-        if refund is not None and refund.status == "processing":
-            orders.fail_refund(refund.id, status.lower())
-            db.session.commit()
-            enqueue_board_refund(refund.id, refund.order_id, refund.amount_fen, undo=True)
+    undone = orders.settle_refund(data["out_refund_no"], data.get("refund_status"), data.get("refund_id"))
     db.session.commit()
+    if undone is not None:  # the refund failed or was closed at WeChat: the boards take it back
+        enqueue_board_refund(undone.id, undone.order_id, undone.amount_fen, undo=True)
     return _xml("SUCCESS", "OK")
 
 

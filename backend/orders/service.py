@@ -265,18 +265,30 @@ def request_refund(order_id: int, amount_fen: int | None, reason: str, operator_
 
 
 def submit_refund(refund_id: int) -> Refund:
-    """Ask WeChat for the money back. Idempotent by out_refund_no; an unknown
-    outcome leaves the refund ``processing`` for the sweeper to ask again."""
+    """Ask WeChat for the money back. WeChat is asked first where the refund stands, so
+    a refund whose notify was lost is settled by the answer (succeeded, or closed and
+    undone) instead of being sent again forever; one it has never seen is sent
+    (idempotent by out_refund_no). An unknown outcome leaves the refund ``processing``
+    for the sweeper to ask again."""
     refund = db.session.get(Refund, refund_id)
     if refund.status != "processing":
         return refund
     order = db.session.get(Order, refund.order_id)
     refund.next_attempt_at = utcnow() + timedelta(seconds=60)  # the notify normally comes first
-    call = dict(out_trade_no=order.out_trade_no, out_refund_no=refund.out_refund_no, total_fen=order.paid_fen,
+    out_refund_no = refund.out_refund_no
+    call = dict(out_trade_no=order.out_trade_no, out_refund_no=out_refund_no, total_fen=order.paid_fen,
                 refund_fen=refund.amount_fen, notify_url=notify_url("refund-notify"), reason=refund.reason or "refund")
     end_transaction_before_remote_call()
     try:
-        wechat().refund(**call)
+        known = wechat().query_refund(out_refund_no)
+    except (WeChatUnavailable, WeChatError) as exc:
+        known = None  # sending is idempotent: its own answer tells
+        log.info("refund %s: query failed (%s); sending", refund_id, exc)
+    try:
+        if known is None:
+            wechat().refund(**call)
+        else:
+            settle_refund(out_refund_no, known["refund_status"], known.get("refund_id"))
     except WeChatUnavailable:
         log.warning("refund %s: WeChat unavailable, will retry", refund_id)
     except WeChatError as exc:
@@ -284,6 +296,20 @@ def submit_refund(refund_id: int) -> Refund:
         fail_refund(refund_id, f"refused: {exc}")
     db.session.flush()
     return db.session.get(Refund, refund_id)
+
+
+def settle_refund(out_refund_no: str, status: str | None, refund_id: str | None) -> Refund | None:
+    """What WeChat says of a refund (its notify or a query): SUCCESS completes it;
+    CHANGE (the money could not go back) or REFUNDCLOSE undoes it; PROCESSING waits.
+    Returns the refund if it was undone now (its boards must be put back)."""
+    if status == "SUCCESS":
+        mark_refund_succeeded(out_refund_no, refund_id)
+    elif status in ("CHANGE", "REFUNDCLOSE"):
+        refund = db.session.scalar(select(Refund).where(Refund.out_refund_no == out_refund_no))
+        if refund is not None and refund.status == "processing":
+            fail_refund(refund.id, status.lower())
+            return refund
+    return None
 
 
 def fail_refund(refund_id: int, reason: str) -> None:

@@ -266,6 +266,20 @@ class WeChatGateway:
         data.pop("sign", None)
         return data
 
+    def query_refund(self, out_refund_no: str) -> dict | None:
+        """{"refund_status", "refund_id"} of one refund (SUCCESS, PROCESSING, CHANGE or
+        REFUNDCLOSE), or None when WeChat has no such refund."""
+        try:
+            data = self._call_pay(self._pay().refund.query, out_refund_no=out_refund_no)
+        except WeChatError as exc:
+            if exc.code == "REFUNDNOTEXIST":
+                return None
+            raise
+        for i in range(int(data.get("refund_count") or 0)):
+            if data.get(f"out_refund_no_{i}") == out_refund_no:
+                return {"refund_status": data.get(f"refund_status_{i}"), "refund_id": data.get(f"refund_id_{i}")}
+        return None
+
     def parse_refund_notify(self, xml: bytes) -> dict:
         # No signature here: authenticity comes from decrypting req_info with md5(api key).
         try:
