@@ -174,6 +174,29 @@ def test_repricing_from_the_latest_lists_is_exact_and_leaves_manual_lines(fin):
         ("0.017820", "price_list", "0.000820", 53460)
 
 
+def test_a_list_price_too_large_for_a_line_leaves_that_line_as_it_was(fin):
+    """A list price with a few zeros too many would make a line's amount overflow: that
+    line keeps its price, the others are re-priced, and nothing fails."""
+    supplier = make_supplier(fin)
+    huge, fine = make_part(fin), make_part(fin)
+    po = make_po(fin, supplier["id"], f"PO-{uuid.uuid4().hex[:8]}", "2026-06-01",
+                 [(huge, 1_000_000_000, "0.001"), (fine, 100, "1.00")])
+    r = fin.post(f"{R}/purchase-orders/{po['id']}/receipts", json={
+        "policy": "po", "number": f"GR-{uuid.uuid4().hex[:8]}", "doc_date": "2026-06-03"})
+    assert r.status_code == 201, r.text
+    lines = {line["part_id"]: line for line in r.json()["lines"]}
+    assert price_list(fin, supplier["id"], "2026-06-02", [
+        ["part_no", "brand", "unit_price"], [huge["part_no"], "Murata", "999999999999"],
+        [fine["part_no"], "Murata", "1.10"]]).status_code == 201
+    r = fin.post(f"{R}/receipts/reprice", json={"supplier_id": supplier["id"], "date_from": "2026-06-01",
+                                                 "date_to": "2026-06-30"})
+    assert r.status_code == 200 and r.json() == {"lines": 1}, r.text
+    report = {item["line_id"]: item for item in
+              fin.get(f"{R}/reports/price-variance", params={"supplier_id": supplier["id"]}).json()["items"]}
+    assert report[lines[fine["id"]]["id"]]["unit_price"] == "1.100000"
+    assert lines[huge["id"]]["id"] not in report  # still at its PO price: no variance
+
+
 def _line(fin, line_id: int, po: dict) -> dict:
     report = fin.get(f"{R}/reports/price-variance", params={"supplier_id": po["supplier_id"]}).json()
     return next(item | {"amount_cents": int(Decimal(item["amount"]) * 100)} for item in report["items"]

@@ -9,7 +9,7 @@ from sqlalchemy import exists, func, select, update
 
 from backend.extensions import db
 from backend.reconciliation.models import Counterparty, Document, DocumentLine, Part, Price, Statement, StatementLine
-from backend.reconciliation.money import amount_cents_sql
+from backend.reconciliation.money import MAX_LINE_CENTS, amount_cents_sql
 
 
 def _latest_price_for_line():
@@ -33,6 +33,13 @@ def _repriceable(supplier_id: int | None, date_from: date, date_to: date) -> lis
     return where
 
 
+def _fits(price):
+    """The line's amount at ``price`` stays within a line's maximum (and far inside the
+    BIGINT column): a list price typed with a few zeros too many leaves the line as it
+    was instead of failing the whole pass."""
+    return func.abs(DocumentLine.qty) * price <= MAX_LINE_CENTS // 100
+
+
 def reprice(supplier_id: int | None, date_from: date, date_to: date) -> int:
     """Set-based: every matching line takes its latest list price, its difference to the
     PO price and its re-rounded amount in one statement. Returns the lines updated."""
@@ -49,7 +56,7 @@ def reprice(supplier_id: int | None, date_from: date, date_to: date) -> int:
         # pin the computed prices in a temporary table first.
         return _reprice_via_temp(priced)
     stmt = (update(DocumentLine)
-            .where(DocumentLine.id == priced.c.line_id, priced.c.price.is_not(None))
+            .where(DocumentLine.id == priced.c.line_id, priced.c.price.is_not(None), _fits(priced.c.price))
             .values(unit_price=priced.c.price, price_source="price_list",
                     price_diff=priced.c.price - func.coalesce(DocumentLine.po_price, priced.c.price),
                     amount_cents=amount_cents_sql(DocumentLine.qty, priced.c.price))
@@ -71,7 +78,7 @@ def _reprice_via_temp(priced) -> int:
     conn.execute(temp.insert().from_select(["line_id", "price"],
                                            select(priced.c.line_id, priced.c.price)
                                            .where(priced.c.price.is_not(None))))
-    stmt = (update(DocumentLine).where(DocumentLine.id == temp.c.line_id)
+    stmt = (update(DocumentLine).where(DocumentLine.id == temp.c.line_id, _fits(temp.c.price))
             .values(unit_price=temp.c.price, price_source="price_list",
                     price_diff=temp.c.price - func.coalesce(DocumentLine.po_price, temp.c.price),
                     amount_cents=amount_cents_sql(DocumentLine.qty, temp.c.price)))
