@@ -130,6 +130,13 @@ def test_batch_send_with_one_failing_recipient_then_a_rerun(fin, live, smtp):
     assert {row["recipient"]: row["attempts"] for row in log if tag in row["recipient"]} == \
         {f"a-{tag}@x.test": 1, f"b-{tag}@x.test": 1, f"c-{tag}@x.test": 1, f"d-{tag}@x.test": 1,
          f"bad-{tag}@x.test": 2}
+    # the log is history: a statement settled since keeps its rows in it
+    (first,) = statements_of(fin, suppliers[0])
+    for action in ("confirm", "settle"):
+        r = fin.post(f"{R}/statements/{first['id']}/transitions", json={"action": action})
+        assert r.status_code == 200, r.text
+    log = fin.get(f"{R}/statement-runs/{run['id']}/deliveries").json()
+    assert f"a-{tag}@x.test" in {row["recipient"] for row in log}
 
 
 def test_a_wrong_attachment_is_never_sent(fin, live, smtp):

@@ -13,7 +13,7 @@ from backend.reconciliation import exports, jobs, sending, supplier_diff, workfl
 from backend.reconciliation import schemas as s
 from backend.reconciliation import statements as engine
 from backend.reconciliation.admin_api import blp, columns, finance
-from backend.reconciliation.models import Delivery
+from backend.reconciliation.models import Delivery, Statement
 from backend.reconciliation.money import cents_text, price_text
 
 
@@ -58,11 +58,12 @@ def send_run(run_id):
 @finance
 @blp.response(200, s.DeliveryLogSchema(many=True))
 def run_deliveries(run_id):
-    """The delivery log: one row per statement version and recipient."""
+    """The delivery log: one row per statement version and recipient, for every
+    statement of the run (also those settled or voided since: the log is history)."""
     jobs.get_run(run_id)
-    ids = sending.run_statements(run_id)
-    return db.session.scalars(select(Delivery).where(Delivery.statement_id.in_(ids))
-                              .order_by(Delivery.statement_id, Delivery.recipient)).all()
+    of_run = select(Statement.id).where(Statement.run_id == run_id)
+    return db.session.scalars(select(Delivery).where(Delivery.statement_id.in_(of_run))
+                              .order_by(Delivery.statement_id, Delivery.version, Delivery.recipient)).all()
 
 
 @blp.get("/reconciliation/statements")
