@@ -13,7 +13,7 @@ import functools
 import logging
 
 from flask import current_app, has_app_context
-from rq import Queue
+from rq import Queue, get_current_job
 from rq.job import Job, JobStatus
 
 from backend.extensions import db, redis_client
@@ -60,7 +60,12 @@ def job(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        if has_app_context():
+        # Called inline (a test, a CLI command) in an app context: the caller's session.
+        # Run by a worker: always a context and session of its own, also when the worker
+        # process sits in an app context (the flask CLI pushes one for every command):
+        # a job that ends without a commit must not leave a transaction open for the
+        # next one (on SQLite, a write lock that stops everyone else).
+        if has_app_context() and get_current_job() is None:
             return func(*args, **kwargs)
         global _worker_app
         if _worker_app is None:
