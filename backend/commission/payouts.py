@@ -243,11 +243,7 @@ def _submit(payout_id: int, may_exist: bool) -> None:
                 result = gateway.legacy_transfer(partner_trade_no=out_bill_no, openid=openid, amount_fen=amount,
                                                  desc=remark)
     except WeChatUnavailable as exc:
-        # Outcome unknown: keep the bill number, ask again later (query first).
-        payout = _lock(payout_id)
-        payout.last_error = f"unavailable: {exc}"[:500]
-        payout.next_attempt_at = utcnow() + _backoff(payout.tries)
-        db.session.commit()
+        _ask_again_later(payout_id, f"unavailable: {exc}")
         return
     except WeChatError as exc:
         # A refusal gives the money back only once WeChat confirms it holds no such
@@ -256,10 +252,7 @@ def _submit(payout_id: int, may_exist: bool) -> None:
         try:
             result = _query_existing(gateway, rail, out_bill_no)
         except WeChatUnavailable as unknown:
-            payout = _lock(payout_id)
-            payout.last_error = f"refused ({exc}), then unconfirmed: {unknown}"[:500]
-            payout.next_attempt_at = utcnow() + _backoff(payout.tries)
-            db.session.commit()
+            _ask_again_later(payout_id, f"refused ({exc}), then unconfirmed: {unknown}")
             return
         if result is None:
             payout = _lock(payout_id)
@@ -269,6 +262,15 @@ def _submit(payout_id: int, may_exist: bool) -> None:
             return
         log.warning("payout %s: refused (%s) but WeChat holds the transfer (%s)", payout_id, exc, result.state)
     record_result(payout_id, result)
+    db.session.commit()
+
+
+def _ask_again_later(payout_id: int, error: str) -> None:
+    """Outcome unknown: keep the bill number and ask WeChat again after the backoff
+    (the next run queries before it creates anything)."""
+    payout = _lock(payout_id)
+    payout.last_error = error[:500]
+    payout.next_attempt_at = utcnow() + _backoff(payout.tries)
     db.session.commit()
 
 
@@ -303,10 +305,7 @@ def _refresh(payout_id: int) -> None:
         else:
             result = gateway.query_legacy_transfer(out_bill_no)
     except (WeChatUnavailable, WeChatError) as exc:
-        payout = _lock(payout_id)
-        payout.last_error = f"query: {exc}"[:500]
-        payout.next_attempt_at = utcnow() + _backoff(payout.tries)
-        db.session.commit()
+        _ask_again_later(payout_id, f"query: {exc}")
         return
     if result is not None:
         record_result(payout_id, result)
