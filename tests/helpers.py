@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import socket
+import threading
 import uuid
 
 import requests
@@ -276,3 +277,27 @@ def funnel_row(ops: Client, by: str, key) -> dict:
     rows = [row for row in r.json()["rows"] if row["key"] == key]
     assert len(rows) == 1, r.json()
     return rows[0]
+
+
+def at_once_in_app(live, work, times: int = 2, timeout: float = 120) -> tuple[list, list]:
+    """Run ``work(barrier)`` in ``times`` threads at once, each in an app context (and
+    database session) of its own, as separate workers or requests would. The threads
+    meet wherever ``work`` waits on the barrier. Returns (results, errors)."""
+    barrier, results, errors = threading.Barrier(times), [], []
+
+    def run():
+        with live.app.app_context():
+            try:
+                results.append(work(barrier))
+            except Exception as exc:  # the caller asserts there were none
+                errors.append(exc)
+                barrier.abort()
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(times)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    return results, errors

@@ -193,17 +193,22 @@ def test_one_customer_bound_from_two_links_at_once_keeps_the_first(live, admin_t
         assert sorted(team_sizes) == [0, 1]
 
 
+def _distributor_with_3_500_available(live, ops):
+    """A distributor whose customer bought 35,000 fen: 3,500 fen (10%) in the wallet."""
+    b = distributor(live)
+    c = login(live, invite_code=b.user["invite_code"])
+    buy(live, c, create_product(ops, price_fen=35_000)["id"])
+    drain(live)
+    assert b.get("/me/wallet").json()["available_fen"] == 3_500
+    return b
+
+
 def test_parallel_withdrawals_never_overdraw(live, admin_token):
     ops = admin(live, admin_token)
     set_settings(ops, level1_bp=1000, level2_bp=500, cap_bp=3000, payout_rail="wallet", hold_days=0,
                  min_transfer_fen=10, daily_transfer_limit_fen=10**9)
     try:
-        b = distributor(live)
-        c = login(live, invite_code=b.user["invite_code"])
-        product = create_product(ops, price_fen=35_000)
-        buy(live, c, product["id"])
-        drain(live)
-        assert b.get("/me/wallet").json()["available_fen"] == 3_500
+        b = _distributor_with_3_500_available(live, ops)
 
         set_settings(ops, payout_rail="wechat_transfer")
         replies = in_parallel([lambda: b.post("/me/withdrawals", json={"amount_fen": 1_000})] * 8)
@@ -248,11 +253,7 @@ def test_parallel_withdrawals_never_pass_the_daily_limit(live, admin_token):
     set_settings(ops, level1_bp=1000, level2_bp=500, cap_bp=3000, payout_rail="wallet", hold_days=0,
                  min_transfer_fen=10, daily_transfer_limit_fen=10**9)
     try:
-        b = distributor(live)
-        c = login(live, invite_code=b.user["invite_code"])
-        buy(live, c, create_product(ops, price_fen=35_000)["id"])
-        drain(live)
-        assert b.get("/me/wallet").json()["available_fen"] == 3_500
+        b = _distributor_with_3_500_available(live, ops)
 
         set_settings(ops, payout_rail="wechat_transfer", daily_transfer_limit_fen=2_000)
         replies = in_parallel([lambda: b.post("/me/withdrawals", json={"amount_fen": 1_000})] * 8)

@@ -216,6 +216,16 @@ def test_level_two_follows_a_move(live, ops, admin_token):
     assert (tree["level1"], tree["level2"]) == ({"count": 1}, {"count": 1})
 
 
+def _ordered_paying_and_past_its_deadline(live, client, product) -> dict:
+    """One unit ordered and handed to WeChat Pay, then the payment deadline passes."""
+    order = client.post("/orders", json={"items": [{"product_id": product["id"], "quantity": 1}]}).json()
+    assert client.post(f"/orders/{order['id']}/pay").status_code == 200
+    with live.app.app_context():
+        db.session.get(Order, order["id"]).expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    return order
+
+
 def test_order_paid_between_the_sweepers_query_and_close_is_recorded(live, ops):
     """The sweeper asks WeChat (NOTPAY), the user pays that instant, closeorder
     answers ORDERPAID: the order is paid and earns commission, never cancelled."""
@@ -223,12 +233,7 @@ def test_order_paid_between_the_sweepers_query_and_close_is_recorded(live, ops):
 
     a, b, c = chain(live)
     product = create_product(ops, price_fen=10_000, stock=5)
-    r = c.post("/orders", json={"items": [{"product_id": product["id"], "quantity": 1}]})
-    order = r.json()
-    assert c.post(f"/orders/{order['id']}/pay").status_code == 200
-    with live.app.app_context():
-        db.session.get(Order, order["id"]).expires_at = utcnow() - timedelta(seconds=1)
-        db.session.commit()
+    order = _ordered_paying_and_past_its_deadline(live, c, product)
     gateway = live.app.extensions["wechat_gateway"]
     real_query = gateway.query_order
 
@@ -254,11 +259,7 @@ def test_order_paid_between_the_sweepers_query_and_close_is_recorded(live, ops):
 def test_an_order_the_user_is_still_paying_is_not_cancelled(live, ops):
     c = login(live)
     product = create_product(ops, price_fen=500, stock=3)
-    order = c.post("/orders", json={"items": [{"product_id": product["id"], "quantity": 1}]}).json()
-    assert c.post(f"/orders/{order['id']}/pay").status_code == 200
-    with live.app.app_context():
-        db.session.get(Order, order["id"]).expires_at = utcnow() - timedelta(seconds=1)
-        db.session.commit()
+    order = _ordered_paying_and_past_its_deadline(live, c, product)
     gateway = live.app.extensions["wechat_gateway"]
     real_query = gateway.query_order
     gateway.query_order = lambda no: {**real_query(no), "trade_state": "USERPAYING"}

@@ -13,7 +13,7 @@ from datetime import date
 
 import pytest
 from aiosmtpd.controller import Controller
-from helpers import drain, finance_client, free_port, upload
+from helpers import at_once_in_app, drain, finance_client, free_port, upload
 from openpyxl import load_workbook
 from test_reconciliation_pricing import R, csv_bytes, make_part, make_supplier
 from test_reconciliation_statements import receipt, statements_of, unique_month
@@ -260,7 +260,6 @@ def test_cli_generate_send_and_status(live, fin, smtp):
 def test_two_sends_of_a_run_at_once_mail_each_recipient_once(fin, live, smtp):
     """The same run sent twice at the same moment (the RQ job and the CLI, say): every
     recipient gets one message, and neither sender fails."""
-    import threading
     import time
 
     from backend.reconciliation import jobs, mail
@@ -277,23 +276,12 @@ def test_two_sends_of_a_run_at_once_mail_each_recipient_once(fin, live, smtp):
 
     smtp.handle_DATA = handle_data
     settings = mail.SmtpSettings.from_env()
-    barrier, errors, results = threading.Barrier(2), [], []
 
-    def send():
-        with live.app.app_context():
-            try:
-                barrier.wait()
-                results.append(jobs.send(run["id"], settings=settings))
-            except Exception as exc:  # reported below
-                errors.append(exc)
-            finally:
-                db.session.remove()
+    def send(barrier):
+        barrier.wait()
+        return jobs.send(run["id"], settings=settings)
 
-    threads = [threading.Thread(target=send) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    _, errors = at_once_in_app(live, send)
     assert errors == []
     got = sorted(m["X-Envelope-To"] for m in smtp.messages if tag in m["X-Envelope-To"])
     assert got == sorted(f"{p}{i}-{tag}@x.test" for i in range(3) for p in "rs")
@@ -351,7 +339,6 @@ def test_two_exports_of_one_statement_at_once_leave_one_intact_file(fin, live, m
     """Two senders export the same statement at the same moment: the second reuses the
     first one's file, so the file on disk is the one whose hash was recorded (a rewrite
     would differ: an XLSX carries the time it was written)."""
-    import threading
     import time
     from pathlib import Path
 
@@ -371,28 +358,16 @@ def test_two_exports_of_one_statement_at_once_leave_one_intact_file(fin, live, m
         time.sleep(0.3)  # the other exporter arrives meanwhile
 
     monkeypatch.setitem(exports.WRITERS, "csv", slow_and_dated)
-    barrier, made, errors = threading.Barrier(2), [], []
+    def export(barrier):
+        statement = db.session.get(Statement, listed["id"])
+        db.session.expunge(statement)
+        db.session.commit()  # as a sender does after its log rows: no snapshot held
+        barrier.wait()
+        row = exports.export(statement, "csv", tmp_path)
+        db.session.commit()
+        return row.id, row.path, row.sha256
 
-    def export():
-        with live.app.app_context():
-            try:
-                statement = db.session.get(Statement, listed["id"])
-                db.session.expunge(statement)
-                db.session.commit()  # as a sender does after its log rows: no snapshot held
-                barrier.wait()
-                row = exports.export(statement, "csv", tmp_path)
-                made.append((row.id, row.path, row.sha256))
-                db.session.commit()
-            except Exception as exc:  # reported below
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=export) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    made, errors = at_once_in_app(live, export, timeout=60)
     assert errors == [] and len(made) == 2
     assert made[0] == made[1]  # one export, reused
     _, path, digest = made[0]

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import calendar
 import random
-import threading
 import uuid
 from datetime import date, timedelta
 
 import pytest
-from helpers import drain, finance_client, upload
+from helpers import at_once_in_app, drain, finance_client, upload
 from test_reconciliation_pricing import R, code, csv_bytes, make_part, make_supplier
 
 from backend.extensions import db
@@ -142,26 +141,13 @@ def test_two_runs_racing_never_put_a_line_on_two_statements(fin, live):
     with live.app.app_context():
         steps = engine.plan("payable", "semi_monthly", year, month)
         db.session.remove()
-    barrier, errors = threading.Barrier(2), []
+    def generate(barrier):
+        for step in steps:
+            barrier.wait()  # both start each period together
+            jobs.generate_period("payable", "semi_monthly", step, None)
+            db.session.commit()
 
-    def generate():
-        with live.app.app_context():
-            try:
-                for step in steps:
-                    barrier.wait()  # both start each period together
-                    jobs.generate_period("payable", "semi_monthly", step, None)
-                    db.session.commit()
-            except Exception as exc:  # reported below: the test fails on any
-                errors.append(exc)
-                barrier.abort()
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=generate) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    _, errors = at_once_in_app(live, generate)
     assert errors == []
     ids = [s["id"] for s in suppliers]
     with live.app.app_context():

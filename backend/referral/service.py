@@ -138,10 +138,9 @@ def bind_to(user: User, inviter: User, source: str, *, reason: str = "", operato
     db.session.refresh(user)
     db.session.refresh(inviter)
     chain = ancestors(inviter.id)  # re-read under the locks
-    # Members who joined between our read and our lock are locked by the UPDATE below
-    # (none can join while we hold the user's row); should that deadlock, the caller's
+    # Members who joined between our read and our lock (none can while we hold the
+    # user's row) are locked by the UPDATE below; should that deadlock, the caller's
     # transaction is run again (backend.transactions).
-    team |= _team_to_move(user)
 
     if user.inviter_id == inviter.id:
         return user  # already bound here: binding again is a no-op
@@ -169,7 +168,7 @@ def bind_to(user: User, inviter: User, source: str, *, reason: str = "", operato
     # The user's own team (also on a first bind: a distributor may have invited people
     # before binding themselves) now has a new level 2 above it, and moves down with them.
     # A first bind without a team (the login path) skips both by the counter.
-    if old_inviter_id is not None or team:
+    if old_inviter_id is not None or team or team_count(user.id, 1):
         db.session.execute(update(User).where(User.inviter_id == user.id).values(inviter2_id=inviter.id)
                            .execution_options(synchronize_session=False))
         if user.depth != old_depth or user.root_id != old_root:

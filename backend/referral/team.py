@@ -15,7 +15,6 @@ import binascii
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
 
 from sqlalchemy import and_, func, null, select, tuple_
 from sqlalchemy.orm import aliased
@@ -70,22 +69,13 @@ def _members(me_id: int, level: int, q: str | None):
     return keys, details, count
 
 
-class Member(NamedTuple):
-    id: int
-    nickname: str
-    bound_at: datetime
-    via_id: int | None
-    via_nickname: str | None
-    contributed: int | None  # set on the contributors of the contribution sort
-
-
-def _in_full(details, keys: list) -> list[Member]:
+def _in_full(details, keys: list) -> list:
     """The rows of one page's keys, in the keys' order (one IN of ≤ 100 ids). A member
     moved away in between is left out, as if the page had been read a moment later."""
     if not keys:
         return []
     found = {row.id: row for row in db.session.execute(details.where(User.id.in_([k.id for k in keys])))}
-    return [Member(*found[k.id], getattr(k, "contributed", None)) for k in keys if k.id in found]
+    return [found[k.id] for k in keys if k.id in found]
 
 
 def _contributors(stmt, me_id: int):
