@@ -1,10 +1,12 @@
 """Counters kept by upsert: ``INSERT … ON CONFLICT / ON DUPLICATE KEY UPDATE col = col + new``.
 
-One statement per change set, rows in key order, so concurrent transactions take
+One executemany per change set, rows in key order, so concurrent transactions take
 the counter rows' locks in the same order and never deadlock on them.
 """
 
 from __future__ import annotations
+
+import functools
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import mysql, postgresql, sqlite
@@ -20,12 +22,18 @@ def add(table: Table, keys: tuple[str, ...], rows: list[dict]) -> None:
                   key=lambda r: tuple(r[k] for k in keys))
     if not rows:
         return
-    counted = [c for c in rows[0] if c not in keys]
-    insert = _INSERTS[db.session.get_bind().dialect.name]
-    stmt = insert(table).values(rows)
+    counted = tuple(c for c in rows[0] if c not in keys)
+    dialect = db.session.get_bind().dialect.name
+    db.session.execute(_upsert(table, keys, counted, dialect), rows)
+
+
+@functools.cache
+def _upsert(table: Table, keys: tuple[str, ...], counted: tuple[str, ...], dialect: str):
+    """Built once per shape: statement construction costs more than the execution on the paid path.
+    Executed with a list of rows, in key order (the order the rows are written and locked)."""
+    insert = _INSERTS[dialect]
+    stmt = insert(table)
     if insert is mysql.insert:
-        stmt = stmt.on_duplicate_key_update({c: table.c[c] + stmt.inserted[c] for c in counted})
-    else:
-        stmt = stmt.on_conflict_do_update(index_elements=[table.c[k] for k in keys],
-                                          set_={c: table.c[c] + stmt.excluded[c] for c in counted})
-    db.session.execute(stmt)
+        return stmt.on_duplicate_key_update({c: table.c[c] + stmt.inserted[c] for c in counted})
+    return stmt.on_conflict_do_update(index_elements=[table.c[k] for k in keys],
+                                      set_={c: table.c[c] + stmt.excluded[c] for c in counted})

@@ -95,6 +95,11 @@ def seed(url: str, n_orders: int, n_level2: int, n_level1: int, tag: str) -> lis
             FROM generate_series(%(first)s::int, %(last)s::int) AS g""",
             {"first_l1": first_l1, "first": first_buyer, "last": first_buyer + n_orders - 1,
              "n1": n_level1, "n2": n_level2})
+        # Distributors get their wallet when approved (commission.service.open_wallet).
+        conn.execute("""
+            INSERT INTO wallets (user_id, pending_fen, available_fen, in_transit_fen, paid_out_fen, total_earned_fen,
+                                 updated_at)
+            SELECT id, 0, 0, 0, 0, 0, now() FROM users WHERE distributor_status = 'approved'""")
         conn.execute("""
             INSERT INTO orders (id, user_id, status, total_fen, paid_fen, refunded_fen, out_trade_no, created_at,
                                 expires_at)

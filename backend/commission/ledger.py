@@ -141,7 +141,7 @@ def post_guarded(movements: list[Movement]) -> None:
     for movement in movements:
         if movement.amount_fen <= 0 or movement.require_funds:
             raise ValueError("guarded posts move positive amounts and never check funds")
-    db.session.execute(insert(LedgerEntry.__table__), [_entry_row(m) for m in movements])
+    db.session.execute(_INSERT_ENTRIES, [_entry_row(m) for m in movements])
     deltas: dict[int, dict[str, int]] = {}
     for movement in movements:
         wallet = deltas.setdefault(movement.user_id, dict.fromkeys(_DELTA_COLUMNS, 0))
@@ -150,17 +150,19 @@ def post_guarded(movements: list[Movement]) -> None:
             if column is not None:
                 wallet[column.key] += sign * movement.amount_fen
         wallet["total_earned_fen"] += movement.earned_delta
-    params = [{"uid": uid, **{f"d_{k}": v for k, v in cols.items()}} for uid, cols in deltas.items()]
-    stmt = update(Wallet.__table__).where(Wallet.__table__.c.user_id == bindparam("uid")).values(
-        **{k: Wallet.__table__.c[k] + bindparam(f"d_{k}") for k in _DELTA_COLUMNS})
-    result = db.session.execute(stmt, params)
+    # In user order: concurrent postings lock the wallet rows in one order and never deadlock on them.
+    params = [{"uid": uid, **{f"d_{k}": v for k, v in deltas[uid].items()}} for uid in sorted(deltas)]
+    result = db.session.execute(_APPLY_DELTAS, params)
     if not db.session.get_bind().dialect.supports_sane_multi_rowcount or result.rowcount != len(params):
-        _apply_missing_wallets(stmt, params)
+        _apply_missing_wallets(_APPLY_DELTAS, params)
     for uid in deltas:
         _expire_wallet(uid)
 
 
 _DELTA_COLUMNS = ("pending_fen", "available_fen", "in_transit_fen", "paid_out_fen", "total_earned_fen")
+_APPLY_DELTAS = update(Wallet.__table__).where(Wallet.__table__.c.user_id == bindparam("uid")).values(
+    **{k: Wallet.__table__.c[k] + bindparam(f"d_{k}") for k in _DELTA_COLUMNS})
+_INSERT_ENTRIES = insert(LedgerEntry.__table__)
 
 
 def _apply_missing_wallets(stmt, params: list[dict]) -> None:

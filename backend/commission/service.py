@@ -5,6 +5,7 @@ Called inside the payment (and refund) transaction; it flushes, the caller commi
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import timedelta
 
 from sqlalchemy import func, insert, select
@@ -13,7 +14,7 @@ from backend.auth.models import User
 from backend.commission import ledger, rules
 from backend.commission.ledger import SHOP_COMMISSION_EXPENSE, Movement, user_account
 from backend.commission.models import Commission, LedgerEntry, Payout, Wallet
-from backend.commission.settings import DistributionSettings, get_settings
+from backend.commission.settings import DistributionSettings
 from backend.extensions import db
 from backend.referral import contributions
 from backend.timeutil import utcnow
@@ -25,48 +26,79 @@ def open_wallet(user_id: int) -> None:
     ledger.ensure_wallet(user_id)
 
 
-def commission_chain(buyer: User, share_owner: User | None, settings: DistributionSettings):
-    """(level-1 user, level-2 user, source) for an order being paid now.
+@dataclass(frozen=True)
+class Member:
+    """A person of the commission chain: as much of the user row as the rules read."""
+
+    id: int
+    distributor_status: str
+    inviter_id: int | None
+    level1_bp_override: int | None
+    level2_bp_override: int | None
+
+    @property
+    def is_distributor(self) -> bool:
+        return self.distributor_status == "approved"
+
+
+MEMBER_FIELDS = tuple(f.name for f in fields(Member))
+
+
+def member_from(row, prefix: str) -> Member | None:
+    """The Member in a row whose columns are labelled ``{prefix}_{field}`` (None for an outer join's miss)."""
+    values = {name: getattr(row, f"{prefix}_{name}") for name in MEMBER_FIELDS}
+    return None if values["id"] is None else Member(**values)
+
+
+def _member_where(condition) -> Member | None:
+    users = User.__table__
+    row = db.session.execute(select(*(users.c[name] for name in MEMBER_FIELDS)).where(condition)).one_or_none()
+    return None if row is None else Member(*row)
+
+
+@dataclass(frozen=True)
+class Chain:
+    level1: Member | None
+    level2: Member | None
+    source: str | None  # binding | share | self
+
+
+NO_CHAIN = Chain(None, None, None)
+
+
+def commission_chain(buyer: Member, inviter: Member | None, inviters_inviter: Member | None,
+                     share_code: str | None, settings: DistributionSettings) -> Chain:
+    """Who earns on an order being paid now, from the buyer and the two people above
+    them (read with the order, so the usual case costs no query of its own).
 
     The buyer's binding decides; a share link counts only for a buyer nobody has
     bound. Self-purchase puts a distributor buyer at level 1 when enabled."""
     if settings.self_purchase and buyer.is_distributor:
-        level1, source = buyer, "self"
-    elif buyer.inviter_id is not None:
-        level1, source = db.session.get(User, buyer.inviter_id), "binding"
-    elif share_owner is not None and share_owner.id != buyer.id and share_owner.is_distributor:
-        level1, source = share_owner, "share"
+        level1, level2, source = buyer, inviter, "self"
+    elif inviter is not None:
+        level1, level2, source = inviter, inviters_inviter, "binding"
+    elif share_code:
+        level1 = _member_where(User.__table__.c.invite_code == share_code.strip().upper())
+        if level1 is None or level1.id == buyer.id or not level1.is_distributor:
+            return NO_CHAIN
+        level2 = _member_where(User.__table__.c.id == level1.inviter_id) if level1.inviter_id else None
+        source = "share"
     else:
-        return None, None, None
-    level2 = db.session.get(User, level1.inviter_id) if level1.inviter_id else None
+        return NO_CHAIN
     if level2 is not None and (level2.id == buyer.id or not level2.is_distributor):
         level2 = None
-    return level1, level2, source
+    return Chain(level1, level2, source)
 
 
-def record_commissions(order, buyer: User, share_owner: User | None) -> list[int]:
-    """Snapshot the chain on the order, write the commission lines and their
-    pending ledger entries, and one pending payout per line (the outbox).
-    Returns the payout ids to enqueue once the transaction commits."""
-    settings = get_settings()
-    level1, level2, source = commission_chain(buyer, share_owner, settings)
-    order.level1_id = level1.id if level1 else None
-    order.level2_id = level2.id if level2 else None
-    order.chain_source = source
+def record_commissions(order_id: int, buyer_id: int, chain: Chain, lines: list[rules.Line],
+                       settings: DistributionSettings) -> int:
+    """Write the commission lines of a paid order, their pending ledger entries, and
+    one pending payout per line (the outbox). The caller holds the order's row lock
+    and has just moved it from pending_payment to paid. Returns the number of
+    payouts to credit once the transaction commits."""
+    level1, level2 = chain.level1, chain.level2
     if level1 is None or not level1.is_distributor:
-        return []
-
-    from backend.catalog.models import Product
-    from backend.orders.models import OrderItem
-
-    lines = [
-        rules.Line(amount_fen=amount, quantity=quantity, level1_bp=l1_bp, level2_bp=l2_bp,
-                   level1_fixed_fen=l1_fixed, level2_fixed_fen=l2_fixed)
-        for amount, quantity, l1_bp, l2_bp, l1_fixed, l2_fixed in db.session.execute(
-            select(OrderItem.amount_fen, OrderItem.quantity, Product.level1_bp, Product.level2_bp,
-                   Product.level1_fixed_fen, Product.level2_fixed_fen)
-            .join(Product, Product.id == OrderItem.product_id).where(OrderItem.order_id == order.id))
-    ]
+        return 0
     # rate_bp records the person's rate; lines priced by a product's own rate or
     # fixed amount make a single figure meaningless, so it stays empty then.
     product_priced = any(
@@ -81,17 +113,16 @@ def record_commissions(order, buyer: User, share_owner: User | None) -> list[int
     amounts = rules.split(lines, rates, levels=(1, 2) if level2 else (1,))
     now = utcnow()
     rows = [
-        dict(order_id=order.id, user_id=beneficiaries[level].id, buyer_id=buyer.id, level=level, amount_fen=amount,
+        dict(order_id=order_id, user_id=beneficiaries[level].id, buyer_id=buyer_id, level=level, amount_fen=amount,
              reversed_fen=0, rate_bp=None if product_priced else (rates.level1_bp if level == 1 else rates.level2_bp),
-             source=source, status="pending", available_at=now + timedelta(days=settings.hold_days), created_at=now)
+             source=chain.source, status="pending", available_at=now + timedelta(days=settings.hold_days),
+             created_at=now)
         for level, amount in sorted(amounts.items()) if amount > 0
     ]
     if not rows:
-        return []
-    db.session.flush()  # the order and buyer changes go first (one flush for both)
+        return 0
     # Core INSERT … RETURNING: the paid path writes plain rows, no unit-of-work bookkeeping.
-    commissions = Commission.__table__
-    ids = db.session.scalars(insert(commissions).returning(commissions.c.id, sort_by_parameter_order=True), rows).all()
+    ids = db.session.scalars(_INSERT_COMMISSIONS, rows).all()
     contributions.add((row["user_id"], row["buyer_id"], row["amount_fen"]) for row in rows)
     # Guarded by the order's row lock and its pending_payment → paid move: the
     # unique keys stay as the database's backstop, without a savepoint each.
@@ -99,20 +130,23 @@ def record_commissions(order, buyer: User, share_owner: User | None) -> list[int
         Movement(
             key=f"commission:{cid}:earn", kind="commission_earned", user_id=row["user_id"],
             debit=SHOP_COMMISSION_EXPENSE, credit=user_account(row["user_id"], "pending"),
-            amount_fen=row["amount_fen"], order_id=order.id, commission_id=cid, earned_delta=row["amount_fen"],
-            memo=f"order {order.id} level {row['level']}",
+            amount_fen=row["amount_fen"], order_id=order_id, commission_id=cid, earned_delta=row["amount_fen"],
+            memo=f"order {order_id} level {row['level']}",
         )
         for cid, row in zip(ids, rows, strict=True)
     ])
-    return list(db.session.scalars(
-        insert(Payout.__table__).returning(Payout.__table__.c.id, sort_by_parameter_order=True),
-        [dict(kind="commission", user_id=row["user_id"], commission_id=cid, amount_fen=row["amount_fen"],
-              rail=settings.payout_rail, status="pending", attempt=1, tries=0, next_attempt_at=now,
-              created_at=now, updated_at=now)
-         for cid, row in zip(ids, rows, strict=True)]).all())
+    db.session.execute(insert(Payout.__table__), [
+        dict(kind="commission", user_id=row["user_id"], commission_id=cid, amount_fen=row["amount_fen"],
+             rail=settings.payout_rail, status="pending", attempt=1, tries=0, next_attempt_at=now,
+             created_at=now, updated_at=now)
+        for cid, row in zip(ids, rows, strict=True)])
+    return len(rows)
 
 
-def _rate(user: User, level: int, settings: DistributionSettings) -> int:
+_INSERT_COMMISSIONS = insert(Commission.__table__).returning(Commission.__table__.c.id, sort_by_parameter_order=True)
+
+
+def _rate(user: Member, level: int, settings: DistributionSettings) -> int:
     override = user.level1_bp_override if level == 1 else user.level2_bp_override
     if override is not None:
         return override

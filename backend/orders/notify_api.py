@@ -48,7 +48,7 @@ def payment_notify():
         db.session.rollback()
         return _xml("FAIL", exc.message)
     db.session.commit()
-    if result.payout_ids:
+    if result.payouts:
         enqueue_credit()  # after the commit; the sweeper covers a Redis outage
     return _xml("SUCCESS", "OK")
 

@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.orm import aliased
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm.util import identity_key
 
 from backend.auth.models import User
 from backend.catalog import service as catalog
 from backend.catalog.models import Product
+from backend.commission import rules
 from backend.commission import service as commission
+from backend.commission.settings import get_settings
 from backend.errors import ApiError
 from backend.extensions import db, end_transaction_before_remote_call, wechat
 from backend.orders.models import Order, OrderItem, Refund
@@ -135,48 +137,114 @@ class AmountMismatch(Exception):
 class PaymentResult:
     order_id: int | None
     newly_paid: bool
-    payout_ids: list[int] = field(default_factory=list)
+    payouts: int = 0  # pending payouts written: the credit job has work
 
 
 def mark_paid(out_trade_no: str, transaction_id: str, total_fee: int) -> PaymentResult:
-    """Record a verified payment. Locks the order; a repeat is a no-op."""
-    order = db.session.scalar(select(Order).where(Order.out_trade_no == out_trade_no).with_for_update())
-    if order is None:
+    """Record a verified payment. Locks the order; a repeat is a no-op.
+
+    The busiest write of the shop, so it is plain Core SQL: one read (the order, the
+    buyer, the two people above them and the order's lines), the order and buyer
+    updates, then the commission rows."""
+    read = _read_for_payment(out_trade_no)
+    if read is None:
         raise ApiError("ORDER_NOT_FOUND", f"No order {out_trade_no}")
-    if total_fee != order.total_fen:
-        raise AmountMismatch(f"order {order.id}: paid {total_fee}, expected {order.total_fen}")
-    if order.status != "pending_payment":
-        if order.status == "cancelled":
+    if total_fee != read.total_fen:
+        raise AmountMismatch(f"order {read.order_id}: paid {total_fee}, expected {read.total_fen}")
+    if read.status != "pending_payment":
+        if read.status == "cancelled":
             # We close the WeChat order before cancelling, so this means WeChat
             # took money for an order it had closed: an operator must look.
-            log.error("payment for cancelled order %s (%s)", order.id, transaction_id)
-        return PaymentResult(order.id, False)
-    # Held in a local so the session keeps them: record_commissions reads the
-    # inviters from the session instead of querying again.
-    buyer, *_chain = _load_with_chain(order.user_id)
-    with db.session.no_autoflush:  # one flush writes the order, the buyer and the commissions
-        order.status = "paid"
-        order.paid_fen = total_fee
-        order.transaction_id = transaction_id
-        order.paid_at = utcnow()
-        buyer.has_paid_order = True
-        share_owner = referral.find_by_invite_code(order.share_code) if order.share_code else None
-        payout_ids = commission.record_commissions(order, buyer, share_owner)
-    db.session.flush()
-    return PaymentResult(order.id, True, payout_ids)
+            log.error("payment for cancelled order %s (%s)", read.order_id, transaction_id)
+        return PaymentResult(read.order_id, False)
+    settings = get_settings()
+    chain = commission.commission_chain(read.buyer, read.inviter, read.inviters_inviter, read.share_code, settings)
+    db.session.execute(_MARK_PAID, dict(
+        order_id=read.order_id, paid_fen=total_fee, transaction_id=transaction_id, paid_at=utcnow(),
+        level1_id=chain.level1.id if chain.level1 else None, level2_id=chain.level2.id if chain.level2 else None,
+        chain_source=chain.source))
+    if not read.buyer_has_paid_order:
+        db.session.execute(_BUYER_HAS_PAID, {"buyer_id": read.buyer.id})
+    payouts = commission.record_commissions(read.order_id, read.buyer.id, chain, read.lines, settings)
+    # Objects this session may hold of the rows just written by Core: reload on next use.
+    for entity, key in ((Order, read.order_id), (User, read.buyer.id)):
+        loaded = db.session.identity_map.get(identity_key(entity, key))
+        if loaded is not None:
+            db.session.expire(loaded)
+    return PaymentResult(read.order_id, True, payouts)
 
 
-_PARENT, _GRANDPARENT = aliased(User), aliased(User)  # built once: aliasing copies every column
+@dataclass(frozen=True)
+class _PaymentRead:
+    order_id: int
+    status: str
+    total_fen: int
+    share_code: str | None
+    buyer: commission.Member
+    buyer_has_paid_order: bool
+    inviter: commission.Member | None
+    inviters_inviter: commission.Member | None
+    lines: list
 
 
-def _load_with_chain(user_id: int) -> tuple:
-    """(buyer, inviter, inviter's inviter) in one query; while the caller holds
-    them, later lookups of those users come from the session, not the database."""
-    parent, grand = _PARENT, _GRANDPARENT
-    return tuple(db.session.execute(
-        select(User, parent, grand)
-        .outerjoin(parent, parent.id == User.inviter_id).outerjoin(grand, grand.id == parent.inviter_id)
-        .where(User.id == user_id)).one())
+def _payment_read_statement():
+    orders, items, products = Order.__table__, OrderItem.__table__, Product.__table__
+    users = User.__table__
+    people = {"b": users.alias("buyer"), "p": users.alias("inviter"), "g": users.alias("inviters_inviter")}
+    columns = [orders.c.id, orders.c.status, orders.c.total_fen, orders.c.share_code,
+               people["b"].c.has_paid_order.label("buyer_has_paid_order")]
+    columns += [alias.c[name].label(f"{prefix}_{name}")
+                for prefix, alias in people.items() for name in commission.MEMBER_FIELDS]
+    columns += [items.c.amount_fen, items.c.quantity, products.c.level1_bp, products.c.level2_bp,
+                products.c.level1_fixed_fen, products.c.level2_fixed_fen]
+    return (
+        select(*columns).select_from(orders)
+        .join(people["b"], people["b"].c.id == orders.c.user_id)
+        .outerjoin(people["p"], people["p"].c.id == people["b"].c.inviter_id)
+        .outerjoin(people["g"], people["g"].c.id == people["p"].c.inviter_id)
+        .outerjoin(items, items.c.order_id == orders.c.id)
+        .outerjoin(products, products.c.id == items.c.product_id)
+        .where(orders.c.out_trade_no == bindparam("out_trade_no"))
+        .order_by(items.c.id)
+    )
+
+
+# Built once: the statements of the paid path are the same for every order.
+_PAYMENT_READ = _payment_read_statement()
+# PostgreSQL locks the order row in the read itself; MySQL/MariaDB would lock every
+# joined row (the inviters' too, serialising their orders), and has no FOR UPDATE OF.
+_PAYMENT_READ_LOCKING = _PAYMENT_READ.with_for_update(of=Order.__table__)
+_LOCK_ORDER = (select(Order.__table__.c.status).where(Order.__table__.c.out_trade_no == bindparam("out_trade_no"))
+               .with_for_update())
+_MARK_PAID = (
+    update(Order.__table__).where(Order.__table__.c.id == bindparam("order_id"))
+    .values(status="paid", paid_fen=bindparam("paid_fen"), transaction_id=bindparam("transaction_id"),
+            paid_at=bindparam("paid_at"), level1_id=bindparam("level1_id"), level2_id=bindparam("level2_id"),
+            chain_source=bindparam("chain_source"))
+)
+_BUYER_HAS_PAID = update(User.__table__).where(User.__table__.c.id == bindparam("buyer_id")).values(has_paid_order=True)
+
+
+def _read_for_payment(out_trade_no: str) -> _PaymentRead | None:
+    """The order with its row lock, and what its commission needs, in as few round trips as the database allows."""
+    params = {"out_trade_no": out_trade_no}
+    if db.session.get_bind().dialect.name == "postgresql":
+        rows = db.session.execute(_PAYMENT_READ_LOCKING, params).all()
+        status = rows[0].status if rows else None
+    else:
+        status = db.session.scalar(_LOCK_ORDER, params)
+        rows = db.session.execute(_PAYMENT_READ, params).all() if status is not None else []
+    if not rows:
+        return None
+    first = rows[0]
+    return _PaymentRead(
+        order_id=first.id, status=status, total_fen=first.total_fen, share_code=first.share_code,
+        buyer=commission.member_from(first, "b"), buyer_has_paid_order=bool(first.buyer_has_paid_order),
+        inviter=commission.member_from(first, "p"), inviters_inviter=commission.member_from(first, "g"),
+        lines=[rules.Line(amount_fen=r.amount_fen, quantity=r.quantity, level1_bp=r.level1_bp,
+                          level2_bp=r.level2_bp, level1_fixed_fen=r.level1_fixed_fen,
+                          level2_fixed_fen=r.level2_fixed_fen)
+               for r in rows if r.amount_fen is not None])
 
 
 # WeChat Pay v2 trade_state values: money was taken in these, so the order is paid.
