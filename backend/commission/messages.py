@@ -50,19 +50,20 @@ def send_earned_messages(payout_ids: list[int]) -> int:
 
 def _throttled(rows, cfg):
     """At most one "you earned" message per person per interval: a subscribe message
-    spends the user's one-time consent, and the wallet shows every commission anyway."""
+    spends the user's one-time consent, and the wallet shows every commission anyway.
+    One round trip for the whole batch (a pipeline of SET NX)."""
     interval = cfg.message_min_interval_seconds
     if interval <= 0:
-        yield from rows
-        return
-    seen: set[int] = set()
+        return list(rows)
+    firsts, seen = [], set()  # each person's first row
     for row in rows:
-        if row.user_id in seen:
-            continue
-        seen.add(row.user_id)
-        try:
-            if not redis_client().set(f"{cfg.queue_prefix}:earned-msg:{{{row.user_id}}}", 1, nx=True, ex=interval):
-                continue
-        except Exception:  # without Redis we cannot tell: send
-            pass
-        yield row
+        if row.user_id not in seen:
+            seen.add(row.user_id)
+            firsts.append(row)
+    try:
+        pipe = redis_client().pipeline(transaction=False)
+        for row in firsts:
+            pipe.set(f"{cfg.queue_prefix}:earned-msg:{{{row.user_id}}}", 1, nx=True, ex=interval)
+        return [row for row, fresh in zip(firsts, pipe.execute(), strict=True) if fresh]
+    except Exception:  # without Redis we cannot tell: send
+        return firsts

@@ -13,12 +13,13 @@ transfer notify and the sweeper. The rules that keep money exact:
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 
 from backend.auth.models import User
 from backend.commission import ledger
@@ -104,26 +105,29 @@ class CreditBatch:
 def credit_pending(limit: int = 500) -> CreditBatch:
     """The instant part for many payouts in ONE transaction: lock pending payouts
     (SKIP LOCKED, so several workers share the work), release their commissions to
-    the wallets and route them. One commit for the batch instead of one per payout."""
-    rows = db.session.scalars(
-        select(Payout).where(Payout.status == "pending", Payout.next_attempt_at <= utcnow())
-        .order_by(Payout.id).limit(limit).with_for_update(skip_locked=True)).all()
-    commission_ids = [p.commission_id for p in rows if p.commission_id]
-    commissions = {c.id: c for c in db.session.scalars(
-        select(Commission).where(Commission.id.in_(commission_ids)).with_for_update())} if commission_ids else {}
-    batch = CreditBatch([], [], len(rows) == limit)
+    the wallets and route them. One commit for the batch instead of one per payout.
+
+    The common case is set-based Core SQL on plain rows; only the others (transfer
+    rails, holds, clawed-back commissions) go through the ORM one by one."""
     now = utcnow()
+    rows = db.session.execute(_lock_pending(limit), {"now": now}).all()
+    commission_ids = [p.commission_id for p in rows if p.commission_id]
+    commissions = {c.id: c for c in db.session.execute(_LOCK_COMMISSIONS, {"ids": commission_ids})} \
+        if commission_ids else {}
+    batch = CreditBatch([], [], len(rows) == limit)
     simple = [p for p in rows if _is_simple_credit(p, commissions.get(p.commission_id), now)]
     _credit_in_bulk(simple, commissions, now)
     batch.credited.extend(p.id for p in simple)
     batch.released.extend(p.commission_id for p in simple)
     simple_ids = {p.id for p in simple}
-    for payout in (p for p in rows if p.id not in simple_ids):
-        commission = commissions.get(payout.commission_id)
+    others = [p.id for p in rows if p.id not in simple_ids]
+    for payout in db.session.scalars(select(Payout).where(Payout.id.in_(others)).order_by(Payout.id)) \
+            if others else ():
+        commission = db.session.get(Commission, payout.commission_id) if payout.commission_id else None
         was_pending = commission is not None and commission.status == "pending"
         try:
             with db.session.begin_nested():  # one payout's trouble never spoils the batch
-                _credit_and_route(payout, commissions.get(payout.commission_id))
+                _credit_and_route(payout, commission)
         except ApiError as exc:
             payout.tries += 1
             payout.next_attempt_at = utcnow() + _backoff(payout.tries)
@@ -139,30 +143,48 @@ def credit_pending(limit: int = 500) -> CreditBatch:
     return batch
 
 
-def _is_simple_credit(payout: Payout, commission: Commission | None, now) -> bool:
+_PAYOUTS, _COMMISSIONS = Payout.__table__, Commission.__table__
+
+
+@functools.cache
+def _lock_pending(limit: int):
+    return (select(_PAYOUTS.c.id, _PAYOUTS.c.kind, _PAYOUTS.c.rail, _PAYOUTS.c.commission_id)
+            .where(_PAYOUTS.c.status == "pending", _PAYOUTS.c.next_attempt_at <= bindparam("now"))
+            .order_by(_PAYOUTS.c.id).limit(limit).with_for_update(skip_locked=True))
+
+
+_LOCK_COMMISSIONS = (
+    select(_COMMISSIONS.c.id, _COMMISSIONS.c.user_id, _COMMISSIONS.c.order_id, _COMMISSIONS.c.status,
+           _COMMISSIONS.c.available_at, _COMMISSIONS.c.amount_fen, _COMMISSIONS.c.reversed_fen)
+    .where(_COMMISSIONS.c.id.in_(bindparam("ids", expanding=True))).order_by(_COMMISSIONS.c.id).with_for_update())
+_RELEASE_COMMISSIONS = (
+    update(_COMMISSIONS).where(_COMMISSIONS.c.id.in_(bindparam("ids", expanding=True)))
+    .values(status="available", released_at=bindparam("now")))
+# What is left of the commission leaves; a clawback may have taken some before.
+_PAYOUTS_IN_WALLET = (
+    update(_PAYOUTS).where(_PAYOUTS.c.id.in_(bindparam("ids", expanding=True)))
+    .values(status="in_wallet", finished_at=bindparam("now"), amount_fen=(
+        select(_COMMISSIONS.c.amount_fen - _COMMISSIONS.c.reversed_fen)
+        .where(_COMMISSIONS.c.id == _PAYOUTS.c.commission_id).scalar_subquery())))
+
+
+def _is_simple_credit(payout, commission, now) -> bool:
     """The common case, done set-based: a commission on the wallet rail whose hold is over."""
     return (payout.kind == "commission" and payout.rail not in TRANSFER_RAILS and commission is not None
             and commission.status == "pending" and as_utc(commission.available_at) <= now
             and commission.amount_fen > commission.reversed_fen)
 
 
-def _credit_in_bulk(payouts: list[Payout], commissions: dict[int, Commission], now) -> None:
+def _credit_in_bulk(payouts: list, commissions: dict, now) -> None:
     """Release many commissions to their wallets: one INSERT of ledger entries, one
-    batched UPDATE of the wallets, batched status updates. Same postings and keys
-    as ``commission_service.release``; rows are locked and were seen pending."""
+    batched UPDATE of the wallets, one UPDATE each of the commissions and payouts.
+    Same postings and keys as ``commission_service.release``; the rows are locked
+    and were seen pending."""
     if not payouts:
         return
-    movements = []
-    for payout in payouts:
-        commission = commissions[payout.commission_id]
-        movements.append(commission_service.release_movement(commission))
-        commission.status = "available"
-        commission.released_at = now
-        payout.amount_fen = commission.amount_fen - commission.reversed_fen
-        payout.status = "in_wallet"
-        payout.finished_at = now
-    ledger.post_guarded(movements)
-    db.session.flush()
+    ledger.post_guarded([commission_service.release_movement(commissions[p.commission_id]) for p in payouts])
+    db.session.execute(_RELEASE_COMMISSIONS, {"ids": [p.commission_id for p in payouts], "now": now})
+    db.session.execute(_PAYOUTS_IN_WALLET, {"ids": [p.id for p in payouts], "now": now})
 
 
 def _credit_and_route(payout: Payout, commission: Commission | None = None) -> None:

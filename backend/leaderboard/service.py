@@ -14,7 +14,7 @@ same boards from scratch (see rebuild.py).
 
 from __future__ import annotations
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import bindparam, exists, func, select
 
 from backend.auth.profiles import public_profiles
 from backend.commission.models import Commission, LedgerEntry
@@ -28,35 +28,38 @@ def board(prefix: str, metric: str, kind: str, key: str) -> Board:
     return Board(prefix, metric, kind, key)
 
 
-def _first_paid_order_ids(buyer_ids: list[int]) -> set[int]:
-    """For each buyer, the id of their first paid order."""
-    first = (select(Order.user_id, func.min(Order.paid_at).label("first_at"))
-             .where(Order.user_id.in_(buyer_ids), Order.paid_at.is_not(None)).group_by(Order.user_id).subquery())
-    return set(db.session.scalars(select(Order.id).join(
-        first, and_(Order.user_id == first.c.user_id, Order.paid_at == first.c.first_at))))
+def _credit_statement():
+    commissions, orders = Commission.__table__, Order.__table__
+    earlier = orders.alias("earlier")
+    first_paid = ~exists().where(earlier.c.user_id == orders.c.user_id, earlier.c.paid_at < orders.c.paid_at)
+    return (select(commissions.c.id, commissions.c.user_id, commissions.c.level, commissions.c.amount_fen,
+                   commissions.c.reversed_fen, commissions.c.created_at, orders.c.id.label("order_id"),
+                   orders.c.paid_fen, orders.c.refunded_fen, orders.c.paid_at, first_paid.label("first_paid"))
+            .join(orders, orders.c.id == commissions.c.order_id)
+            .where(commissions.c.id.in_(bindparam("ids", expanding=True))))
+
+
+# Built once: the credit job runs it for every batch.
+_CREDIT_ROWS = _credit_statement()
 
 
 def credit_events(commission_ids: list[int]) -> list[Event]:
-    """Board updates for commissions that just reached their wallets."""
+    """Board updates for commissions that just reached their wallets, from one query."""
     if not commission_ids:
         return []
-    rows = db.session.execute(
-        select(Commission, Order).join(Order, Order.id == Commission.order_id)
-        .where(Commission.id.in_(commission_ids))).all()
-    firsts = _first_paid_order_ids(list({o.user_id for _, o in rows}))
     events: list[Event] = []
-    for c, order in rows:
-        left = c.amount_fen - c.reversed_fen
+    for row in db.session.execute(_CREDIT_ROWS, {"ids": list(commission_ids)}):
+        left = row.amount_fen - row.reversed_fen
         if left > 0:
-            events.append(Event("commission", c.user_id, left, f"c:{c.id}", c.created_at))
-        if c.level != 1:
+            events.append(Event("commission", row.user_id, left, f"c:{row.id}", row.created_at))
+        if row.level != 1:
             continue
-        gmv = order.paid_fen - order.refunded_fen
+        gmv = row.paid_fen - row.refunded_fen
         if gmv > 0:
-            events.append(Event("gmv", c.user_id, gmv, f"o:{order.id}", order.paid_at))
-            events.append(Event("orders", c.user_id, 1, f"o:{order.id}", order.paid_at))
-        if order.id in firsts:
-            events.append(Event("customers", c.user_id, 1, f"o:{order.id}", order.paid_at))
+            events.append(Event("gmv", row.user_id, gmv, f"o:{row.order_id}", row.paid_at))
+            events.append(Event("orders", row.user_id, 1, f"o:{row.order_id}", row.paid_at))
+        if row.first_paid:  # the buyer's first paid order (ties: each of them)
+            events.append(Event("customers", row.user_id, 1, f"o:{row.order_id}", row.paid_at))
     return events
 
 
