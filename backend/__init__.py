@@ -20,11 +20,14 @@ def create_app(config: Config | None = None) -> Flask:
 
     from backend import logs
     from backend.errors import register_error_handlers
-    from backend.extensions import api, db, migrate
+    from backend.extensions import api, db, migrate, ping_idle_connections
     from backend.wechat.gateway import WeChatGateway
 
     logs.init_app(app)
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            ping_idle_connections(engine)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     api.init_app(app)
     app.extensions["wechat_gateway"] = WeChatGateway(config.wechat, token_storage=_token_storage(config))

@@ -136,7 +136,8 @@ def engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         # A busy writer makes others wait instead of failing at once.
         return {"connect_args": {"timeout": 30}}
-    options = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20, "pool_recycle": 1800}
+    # Idle connections are pinged before use by extensions.ping_idle_connections, not every checkout.
+    options = {"pool_size": 10, "max_overflow": 20, "pool_recycle": 1800}
     if url.startswith("mysql"):
         # InnoDB's default REPEATABLE READ would let a plain SELECT after a
         # SELECT ... FOR UPDATE see the snapshot from before the lock wait: binding

@@ -7,6 +7,7 @@ Flask-SQLAlchemy on first use and Redis on first call of ``redis_client()``.
 from __future__ import annotations
 
 import threading
+import time
 
 import redis
 from flask import current_app
@@ -16,6 +17,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 
 # Deterministic constraint names: Alembic autogenerate and the three databases agree.
@@ -63,6 +65,35 @@ def _sqlite_begin(conn):  # pragma: no cover - driver hook
         # IMMEDIATE takes the write lock at BEGIN: two writers queue instead of one
         # failing late with "database is locked" after both read a stale snapshot.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# A pooled connection that sat idle this long is pinged before use; a busy one is
+# not. The ping (pool_pre_ping) is a round trip on every request, about a tenth of
+# the statements of a payment notify; connections go stale while idle (a restarted
+# server, a firewall's timeout), and the rare busy one that breaks fails its one
+# request, after which SQLAlchemy replaces the whole pool.
+IDLE_PING_SECONDS = 5.0
+
+
+def ping_idle_connections(engine) -> None:
+    """Install the idle-only ping on ``engine``'s pool (not for SQLite: a file)."""
+    if engine.dialect.name == "sqlite":
+        return
+
+    @event.listens_for(engine.pool, "checkin")
+    def _note_idle_since(dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _ping_if_idle(dbapi_connection, record, proxy):
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool drops this connection and checks out another (a new one if need be).
+            raise DisconnectionError(f"stale pooled connection: {exc.__class__.__name__}") from exc
 
 
 class RedisHolder:
