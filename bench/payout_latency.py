@@ -60,7 +60,8 @@ COMPLETED_SQL = """
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--orders", type=int, default=2000, help="most notifies per rate step (default 2000)")
-    p.add_argument("--rates", default="50,100,200,300,400", help="offered notify rates per second, in order")
+    p.add_argument("--rates", default="50,75,100,125,150,175,200,250,300",
+                   help="offered notify rates per second, in order")
     p.add_argument("--duration", type=float, default=10.0, help="seconds per step (capped by --orders)")
     p.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test",
                    help="the PostgreSQL server (its database is not used)")
