@@ -2,28 +2,26 @@
 
 Jobs take ids (or nothing, like the credit job that reads its work from the
 database), never objects, and are idempotent, so enqueuing twice is harmless; we
-still collapse duplicates by a fixed job id (``payout-{id}``, ``payouts-credit``). Enqueuing never
-raises: if Redis is down the row stays ``pending`` in the database and the sweeper
-enqueues it again later (the outbox pattern).
+still collapse duplicates: at most one job waits per piece of work (``payout-{id}``,
+``payouts-credit``; see ``enqueue_once``). Enqueuing never raises: if Redis is down
+the row stays ``pending`` in the database and the sweeper enqueues it again later
+(the outbox pattern).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import secrets
 
 from flask import current_app, has_app_context
 from rq import Queue, get_current_job
-from rq.job import Job, JobStatus
 
 from backend.extensions import db, redis_client
 
 log = logging.getLogger(__name__)
 
 QUEUES = ("payouts", "default")
-# A job waiting to run collapses a duplicate. A *started* one does not: its worker
-# may have died, and a second run of an idempotent job is harmless.
-_WAITING = {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
 
 
 def queue_name(name: str) -> str:
@@ -34,21 +32,50 @@ def get_queue(name: str = "default") -> Queue:
     return Queue(queue_name(name), connection=redis_client())
 
 
+# How long a "waiting" marker outlives a job that never started (its worker died
+# between taking it and running it): after that a new job may be enqueued.
+WAITING_MARKER_SECONDS = 60
+
+
 def enqueue_once(func, *args, job_id: str, queue: str = "default", **kwargs) -> bool:
-    """Enqueue unless a job with this id is waiting to run. False if Redis is unreachable."""
-    full_id = f"{current_app.config['FISSION'].queue_prefix}-{job_id}"
+    """Enqueue unless a job for ``job_id`` is waiting to run. False if Redis is unreachable.
+
+    ``job_id`` names the work, not the RQ job: a marker ``{prefix}:waiting:{job_id}``
+    (SET NX) says one is waiting, and the job clears it when it starts (``job``
+    below), so a job that is already running never blocks the next one. Each RQ job
+    gets an id of its own: RQ deletes a finished job's hash by id, so a fixed id
+    reused while its job still ran lost the waiting one's hash (and RQ failed the
+    running one trying to clean it up)."""
+    prefix = current_app.config["FISSION"].queue_prefix
+    marker = f"{prefix}:waiting:{job_id}"
     try:
         conn = redis_client()
-        # One field, not Job.fetch: this runs on every paid order.
-        status = conn.hget(Job.key_for(full_id), "status")
-        if status is not None and status.decode() in _WAITING:
+        if not conn.set(marker, 1, nx=True, ex=WAITING_MARKER_SECONDS):
             return True
-        get_queue(queue).enqueue(func, *args, job_id=full_id, result_ttl=0, failure_ttl=86400,
-                                 job_timeout=120, **kwargs)
+        try:
+            get_queue(queue).enqueue(func, *args, job_id=f"{prefix}-{job_id}-{secrets.token_hex(6)}",
+                                     meta={_MARKER: marker}, result_ttl=0, failure_ttl=86400, job_timeout=120,
+                                     **kwargs)
+        except Exception:
+            conn.delete(marker)  # no job waits after all
+            raise
         return True
     except Exception as exc:  # Redis down: the sweeper will pick the row up
-        log.warning("enqueue %s failed (%s); the sweeper will retry", full_id, exc.__class__.__name__)
+        log.warning("enqueue %s failed (%s); the sweeper will retry", job_id, exc.__class__.__name__)
         return False
+
+
+_MARKER = "fission_waiting_marker"
+
+
+def _clear_waiting_marker() -> None:
+    current = get_current_job()
+    marker = current.meta.get(_MARKER) if current is not None else None
+    if marker:
+        try:
+            redis_client().delete(marker)
+        except Exception as exc:  # the marker lapses by itself
+            log.warning("waiting marker %s not cleared: %s", marker, exc.__class__.__name__)
 
 
 _worker_app = None
@@ -73,6 +100,7 @@ def job(func):
 
             _worker_app = create_app()
         with _worker_app.app_context():
+            _clear_waiting_marker()  # from now on a new job for this work may be enqueued
             try:
                 return func(*args, **kwargs)
             finally:
