@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import buy, chain, create_product
+from helpers import buy, chain, create_product, drain
 from rq import SimpleWorker
 
 from backend import queue
@@ -49,3 +49,29 @@ def test_one_credit_loop_at_a_time_and_nothing_left_behind(live, ops):
         assert jobs.credit_pending_payouts() == 2
         db.session.remove()
     assert (b.get("/me/wallet").json()["available_fen"], a.get("/me/wallet").json()["available_fen"]) == (1_000, 500)
+
+
+@queue.job
+def ask_for_another_run(counter_key: str) -> int:
+    """A job that, while it runs, asks for one more run of its own work, as the credit
+    loop does when it stops at its time limit with more waiting."""
+    runs = redis_client().incr(counter_key)
+    if runs == 1:
+        queue.enqueue_once(ask_for_another_run, counter_key, job_id="ask-for-another-run")
+    return runs
+
+
+def test_work_asked_for_while_its_job_runs_is_not_lost(live):
+    """RQ deletes a finished job's data by its id: a second job under the same id,
+    enqueued while the first ran, used to vanish with it (and the first failed)."""
+    with live.app.app_context():
+        counter = f"{live.app.config['FISSION'].queue_prefix}:test:runs"
+        default = queue.get_queue("default")
+        waiting, failed = default.count, default.failed_job_registry.count
+        assert queue.enqueue_once(ask_for_another_run, counter, job_id="ask-for-another-run")
+        assert queue.enqueue_once(ask_for_another_run, counter, job_id="ask-for-another-run")
+        assert default.count == waiting + 1  # the duplicate collapsed while the first waits
+    drain(live)
+    with live.app.app_context():
+        assert int(redis_client().get(counter)) == 2
+        assert default.failed_job_registry.count == failed
