@@ -1,8 +1,9 @@
 """RQ jobs of the commission package. They take ids (or nothing) and are idempotent.
 
-The hot path is batched: a paid order enqueues one collapsing "credit" job that
-credits pending payouts up to 500 per transaction (several workers share the rows
-with SKIP LOCKED). Transfers, which call WeChat, run one job per payout.
+The hot path is batched: a paid order enqueues one collapsing "credit" job whose
+loop (one at a time, under a Redis lock) credits pending payouts up to 500 per
+transaction; SKIP LOCKED keeps it off rows another transaction holds. Transfers,
+which call WeChat, run one job per payout; "you earned" messages one collapsing job.
 """
 
 from __future__ import annotations
