@@ -35,6 +35,7 @@ def get_queue(name: str = "default") -> Queue:
 # How long a "waiting" marker outlives a job that never started (its worker died
 # between taking it and running it): after that a new job may be enqueued.
 WAITING_MARKER_SECONDS = 60
+_MARKER = "fission_waiting_marker"  # the job's meta key naming its marker
 
 
 def enqueue_once(func, *args, job_id: str, queue: str = "default", **kwargs) -> bool:
@@ -63,9 +64,6 @@ def enqueue_once(func, *args, job_id: str, queue: str = "default", **kwargs) -> 
     except Exception as exc:  # Redis down: the sweeper will pick the row up
         log.warning("enqueue %s failed (%s); the sweeper will retry", job_id, exc.__class__.__name__)
         return False
-
-
-_MARKER = "fission_waiting_marker"
 
 
 def _clear_waiting_marker() -> None:

@@ -226,7 +226,7 @@ def _ordered_paying_and_past_its_deadline(live, client, product) -> dict:
     return order
 
 
-def test_order_paid_between_the_sweepers_query_and_close_is_recorded(live, ops):
+def test_order_paid_between_the_sweepers_query_and_close_is_recorded(live, ops, monkeypatch):
     """The sweeper asks WeChat (NOTPAY), the user pays that instant, closeorder
     answers ORDERPAID: the order is paid and earns commission, never cancelled."""
     from test_payouts import fault
@@ -244,11 +244,9 @@ def test_order_paid_between_the_sweepers_query_and_close_is_recorded(live, ops):
             requests.post(f"{live.emulator_url}/sandbox/pay/{out_trade_no}", json={}, timeout=10)
         return answer
 
-    gateway.query_order = query_then_user_pays
-    try:
+    with monkeypatch.context() as patched:
+        patched.setattr(gateway, "query_order", query_then_user_pays)
         sweep(live)
-    finally:
-        del gateway.query_order
     assert c.get(f"/orders/{order['id']}").json()["status"] == "paid"
     assert c.get(f"/products/{product['id']}").json()["stock"] == 4
     sweep(live)
@@ -256,17 +254,15 @@ def test_order_paid_between_the_sweepers_query_and_close_is_recorded(live, ops):
     assert b.get("/me/wallet").json()["available_fen"] == 1_000
 
 
-def test_an_order_the_user_is_still_paying_is_not_cancelled(live, ops):
+def test_an_order_the_user_is_still_paying_is_not_cancelled(live, ops, monkeypatch):
     c = login(live)
     product = create_product(ops, price_fen=500, stock=3)
     order = _ordered_paying_and_past_its_deadline(live, c, product)
     gateway = live.app.extensions["wechat_gateway"]
     real_query = gateway.query_order
-    gateway.query_order = lambda no: {**real_query(no), "trade_state": "USERPAYING"}
-    try:
+    with monkeypatch.context() as patched:
+        patched.setattr(gateway, "query_order", lambda no: {**real_query(no), "trade_state": "USERPAYING"})
         sweep(live)
-    finally:
-        del gateway.query_order
     assert c.get(f"/orders/{order['id']}").json()["status"] == "pending_payment"
     assert c.get(f"/products/{product['id']}").json()["stock"] == 2
     sweep(live)  # the user gave up: now it is closed and cancelled

@@ -44,9 +44,7 @@ CREDIT_LOCK_SECONDS = 10
 
 @job
 def credit_pending_payouts() -> int:
-    lock = _credit_loop_lock()
-    if lock is None:
-        return _credit_loop()[0]  # Redis cannot be asked: run; SKIP LOCKED keeps loops apart anyway
+    lock = redis_client().lock(_credit_lock_key(), timeout=CREDIT_LOCK_SECONDS)
     if not lock.acquire(blocking=False):
         return 0  # another loop runs; it looks once more after letting go (below)
     try:
@@ -92,13 +90,6 @@ def _credit_batch() -> payouts.CreditBatch:
 
 def _credit_lock_key() -> str:
     return f"{current_app.config['FISSION'].queue_prefix}:credit-loop"
-
-
-def _credit_loop_lock():
-    try:
-        return redis_client().lock(_credit_lock_key(), timeout=CREDIT_LOCK_SECONDS)
-    except Exception:
-        return None
 
 
 def _release(lock) -> None:

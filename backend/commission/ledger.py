@@ -154,7 +154,7 @@ def post_guarded(movements: list[Movement]) -> None:
     params = [{"uid": uid, **{f"d_{k}": v for k, v in deltas[uid].items()}} for uid in sorted(deltas)]
     result = db.session.execute(_APPLY_DELTAS, params)
     if not db.session.get_bind().dialect.supports_sane_multi_rowcount or result.rowcount != len(params):
-        _apply_missing_wallets(_APPLY_DELTAS, params)
+        _apply_missing_wallets(params)
     for uid in deltas:
         _expire_wallet(uid)
 
@@ -165,14 +165,14 @@ _APPLY_DELTAS = update(Wallet.__table__).where(Wallet.__table__.c.user_id == bin
 _INSERT_ENTRIES = insert(LedgerEntry.__table__)
 
 
-def _apply_missing_wallets(stmt, params: list[dict]) -> None:
+def _apply_missing_wallets(params: list[dict]) -> None:
     """Users who had no wallet yet got no UPDATE: create theirs and apply it."""
     existing = set(db.session.scalars(select(Wallet.user_id).where(Wallet.user_id.in_([p["uid"] for p in params]))))
     missing = [p for p in params if p["uid"] not in existing]
     for param in missing:
         ensure_wallet(param["uid"])
     if missing:
-        db.session.execute(stmt, missing)
+        db.session.execute(_APPLY_DELTAS, missing)
 
 
 def _entry_row(movement: Movement) -> dict:

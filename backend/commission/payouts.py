@@ -120,10 +120,15 @@ def credit_pending(limit: int = 500) -> CreditBatch:
     batch.credited.extend(p.id for p in simple)
     batch.released.extend(p.commission_id for p in simple)
     simple_ids = {p.id for p in simple}
-    others = [p.id for p in rows if p.id not in simple_ids]
-    for payout in db.session.scalars(select(Payout).where(Payout.id.in_(others)).order_by(Payout.id)) \
-            if others else ():
-        commission = db.session.get(Commission, payout.commission_id) if payout.commission_id else None
+    others = [p for p in rows if p.id not in simple_ids]
+    # As ORM objects, both read in one query each (the rows are locked already).
+    other_payouts = db.session.scalars(
+        select(Payout).where(Payout.id.in_([p.id for p in others])).order_by(Payout.id)).all() if others else []
+    other_ids = [p.commission_id for p in others if p.commission_id]
+    other_commissions = {c.id: c for c in db.session.scalars(
+        select(Commission).where(Commission.id.in_(other_ids)))} if other_ids else {}
+    for payout in other_payouts:
+        commission = other_commissions.get(payout.commission_id)
         was_pending = commission is not None and commission.status == "pending"
         try:
             with db.session.begin_nested():  # one payout's trouble never spoils the batch
