@@ -123,7 +123,7 @@ def ops(live, admin_token):
     """An operator, with the distribution settings most tests assume; faults cleared after."""
     client = admin(live, admin_token)
     set_settings(client, level1_bp=1000, level2_bp=500, cap_bp=3000, payout_rail="wallet", hold_days=0,
-                 bind_mode="permanent", self_purchase=False, mode="everyone")
+                 bind_mode="permanent", self_purchase=False, mode="everyone", daily_transfer_limit_fen=200_000)
     yield client
     set_settings(client, payout_rail="wallet", bind_mode="permanent")
     requests.delete(f"{live.emulator_url}/sandbox/faults", timeout=5)

@@ -50,8 +50,18 @@ def test_rejected_transfer_returns_money_and_operator_retry_uses_a_new_bill(live
     assert failed["status"] == "failed"
     assert b.get("/me/wallet").json()["available_fen"] == 1_000  # back in the wallet
 
+    # The retry is money leaving today: it obeys the user's daily limit like any transfer.
+    set_settings(ops, daily_transfer_limit_fen=999)
+    over = ops.post(f"/admin/payouts/{failed['id']}/retry")
+    assert over.status_code == 422 and over.json()["error"]["code"] == "DAILY_LIMIT_EXCEEDED"
+    assert payouts_of(ops, b.id)[0]["status"] == "failed"
+    assert b.get("/me/wallet").json()["available_fen"] == 1_000  # nothing held
+
+    set_settings(ops, daily_transfer_limit_fen=1_000)
     r = ops.post(f"/admin/payouts/{failed['id']}/retry")
     assert r.status_code == 200, r.text
+    # Counted towards today at once: a withdrawal cannot slip in before the job runs.
+    assert b.post("/me/withdrawals", json={"amount_fen": 10}).json()["error"]["code"] == "DAILY_LIMIT_EXCEEDED"
     drain(live)
     [retried] = payouts_of(ops, b.id)
     assert retried["status"] == "wait_user_confirm" and retried["out_bill_no"] != failed["out_bill_no"]
@@ -268,3 +278,36 @@ def test_an_order_the_user_is_still_paying_is_not_cancelled(live, ops, monkeypat
     sweep(live)  # the user gave up: now it is closed and cancelled
     assert c.get(f"/orders/{order['id']}").json()["status"] == "cancelled"
     assert c.get(f"/products/{product['id']}").json()["stock"] == 3
+
+
+def test_you_earned_message_once_per_payout_and_at_most_one_per_interval(live, ops):
+    from backend.auth.models import User
+    from backend.commission.messages import send_earned_messages
+    from backend.commission.models import Payout
+    from backend.extensions import redis_client
+
+    a, b, c = chain(live)
+    product = create_product(ops, price_fen=10_000)
+    with live.app.app_context():
+        openids = {who: db.session.get(User, who.id).openid for who in (a, b)}
+
+    def received(who) -> list[str]:
+        return [m["data"]["amount1"]["value"] for m in ledger(live)["messages"] if m["touser"] == openids[who]]
+
+    buy(live, c, product["id"])
+    drain(live)
+    assert (received(b), received(a)) == (["10.00"], ["5.00"])  # level 1 and level 2, each told once
+
+    buy(live, c, product["id"])  # within the interval: the wallet shows it, no second message
+    drain(live)
+    assert b.get("/me/wallet").json()["available_fen"] == 2_000
+    assert (received(b), received(a)) == (["10.00"], ["5.00"])
+
+    with live.app.app_context():  # the same payouts handed over again
+        ids = list(db.session.scalars(db.select(Payout.id).where(Payout.user_id.in_([a.id, b.id]))))
+        assert send_earned_messages(ids) == 0  # the first two were claimed, the others still throttled
+        prefix = live.app.config["FISSION"].queue_prefix
+        redis_client().delete(*(f"{prefix}:earned-msg:{{{who.id}}}" for who in (a, b)))  # the interval passes
+        assert send_earned_messages(ids) == 2  # only the throttled ones were never claimed
+        assert send_earned_messages(ids) == 0
+    assert (received(b), received(a)) == (["10.00", "10.00"], ["5.00", "5.00"])

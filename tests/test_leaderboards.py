@@ -285,3 +285,33 @@ def test_a_key_at_the_end_of_the_calendar_is_refused_not_500(live):
         assert r.status_code in (200, 422), (period, key, r.text)
         if r.status_code == 422:
             assert r.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+def test_a_refund_between_the_credit_and_its_board_update_is_taken_off_once(live, admin_token, boards, monkeypatch):
+    """The credit job commits, a refund commits, then the credit's board update runs:
+    the refund's share leaves the boards once (it used to leave twice: the credit
+    read what was left after the refund, and the refund took its share off again)."""
+    from backend.commission import jobs
+
+    ops = admin(live, admin_token)
+    a, b, c = chain(live)
+    order = buy(live, c, create_product(ops, price_fen=10_000)["id"])
+    real_apply, refunds = jobs.apply_events, []
+
+    def refund_first(events):
+        if not refunds:
+            r = ops.post(f"/admin/orders/{order['id']}/refund", json={"amount_fen": 4_000, "reason": "one broken"})
+            assert r.status_code == 201, r.text
+            refunds.append(r.json())
+        return real_apply(events)
+
+    monkeypatch.setattr(jobs, "apply_events", refund_first)
+    drain(live)  # the credit, the refund at WeChat, the refund's board update
+    assert refunds and c.get(f"/orders/{order['id']}").json()["status"] == "partially_refunded"
+    assert ranking(board(a, "commission", "all")) == [(1, b.id, 600), (2, a.id, 300)]
+    assert ranking(board(a, "gmv", "all")) == [(1, b.id, 6_000)]
+    for metric in ("commission", "gmv", "orders", "customers"):
+        for kind in PERIODS:
+            key = period_key(kind, datetime.now(UTC))
+            assert ranking(board(a, metric, kind, key)) == expected(live, metric, kind, key, {a.id, b.id}), \
+                (metric, kind)

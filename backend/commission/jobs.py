@@ -14,8 +14,9 @@ import time
 from flask import current_app
 
 from backend.commission import messages, payouts
-from backend.extensions import redis_client
-from backend.leaderboard.jobs import apply_credit
+from backend.extensions import db, redis_client
+from backend.leaderboard.jobs import apply_events
+from backend.leaderboard.service import credit_events
 from backend.queue import enqueue_once, job
 
 log = logging.getLogger(__name__)
@@ -80,9 +81,13 @@ def _credit_loop() -> tuple[int, bool]:
 
 def _credit_batch() -> payouts.CreditBatch:
     batch = payouts.credit_pending()
+    # Read before the commit, under the batch's row locks: each commission counts on
+    # the boards as it was when released. A refund after this commit finds it
+    # released and takes its own share off the boards (leaderboard.service).
+    events = credit_events(batch.released)
+    db.session.commit()
     enqueue_transfers(batch.to_transfer)
-    if batch.released:
-        apply_credit(batch.released)
+    apply_events(events)
     if batch.credited:
         enqueue_messages(batch.credited)
     return batch

@@ -18,24 +18,29 @@ log = logging.getLogger(__name__)
 
 
 def send_earned_messages(payout_ids: list[int]) -> int:
-    """The "you earned" subscribe messages, at most once each: claim, commit, send.
+    """The "you earned" subscribe messages, at most once each: pick, throttle, claim,
+    commit, send. Only the messages that will be sent are claimed (row lock and
+    ``notified_at``): most commissions of a busy distributor are throttled, and
+    locking and writing every payout row cost the database more than the messages.
     A message is a courtesy: one that fails is logged, never retried into a duplicate."""
+    cfg = current_app.config["FISSION"]
     rows = db.session.execute(
         select(Payout.id, Payout.user_id, User.openid, Commission.amount_fen, Commission.order_id)
         .join(User, User.id == Payout.user_id).join(Commission, Commission.id == Payout.commission_id)
         .where(Payout.id.in_(payout_ids), Payout.kind == "commission", Payout.notified_at.is_(None),
-               Payout.status != "pending")
-        .with_for_update(of=Payout)).all()
-    if not rows:
-        db.session.commit()
-        return 0
-    db.session.execute(update(Payout).where(Payout.id.in_([r.id for r in rows]), Payout.notified_at.is_(None))
-                       .values(notified_at=utcnow()).execution_options(synchronize_session=False))
+               Payout.status != "pending")).all()
+    chosen = {row.id: row for row in _throttled(rows, cfg)}
+    # Claimed under the row lock: a second job holding the same ids finds them taken.
+    claimed = list(db.session.scalars(
+        select(Payout.id).where(Payout.id.in_(list(chosen)), Payout.notified_at.is_(None))
+        .with_for_update())) if chosen else []
+    if claimed:
+        db.session.execute(update(Payout).where(Payout.id.in_(claimed))
+                           .values(notified_at=utcnow()).execution_options(synchronize_session=False))
     db.session.commit()
-    cfg = current_app.config["FISSION"]
     template_id = cfg.wechat.subscribe_template_id
     sent = 0
-    for row in _throttled(rows, cfg):
+    for row in (chosen[pid] for pid in claimed):
         fen = row.amount_fen
         try:
             wechat().send_subscribe_message(row.openid, template_id, {

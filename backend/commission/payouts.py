@@ -105,7 +105,8 @@ class CreditBatch:
 def credit_pending(limit: int = 500) -> CreditBatch:
     """The instant part for many payouts in ONE transaction: lock pending payouts
     (SKIP LOCKED, so several workers share the work), release their commissions to
-    the wallets and route them. One commit for the batch instead of one per payout.
+    the wallets and route them. The caller commits, once for the batch, after reading
+    what else must see the batch under its row locks (the boards' events).
 
     The common case is set-based Core SQL on plain rows; only the others (transfer
     rails, holds, clawed-back commissions) go through the ORM one by one."""
@@ -144,7 +145,7 @@ def credit_pending(limit: int = 500) -> CreditBatch:
             batch.released.append(commission.id)
         if payout.status == "submitting":
             batch.to_transfer.append(payout.id)
-    db.session.commit()
+    db.session.flush()
     return batch
 
 
@@ -421,11 +422,16 @@ def retry_failed(payout_id: int) -> Payout:
         raise ApiError("PAYOUT_NOT_FOUND", f"Payout {payout_id} does not exist")
     if payout.status != "failed" or payout.rail not in TRANSFER_RAILS:
         raise ApiError("PAYOUT_NOT_RETRYABLE", f"Payout {payout_id} is {payout.status}")
+    # The same limit as any transfer, read under the wallet's lock: a retry is money
+    # leaving today, like a withdrawal made at this moment.
+    _lock_wallet(payout.user_id)
+    if _paid_today_fen(payout.user_id) + payout.amount_fen > get_settings().daily_transfer_limit_fen:
+        raise ApiError("DAILY_LIMIT_EXCEEDED", f"Payout {payout_id} would pass the user's transfer limit for today")
     payout.attempt += 1
     payout.tries = 0
     payout.package_info = None
     payout.transfer_bill_no = None
-    payout.submitted_at = None
+    payout.submitted_at = utcnow()  # counts towards today's limit at once
     payout.finished_at = None
     ledger.post(Movement(
         key=_key(payout, "hold"), kind="payout_hold", user_id=payout.user_id,

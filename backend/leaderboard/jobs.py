@@ -15,16 +15,22 @@ log = logging.getLogger(__name__)
 
 
 def apply_credit(commission_ids: list[int]) -> int:
-    """Called by the credit job after its commit. A Redis failure is logged and
-    left to the drift check / rebuild: the database already holds the truth."""
+    """The boards' share of commissions already in the wallets (a replay applies nothing twice)."""
+    return apply_events(service.credit_events(commission_ids))
+
+
+def apply_events(events: list) -> int:
+    """Called after the commit that made the events true. A Redis failure is logged
+    and left to the drift check / rebuild: the database already holds the truth."""
+    if not events:
+        return 0
     prefix = current_app.config["FISSION"].queue_prefix
     try:
-        events = service.credit_events(commission_ids)
         applied = boards.apply(redis_client(), prefix, events)
         profiles.warm(e.user_id for e in events)  # whoever is on a board is read by name soon
         return applied
     except Exception as exc:
-        log.warning("leaderboard update for %d commissions failed: %s", len(commission_ids), exc)
+        log.warning("leaderboard update of %d events failed: %s", len(events), exc)
         return 0
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, exists, func, select
 
 from backend.auth.profiles import public_profiles
+from backend.commission.ledger import user_account
 from backend.commission.models import Commission, LedgerEntry
 from backend.extensions import db
 from backend.leaderboard.boards import Board, Event
@@ -64,37 +65,48 @@ def credit_events(commission_ids: list[int]) -> list[Event]:
 
 
 def _released_before(commission_id: int, moment) -> bool:
-    """Had the commission reached the boards (its release) before ``moment``? An
-    event that came first is already inside the credit's own amount."""
+    """Had the commission reached the boards (its release) before ``moment``? Only
+    for a refund that moved none of the level-1 commission's money (see below)."""
     released_at = db.session.scalar(select(Commission.released_at).where(Commission.id == commission_id))
     return released_at is not None and as_utc(released_at) < as_utc(moment)
 
 
 def refund_events(refund_id: int, order_id: int, amount_fen: int, undo: bool = False) -> list[Event]:
     """Board updates for a refund (or, with ``undo``, for a refund that failed).
-    Only what already reached the boards is taken back."""
+    Only what already reached the boards is taken back.
+
+    Whether a commission was on the boards is read off the refund's own ledger entry:
+    it moved the commission's *available* money if the commission was released when
+    the refund took its row lock, its *pending* money if not. The credit job reads its
+    events under the same row locks, so exactly one of the two counts each amount,
+    whatever order their commits and their jobs come in."""
     sign, tag = (1, "u") if undo else (-1, "r")
     order = db.session.get(Order, order_id)
     events: list[Event] = []
     kind = "commission_reinstated" if undo else "commission_reversed"
+    wallet_side = LedgerEntry.credit_account if undo else LedgerEntry.debit_account
     entries = db.session.execute(
-        select(LedgerEntry.commission_id, LedgerEntry.amount_fen, LedgerEntry.created_at, Commission.user_id,
-               Commission.created_at)
+        select(LedgerEntry.commission_id, LedgerEntry.amount_fen, LedgerEntry.created_at, wallet_side,
+               Commission.user_id, Commission.level, Commission.created_at)
         .join(Commission, Commission.id == LedgerEntry.commission_id)
         .where(LedgerEntry.idempotency_key.like(f"refund:{refund_id}:commission:%"), LedgerEntry.kind == kind)).all()
-    moment = None
-    for commission_id, amount, posted_at, user_id, earned_at in entries:
+    order_on_boards, moment = None, None
+    for commission_id, amount, posted_at, account, user_id, level, earned_at in entries:
         moment = posted_at
-        if not _released_before(commission_id, posted_at):
-            continue  # not on the boards yet: its credit will count what is left then
-        events.append(Event("commission", user_id, sign * amount, f"{tag}:{refund_id}:c:{commission_id}",
-                            earned_at))
-    if moment is None:
+        on_boards = account == user_account(user_id, "available")
+        if level == 1:
+            order_on_boards = on_boards
+        if on_boards:  # otherwise its credit counts what is left then
+            events.append(Event("commission", user_id, sign * amount, f"{tag}:{refund_id}:c:{commission_id}",
+                                earned_at))
+    if order_on_boards is None:  # the refund moved none of the level-1 commission: go by the clock
         from backend.orders.models import Refund
 
-        moment = db.session.get(Refund, refund_id).created_at
-    level1 = db.session.scalar(select(Commission.id).where(Commission.order_id == order_id, Commission.level == 1))
-    if level1 is not None and _released_before(level1, moment):  # the order itself is on the boards
+        moment = moment or db.session.get(Refund, refund_id).created_at
+        level1 = db.session.scalar(select(Commission.id).where(Commission.order_id == order_id,
+                                                              Commission.level == 1))
+        order_on_boards = level1 is not None and _released_before(level1, moment)
+    if order_on_boards:  # the order itself is on the boards
         events.append(Event("gmv", order.level1_id, sign * amount_fen, f"{tag}:{refund_id}:gmv", order.paid_at))
         if _made_fully_refunded(order, refund_id):
             events.append(Event("orders", order.level1_id, sign, f"{tag}:{refund_id}:orders", order.paid_at))
