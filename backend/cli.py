@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 import click
@@ -21,11 +22,14 @@ def register_cli(app: Flask) -> None:
 
         from backend import queue
         from backend.extensions import redis_client
+        from backend.health import database_warnings
 
         queue._worker_app = app  # jobs push their own app context per run
         with app.app_context():
             names = [queue.queue_name(n) for n in queue.QUEUES]
             conn = redis_client()
+            for warning in database_warnings():
+                logging.getLogger("backend.worker").warning(warning)
         worker_cls = Worker if fork else SimpleWorker
         w = worker_cls(names, connection=conn)
         click.echo(f"worker listening on {', '.join(names)}")

@@ -1,4 +1,5 @@
-"""GET /api/v1/health: is the database and Redis reachable."""
+"""GET /api/v1/health: is the database and Redis reachable. And what a worker
+checks of the database's settings as it starts (``database_warnings``)."""
 
 from __future__ import annotations
 
@@ -27,3 +28,13 @@ def health():
         result["failing"] = failing
         return jsonify(result), 503
     return jsonify(result)
+
+
+def database_warnings() -> list[str]:
+    """Server settings the money path depends on, read once by each worker at start."""
+    if db.engine.dialect.name != "postgresql":
+        return []
+    if db.session.scalar(text("SHOW autovacuum")) == "on":
+        return []
+    return ["PostgreSQL runs with autovacuum off: wallets and payouts are updated on every paid order and "
+            "will slow down as dead rows pile up; turn it on or run VACUUM on a schedule (docs/operations.md)"]

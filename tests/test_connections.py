@@ -1,4 +1,5 @@
-"""Pooled database connections: pinged when they sat idle, not on every request."""
+"""Database server connections: pooled ones pinged when they sat idle, not on every request; the
+settings a worker checks as it starts."""
 
 from __future__ import annotations
 
@@ -53,3 +54,17 @@ def test_a_busy_connection_is_not_pinged(pooled, monkeypatch):
         with engine.connect() as conn:
             conn.scalar(text("SELECT 1"))
     assert pings == []
+
+
+def test_a_worker_is_told_when_postgresql_does_not_vacuum(live):
+    from backend.health import database_warnings
+
+    with live.app.app_context():
+        warnings = database_warnings()
+        if db.engine.dialect.name != "postgresql":
+            assert warnings == []
+            return
+        off = db.session.scalar(text("SHOW autovacuum")) == "off"
+        assert bool(warnings) == off
+        if off:
+            assert "autovacuum off" in warnings[0] and "docs/operations.md" in warnings[0]
