@@ -6,7 +6,9 @@ and a Redis database index, seeds two-level chains and payable orders with bulk 
 then for each rate step sends signed WeChat Pay v2 payment notifies open-loop from a
 separate process and polls the database for the moment both commissions of each
 order are ``available``. It also measures a Flask hello-world under the same gunicorn
-settings (closed loop, wrk) as the ceiling, and the RSS of the RQ workers.
+settings (closed loop, wrk) as the ceiling, and the RSS of the RQ workers. On a
+server with autovacuum off it vacuums the tables the paid path updates every 10 s,
+as autovacuum would (bench/vacuum.py), and says so.
 
     .venv/bin/python bench/payout_latency.py [--orders 2000] [--rates 50,100,200,300,400]
         [--database-url postgresql://postgres@127.0.0.1:5432/test] [--redis-url redis://127.0.0.1:6379/5]
