@@ -115,3 +115,32 @@ def test_a_refund_whose_notify_is_lost_is_settled_by_asking_wechat(live, ops):
     made = [x for x in ledger(live)["refunds"] if x["out_refund_no"] == out_refund_no]
     assert len(made) == 1 and made[0]["refund_fee"] == 4_000
     assert c.get(f"/orders/{order['id']}").json()["refunded_fen"] == 4_000
+
+
+def test_a_refund_that_fails_after_the_commission_was_withdrawn_leaves_it_withdrawn(live, ops):
+    """The commission went out by transfer, then a full refund took it back (a debt in
+    the wallet), then WeChat closed the refund: everything is as before the refund,
+    and the commission reads ``withdrawn``, not ``available`` (its money has left)."""
+    from helpers import buy, set_settings
+    from test_payouts import fault
+
+    set_settings(ops, payout_rail="wechat_legacy_transfer")
+    a, b, c = chain(live)
+    order = buy(live, c, create_product(ops, price_fen=10_000)["id"])
+    drain(live)
+    [line] = b.get("/me/commissions").json()["items"]
+    assert line["status"] == "withdrawn"
+    before = b.get("/me/wallet").json()
+    assert (before["available_fen"], before["withdrawn_fen"]) == (0, 1_000)
+
+    fault(live, target="notify", mode="drop_notify")
+    r = ops.post(f"/admin/orders/{order['id']}/refund", json={"reason": "returned"})
+    assert r.status_code == 201 and r.json()["status"] == "processing", r.text
+    assert b.get("/me/wallet").json()["available_fen"] == -1_000  # the clawback: a debt for now
+    [line] = b.get("/me/commissions").json()["items"]
+    assert (line["status"], line["reversed_fen"]) == ("reversed", 1_000)
+
+    refund_notify(live, r.json()["out_refund_no"], order["out_trade_no"], "REFUNDCLOSE")
+    [line] = b.get("/me/commissions").json()["items"]
+    assert (line["status"], line["reversed_fen"]) == ("withdrawn", 0)
+    assert b.get("/me/wallet").json() == before

@@ -228,16 +228,18 @@ def undo_claw_back(order, refund_id: int) -> None:
         if posted:
             commission.reversed_fen -= amount
             contributions.add([(commission.user_id, commission.buyer_id, amount)])
+            payout_status = _payout_status(commission.id)
             if commission.status == "reversed":
-                commission.status = "available" if released else "pending"
-            if commission.status == "pending" and _payout_done(commission.id):
+                # Back to what it was before the clawback: its money may have left already.
+                commission.status = ("withdrawn" if payout_status == "succeeded" else "available") if released \
+                    else "pending"
+            if commission.status == "pending" and payout_status not in (None, "pending"):
                 release(commission)  # its payout finished while it was reversed: nobody else will
     db.session.flush()
 
 
-def _payout_done(commission_id: int) -> bool:
-    status = db.session.scalar(select(Payout.status).where(Payout.commission_id == commission_id))
-    return status is not None and status != "pending"
+def _payout_status(commission_id: int) -> str | None:
+    return db.session.scalar(select(Payout.status).where(Payout.commission_id == commission_id))
 
 
 def wallet_view(user_id: int) -> dict:
