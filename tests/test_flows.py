@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import requests
 from helpers import admin, buy, chain, create_product, distributor, drain, ledger, login, set_settings, sweep
@@ -10,7 +10,7 @@ from test_payouts import confirm, payouts_of
 
 from backend.extensions import db
 from backend.orders.models import Order
-from backend.timeutil import utcnow
+from backend.timeutil import SHOP_TZ, utcnow
 
 
 def test_withdrawal_is_confirmed_by_the_user_and_arrives(live, ops):
@@ -89,7 +89,12 @@ def test_unpaid_order_is_cancelled_and_stock_returned(live, ops):
     r = c.post("/orders", json={"items": [{"product_id": product["id"], "quantity": 2}]})
     assert r.status_code == 201
     order = r.json()
-    assert c.post(f"/orders/{order['id']}/pay").status_code == 200  # WeChat knows it, unpaid
+    paying = c.post(f"/orders/{order['id']}/pay")
+    assert paying.status_code == 200  # WeChat knows it, unpaid
+    # ...and takes no payment after our own deadline (Beijing time on the wire)
+    [at_wechat] = [p for p in ledger(live)["payments"] if p["out_trade_no"] == paying.json()["out_trade_no"]]
+    deadline = datetime.fromisoformat(order["expires_at"]).astimezone(SHOP_TZ)
+    assert at_wechat["time_expire"] == deadline.strftime("%Y%m%d%H%M%S")
     assert c.get(f"/products/{product['id']}").json()["stock"] == 1
     with live.app.app_context():
         db.session.get(Order, order["id"]).expires_at = utcnow() - timedelta(seconds=1)

@@ -117,11 +117,13 @@ def start_payment(user: User, order: Order, client_ip: str) -> dict:
     if order.status != "pending_payment" or as_utc(order.expires_at) <= utcnow():
         raise ApiError("ORDER_NOT_PAYABLE", f"Order {order.id} cannot be paid (status {order.status})")
     openid, out_trade_no, total_fen, order_id = user.openid, order.out_trade_no, order.total_fen, order.id
+    expires_at = as_utc(order.expires_at)
     end_transaction_before_remote_call()
     try:
         prepay_id = wechat().unified_order(
             out_trade_no=out_trade_no, total_fen=total_fen, openid=openid,
-            body=f"Fission order {order_id}", notify_url=notify_url("notify"), client_ip=client_ip)
+            body=f"Fission order {order_id}", notify_url=notify_url("notify"), client_ip=client_ip,
+            time_expire=expires_at)
     except WeChatUnavailable as exc:
         raise ApiError("WECHAT_UNAVAILABLE", "WeChat Pay is not reachable, try again") from exc
     except WeChatError as exc:

@@ -12,6 +12,7 @@ import json
 import os
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from xml.parsers.expat import ExpatError
 
@@ -28,6 +29,7 @@ from wechatpy.exceptions import (
 from wechatpy.pay import WeChatPay
 
 from backend.config import WeChatConfig
+from backend.timeutil import SHOP_TZ
 from backend.wechat import sandbox_keys
 from backend.wechat.errors import InvalidSignature, WeChatError, WeChatUnavailable
 
@@ -226,10 +228,12 @@ class WeChatGateway:
 
     # ---- pay v2 (JSAPI) ----------------------------------------------------------
     def unified_order(self, *, out_trade_no: str, total_fen: int, openid: str, body: str, notify_url: str,
-                      client_ip: str) -> str:
+                      client_ip: str, time_expire: datetime) -> str:
+        """``time_expire``: WeChat takes no payment after it (our own deadline, so the
+        user cannot pay an order we are about to cancel). WeChat reads it in Beijing time."""
         data = self._call_pay(self._pay().order.create, trade_type="JSAPI", body=body, total_fee=total_fen,
                               notify_url=notify_url, client_ip=client_ip or "127.0.0.1", user_id=openid,
-                              out_trade_no=out_trade_no)
+                              out_trade_no=out_trade_no, time_expire=time_expire.astimezone(SHOP_TZ))
         if not data.get("prepay_id"):
             raise WeChatUnavailable("unifiedorder answered without a prepay_id")
         return data["prepay_id"]

@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,11 @@ def _receiver_app(receiver: Receiver) -> Flask:
         return Response(V2_FAIL if refuse else V2_OK, mimetype="text/xml")
 
     return app
+
+
+def in_an_hour() -> datetime:
+    """A payment deadline (``time_expire``) far enough away not to matter."""
+    return datetime.now(UTC) + timedelta(hours=1)
 
 
 def wait_for(predicate, timeout: float = 5.0, interval: float = 0.02):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import xmltodict
-from conftest import wait_for
+from conftest import in_an_hour, wait_for
 
 from backend.wechat.gateway import InvalidSignature, WeChatError, WeChatGateway
 
@@ -57,8 +58,20 @@ def _order(gateway, receiver, total_fen=990, out_trade_no=None):
     out_trade_no = out_trade_no or uid("T")
     prepay_id = gateway.unified_order(out_trade_no=out_trade_no, total_fen=total_fen, openid="o-payer",
                                       body="Fission 测试商品", notify_url=receiver.url + "/notify/pay",
-                                      client_ip="127.0.0.1")
+                                      client_ip="127.0.0.1", time_expire=in_an_hour())
     return out_trade_no, prepay_id
+
+
+def test_no_payment_after_time_expire(gateway, receiver, sandbox):
+    out_trade_no = uid("T")
+    gateway.unified_order(out_trade_no=out_trade_no, total_fen=1, openid="o", body="b",
+                          notify_url=receiver.url + "/notify/pay", client_ip="127.0.0.1",
+                          time_expire=datetime.now(UTC) - timedelta(seconds=1))
+    refused = sandbox.post(f"/pay/{out_trade_no}")
+    assert refused.status_code == 409 and refused.json()["code"] == "ORDER_EXPIRED"
+    assert gateway.query_order(out_trade_no)["trade_state"] == "NOTPAY"  # nothing was taken
+    gateway.close_order(out_trade_no)
+    assert gateway.query_order(out_trade_no)["trade_state"] == "CLOSED"
 
 
 def test_unified_order_is_idempotent_by_out_trade_no(gateway, receiver, cfg):

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 import requests
-from conftest import wait_for
+from conftest import in_an_hour, wait_for
 
 from backend.wechat.gateway import WeChatError, WeChatGateway, WeChatUnavailable
 
@@ -39,7 +39,7 @@ def test_systemerror_is_unavailable_and_not_applied(gateway, receiver, sandbox):
     sandbox.fault(target="unifiedorder", mode="systemerror")
     with pytest.raises(WeChatUnavailable):
         gateway.unified_order(out_trade_no=uid("T"), total_fen=1, openid="o", body="b",
-                              notify_url=receiver.url + "/notify/pay", client_ip="127.0.0.1")
+                              notify_url=receiver.url + "/notify/pay", client_ip="127.0.0.1", time_expire=in_an_hour())
 
 
 def test_systemerror_with_apply_on_legacy_transfer(gateway, sandbox):
@@ -102,7 +102,7 @@ def test_drop_and_delay_notify(gateway, receiver, sandbox):
     dropped, delayed = uid("T"), uid("T")
     for out_trade_no in (dropped, delayed):
         gateway.unified_order(out_trade_no=out_trade_no, total_fen=1, openid="o", body="b",
-                              notify_url=receiver.url + "/notify/pay", client_ip="127.0.0.1")
+                              notify_url=receiver.url + "/notify/pay", client_ip="127.0.0.1", time_expire=in_an_hour())
     sandbox.fault(target="notify", mode="drop_notify")
     assert sandbox.post(f"/pay/{dropped}").json()["dropped"] is True
     sandbox.fault(target="notify", mode="delay_notify", seconds=0.3)
@@ -126,7 +126,7 @@ def test_fault_api(sandbox, emulator):
 def test_reset_forgets_everything(gateway, receiver, sandbox):
     out_trade_no = uid("T")
     gateway.unified_order(out_trade_no=out_trade_no, total_fen=1, openid="o", body="b",
-                          notify_url=receiver.url + "/notify/pay", client_ip="127.0.0.1")
+                          notify_url=receiver.url + "/notify/pay", client_ip="127.0.0.1", time_expire=in_an_hour())
     sandbox.fault(target="refund", mode="systemerror")
     assert sandbox.post("/reset").json() == {"reset": True}
     assert all(rows == [] for rows in sandbox.ledger().values())

@@ -59,7 +59,9 @@ def _unifiedorder(data: dict):
             order = {"out_trade_no": out_trade_no, "prepay_id": "wx" + ledger.next_id("", 34),
                      "openid": data["openid"], "total_fee": total_fee, "body": data["body"],
                      "notify_url": data["notify_url"], "state": "NOTPAY", "transaction_id": None,
-                     "refunded_fee": 0, "created_at": rfc3339(now_cn()), "paid_at": None, "time_end": None}
+                     "refunded_fee": 0, "created_at": rfc3339(now_cn()), "paid_at": None, "time_end": None,
+                     # Set by the first call only, as in WeChat (yyyyMMddHHmmss, Beijing time).
+                     "time_expire": data.get("time_expire") or None}
             ledger.payments[out_trade_no] = order
         order["notify_url"] = data["notify_url"]  # the latest call wins, as in WeChat
         return answer({"trade_type": "JSAPI", "prepay_id": order["prepay_id"]})
@@ -228,3 +230,8 @@ def send_refund_notify(record: dict, sync: bool) -> dict:
     return ctx().notifier.send(kind="refund", key=record["out_refund_no"], url=record["notify_url"],
                                body=to_xml(outer).encode("utf-8"), headers=XML_HEADERS,
                                acknowledged=v2_acknowledged, sync=sync)
+
+
+def expired(order: dict) -> bool:
+    """Past the ``time_expire`` of its unified order: WeChat takes no payment for it."""
+    return bool(order.get("time_expire")) and compact(now_cn()) > order["time_expire"]

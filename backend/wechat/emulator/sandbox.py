@@ -24,6 +24,8 @@ def pay(out_trade_no: str):
             return jsonify({"code": "ORDERNOTEXIST", "message": "unknown out_trade_no"}), 404
         if order["state"] == "CLOSED":
             return jsonify({"code": "ORDERCLOSED", "message": "the order is closed"}), 409
+        if order["state"] == "NOTPAY" and pay_v2.expired(order):
+            return jsonify({"code": "ORDER_EXPIRED", "message": "订单已过期 (past time_expire)"}), 409
         pay_v2.mark_paid(order)
         transaction_id = order["transaction_id"]
     outcome = pay_v2.send_payment_notify(order, sync=not _options().get("async", False))
