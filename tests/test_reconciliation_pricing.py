@@ -365,3 +365,33 @@ def test_an_upload_is_read_no_further_than_the_row_limit(monkeypatch):
     with pytest.raises(ApiError) as caught:
         imports.read_table("p.csv", b"x", ("part_no", "brand", "unit_price"))
     assert caught.value.code == "IMPORT_UNREADABLE" and len(read) <= 51
+
+
+def test_supplier_text_that_looks_like_a_formula_stays_text_in_the_downloads(fin):
+    """A supplier's name or document number starting with = (or +, -, @) is shown as
+    text by a spreadsheet, never run: CSV cells get a leading ', XLSX cells are strings."""
+    import csv
+
+    from openpyxl import load_workbook
+
+    name = '=HYPERLINK("http://evil.test","pay here")'
+    supplier = make_supplier(fin, name=name)
+    part = make_part(fin)
+    assert price_list(fin, supplier["id"], "2026-06-01", [
+        ["part_no", "brand", "unit_price"], [part["part_no"], "Murata", "0.02"]]).status_code == 201
+    po = make_po(fin, supplier["id"], f"PO-{uuid.uuid4().hex[:8]}", "2026-06-02", [(part, 100, "0.01")])
+    document = "@SUM(1+1)"
+    r = fin.post(f"{R}/purchase-orders/{po['id']}/receipts", json={
+        "policy": "price_list", "number": document, "doc_date": "2026-06-03"})
+    assert r.status_code == 201, r.text
+
+    params = {"supplier_id": supplier["id"]}
+    rows = list(csv.DictReader(io.StringIO(fin.get(f"{R}/reports/price-variance",
+                                                   params={**params, "format": "csv"}).text.lstrip("\ufeff"))))
+    assert [(row["supplier"], row["document"], row["price_diff"]) for row in rows] == \
+        [("'" + name, "'" + document, "0.010000")]
+    sheet = load_workbook(io.BytesIO(fin.get(f"{R}/reports/price-variance",
+                                             params={**params, "format": "xlsx"}).content)).active
+    supplier_cell, document_cell = sheet.cell(2, 2), sheet.cell(2, 3)
+    assert (supplier_cell.value, supplier_cell.data_type) == (name, "s")
+    assert (document_cell.value, document_cell.data_type) == (document, "s")

@@ -373,3 +373,19 @@ def test_two_exports_of_one_statement_at_once_leave_one_intact_file(fin, live, m
     _, path, digest = made[0]
     assert exports.sha256(Path(path)) == digest
     assert [p.name for p in tmp_path.iterdir()] == [Path(path).name]  # nothing left aside
+
+
+def test_a_pdf_for_a_supplier_whose_name_looks_like_markup(fin, live, monkeypatch, tmp_path):
+    """The PDF's heading reads markup: a name with & and < is shown as it is written."""
+    monkeypatch.setenv("RECON_EXPORT_DIR", str(tmp_path))
+    year, month = unique_month()
+    supplier = make_supplier(fin, billing_cycle="weekly", cutoff_day=5, email="m@x.test", name="A&B <电子> 1")
+    generated_run(fin, live, [supplier], year, month)
+    (statement,) = statements_of(fin, supplier)
+    pdf = fin.get(f"{R}/statements/{statement['id']}/export", params={"format": "pdf"})
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF"), pdf.text[:300]
+    from pypdf import PdfReader
+
+    heading = PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text().splitlines()[1]
+    assert heading == (f"{supplier['code']} A&B <电子> 1 | {statement['period_start']} – {statement['period_end']}"
+                       f" | version {statement['version']}")

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.auth.models import User
 from backend.catalog.models import Product
+from backend.cells import text_cell
 from backend.community.models import CommunityGroup, FunnelDaily, FunnelPaidDaily, FunnelPaidDay
 from backend.community.rollups import COUNTERS
 from backend.errors import ApiError
@@ -155,19 +156,12 @@ def report(from_day: date, to_day: date, by: str = "day") -> dict:
     return {"from": from_day, "to": to_day, "by": by, "totals": _figures(totals), "rows": rows}
 
 
-def _text_cell(value: str | None) -> str:
-    """Labels are names people choose (a distributor's nickname): one that starts like a
-    formula is prefixed with ' so a spreadsheet shows it as text instead of running it."""
-    value = value or ""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def to_csv(result: dict) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([result["by"], "label", *COLUMNS])
     for row in result["rows"]:
-        writer.writerow([row["key"], _text_cell(row["label"]), *("" if row[c] is None else row[c] for c in COLUMNS)])
+        writer.writerow([row["key"], text_cell(row["label"]), *("" if row[c] is None else row[c] for c in COLUMNS)])
     totals = result["totals"]
     writer.writerow(["total", "", *("" if totals[c] is None else totals[c] for c in COLUMNS)])
     return out.getvalue()

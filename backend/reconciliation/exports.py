@@ -18,6 +18,7 @@ from xml.etree import ElementTree
 
 from sqlalchemy import select, update
 
+from backend.cells import text_cell
 from backend.extensions import db
 from backend.reconciliation.models import Counterparty, Document, Part, Statement, StatementExport
 from backend.reconciliation.money import cents_text, price_text
@@ -84,8 +85,8 @@ def _write_csv(path: Path, statement: Statement, cp: Counterparty) -> None:
         out.writerow(HEADER)
         for day, number, part_no, brand, qty, price, cents, currency, line_id in line_rows(statement,
                                                                                             statement.version):
-            out.writerow([day.isoformat(), number, part_no, brand, qty, price_text(price), cents_text(cents),
-                          currency, line_id])
+            out.writerow([day.isoformat(), text_cell(number), text_cell(part_no), text_cell(brand), qty,
+                          price_text(price), cents_text(cents), currency, line_id])
         for total in totals(statement.id, statement.version):
             out.writerow(["合计 Total", total["currency"], f"{total['lines']} lines", "", "", "",
                           cents_text(total["amount_cents"]), total["currency"], ""])

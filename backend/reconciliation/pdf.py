@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
@@ -29,9 +30,11 @@ def write_pdf(path: Path, statement, cp, marker: dict, rows, totals: list[dict])
     title = ParagraphStyle("cn-title", parent=style, fontSize=14, leading=18)
     doc = SimpleDocTemplate(str(path), pagesize=landscape(A4), title=f"对账单 {statement.number}",
                             subject=" ".join(f"{k}={v}" for k, v in marker.items()), author="Fission")
-    story = [Paragraph(f"对账单 Statement {statement.number}", title),
-             Paragraph(f"{cp.code} {cp.name} · {statement.period_start} – {statement.period_end} · "
-                       f"version {statement.version}", style), Spacer(1, 8)]
+    # Paragraphs read markup: names (a supplier's "A&B 电子") are escaped. The separators
+    # are ASCII: "·" has no glyph in STSong-Light's encoding and showed as a box.
+    story = [Paragraph(escape(f"对账单 Statement {statement.number}"), title),
+             Paragraph(escape(f"{cp.code} {cp.name} | {statement.period_start} – {statement.period_end} | "
+                              f"version {statement.version}"), style), Spacer(1, 8)]
     data = [["日期", "单号", "型号", "品牌", "数量", "单价", "金额", "币种"]]
     for day, number, part_no, brand, qty, price, cents, currency, _line in rows:
         data.append([day.isoformat(), number, part_no, brand, str(qty), price_text(price), cents_text(cents),

@@ -8,12 +8,15 @@ import tempfile
 
 from flask import Response, send_file
 
+from backend.cells import text_cell
 from backend.extensions import db
 from backend.reconciliation.money import cents_text, price_text
 from backend.reconciliation.repricing import variance_query, variance_summary
 
 COLUMNS = ["supplier_code", "supplier", "document", "doc_date", "part_no", "brand", "qty", "po_price",
            "unit_price", "price_diff", "price_source", "amount", "po_amount", "diff_amount"]
+# Text from outside (suppliers' names, numbers and codes), guarded in CSV (backend.cells).
+TEXT_COLUMNS = {"supplier_code", "supplier", "document", "part_no", "brand"}
 
 
 def _shape(row) -> dict:
@@ -45,13 +48,15 @@ def variance_response(args: dict):
         buffer.write("\ufeff")  # the BOM makes Excel read UTF-8
         out = csv.writer(buffer)
         out.writerow(COLUMNS)
-        out.writerows([row[c] for c in COLUMNS] for row in rows)
+        out.writerows([text_cell(row[c]) if c in TEXT_COLUMNS else row[c] for c in COLUMNS] for row in rows)
         return Response(buffer.getvalue(), mimetype="text/csv",
                         headers={"Content-Disposition": "attachment; filename=price-variance.csv"})
     import xlsxwriter
 
     handle = tempfile.NamedTemporaryFile(suffix=".xlsx")
-    book = xlsxwriter.Workbook(handle.name, {"constant_memory": True})
+    # Strings stay strings: a supplier's "=..." must not become a formula, nor a URL a link.
+    book = xlsxwriter.Workbook(handle.name, {"constant_memory": True, "strings_to_formulas": False,
+                                             "strings_to_urls": False})
     sheet = book.add_worksheet("price variance")
     sheet.write_row(0, 0, COLUMNS)
     for i, row in enumerate(rows, start=1):
