@@ -315,3 +315,29 @@ def test_a_refund_between_the_credit_and_its_board_update_is_taken_off_once(live
             key = period_key(kind, datetime.now(UTC))
             assert ranking(board(a, metric, kind, key)) == expected(live, metric, kind, key, {a.id, b.id}), \
                 (metric, kind)
+
+
+def test_a_commission_released_by_an_undone_refund_reaches_the_boards(live, admin_token, boards):
+    """Refunded in full before its payout ran (so the payout ended with nothing to pay),
+    then WeChat closed the refund: the undo releases the commission itself, and its
+    board job counts it, since no credit job will come for it."""
+    from test_payouts import fault
+    from test_refunds import refund_notify
+
+    ops = admin(live, admin_token)
+    a, b, c = chain(live)
+    order = buy(live, c, create_product(ops, price_fen=10_000)["id"])  # commissions still pending
+    fault(live, target="notify", mode="drop_notify")
+    r = ops.post(f"/admin/orders/{order['id']}/refund", json={"reason": "cancelled by phone"})
+    assert r.status_code == 201 and r.json()["status"] == "processing", r.text
+    drain(live)  # the payouts end: their commissions are all clawed back
+    assert ranking(board(a, "commission", "all")) == []
+    refund_notify(live, r.json()["out_refund_no"], order["out_trade_no"], "REFUNDCLOSE")
+    drain(live)
+    assert b.get("/me/wallet").json()["available_fen"] == 1_000
+    assert ranking(board(a, "commission", "all")) == [(1, b.id, 1_000), (2, a.id, 500)]
+    for metric in ("commission", "gmv", "orders", "customers"):
+        for kind in PERIODS:
+            key = period_key(kind, datetime.now(UTC))
+            assert ranking(board(a, metric, kind, key)) == expected(live, metric, kind, key, {a.id, b.id}), \
+                (metric, kind)

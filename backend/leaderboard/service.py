@@ -90,7 +90,7 @@ def refund_events(refund_id: int, order_id: int, amount_fen: int, undo: bool = F
                Commission.user_id, Commission.level, Commission.created_at)
         .join(Commission, Commission.id == LedgerEntry.commission_id)
         .where(LedgerEntry.idempotency_key.like(f"refund:{refund_id}:commission:%"), LedgerEntry.kind == kind)).all()
-    order_on_boards, moment = None, None
+    order_on_boards, moment, left_pending = None, None, []
     for commission_id, amount, posted_at, account, user_id, level, earned_at in entries:
         moment = posted_at
         on_boards = account == user_account(user_id, "available")
@@ -99,6 +99,10 @@ def refund_events(refund_id: int, order_id: int, amount_fen: int, undo: bool = F
         if on_boards:  # otherwise its credit counts what is left then
             events.append(Event("commission", user_id, sign * amount, f"{tag}:{refund_id}:c:{commission_id}",
                                 earned_at))
+        elif undo:
+            left_pending.append(commission_id)
+    if left_pending:
+        events += _credits_since(left_pending)
     if order_on_boards is None:  # the refund moved none of the level-1 commission: go by the clock
         from backend.orders.models import Refund
 
@@ -111,6 +115,22 @@ def refund_events(refund_id: int, order_id: int, amount_fen: int, undo: bool = F
         if _made_fully_refunded(order, refund_id):
             events.append(Event("orders", order.level1_id, sign, f"{tag}:{refund_id}:orders", order.paid_at))
     return events
+
+
+def _credits_since(commission_ids: list[int]) -> list[Event]:
+    """Credit events of commissions an undo gave back to ``pending`` that have been
+    released since: by the undo itself when their payout had ended meanwhile (no credit
+    job will come for them), or by a credit job. The commission counts what its
+    release moved (what the credit job counted, read under the same lock); events
+    apply once by id, so whichever of the two comes first is the one counted."""
+    keys = [f"commission:{cid}:release" for cid in commission_ids]
+    released = db.session.execute(
+        select(Commission.id, Commission.user_id, Commission.created_at, LedgerEntry.amount_fen)
+        .join(LedgerEntry, LedgerEntry.commission_id == Commission.id)
+        .where(LedgerEntry.idempotency_key.in_(keys))).all()
+    events = [Event("commission", user_id, amount, f"c:{cid}", earned_at)
+              for cid, user_id, earned_at, amount in released if amount > 0]
+    return events + [e for e in credit_events([row.id for row in released]) if e.metric != "commission"]
 
 
 def _made_fully_refunded(order: Order, refund_id: int) -> bool:
