@@ -341,3 +341,33 @@ def test_a_commission_released_by_an_undone_refund_reaches_the_boards(live, admi
             key = period_key(kind, datetime.now(UTC))
             assert ranking(board(a, metric, kind, key)) == expected(live, metric, kind, key, {a.id, b.id}), \
                 (metric, kind)
+
+
+def test_a_failed_refund_that_reopens_a_fully_refunded_order_counts_it_again(live, admin_token, boards):
+    """10,000 paid; refunds of 3,333 then 6,667 (which completes the order: it leaves the
+    orders board); then the first turns out to have failed. 6,667 of 10,000 stays
+    refunded, so the order is back on the board, and every board matches the database."""
+    from test_payouts import fault
+    from test_refunds import refund_notify
+
+    ops = admin(live, admin_token)
+    a, b, c = chain(live)
+    order = buy(live, c, create_product(ops, price_fen=10_000)["id"])
+    drain(live)
+    assert ranking(board(a, "orders", "all")) == [(1, b.id, 1)]
+    fault(live, target="notify", mode="drop_notify")  # the first refund's notify is lost
+    first = ops.post(f"/admin/orders/{order['id']}/refund", json={"amount_fen": 3_333, "reason": "one"})
+    assert first.status_code == 201 and first.json()["status"] == "processing", first.text
+    rest = ops.post(f"/admin/orders/{order['id']}/refund", json={"amount_fen": 6_667, "reason": "rest"})
+    assert rest.status_code == 201, rest.text
+    drain(live)
+    assert ranking(board(a, "orders", "all")) == [(1, b.id, 0)]
+    refund_notify(live, first.json()["out_refund_no"], order["out_trade_no"], "REFUNDCLOSE")
+    drain(live)
+    assert ranking(board(a, "orders", "all")) == [(1, b.id, 1)]
+    assert ranking(board(a, "gmv", "all")) == [(1, b.id, 3_333)]
+    for metric in ("commission", "gmv", "orders", "customers"):
+        for kind in PERIODS:
+            key = period_key(kind, datetime.now(UTC))
+            assert ranking(board(a, metric, kind, key)) == expected(live, metric, kind, key, {a.id, b.id}), \
+                (metric, kind)

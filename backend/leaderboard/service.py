@@ -112,7 +112,7 @@ def refund_events(refund_id: int, order_id: int, amount_fen: int, undo: bool = F
         order_on_boards = level1 is not None and _released_before(level1, moment)
     if order_on_boards:  # the order itself is on the boards
         events.append(Event("gmv", order.level1_id, sign * amount_fen, f"{tag}:{refund_id}:gmv", order.paid_at))
-        if _made_fully_refunded(order, refund_id):
+        if _flips_fully_refunded(order, refund_id, undo):
             events.append(Event("orders", order.level1_id, sign, f"{tag}:{refund_id}:orders", order.paid_at))
     return events
 
@@ -131,6 +131,19 @@ def _credits_since(commission_ids: list[int]) -> list[Event]:
     events = [Event("commission", user_id, amount, f"c:{cid}", earned_at)
               for cid, user_id, earned_at, amount in released if amount > 0]
     return events + [e for e in credit_events([row.id for row in released]) if e.metric != "commission"]
+
+
+def _flips_fully_refunded(order: Order, refund_id: int, undo: bool) -> bool:
+    """Did this refund take the order to fully refunded (or, undone, back out of it)?
+    The refund records it under the order's lock; refunds made before it did so are
+    judged by the refunds up to them."""
+    from backend.orders.models import Refund
+
+    refund = db.session.get(Refund, refund_id)
+    recorded = refund.reopened_order if undo else refund.completed_order
+    if recorded is not None:
+        return recorded
+    return _made_fully_refunded(order, refund_id)
 
 
 def _made_fully_refunded(order: Order, refund_id: int) -> bool:

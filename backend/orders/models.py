@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.extensions import UTCDateTime, db
@@ -78,3 +78,8 @@ class Refund(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the refund did to the order being fully refunded, decided under the order's
+    # row lock (the leaderboards' order counts follow it; NULL on refunds made before
+    # these were kept): it took the order to fully refunded; its failure took it back.
+    completed_order: Mapped[bool | None] = mapped_column(Boolean)
+    reopened_order: Mapped[bool | None] = mapped_column(Boolean)

@@ -329,6 +329,7 @@ def request_refund(order_id: int, amount_fen: int | None, reason: str, operator_
     refund.out_refund_no = f"FR{refund.id:012d}"  # deterministic: a retry reuses it
     order.refunded_fen += amount
     order.status = "refunded" if order.refunded_fen == order.paid_fen else "partially_refunded"
+    refund.completed_order = order.refunded_fen == order.paid_fen
     commission.claw_back(order, refund.id)
     db.session.flush()
     return refund
@@ -389,6 +390,7 @@ def fail_refund(refund_id: int, reason: str) -> None:
     if refund is None or refund.status != "processing":
         return
     order = db.session.scalar(select(Order).where(Order.id == refund.order_id).with_for_update())
+    refund.reopened_order = order.refunded_fen == order.paid_fen  # fully refunded until now
     order.refunded_fen -= refund.amount_fen
     order.status = "paid" if order.refunded_fen == 0 else "partially_refunded"
     commission.undo_claw_back(order, refund.id)
