@@ -21,7 +21,7 @@ from backend.commission.ledger import user_account
 from backend.commission.models import Commission, LedgerEntry
 from backend.extensions import db
 from backend.leaderboard.boards import Board, Event
-from backend.orders.models import Order
+from backend.orders.models import Order, Refund
 from backend.timeutil import as_utc
 
 
@@ -104,8 +104,6 @@ def refund_events(refund_id: int, order_id: int, amount_fen: int, undo: bool = F
     if left_pending:
         events += _credits_since(left_pending)
     if order_on_boards is None:  # the refund moved none of the level-1 commission: go by the clock
-        from backend.orders.models import Refund
-
         moment = moment or db.session.get(Refund, refund_id).created_at
         level1 = db.session.scalar(select(Commission.id).where(Commission.order_id == order_id,
                                                               Commission.level == 1))
@@ -137,24 +135,19 @@ def _flips_fully_refunded(order: Order, refund_id: int, undo: bool) -> bool:
     """Did this refund take the order to fully refunded (or, undone, back out of it)?
     The refund records it under the order's lock; refunds made before it did so are
     judged by the refunds up to them."""
-    from backend.orders.models import Refund
-
     refund = db.session.get(Refund, refund_id)
     recorded = refund.reopened_order if undo else refund.completed_order
     if recorded is not None:
         return recorded
-    return _made_fully_refunded(order, refund_id)
+    return _made_fully_refunded(order, refund)
 
 
-def _made_fully_refunded(order: Order, refund_id: int) -> bool:
+def _made_fully_refunded(order: Order, refund: Refund) -> bool:
     """Did this refund take the order to fully refunded (counting refunds up to it)?"""
-    from backend.orders.models import Refund
-
     upto = db.session.scalar(select(func.coalesce(func.sum(Refund.amount_fen), 0)).where(
-        Refund.order_id == order.id, Refund.id <= refund_id, Refund.status != "failed"))
-    own = db.session.get(Refund, refund_id)
-    if own.status == "failed":  # an undo: count it as it was
-        upto += own.amount_fen
+        Refund.order_id == order.id, Refund.id <= refund.id, Refund.status != "failed"))
+    if refund.status == "failed":  # an undo: count it as it was
+        upto += refund.amount_fen
     return int(upto) == order.paid_fen
 
 
