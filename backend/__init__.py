@@ -14,7 +14,7 @@ def create_app(config: Config | None = None) -> Flask:
     missing = config.wechat.missing_live_settings()
     if missing:
         raise RuntimeError(f"live WeChat mode needs: {', '.join(missing)} (or WECHAT_SANDBOX=1)")
-    app = Flask(__name__, instance_path=str(_instance_dir()))
+    app = FissionFlask(__name__, instance_path=str(_instance_dir()))
     app.config.from_mapping(config.flask_mapping())
     app.url_map.converters["int"] = IdConverter  # before any route is added
 
@@ -38,6 +38,27 @@ def create_app(config: Config | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+class FissionFlask(Flask):
+    """Flask with the transaction boundary around every view (``backend/transactions``):
+    the view's work commits once when it answers below 400, and rolls back otherwise;
+    a view that raises is rolled back by the session's teardown. The response is built
+    (and serialised) before the commit, so nothing is read again after it."""
+
+    def dispatch_request(self):
+        from flask import request
+
+        from backend import transactions
+
+        with transactions.request_scope(f"request {request.endpoint}"):
+            try:
+                response = self.make_response(super().dispatch_request())
+            except BaseException:
+                transactions.finish_request(500)  # roll back; the error handlers answer
+                raise
+            transactions.finish_request(response.status_code)
+        return response
 
 
 class IdConverter(IntegerConverter):

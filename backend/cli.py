@@ -52,11 +52,11 @@ def register_cli(app: Flask) -> None:
     def ensure_admin():
         """Create the first admin from ADMIN_USERNAME / ADMIN_PASSWORD if missing."""
         from backend.auth.service import ensure_first_admin
-        from backend.extensions import db
+        from backend.transactions import unit_of_work
 
         cfg = app.config["FISSION"]
-        generated = ensure_first_admin(cfg.admin_username, cfg.admin_password)
-        db.session.commit()
+        with unit_of_work("fission ensure-admin"):
+            generated = ensure_first_admin(cfg.admin_username, cfg.admin_password)
         if generated:
             click.echo(f"admin account created: {cfg.admin_username} / {generated}")
         else:
@@ -69,10 +69,10 @@ def register_cli(app: Flask) -> None:
     def create_admin(username: str, role: str, password: str):
         """Create another admin account with a role."""
         from backend.auth.service import create_admin as create
-        from backend.extensions import db
+        from backend.transactions import unit_of_work
 
-        create(username, password, role)
-        db.session.commit()
+        with unit_of_work("fission create-admin"):
+            create(username, password, role)
         click.echo(f"created {role} {username}")
 
     app.cli.add_command(group)

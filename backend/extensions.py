@@ -39,9 +39,16 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class FissionApi(Api):
+    """flask-smorest documents its own error responses (422 of ``arguments``, the
+    default) with this schema: ours, the one ``{"error": {...}}`` envelope."""
+
+    from backend.schemas import ErrorSchema as ERROR_SCHEMA  # noqa: N811 - flask-smorest's attribute
+
+
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-api = Api()
+api = FissionApi()
 
 
 @event.listens_for(Engine, "connect")

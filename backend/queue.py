@@ -1,5 +1,9 @@
 """RQ plumbing: queues, enqueue-after-commit, and the app context jobs run in.
 
+Enqueue from a request or a job through ``enqueue_after_commit`` (or register the
+enqueue with ``transactions.after_commit``): a job must never be able to run before
+the rows it reads are committed, nor run at all for work that was rolled back.
+
 Jobs take ids (or nothing, like the credit job that reads its work from the
 database), never objects, and are idempotent, so enqueuing twice is harmless; we
 still collapse duplicates: at most one job waits per piece of work (``payout-{id}``,
@@ -18,6 +22,7 @@ from flask import current_app, has_app_context
 from rq import Queue, get_current_job
 
 from backend.extensions import db, redis_client
+from backend.transactions import after_commit, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +71,11 @@ def enqueue_once(func, *args, job_id: str, queue: str = "default", **kwargs) -> 
         return False
 
 
+def enqueue_after_commit(func, *args, job_id: str, queue: str = "default", **kwargs) -> None:
+    """``enqueue_once`` once the current transaction commits (nothing if it rolls back)."""
+    after_commit(enqueue_once, func, *args, job_id=job_id, queue=queue, **kwargs)
+
+
 def _clear_waiting_marker() -> None:
     current = get_current_job()
     marker = current.meta.get(_MARKER) if current is not None else None
@@ -81,7 +91,8 @@ _worker_app = None
 
 def job(func):
     """Run an RQ job inside a fresh app context with its own session, so one job's
-    state never leaks into the next in a long-lived worker."""
+    state never leaks into the next in a long-lived worker, as one unit of work: it
+    commits when the job returns and rolls back when it raises (``transactions``)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -91,7 +102,8 @@ def job(func):
         # a job that ends without a commit must not leave a transaction open for the
         # next one (on SQLite, a write lock that stops everyone else).
         if has_app_context() and get_current_job() is None:
-            return func(*args, **kwargs)
+            with unit_of_work(f"job {func.__qualname__}"):
+                return func(*args, **kwargs)
         global _worker_app
         if _worker_app is None:
             from backend import create_app
@@ -100,7 +112,8 @@ def job(func):
         with _worker_app.app_context():
             _clear_waiting_marker()  # from now on a new job for this work may be enqueued
             try:
-                return func(*args, **kwargs)
+                with unit_of_work(f"job {func.__qualname__}"):
+                    return func(*args, **kwargs)
             finally:
                 db.session.remove()
 

@@ -5,6 +5,25 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 
+class Timestamp(fields.DateTime):
+    """The one time format of every response: ISO 8601 in UTC with its offset
+    (``2026-12-02T06:05:04.123456+00:00``). SQLite hands back naive datetimes; every
+    stored time is UTC, so a naive one is UTC too. Accepts the same on input (a time
+    without an offset is taken as UTC)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        from backend.timeutil import as_utc
+
+        if value is None:
+            return None
+        return as_utc(value).isoformat()
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from backend.timeutil import as_utc
+
+        return as_utc(super()._deserialize(value, attr, data, **kwargs))
+
+
 class PageArgs(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))

@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask import g
 from flask_smorest import Blueprint
 
+from backend.apidoc import errors
 from backend.auth import profiles, schemas
 from backend.auth import service as auth
 from backend.auth.guards import login_required
 from backend.errors import ApiError
 from backend.extensions import db
 from backend.referral import service as referral
+from backend.transactions import after_commit
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="WeChat login and the current user")
 
@@ -24,6 +26,7 @@ def user_view(user) -> dict:
 
 
 @blp.post("/auth/wechat-login")
+@errors("INVALID_LOGIN_CODE", "WECHAT_UNAVAILABLE", "WECHAT_ERROR", "MALFORMED_JSON")
 @blp.arguments(schemas.LoginArgs)
 @blp.response(200, schemas.LoginResult)
 def wechat_login(args):
@@ -36,7 +39,6 @@ def wechat_login(args):
                 referral.bind(user, args["invite_code"], source="login")
         except ApiError as exc:
             bind_error = exc.code
-    db.session.commit()
     return {"token": auth.user_token(user), "user": user_view(user), "bind_error": bind_error}
 
 
@@ -49,12 +51,12 @@ def me():
 
 @blp.patch("/me")
 @login_required
+@errors("MALFORMED_JSON")
 @blp.arguments(schemas.ProfileArgs)
 @blp.response(200, schemas.UserSchema)
 def update_me(args):
     auth.update_profile(g.user, args.get("nickname"), args.get("avatar_url"))
-    db.session.commit()
-    profiles.forget(g.user.id)
+    after_commit(profiles.forget, g.user.id)  # the cached profile goes once the change is in
     return user_view(g.user)
 
 
@@ -62,6 +64,7 @@ admin_blp = Blueprint("admin_auth", __name__, url_prefix="/api/v1/admin", descri
 
 
 @admin_blp.post("/auth/login")
+@errors("INVALID_CREDENTIALS", "MALFORMED_JSON")
 @admin_blp.arguments(schemas.AdminLoginArgs)
 @admin_blp.response(200, schemas.AdminLoginResult)
 def admin_login(args):

@@ -6,6 +6,7 @@ from functools import wraps
 
 from flask import g, request
 
+from backend.apidoc import errors
 from backend.auth.models import AdminUser, User
 from backend.auth.tokens import ADMIN_SALT, USER_SALT, read
 from backend.errors import ApiError
@@ -47,7 +48,7 @@ def login_required(view):
         g.user = user
         return view(*args, **kwargs)
 
-    return wrapper
+    return errors("UNAUTHORIZED", "TOKEN_EXPIRED")(wrapper)
 
 
 def admin_required(*roles: str):
@@ -71,6 +72,6 @@ def admin_required(*roles: str):
             g.admin = admin
             return view(*args, **kwargs)
 
-        return wrapper
+        return errors("UNAUTHORIZED", "TOKEN_EXPIRED", "FORBIDDEN")(wrapper)
 
     return decorator

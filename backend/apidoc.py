@@ -1,0 +1,90 @@
+"""What the OpenAPI document says about errors, and the one way to look rows up.
+
+``errors("ORDER_NOT_FOUND", "ORDER_NOT_PAYABLE")`` under a route lists the codes the
+operation can return, grouped by their HTTP status (``backend.errors.ERROR_CODES``),
+each status documented with the one error shape and an ``enum`` of its codes. The
+auth guards add their own codes; ``blp.arguments`` adds ``VALIDATION_ERROR``.
+
+``get_or_404(Model, id)`` answers 404 with the model's not-found code. The naming rule
+for not-found codes: ``{THING}_NOT_FOUND``, where THING is the model's name in upper
+snake case (``PurchaseOrder`` → ``PURCHASE_ORDER_NOT_FOUND``); a model can name another
+thing with ``__not_found_code__`` (``User`` → ``USER_NOT_FOUND``, kept as ``NOT_FOUND``
+where API.md already fixed it).
+"""
+
+from __future__ import annotations
+
+import re
+from copy import deepcopy
+
+from backend.errors import ERROR_CODES, ApiError
+from backend.extensions import db
+
+# Every operation may answer these (the database or Redis went away, a bug).
+_ALWAYS = ("INTERNAL_ERROR",)
+
+
+def _error_schema(codes: list[str]) -> dict:
+    return {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "enum": codes},
+                "message": {"type": "string"},
+                "details": {"description": "field messages or a report, when there is one"},
+            },
+        }},
+    }
+
+
+def codes_of(func) -> dict[int, list[str]]:
+    """The error codes documented on a view, by status."""
+    return deepcopy(getattr(func, "_fission_errors", {}))
+
+
+def errors(*codes: str):
+    """Document the error codes a view can return (stackable, merged per status)."""
+    unknown = [c for c in codes if c not in ERROR_CODES]
+    if unknown:
+        raise ValueError(f"undeclared error codes {unknown}: add them to backend.errors.ERROR_CODES")
+
+    def decorator(func):
+        by_status: dict[int, list[str]] = codes_of(func)
+        for code in (*codes, *_ALWAYS):
+            listed = by_status.setdefault(ERROR_CODES[code], [])
+            if code not in listed:
+                listed.append(code)
+        func._fission_errors = by_status
+        apidoc = deepcopy(getattr(func, "_apidoc", {}))
+        responses = apidoc.setdefault("response", {}).setdefault("responses", {})
+        for status, listed in by_status.items():
+            responses[status] = [{
+                "schema": _error_schema(sorted(listed)),
+                "description": "Error codes: " + ", ".join(sorted(listed)),
+                "content_type": None,
+            }]
+        func._apidoc = apidoc
+        return func
+
+    return decorator
+
+
+def _snake_upper(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper()
+
+
+def not_found_code(model) -> str:
+    return getattr(model, "__not_found_code__", None) or f"{_snake_upper(model.__name__)}_NOT_FOUND"
+
+
+def get_or_404(model, ident, *, what: str | None = None):
+    """The row of ``model`` with primary key ``ident``, or ``ApiError`` 404 with the
+    model's not-found code (see the module docstring for the naming rule)."""
+    row = db.session.get(model, ident)
+    if row is None:
+        label = what or re.sub(r"(?<!^)(?=[A-Z])", " ", model.__name__).lower()
+        raise ApiError(not_found_code(model), f"{label.capitalize()} {ident} does not exist", 404)
+    return row
