@@ -7,6 +7,7 @@ the HTTP status below. Codes are part of the contract: add, never rename.
 from __future__ import annotations
 
 from flask import Flask, jsonify
+from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
 # code -> default HTTP status. One place, so clients and docs can list them.
@@ -31,6 +32,7 @@ ERROR_CODES: dict[str, int] = {
     # auth
     "INVALID_LOGIN_CODE": 401,
     "INVALID_CREDENTIALS": 401,
+    "ADMIN_USER_NOT_FOUND": 404,
     # referral
     "ALREADY_BOUND": 409,
     "SELF_REFERRAL": 409,
@@ -79,6 +81,18 @@ ERROR_CODES: dict[str, int] = {
     "CHAT_ID_TAKEN": 409,
     "INVALID_QR_IMAGE": 422,
 }
+
+
+class ErrorBody(Schema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    details = fields.Raw()
+
+
+class ErrorSchema(Schema):
+    """The one error shape: ``{"error": {"code", "message", "details"?}}``."""
+
+    error = fields.Nested(ErrorBody, required=True)
 
 
 class ApiError(Exception):

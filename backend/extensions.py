@@ -43,7 +43,7 @@ class FissionApi(Api):
     """flask-smorest documents its own error responses (422 of ``arguments``, the
     default) with this schema: ours, the one ``{"error": {...}}`` envelope."""
 
-    from backend.schemas import ErrorSchema as ERROR_SCHEMA  # noqa: N811 - flask-smorest's attribute
+    from backend.errors import ErrorSchema as ERROR_SCHEMA  # noqa: N811 - flask-smorest's attribute
 
 
 db = SQLAlchemy(model_class=Base)

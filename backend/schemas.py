@@ -1,8 +1,10 @@
-"""Schemas shared by every package: pagination and the error shape."""
+"""Schemas shared by every package: pagination, times, and the error shape."""
 
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
+
+from backend.errors import ErrorBody, ErrorSchema  # noqa: F401 - the error shape, shared from here too
 
 
 class Timestamp(fields.DateTime):
@@ -27,16 +29,6 @@ class Timestamp(fields.DateTime):
 class PageArgs(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
-
-
-class ErrorBody(Schema):
-    code = fields.String(required=True)
-    message = fields.String(required=True)
-    details = fields.Raw()
-
-
-class ErrorSchema(Schema):
-    error = fields.Nested(ErrorBody, required=True)
 
 
 def page_of(items: list, page: int, per_page: int, total: int) -> dict:

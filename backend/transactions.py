@@ -60,7 +60,12 @@ def after_commit(fn: Callable[..., object], *args, **kwargs) -> None:
     logged and does not stop the others (the commit already happened: the sweeper
     reconciles whatever the callback did not). A callback talks to Redis or enqueues;
     it must not use the database session, which is between transactions then."""
-    db.session().info.setdefault(_CALLBACKS, []).append((fn, args, kwargs))
+    session = db.session()
+    if not session.in_transaction():
+        # Tie the callback to a transaction, so that a rollback before any SQL ran
+        # (nothing had begun yet) still discards it.
+        session.begin()
+    session.info.setdefault(_CALLBACKS, []).append((fn, args, kwargs))
 
 
 def _commit() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tempfile
 import threading
 import uuid
@@ -64,6 +65,65 @@ def emulator():
     handle.shutdown()
 
 
+# Every error the suite saw, as (rule, method, status, code): at the end each must be
+# one the OpenAPI document lists for that operation (tests/openapi_check.py).
+SEEN_ERRORS: set[tuple[str, str, int, str]] = set()
+# Times in responses that carry no offset (a browser in China would show them 8 h off).
+NAIVE_TIMES: set[tuple[str, str, str]] = set()
+_NAIVE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
+_LIVE_APPS: list = []
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _record_error_codes(app) -> None:
+    from flask import request
+
+    @app.after_request
+    def _note(response):
+        if request.url_rule is None or not response.is_json:
+            return response
+        body = response.get_json(silent=True)
+        if response.status_code >= 400:
+            code = ((body or {}).get("error") or {}).get("code") if isinstance(body, dict) else None
+            if code:
+                SEEN_ERRORS.add((request.url_rule.rule, request.method, response.status_code, code))
+        for value in _strings(body):
+            if _NAIVE_TIME.match(value):
+                NAIVE_TIMES.add((request.method, request.url_rule.rule, value))
+        return response
+
+    _LIVE_APPS.append(app)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The error codes the suite met must all be documented on their operations."""
+    if NAIVE_TIMES:
+        print("\nTIMES WITHOUT AN OFFSET IN RESPONSES (use backend.schemas.Timestamp):")
+        for row in sorted(NAIVE_TIMES):
+            print("  ", *row)
+        session.exitstatus = 1
+    if not _LIVE_APPS or not SEEN_ERRORS:
+        return
+    from openapi_check import undocumented_errors
+
+    missing = undocumented_errors(_LIVE_APPS[0], SEEN_ERRORS)
+    if missing:
+        print("\nERROR CODES RETURNED BUT NOT IN THE OPENAPI DOCUMENT (add them with backend.apidoc.errors):")
+        for row in missing:
+            print("  ", *row)
+        session.exitstatus = 1
+
+
 class LiveApp:
     def __init__(self, app, url: str, emulator_url: str):
         self.app = app
@@ -88,6 +148,7 @@ def live(emulator):
         queue_prefix=f"fission-test-{uuid.uuid4().hex[:8]}", payout_sweep_after_seconds=0,
         payout_lease_seconds=1)
     app = create_app(config)
+    _record_error_codes(app)
     reset_database(app)
     with app.app_context():
         from backend.auth.service import ensure_first_admin
@@ -127,3 +188,46 @@ def ops(live, admin_token):
     yield client
     set_settings(client, payout_rail="wallet", bind_mode="permanent")
     requests.delete(f"{live.emulator_url}/sandbox/faults", timeout=5)
+
+
+class QueryCounter:
+    """The SQL statements the app ran inside a ``with`` block (every thread: the live
+    server answers in its own), without the transaction's own BEGIN / SAVEPOINT."""
+
+    _SKIP = ("BEGIN", "SAVEPOINT", "RELEASE", "ROLLBACK", "COMMIT")
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.statements: list[str] = []
+
+    def _note(self, conn, cursor, statement, parameters, context, executemany):
+        if not statement.lstrip().upper().startswith(self._SKIP):
+            self.statements.append(statement)
+
+    def __enter__(self):
+        from sqlalchemy import event
+
+        self.statements = []
+        event.listen(self.engine, "before_cursor_execute", self._note)
+        return self
+
+    def __exit__(self, *exc):
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self._note)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(live):
+    """``with count_queries() as q: ...; q.count`` (indico's fixture, over the live app)."""
+    with live.app.app_context():
+        engine = db.engine
+
+    def counter():
+        return QueryCounter(engine)
+
+    return counter

@@ -9,20 +9,13 @@ from backend.apidoc import errors
 from backend.auth import profiles, schemas
 from backend.auth import service as auth
 from backend.auth.guards import login_required
+from backend.auth.schemas import user_view
 from backend.errors import ApiError
 from backend.extensions import db
 from backend.referral import service as referral
 from backend.transactions import after_commit
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="WeChat login and the current user")
-
-
-def user_view(user) -> dict:
-    return {
-        "id": user.id, "nickname": user.nickname, "avatar_url": user.avatar_url,
-        "is_distributor": user.is_distributor, "distributor_status": user.distributor_status,
-        "invite_code": user.invite_code, "inviter_id": user.inviter_id,
-    }
 
 
 @blp.post("/auth/wechat-login")

@@ -37,3 +37,12 @@ class AdminLoginArgs(Schema):
 class AdminLoginResult(Schema):
     token = fields.String()
     role = fields.String()
+
+
+def user_view(user) -> dict:
+    """A user as the API shows them (``UserSchema``); shared by every package's views."""
+    return {
+        "id": user.id, "nickname": user.nickname, "avatar_url": user.avatar_url,
+        "is_distributor": user.is_distributor, "distributor_status": user.distributor_status,
+        "invite_code": user.invite_code, "inviter_id": user.inviter_id,
+    }

@@ -1,0 +1,55 @@
+"""How many SQL statements the busy paths run: the paid path's figure is the one
+docs/architecture.md gives, and a list endpoint's does not grow with its page."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import buy, chain, create_product, login, notify_xml, ordered_and_prepaid, post_notify
+
+
+def test_the_paid_path_runs_the_statements_the_architecture_doc_claims(live, ops, count_queries):
+    """A two-level order: eight statements on PostgreSQL, nine on MySQL/MariaDB (the
+    order is locked by a statement of its own), ten on SQLite (which also inserts the
+    two commission rows one by one), plus the commit."""
+    _a, _b, c = chain(live)
+    product = create_product(ops, price_fen=3_000)
+    order, openid = ordered_and_prepaid(live, c, product["id"])
+    with count_queries() as q:
+        assert "SUCCESS" in post_notify(live, notify_xml(order["out_trade_no"], order["total_fen"], openid))
+    expected = {"postgresql": 8, "mysql": 9, "sqlite": 10}[q.engine.dialect.name]
+    assert q.count == expected, "\n".join(q.statements)
+
+
+def _count(count_queries, client, path) -> tuple[int, int]:
+    with count_queries() as q:
+        r = client.get(path)
+    assert r.status_code == 200, r.text
+    return q.count, len(r.json()["items"])
+
+
+@pytest.mark.parametrize("path", ["/me/commissions", "/me/team"])
+def test_a_distributors_lists_cost_the_same_for_one_row_and_for_many(live, ops, count_queries, path):
+    a, b, c = chain(live)
+    product = create_product(ops, price_fen=1_000)
+    buy(live, c, product["id"])
+    one = _count(count_queries, b, path)
+    for _ in range(4):
+        buy(live, c, product["id"])
+    for _ in range(3):
+        login(live, invite_code=b.user["invite_code"])
+    many = _count(count_queries, b, path)
+    assert one[0] == many[0], (path, one, many)
+
+
+@pytest.mark.parametrize("path", ["/admin/payouts", "/products", "/admin/reconciliation/parts"])
+def test_operator_lists_cost_the_same_for_one_row_and_for_many(live, ops, count_queries, path):
+    _a, _b, c = chain(live)
+    product = create_product(ops, price_fen=1_000)
+    buy(live, c, product["id"])
+    buy(live, c, product["id"])
+    ops.post("/admin/reconciliation/parts", json={"part_no": f"P-{product['id']}-1", "brand": "Murata"})
+    ops.post("/admin/reconciliation/parts", json={"part_no": f"P-{product['id']}-2", "brand": "Murata"})
+    first = _count(count_queries, ops, path + "?per_page=1")
+    full = _count(count_queries, ops, path + "?per_page=20")
+    assert first[1] == 1 and full[1] >= 2, (path, first, full)
+    assert first[0] == full[0], (path, first, full)

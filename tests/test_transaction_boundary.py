@@ -1,0 +1,193 @@
+"""The transaction boundary holds by mechanism: one commit per request or job, at its
+end; side effects only after it; nothing else commits."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import uuid
+from pathlib import Path
+
+import pytest
+from flask import jsonify
+
+from backend import create_app, queue
+from backend.apidoc import get_or_404
+from backend.auth.models import AdminUser
+from backend.errors import ApiError
+from backend.extensions import db
+from backend.transactions import after_commit, commit_before_remote_call, unit_of_work
+
+BACKEND = Path(__file__).resolve().parent.parent / "backend"
+
+
+def _commit_calls(path: Path) -> list[int]:
+    """Lines of ``<something>.session.commit()`` / ``session.commit()`` calls."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "commit":
+            target = node.func.value
+            name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+            if name == "session":
+                lines.append(node.lineno)
+    return lines
+
+
+def test_no_code_commits_outside_the_boundary_module():
+    """Services flush; only backend/transactions.py commits (views, jobs, services, CLI
+    go through its boundary)."""
+    offenders = {
+        str(path.relative_to(BACKEND.parent)): lines
+        for path in sorted(BACKEND.rglob("*.py"))
+        if path.name != "transactions.py" and (lines := _commit_calls(path))
+    }
+    assert offenders == {}
+
+
+@pytest.fixture
+def probe_app(live):
+    """A second app on the same database and Redis, with routes that probe the boundary."""
+    config = dataclasses.replace(live.app.config["FISSION"], queue_prefix=f"probe-{uuid.uuid4().hex[:8]}")
+    app = create_app(config)
+    name = f"probe-{uuid.uuid4().hex[:8]}"
+
+    def add_admin():
+        db.session.add(AdminUser(username=name, password_hash="x", role="operator"))
+        db.session.flush()
+
+    @app.post("/probe/commit-in-view")
+    def commit_in_view():
+        add_admin()
+        db.session.commit()  # what the guard forbids
+        return jsonify(ok=True)
+
+    @app.post("/probe/ok")
+    def ok():
+        add_admin()
+        queue.enqueue_after_commit(_probe_job, name, job_id=f"probe-{name}")
+        return jsonify(ok=True)
+
+    @app.post("/probe/refused")
+    def refused():
+        add_admin()
+        queue.enqueue_after_commit(_probe_job, name, job_id=f"probe-{name}")
+        raise ApiError("CONFLICT", "refused after the work was done")
+
+    @app.post("/probe/answered-400")
+    def answered_400():
+        add_admin()
+        after_commit(_never, name)
+        return jsonify(error={"code": "BAD_REQUEST", "message": "no"}), 400
+
+    @app.post("/probe/remote")
+    def remote():
+        add_admin()
+        commit_before_remote_call()  # allowed: the named helper
+        return jsonify(ok=True)
+
+    app.probe_name = name
+    yield app
+    with app.app_context():
+        db.session.execute(db.delete(AdminUser).where(AdminUser.username == name))
+        db.session.commit()
+        queue.get_queue().empty()
+
+
+def _probe_job(name):  # pragma: no cover - never run: only enqueued
+    return name
+
+
+def _never(name):  # pragma: no cover
+    raise AssertionError(f"after_commit ran for a rolled-back request ({name})")
+
+
+def _admin_exists(app) -> bool:
+    with app.app_context():
+        found = db.session.scalar(db.select(AdminUser.id).where(AdminUser.username == app.probe_name))
+        db.session.remove()
+        return found is not None
+
+
+def _queued(app) -> int:
+    with app.app_context():
+        return queue.get_queue().count
+
+
+def test_a_view_that_commits_by_itself_fails_and_changes_nothing(probe_app):
+    r = probe_app.test_client().post("/probe/commit-in-view")
+    assert r.status_code == 500
+    assert r.get_json()["error"]["code"] == "INTERNAL_ERROR"
+    assert not _admin_exists(probe_app)
+
+
+def test_a_request_commits_at_its_end_and_enqueues_after(probe_app):
+    r = probe_app.test_client().post("/probe/ok")
+    assert r.status_code == 200
+    assert _admin_exists(probe_app)
+    assert _queued(probe_app) == 1
+
+
+def test_an_enqueue_inside_a_rolled_back_request_never_reaches_redis(probe_app):
+    r = probe_app.test_client().post("/probe/refused")
+    assert r.status_code == 409
+    assert not _admin_exists(probe_app)
+    assert _queued(probe_app) == 0
+
+
+def test_an_error_answer_rolls_back_and_drops_its_side_effects(probe_app):
+    r = probe_app.test_client().post("/probe/answered-400")
+    assert r.status_code == 400
+    assert not _admin_exists(probe_app)
+
+
+def test_the_named_helper_may_end_a_transaction_before_a_remote_call(probe_app):
+    r = probe_app.test_client().post("/probe/remote")
+    assert r.status_code == 200
+    assert _admin_exists(probe_app)
+
+
+def test_a_job_commits_once_at_its_end_and_rolls_back_when_it_raises(live):
+    name = f"job-{uuid.uuid4().hex[:8]}"
+
+    @queue.job
+    def make_admin(fail: bool):
+        db.session.add(AdminUser(username=name, password_hash="x", role="operator"))
+        db.session.flush()
+        if fail:
+            raise RuntimeError("the job failed after its work")
+
+    with live.app.app_context():
+        with pytest.raises(RuntimeError):
+            make_admin(True)
+        assert db.session.scalar(db.select(AdminUser.id).where(AdminUser.username == name)) is None
+        make_admin(False)
+        db.session.remove()
+        assert db.session.scalar(db.select(AdminUser.id).where(AdminUser.username == name)) is not None
+        db.session.execute(db.delete(AdminUser).where(AdminUser.username == name))
+        with unit_of_work("test cleanup"):
+            pass
+
+
+def test_after_commit_callbacks_run_in_order_once(live):
+    seen = []
+    with live.app.app_context():
+        with unit_of_work("test"):
+            after_commit(seen.append, 1)
+            after_commit(seen.append, 2)
+        with unit_of_work("test"):
+            pass
+        with pytest.raises(ApiError), unit_of_work("test"):
+            after_commit(seen.append, 3)
+            raise ApiError("CONFLICT", "no")
+        with unit_of_work("test"):
+            pass
+    assert seen == [1, 2]
+
+
+def test_get_or_404_names_the_thing(live):
+    with live.app.app_context():
+        with pytest.raises(ApiError) as caught:
+            get_or_404(AdminUser, 2_000_000_000)
+    assert caught.value.status == 404
+    assert caught.value.code == "ADMIN_USER_NOT_FOUND"
