@@ -18,15 +18,15 @@ INSTANCE_DIR = Path(os.environ.get("FISSION_INSTANCE_DIR", PROJECT_ROOT / "insta
 # emulator reads the same settings, so the app and the emulator always agree; live
 # mode refuses to start while any of these is still needed (missing_live_settings).
 SANDBOX_APPID = "wx5andb0x0f1ss10n"
-SANDBOX_SECRET = "fission-sandbox-app-secret"
+SANDBOX_SECRET = "fission-sandbox-app-secret"  # noqa: S105 - a public sandbox value, refused in live mode
 SANDBOX_MCH_ID = "1900000109"
 SANDBOX_PAY_API_KEY = "FissionSandboxPayV2ApiKey0000000"  # 32 chars, v2 MD5 key
 SANDBOX_APIV3_KEY = "FissionSandboxApiV3Key0000000000"  # 32 chars, AES-GCM key
 SANDBOX_CORP_ID = "wwf1ss10nsandb0x"
 # 企业微信 (WeCom) sandbox: the customer-contact app's secret and the callback's token and EncodingAESKey
 # (43 characters of base64, as the 企业微信 console generates them).
-SANDBOX_WECOM_SECRET = "fission-sandbox-wecom-contact-secret"
-SANDBOX_WECOM_TOKEN = "FissionSandboxWeComToken"
+SANDBOX_WECOM_SECRET = "fission-sandbox-wecom-contact-secret"  # noqa: S105 - a public sandbox value, refused in live mode
+SANDBOX_WECOM_TOKEN = "FissionSandboxWeComToken"  # noqa: S105 - a public sandbox value, refused in live mode
 SANDBOX_WECOM_AES_KEY = "F1ss10nSandb0xWeComEncodingAESKey0000000000"
 
 
@@ -211,21 +211,21 @@ def load_wechat_config() -> WeChatConfig:
 
 def load_config(**overrides) -> Config:
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'fission.db'}"
-    values = dict(
-        database_url=normalise_database_url(database_url),
-        redis_url=os.environ.get("REDIS_URL") or None,
-        secret_key=_secret_key(),
-        port=_env_int("PORT", 5000),
-        admin_username=os.environ.get("ADMIN_USERNAME", "admin"),
-        admin_password=os.environ.get("ADMIN_PASSWORD") or None,
-        token_ttl_seconds=_env_int("TOKEN_TTL_SECONDS", 7 * 24 * 3600),
-        max_content_length=_env_int("MAX_CONTENT_LENGTH", 256 * 1024),
-        order_payment_ttl_seconds=_env_int("ORDER_PAYMENT_TTL_SECONDS", 30 * 60),
-        payout_sweep_after_seconds=_env_int("PAYOUT_SWEEP_AFTER_SECONDS", 5),
-        payout_lease_seconds=_env_int("PAYOUT_LEASE_SECONDS", 30),
-        message_min_interval_seconds=_env_int("MESSAGE_MIN_INTERVAL_SECONDS", 60),
-        queue_prefix=os.environ.get("QUEUE_PREFIX", "fission"),
-        wechat=load_wechat_config(),
-    )
+    values = {
+        "database_url": normalise_database_url(database_url),
+        "redis_url": os.environ.get("REDIS_URL") or None,
+        "secret_key": _secret_key(),
+        "port": _env_int("PORT", 5000),
+        "admin_username": os.environ.get("ADMIN_USERNAME", "admin"),
+        "admin_password": os.environ.get("ADMIN_PASSWORD") or None,
+        "token_ttl_seconds": _env_int("TOKEN_TTL_SECONDS", 7 * 24 * 3600),
+        "max_content_length": _env_int("MAX_CONTENT_LENGTH", 256 * 1024),
+        "order_payment_ttl_seconds": _env_int("ORDER_PAYMENT_TTL_SECONDS", 30 * 60),
+        "payout_sweep_after_seconds": _env_int("PAYOUT_SWEEP_AFTER_SECONDS", 5),
+        "payout_lease_seconds": _env_int("PAYOUT_LEASE_SECONDS", 30),
+        "message_min_interval_seconds": _env_int("MESSAGE_MIN_INTERVAL_SECONDS", 60),
+        "queue_prefix": os.environ.get("QUEUE_PREFIX", "fission"),
+        "wechat": load_wechat_config(),
+    }
     values.update(overrides)
     return Config(**values)

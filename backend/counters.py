@@ -31,7 +31,7 @@ def _upsert(table: Table, keys: tuple[str, ...], counted: tuple[str, ...], diale
     paid path). Executed with a list of rows, in key order (the order the rows are
     written and locked). The names are our own tables' and columns', not input."""
     columns = keys + counted
-    insert = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
+    insert = (f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608 - our own names, not input
               f"VALUES ({', '.join(':' + c for c in columns)})")
     if dialect in ("mysql", "mariadb"):
         return text(insert + " ON DUPLICATE KEY UPDATE " + ", ".join(f"{c} = {c} + VALUES({c})" for c in counted))

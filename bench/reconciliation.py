@@ -230,15 +230,15 @@ def main(argv=None) -> None:
         size = sum(p.stat().st_size for p in Path(directory).iterdir())
         csv_path = Path(directory) / "ceiling.csv"
         started = time.perf_counter()
-        with conn.cursor() as cur, csv_path.open("wb") as fh:
-            with cur.copy(f"""COPY (SELECT l.doc_date, d.number, p.part_no, p.brand, l.qty, l.unit_price,
+        copy_sql = f"""COPY (SELECT l.doc_date, d.number, p.part_no, p.brand, l.qty, l.unit_price,
                                    l.amount_cents, l.currency, l.document_line_id
                                FROM recon_statement_lines l JOIN recon_documents d ON d.id = l.document_id
                                JOIN recon_parts p ON p.id = l.part_id JOIN recon_statements s ON s.id = l.statement_id
                                WHERE s.run_id = {run_id} ORDER BY l.statement_id, l.doc_date)
-                              TO STDOUT WITH CSV""") as copy:
-                for block in copy:
-                    fh.write(block)
+                              TO STDOUT WITH CSV"""
+        with conn.cursor() as cur, csv_path.open("wb") as fh, cur.copy(copy_sql) as copy:
+            for block in copy:
+                fh.write(block)
         ceiling = time.perf_counter() - started
     rows.append((f"batch export of {files:,} statements to XLSX ({size / 1e6:.0f} MB), worker peak RSS "
                  f"{peak_kb / 1024:.0f} MB (target <= 500 MB)", export_s, ceiling, 120))

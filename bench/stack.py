@@ -6,6 +6,7 @@ it started (gunicorn's workers); only the groups started here are ever signalled
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -97,10 +98,8 @@ class Stack:
 
 
 def _signal_group(pgid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 # --- resource sampling -----------------------------------------------------------------

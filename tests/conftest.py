@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -166,10 +167,8 @@ def live(emulator):
     if config.redis_url is None:  # the embedded server this session started: stop it
         from backend.extensions import redis_for
 
-        try:
+        with contextlib.suppress(Exception):
             redis_for(config).shutdown(nosave=True)
-        except Exception:
-            pass
 
 
 @pytest.fixture(scope="session")

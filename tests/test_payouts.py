@@ -109,7 +109,7 @@ def test_systemerror_is_retried_with_the_same_bill(live, ops, applied):
     assert b.get("/me/wallet").json()["withdrawn_fen"] == 1_000
 
 
-@pytest.mark.parametrize("rail,target,made_state", [
+@pytest.mark.parametrize(("rail", "target", "made_state"), [
     ("wechat_legacy_transfer", "legacy_transfer", "succeeded"),
     ("wechat_transfer", "transfer_bills.create", "wait_user_confirm")])
 @pytest.mark.parametrize("made", [False, True])

@@ -203,7 +203,7 @@ def _line(fin, line_id: int, po: dict) -> dict:
                 if item["line_id"] == line_id)
 
 
-@pytest.mark.parametrize("qty,price,cents", [
+@pytest.mark.parametrize(("qty", "price", "cents"), [
     (30000, "0.01782", 53460), (1, "0.005", 1), (1, "0.004999", 0), (3, "0.015", 5), (-3, "0.015", -5),
     (7, "0.0023", 2), (999999, "123456.789012", 12345666555521),
 ])

@@ -169,6 +169,12 @@ def test_a_job_commits_once_at_its_end_and_rolls_back_when_it_raises(live):
             pass
 
 
+def _refused_unit_of_work(work) -> None:
+    with unit_of_work("test"):
+        work()
+        raise ApiError("CONFLICT", "no")
+
+
 def test_after_commit_callbacks_run_in_order_once(live):
     seen = []
     with live.app.app_context():
@@ -177,17 +183,15 @@ def test_after_commit_callbacks_run_in_order_once(live):
             after_commit(seen.append, 2)
         with unit_of_work("test"):
             pass
-        with pytest.raises(ApiError), unit_of_work("test"):
-            after_commit(seen.append, 3)
-            raise ApiError("CONFLICT", "no")
+        with pytest.raises(ApiError):
+            _refused_unit_of_work(lambda: after_commit(seen.append, 3))
         with unit_of_work("test"):
             pass
     assert seen == [1, 2]
 
 
 def test_get_or_404_names_the_thing(live):
-    with live.app.app_context():
-        with pytest.raises(ApiError) as caught:
-            get_or_404(AdminUser, 2_000_000_000)
+    with live.app.app_context(), pytest.raises(ApiError) as caught:
+        get_or_404(AdminUser, 2_000_000_000)
     assert caught.value.status == 404
     assert caught.value.code == "ADMIN_USER_NOT_FOUND"

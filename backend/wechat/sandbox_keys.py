@@ -8,6 +8,7 @@ end up with the same keys.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from dataclasses import dataclass
@@ -35,10 +36,8 @@ def _create_private_key_file(path: Path) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(pem)
-        try:
-            os.link(tmp, path)  # fails if another process won the race: keep theirs
-        except FileExistsError:
-            pass
+        with contextlib.suppress(FileExistsError):  # another process won the race: keep theirs
+            os.link(tmp, path)
     finally:
         os.unlink(tmp)
 

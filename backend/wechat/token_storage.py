@@ -8,6 +8,7 @@ a login must not fail because a cache is gone.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -47,7 +48,5 @@ class SharedTokenStorage(SessionStorage):
 
     def delete(self, key):
         self._local.pop(key, None)
-        try:
+        with contextlib.suppress(redis.RedisError):
             self._get_redis().delete(self._key(key))
-        except redis.RedisError:
-            pass
