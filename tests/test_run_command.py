@@ -238,3 +238,25 @@ def test_a_child_that_dies_during_the_start_stops_it_with_its_log(runs):
     assert "WeChat emulator listening on" in run.output.split("did not start")[1]  # its log's tail
     assert UP not in run.output
     run.assert_nothing_left()
+
+
+def test_a_child_that_keeps_dying_is_restarted_with_a_back_off_then_stops_the_run(monkeypatch, capsys):
+    """The supervisor itself (no signal handlers installed: this is the test process)."""
+    from backend import supervisor
+
+    monkeypatch.setattr(supervisor, "MAX_BACKOFF", 0.2)
+    folder = Path(tempfile.mkdtemp(prefix="fsup-"))
+    try:
+        sup = supervisor.Supervisor(folder, PROJECT_ROOT, start_timeout=30, echo=False)
+        child = sup.child("flaky", "flaky child", [sys.executable, "-c", "print('about to fail'); exit(3)"],
+                          dict(os.environ))
+        sup.start(child)
+        with pytest.raises(supervisor.RunFailed) as failed:
+            sup.supervise()
+        assert f"has died {supervisor.RESTART_LIMIT} times" in str(failed.value)
+        assert "about to fail" in str(failed.value)  # the tail of its log
+        err = capsys.readouterr().err
+        assert err.count("the flaky child exited with code 3; starting it again") == supervisor.RESTART_LIMIT - 1
+        sup.stop_all()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
