@@ -3,7 +3,8 @@
 A real redis-server of the test's own (unix socket in a temporary folder) is killed
 while the worker runs a 2 s job, kept down for 3 s, and started again, empty, on the
 same socket. The worker (a subprocess, on the test's database) must still be the
-same live process and take new jobs: a credit job that pays a commission once.
+same live process and take new jobs: a credit job that pays a commission once. Both
+kinds of worker: jobs in the worker process (the default) and in a forked child (--fork).
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def wait_until(check, timeout: float, what: str, log: Path | None = None) -> Non
 
 
 @pytest.fixture
-def outage(live):
+def outage(live, request):
     folder = Path(tempfile.mkdtemp(prefix="fout-"))
     server = RedisServer(folder)
     server.start()
@@ -78,8 +79,8 @@ def outage(live):
            "LOG_FORMAT": "plain", "WECHAT_EMULATOR_URL": live.emulator_url,
            "PYTHONPATH": os.pathsep.join([str(TESTS), str(PROJECT_ROOT)])}
     with open(log_path, "wb") as log:
-        worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi:app", "fission", "worker"],
-                                  cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
+        command = [sys.executable, "-m", "flask", "--app", "wsgi:app", "fission", "worker", *request.param]
+        worker = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
                                   stderr=subprocess.STDOUT, start_new_session=True)
     try:
         yield server, worker, prefix, folder, log_path
@@ -93,6 +94,7 @@ def outage(live):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.mark.parametrize("outage", [[], ["--fork"]], indirect=True, ids=["simple", "fork"])
 def test_a_worker_outlives_redis_dying_under_a_running_job_and_then_pays_once(live, ops, outage):
     server, worker, prefix, folder, log = outage
 
