@@ -147,7 +147,7 @@ class Child:
         """Complete lines the child wrote since the last call."""
         if self._reader is None:
             try:
-                self._reader = open(self.log_path, "rb")  # noqa: SIM115 (kept open, closed in close())
+                self._reader = open(self.log_path, "rb")  # kept open: closed in close()
             except FileNotFoundError:
                 return []
         data = self._partial + self._reader.read()
