@@ -18,11 +18,10 @@ def register_cli(app: Flask) -> None:
     @click.option("--fork", is_flag=True, help="Run each job in a forked child (isolation over latency).")
     def worker(burst: bool, fork: bool):
         """Run an RQ worker on the payouts and default queues."""
-        from rq import SimpleWorker, Worker
-
         from backend import queue
         from backend.extensions import redis_client
         from backend.health import database_warnings
+        from backend.worker import work_forever, worker_class
 
         queue._worker_app = app  # jobs push their own app context per run
         with app.app_context():
@@ -30,10 +29,10 @@ def register_cli(app: Flask) -> None:
             conn = redis_client()
             for warning in database_warnings():
                 logging.getLogger("backend.worker").warning(warning)
-        worker_cls = Worker if fork else SimpleWorker
-        w = worker_cls(names, connection=conn)
+        worker_cls = worker_class(fork)  # a new work loop after each Redis outage (backend/worker.py)
         click.echo(f"worker listening on {', '.join(names)}")
-        w.work(burst=burst, with_scheduler=False, logging_level=os.environ.get("LOG_LEVEL", "INFO").upper())
+        work_forever(lambda: worker_cls(names, connection=conn), burst=burst,
+                     logging_level=os.environ.get("LOG_LEVEL", "INFO").upper())
 
     @group.command("sweep")
     @click.option("--once", is_flag=True, help="One pass, then exit.")
