@@ -12,6 +12,7 @@ One run per instance folder: ``run_lock`` holds ``flock`` on ``<instance>/run.lo
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import fcntl
 import os
@@ -71,10 +72,8 @@ def run_lock(instance_dir: Path) -> int:
 
 def say(message: str, err: bool = False) -> None:
     """Print, but never fail: after SIGHUP the terminal may be gone, and stopping must go on."""
-    try:
+    with contextlib.suppress(OSError, ValueError):
         print(message, file=sys.stderr if err else sys.stdout, flush=True)
-    except (OSError, ValueError):
-        pass
 
 
 def _child_setup(parent: int) -> Callable[[], None]:
@@ -147,7 +146,7 @@ class Child:
         """Complete lines the child wrote since the last call."""
         if self._reader is None:
             try:
-                self._reader = open(self.log_path, "rb")  # kept open: closed in close()
+                self._reader = open(self.log_path, "rb")  # noqa: SIM115 - kept open across calls: closed in close()
             except FileNotFoundError:
                 return []
         data = self._partial + self._reader.read()
@@ -315,10 +314,8 @@ class Supervisor:
                 time.sleep(0.1)
             for child in group:
                 if child.process is not None:
-                    try:
+                    with contextlib.suppress(subprocess.TimeoutExpired):
                         child.process.wait(timeout=5)
-                    except subprocess.TimeoutExpired:
-                        pass
         self.pump()
         for child in self.children:
             child.close()

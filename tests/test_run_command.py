@@ -8,6 +8,7 @@ never leaves processes behind or hangs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -114,24 +115,18 @@ class Run:
     def kill_everything(self) -> None:
         if self.process is not None:
             self.descendants()
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
             for p in self.seen.values():
                 try:
                     if _alive(p):
                         os.killpg(p.pid, signal.SIGKILL)  # each child leads its own group
                 except (ProcessLookupError, PermissionError):
                     pass
-                try:
+                with contextlib.suppress(psutil.Error):
                     p.kill()
-                except psutil.Error:
-                    pass
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
 
     def cleanup(self) -> None:
         self.kill_everything()

@@ -9,6 +9,7 @@ kinds of worker: jobs in the worker process (the default) and in a forked child 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -85,10 +86,8 @@ def outage(live, request):
     try:
         yield server, worker, prefix, folder, log_path
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(worker.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         worker.wait(timeout=10)
         server.kill()
         shutil.rmtree(folder, ignore_errors=True)
