@@ -117,4 +117,5 @@ def job(func):
             finally:
                 db.session.remove()
 
+    wrapper.is_fission_job = True  # tests walk every jobs module for this mark
     return wrapper

@@ -106,8 +106,33 @@ def _record_error_codes(app) -> None:
     _LIVE_APPS.append(app)
 
 
+# Every function enqueued on RQ during the suite, by name: each must be a @job.
+ENQUEUED: dict[str, object] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _record_enqueued():
+    from rq import Queue
+
+    original = Queue.enqueue
+
+    def enqueue(self, f, *args, **kwargs):
+        if callable(f):
+            ENQUEUED[f"{f.__module__}.{f.__qualname__}"] = f
+        return original(self, f, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Queue, "enqueue", enqueue)
+        yield
+
+
 def pytest_sessionfinish(session, exitstatus):
-    """The error codes the suite met must all be documented on their operations."""
+    """The error codes the suite met must all be documented on their operations; every
+    job it enqueued must run inside the job boundary."""
+    bare = sorted(name for name, fn in ENQUEUED.items() if not getattr(fn, "is_fission_job", False))
+    if bare:
+        print("\nENQUEUED FUNCTIONS THAT ARE NOT @job (no transaction boundary):", *bare, sep="\n   ")
+        session.exitstatus = 1
     if NAIVE_TIMES:
         print("\nTIMES WITHOUT AN OFFSET IN RESPONSES (use backend.schemas.Timestamp):")
         for row in sorted(NAIVE_TIMES):

@@ -45,6 +45,20 @@ def test_no_code_commits_outside_the_boundary_module():
     assert offenders == {}
 
 
+def test_every_job_the_suite_enqueued_runs_inside_the_job_boundary(live, ops):
+    """Every function enqueued on RQ during the suite so far is a ``@job``: it runs in a
+    unit of work (commit at its end, rollback when it raises) with its own session.
+    (conftest records every ``Queue.enqueue``; the end of the session checks again.)"""
+    from conftest import ENQUEUED
+    from helpers import buy, chain, create_product
+
+    _a, _b, c = chain(live)
+    buy(live, c, create_product(ops)["id"])  # at least the credit job
+    assert ENQUEUED
+    assert all(getattr(fn, "is_fission_job", False) for fn in ENQUEUED.values()), sorted(
+        name for name, fn in ENQUEUED.items() if not getattr(fn, "is_fission_job", False))
+
+
 @pytest.fixture
 def probe_app(live):
     """A second app on the same database and Redis, with routes that probe the boundary."""
