@@ -57,8 +57,12 @@ def errors(*codes: str):
             listed = by_status.setdefault(ERROR_CODES[code], [])
             if code not in listed:
                 listed.append(code)
-        func._fission_errors = by_status
         apidoc = deepcopy(getattr(func, "_apidoc", {}))
+        if "arguments" in apidoc and 422 in by_status and "VALIDATION_ERROR" not in by_status[422]:
+            # ``blp.arguments`` (applied first: it sits below) documents its 422 by a
+            # reference that this entry replaces: keep its code in the list.
+            by_status[422].append("VALIDATION_ERROR")
+        func._fission_errors = by_status
         responses = apidoc.setdefault("response", {}).setdefault("responses", {})
         for status, listed in by_status.items():
             responses[status] = [{

@@ -157,6 +157,8 @@ commit_with_retry = run_in_transaction
 @event.listens_for(Session, "before_commit")
 def _only_the_boundary_commits(session: Session) -> None:
     scope = _in_scope.get()
+    if session.in_nested_transaction():  # a savepoint's release: not a commit at all
+        return
     if scope is not None and not _committing.get() and _ENFORCE:
         raise CommitOutsideBoundary(
             f"a commit inside {scope} that the transaction boundary did not make: services flush, "

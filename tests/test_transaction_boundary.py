@@ -94,6 +94,12 @@ def probe_app(live):
         after_commit(_never, name)
         return jsonify(error={"code": "BAD_REQUEST", "message": "no"}), 400
 
+    @app.post("/probe/savepoint")
+    def savepoint():
+        with db.session.begin_nested():  # a savepoint's release is no commit
+            add_admin()
+        return jsonify(ok=True)
+
     @app.post("/probe/remote")
     def remote():
         add_admin()
@@ -153,6 +159,12 @@ def test_an_error_answer_rolls_back_and_drops_its_side_effects(probe_app):
     r = probe_app.test_client().post("/probe/answered-400")
     assert r.status_code == 400
     assert not _admin_exists(probe_app)
+
+
+def test_a_savepoint_inside_a_request_is_no_commit(probe_app):
+    r = probe_app.test_client().post("/probe/savepoint")
+    assert r.status_code == 200
+    assert _admin_exists(probe_app)
 
 
 def test_the_named_helper_may_end_a_transaction_before_a_remote_call(probe_app):
