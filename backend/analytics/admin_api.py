@@ -15,7 +15,7 @@ blp = Blueprint("admin_analytics", __name__, url_prefix="/api/v1/admin/analytics
 
 @blp.get("/depth")
 @admin_required("operator")
-@errors("NOT_FOUND", "NOT_A_TREE_ROOT")
+@errors("NOT_FOUND", "NOT_A_TREE_ROOT", "VALIDATION_ERROR")
 @blp.arguments(schemas.DepthArgs, location="query")
 @blp.response(200, schemas.DepthResult)
 def depth(args):
@@ -28,7 +28,7 @@ def depth(args):
 
 @blp.get("/fission")
 @admin_required("operator")
-@errors("INVALID_DATE_RANGE", "NOT_FOUND", "NOT_A_TREE_ROOT")
+@errors("INVALID_DATE_RANGE", "NOT_FOUND", "NOT_A_TREE_ROOT", "VALIDATION_ERROR")
 @blp.arguments(schemas.FissionArgs, location="query")
 @blp.response(200, schemas.FissionResult)
 def fission(args):

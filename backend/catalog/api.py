@@ -18,6 +18,7 @@ def product_view(p) -> dict:
 
 
 @blp.get("/products")
+@errors()
 @blp.arguments(schemas.ProductListArgs, location="query")
 @blp.response(200, schemas.ProductPage)
 def list_products(args):

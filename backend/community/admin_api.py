@@ -112,7 +112,7 @@ def alerts(args):
 
 @blp.get("/community/funnel")
 @admin_required("operator")
-@errors("INVALID_DATE_RANGE")
+@errors("INVALID_DATE_RANGE", "VALIDATION_ERROR")
 @blp.arguments(schemas.FunnelArgs, location="query")
 @blp.response(200, schemas.FunnelResult)
 def funnel_report(args):
@@ -126,7 +126,7 @@ def funnel_report(args):
 
 @blp.get("/community/funnel.csv")
 @admin_required("operator")
-@errors("INVALID_DATE_RANGE")
+@errors("INVALID_DATE_RANGE", "VALIDATION_ERROR")
 @blp.arguments(schemas.FunnelArgs, location="query")
 @blp.response(200, {"type": "string", "format": "binary"}, content_type="text/csv",
               description="the same figures as /community/funnel, one line per row and a total")

@@ -14,7 +14,7 @@ blp = Blueprint("admin_orders", __name__, url_prefix="/api/v1/admin", descriptio
 
 @blp.post("/orders/<int:order_id>/refund")
 @admin_required("operator")
-@errors("ORDER_NOT_FOUND", "ORDER_NOT_REFUNDABLE", "REFUND_EXCEEDS_PAID", "MALFORMED_JSON")
+@errors("ORDER_NOT_FOUND", "ORDER_NOT_REFUNDABLE", "REFUND_EXCEEDS_PAID", "MALFORMED_JSON", "VALIDATION_ERROR")
 @blp.arguments(schemas.RefundArgs)
 @blp.response(201, schemas.RefundSchema)
 def refund(args, order_id):
