@@ -67,7 +67,7 @@ def create_order(user: User, items: list[dict], share_code: str | None) -> Order
         if not catalog.reserve(pid, wanted[pid]):
             short.append(pid)
     if short:
-        # The view does not commit on an error, so what this order did take goes back.
+        # The request boundary rolls back on an error, so what this order did take goes back.
         raise ApiError("OUT_OF_STOCK", "Some items are out of stock", details={"items": [
             {"product_id": pid, "requested": wanted[pid], "available": db.session.get(Product, pid).stock}
             for pid in short]})
