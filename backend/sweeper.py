@@ -5,6 +5,11 @@ died, a retry is due), asks WeChat again about refunds whose answer was lost, an
 cancels unpaid orders past their deadline. It talks to Redis only to enqueue (and to
 notice a Redis that came back empty, whose leaderboards it has rebuilt), so during a
 Redis outage it simply finds the same rows again on its next pass.
+
+Each step is a unit of work of its own (``transactions.unit_of_work``): a read ends
+its transaction before the enqueues that follow it, and each expired order is
+cancelled, or fails to be, on its own, so one order's trouble neither spoils nor
+holds up the others.
 """
 
 from __future__ import annotations
@@ -21,10 +26,11 @@ from backend.commission.jobs import enqueue_credit, enqueue_transfers
 from backend.extensions import db
 from backend.leaderboard.jobs import enqueue_due_campaigns
 from backend.leaderboard.jobs_rebuild import enqueue_rebuild_if_lost
-from backend.orders import service as orders
+from backend.orders import expiry
 from backend.orders.jobs import enqueue_refund
 from backend.orders.models import Refund
 from backend.timeutil import utcnow
+from backend.transactions import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -32,30 +38,32 @@ log = logging.getLogger(__name__)
 def sweep_once() -> dict:
     cfg = current_app.config["FISSION"]
     stats = {"payouts": 0, "refunds": 0, "cancelled_orders": 0, "campaigns": 0, "board_rebuilds": 0}
-    due = payouts.due_payouts(older_than=timedelta(seconds=cfg.payout_sweep_after_seconds))
-    db.session.rollback()
+    with unit_of_work("sweep: due payouts"):
+        due = payouts.due_payouts(older_than=timedelta(seconds=cfg.payout_sweep_after_seconds))
     pending = [pid for pid, status in due if status == "pending"]
     if pending and enqueue_credit():  # one batch job credits them all
         stats["payouts"] += len(pending)
     stats["payouts"] += enqueue_transfers([pid for pid, status in due if status != "pending"])
 
-    refund_ids = list(db.session.scalars(select(Refund.id).where(
-        Refund.status == "processing", Refund.next_attempt_at <= utcnow()).limit(500)))
-    db.session.rollback()
+    with unit_of_work("sweep: due refunds"):
+        refund_ids = list(db.session.scalars(select(Refund.id).where(
+            Refund.status == "processing", Refund.next_attempt_at <= utcnow()).limit(500)))
     stats["refunds"] = sum(enqueue_refund(rid) for rid in refund_ids)
 
-    stats["campaigns"] = enqueue_due_campaigns()
-    db.session.rollback()
+    with unit_of_work("sweep: due campaigns"):
+        stats["campaigns"] = enqueue_due_campaigns()
     stats["board_rebuilds"] = int(enqueue_rebuild_if_lost())
 
-    for order_id in orders.expired_unpaid_order_ids():
+    with unit_of_work("sweep: expired orders"):
+        expired = expiry.expired_unpaid_order_ids()
+    for order_id in expired:
         try:
-            if orders.cancel_if_unpaid(order_id):
-                stats["cancelled_orders"] += 1
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
+            with unit_of_work(f"sweep: cancel order {order_id}"):
+                cancelled = expiry.cancel_if_unpaid(order_id)
+        except Exception:  # rolled back; the next pass tries it again
             log.exception("could not cancel order %s", order_id)
+            continue
+        stats["cancelled_orders"] += int(cancelled)
     return stats
 
 
@@ -66,7 +74,7 @@ def run_forever(interval: float = 2.0) -> None:
             if any(stats.values()):
                 log.info("sweep %s", stats)
         except Exception:
-            db.session.rollback()
+            db.session.rollback()  # whatever the failed step left: the next pass starts clean
             log.exception("sweep failed; trying again")
         finally:
             db.session.remove()

@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from backend.analytics import schemas
 from backend.analytics import service as analytics
+from backend.apidoc import errors
 from backend.auth.guards import admin_required
 
 blp = Blueprint("admin_analytics", __name__, url_prefix="/api/v1/admin/analytics",
@@ -14,6 +15,7 @@ blp = Blueprint("admin_analytics", __name__, url_prefix="/api/v1/admin/analytics
 
 @blp.get("/depth")
 @admin_required("operator")
+@errors("NOT_FOUND", "NOT_A_TREE_ROOT", "VALIDATION_ERROR")
 @blp.arguments(schemas.DepthArgs, location="query")
 @blp.response(200, schemas.DepthResult)
 def depth(args):
@@ -26,6 +28,7 @@ def depth(args):
 
 @blp.get("/fission")
 @admin_required("operator")
+@errors("INVALID_DATE_RANGE", "NOT_FOUND", "NOT_A_TREE_ROOT", "VALIDATION_ERROR")
 @blp.arguments(schemas.FissionArgs, location="query")
 @blp.response(200, schemas.FissionResult)
 def fission(args):

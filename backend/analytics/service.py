@@ -76,7 +76,7 @@ def check_root(root_id: int | None) -> None:
     if root_id is None:
         return
     user = db.session.get(User, root_id)
-    if user is None:
+    if user is None:  # NOT_FOUND, as the API contract fixed it (not get_or_404's USER_NOT_FOUND)
         raise ApiError("NOT_FOUND", f"User {root_id} does not exist")
     if user.inviter_id is not None:
         raise ApiError("NOT_A_TREE_ROOT", f"User {root_id} is bound under someone (root {user.root_id})",

@@ -4,29 +4,27 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from backend.apidoc import errors
 from backend.auth.guards import admin_required
 from backend.catalog import schemas
 from backend.catalog import service as catalog
-from backend.extensions import db
 
 blp = Blueprint("admin_catalog", __name__, url_prefix="/api/v1/admin", description="Products (admin)")
 
 
 @blp.post("/products")
 @admin_required("operator")
+@errors("MALFORMED_JSON")
 @blp.arguments(schemas.ProductCreateArgs)
 @blp.response(201, schemas.AdminProductSchema)
 def create(args):
-    product = catalog.create_product(args)
-    db.session.commit()
-    return product
+    return catalog.create_product(args)
 
 
 @blp.put("/products/<int:product_id>")
 @admin_required("operator")
+@errors("PRODUCT_NOT_FOUND", "MALFORMED_JSON")
 @blp.arguments(schemas.ProductUpdateArgs)
 @blp.response(200, schemas.AdminProductSchema)
 def update(args, product_id):
-    product = catalog.update_product(product_id, args)
-    db.session.commit()
-    return product
+    return catalog.update_product(product_id, args)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from backend.apidoc import errors
 from backend.catalog import schemas
 from backend.catalog import service as catalog
 from backend.schemas import paginate
@@ -17,6 +18,7 @@ def product_view(p) -> dict:
 
 
 @blp.get("/products")
+@errors()
 @blp.arguments(schemas.ProductListArgs, location="query")
 @blp.response(200, schemas.ProductPage)
 def list_products(args):
@@ -24,6 +26,7 @@ def list_products(args):
 
 
 @blp.get("/products/<int:product_id>")
+@errors("PRODUCT_NOT_FOUND")
 @blp.response(200, schemas.ProductSchema)
 def get_product(product_id):
     return product_view(catalog.get_product(product_id))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
+from backend.apidoc import get_or_404
 from backend.catalog.models import Product
-from backend.errors import ApiError
 from backend.extensions import db
 
 EDITABLE = ("title", "brand", "part_no", "price_fen", "stock", "level1_bp", "level2_bp",
@@ -29,10 +29,7 @@ def update_product(product_id: int, data: dict) -> Product:
 
 
 def get_product(product_id: int) -> Product:
-    product = db.session.get(Product, product_id)
-    if product is None:
-        raise ApiError("PRODUCT_NOT_FOUND", f"Product {product_id} does not exist")
-    return product
+    return get_or_404(Product, product_id)
 
 
 def list_products_query(q: str | None = None):

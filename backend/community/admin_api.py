@@ -8,6 +8,7 @@ from flask import Response
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from backend.apidoc import errors
 from backend.auth.guards import admin_required
 from backend.community import funnel, groups, joins, schemas
 from backend.community.models import CommunityAlert, CommunityGroup, LiveCode
@@ -18,12 +19,12 @@ blp = Blueprint("admin_community", __name__, url_prefix="/api/v1/admin", descrip
 
 @blp.post("/community/live-codes")
 @admin_required("operator")
+@errors("PRODUCT_NOT_FOUND", "NOT_FOUND", "MALFORMED_JSON")
 @blp.arguments(schemas.LiveCodeIn)
 @blp.response(201, schemas.LiveCodeOut)
 def create_live_code(args):
     """A pool of groups with its targeting (product, campaign, distributor; empty = any)."""
     code = groups.create_live_code(args)
-    db.session.commit()
     return code
 
 
@@ -36,12 +37,12 @@ def list_live_codes():
 
 @blp.post("/community/groups")
 @admin_required("operator")
+@errors("LIVE_CODE_NOT_FOUND", "INVALID_QR_IMAGE", "VALIDATION_ERROR", "CHAT_ID_TAKEN", "MALFORMED_JSON")
 @blp.arguments(schemas.GroupIn)
 @blp.response(201, schemas.GroupOut)
 def create_group(args):
     """A personal group (QR image, expiry, capacity) or a 企业微信 customer group (chat_id)."""
     group = groups.create_group(args)
-    db.session.commit()
     return groups.group_view(group)
 
 
@@ -65,36 +66,36 @@ def groups_needing_attention(args):
 
 @blp.patch("/community/groups/<int:group_id>")
 @admin_required("operator")
+@errors("GROUP_NOT_FOUND", "INVALID_QR_IMAGE", "VALIDATION_ERROR", "MALFORMED_JSON")
 @blp.arguments(schemas.GroupUpdate)
 @blp.response(200, schemas.GroupOut)
 def update_group(args, group_id):
     """Close or reopen a group, change its capacity, or upload a fresh QR."""
     group = groups.update_group(groups.get_group(group_id), args)
-    db.session.commit()
     return groups.group_view(group)
 
 
 @blp.post("/community/groups/<int:group_id>/members")
 @admin_required("operator")
+@errors("GROUP_NOT_FOUND", "GROUP_INVITE_NOT_FOUND", "VALIDATION_ERROR", "MALFORMED_JSON")
 @blp.arguments(schemas.MembersImport)
 @blp.response(200, schemas.ImportResult)
 def import_members(args, group_id):
     """A personal group's member list: sets its member count; rows naming an order are
     joins of that order's invite (counted once, however often imported)."""
     result = joins.import_members(groups.get_group(group_id), args["members"])
-    db.session.commit()
     return result
 
 
 @blp.post("/community/orders/<int:order_id>/join")
 @admin_required("operator")
+@errors("GROUP_NOT_FOUND", "GROUP_INVITE_NOT_FOUND", "MALFORMED_JSON")
 @blp.arguments(schemas.ConfirmJoinIn)
 @blp.response(200, schemas.ConfirmJoinOut)
 def confirm_join(args, order_id):
     """An operator confirms by hand that the buyer of this order joined."""
     group = groups.get_group(args["group_id"]) if args.get("group_id") else None
     recorded = joins.confirm_join(order_id, group, args.get("name"))
-    db.session.commit()
     return {"order_id": order_id, "recorded": recorded}
 
 
@@ -111,24 +112,26 @@ def alerts(args):
 
 @blp.get("/community/funnel")
 @admin_required("operator")
+@errors("INVALID_DATE_RANGE", "VALIDATION_ERROR")
 @blp.arguments(schemas.FunnelArgs, location="query")
 @blp.response(200, schemas.FunnelResult)
 def funnel_report(args):
     """Paid orders → shown → opened → joined (+ contacts), join rate and time to join, over
-    ``[from, to)`` by paid day (Asia/Shanghai), distributor, product or group."""
+    ``[from, to)`` by paid day (Asia/Shanghai), distributor, product or group. Finished
+    days' paid orders are frozen into the rollup on the way (the request commits them)."""
     result = funnel.report(args["from_"], args["to"], args["by"])
-    db.session.commit()  # finished days' paid orders frozen on the way
     result["from_"] = result.pop("from")
     return result
 
 
 @blp.get("/community/funnel.csv")
 @admin_required("operator")
+@errors("INVALID_DATE_RANGE", "VALIDATION_ERROR")
 @blp.arguments(schemas.FunnelArgs, location="query")
-@blp.response(200, description="text/csv: the same figures as /community/funnel, one line per row and a total")
+@blp.response(200, {"type": "string", "format": "binary"}, content_type="text/csv",
+              description="the same figures as /community/funnel, one line per row and a total")
 def funnel_csv(args):
     result = funnel.report(args["from_"], args["to"], args["by"])
-    db.session.commit()
     name = f"group-funnel-{args['by']}-{args['from_']}-{args['to']}.csv"
     return Response(funnel.to_csv(result), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -8,6 +8,7 @@ from flask import Response, g, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from backend.apidoc import errors
 from backend.auth.guards import current_user_or_none, login_required
 from backend.community import invites, schemas
 from backend.community import jobs as community_jobs
@@ -15,6 +16,7 @@ from backend.community import service as community
 from backend.community.models import CommunityGroup
 from backend.errors import ApiError
 from backend.extensions import db
+from backend.transactions import after_commit, commit_before_remote_call, unit_of_work
 from backend.wechat.errors import WeChatError, WeChatUnavailable
 from backend.wechat.wecom import wecom
 
@@ -30,11 +32,12 @@ def login_optional(view):
         g.user = current_user_or_none(request)
         return view(*args, **kwargs)
 
-    return wrapper
+    return errors("UNAUTHORIZED", "TOKEN_EXPIRED")(wrapper)
 
 
 @blp.post("/events")
 @login_optional
+@errors("MALFORMED_JSON")
 @blp.arguments(schemas.EventBatch)
 @blp.response(202, schemas.EventsAccepted)
 def events(args):
@@ -42,12 +45,12 @@ def events(args):
 
     A batch is stored whole or not at all: one invalid event refuses the batch (422)."""
     accepted = community.record_events(args["events"], g.user.id if g.user else None)
-    db.session.commit()
     return {"accepted": accepted}
 
 
 @blp.get("/orders/<int:order_id>/group-invite")
 @login_required
+@errors("ORDER_NOT_FOUND", "ORDER_NOT_PAID", "NO_GROUP_AVAILABLE", "WECHAT_UNAVAILABLE", "WECHAT_ERROR")
 @blp.response(200, schemas.GroupInviteOut)
 def group_invite(order_id):
     """The group to join after paying this order (the buyer's own; others get 404).
@@ -56,36 +59,38 @@ def group_invite(order_id):
     invite (another group if the first one filled or is about to expire before the
     buyer joined). 409 ORDER_NOT_PAID before payment, 404 NO_GROUP_AVAILABLE when no
     live code has a group to offer (operators are alerted)."""
-    shown = invites.show(g.user, order_id)
-    db.session.commit()  # the invite and any pool alert, before talking to 企业微信
-    community_jobs.enqueue_freeze()  # finished days' paid orders, counted off the request path
+    # Its own unit of work: the shown invite and a pool alert are recorded whatever the
+    # answer (also the 404 NO_GROUP_AVAILABLE that alerts operators), and no transaction
+    # is open when 企业微信 is asked below.
+    with unit_of_work("show a group invite"):
+        shown = invites.show(g.user, order_id)
+        after_commit(community_jobs.enqueue_freeze)  # finished days' paid orders, counted off the request path
     if shown is None:
         raise ApiError("NO_GROUP_AVAILABLE", "No group can be offered for this order now")
     invite_id, state = shown.invite.id, shown.invite.state
     try:
         if shown.needs_join_way:
             chat_ids = invites.wecom_chat_ids(shown.invite)
-            db.session.commit()
+            commit_before_remote_call()
             config_id = wecom().add_join_way(chat_ids, state, remark=f"order {order_id}")
             invites.attach_join_way(invite_id, config_id, wecom().get_join_way(config_id).get("qr_code") or "")
-            db.session.commit()
         if shown.needs_contact_way:
             userid = shown.code.contact_userid
-            db.session.commit()
+            commit_before_remote_call()  # also keeps the join way just attached, whatever follows
             config_id, qr_code = wecom().add_contact_way(userid, state)
             invites.attach_contact_way(invite_id, config_id, qr_code)
-            db.session.commit()
     except WeChatUnavailable as exc:
         raise ApiError("WECHAT_UNAVAILABLE", "企业微信 is not reachable, try again") from exc
     except WeChatError as exc:
         raise ApiError("WECHAT_ERROR", f"企业微信 refused: {exc.code} {exc.message}") from exc
     shown = invites.show(g.user, order_id)
-    db.session.commit()
     return invites.invite_view(shown.invite, shown.group, shown.code)
 
 
 @blp.get("/group-qr/<token>")
-@blp.response(200, description="PNG or JPEG: a personal group's QR")
+@errors("GROUP_NOT_FOUND")
+@blp.response(200, {"type": "string", "format": "binary"}, content_type="image/*",
+              description="PNG or JPEG: a personal group's QR")
 def group_qr(token):
     """The uploaded QR of a personal group (the URL carries an unguessable token)."""
     image = db.session.scalar(select(CommunityGroup.qr_image).where(CommunityGroup.qr_token == token))

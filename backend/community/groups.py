@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, case, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from backend.apidoc import get_or_404
 from backend.auth.models import User
 from backend.catalog.models import Product
 from backend.community.models import CommunityAlert, CommunityGroup, LiveCode
@@ -48,6 +49,7 @@ def _check_targets(args: dict) -> None:
     if args.get("campaign_id") and db.session.get(Campaign, args["campaign_id"]) is None:
         raise ApiError("NOT_FOUND", f"Campaign {args['campaign_id']} does not exist")
     if args.get("distributor_id") and db.session.get(User, args["distributor_id"]) is None:
+        # NOT_FOUND for these two, as the API contract fixed it
         raise ApiError("NOT_FOUND", f"User {args['distributor_id']} does not exist")
 
 
@@ -63,17 +65,11 @@ def create_live_code(args: dict) -> LiveCode:
 
 
 def get_live_code(live_code_id: int) -> LiveCode:
-    code = db.session.get(LiveCode, live_code_id)
-    if code is None:
-        raise ApiError("LIVE_CODE_NOT_FOUND", f"Live code {live_code_id} does not exist")
-    return code
+    return get_or_404(LiveCode, live_code_id)
 
 
 def get_group(group_id: int) -> CommunityGroup:
-    group = db.session.get(CommunityGroup, group_id)
-    if group is None:
-        raise ApiError("GROUP_NOT_FOUND", f"Group {group_id} does not exist")
-    return group
+    return get_or_404(CommunityGroup, group_id, what="group")
 
 
 def _decode_image(data: str) -> bytes:

@@ -9,7 +9,7 @@ import redis
 from flask import current_app
 
 from backend.community import funnel
-from backend.extensions import db, redis_client
+from backend.extensions import redis_client
 from backend.queue import enqueue_once, job
 from backend.timeutil import SHOP_TZ
 
@@ -24,8 +24,7 @@ def freeze_paid_days() -> int:
     the days of the week still open."""
     today = datetime.now(SHOP_TZ).date()
     open_days = funnel.ensure_paid_rollups(today - timedelta(days=CATCH_UP_DAYS), today + timedelta(days=1))
-    db.session.commit()
-    return len(open_days)
+    return len(open_days)  # the job boundary commits the frozen days
 
 
 def enqueue_freeze() -> bool:

@@ -72,6 +72,7 @@ class CommunityGroup(db.Model):
     after 7 days) or a 企业微信 customer group (chat_id, joined through a join way)."""
 
     __tablename__ = "community_groups"
+    __not_found_code__ = "GROUP_NOT_FOUND"  # the API contract's name for it
     __table_args__ = (Index("ix_community_groups_code_status", "live_code_id", "status"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields, validate
 
 from backend.community.models import EVENT_TYPES
+from backend.schemas import Timestamp
 
 MAX_BATCH = 100
 # ids are 32-bit INTEGER columns: a larger number is a bad request, not a database error (500)
@@ -18,7 +19,7 @@ class EventIn(Schema):
     share_code = fields.String(allow_none=True, validate=validate.Length(max=32))
     page = fields.String(allow_none=True, validate=validate.Length(max=128))
     target = fields.String(allow_none=True, validate=validate.Length(max=64))
-    client_ts = fields.DateTime(allow_none=True)  # ISO 8601; without an offset it is taken as UTC
+    client_ts = Timestamp(allow_none=True)  # ISO 8601; without an offset it is taken as UTC
     order_id = fields.Integer(allow_none=True, validate=_id, metadata={
         "description": "open/save of the group invite shown after paying this order (the buyer's own)"})
 
@@ -50,8 +51,8 @@ class GroupInviteOut(Schema):
     qr_image_url = fields.String(allow_none=True, metadata={
         "description": "the group QR: our image URL for a personal group, the join way's QR for 企业微信"})
     contact_qr_url = fields.String(allow_none=True, metadata={"description": "联系我 QR, when the shop uses one"})
-    expires_at = fields.DateTime(allow_none=True)
-    shown_at = fields.DateTime()
+    expires_at = Timestamp(allow_none=True)
+    shown_at = Timestamp()
     opened = fields.Boolean()
     joined = fields.Boolean()
 
@@ -94,7 +95,7 @@ class GroupIn(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=64))
     chat_id = fields.String(validate=validate.Length(min=1, max=64), metadata={"description": "企业微信 group"})
     qr_image = fields.String(metadata={"description": "personal group: the QR image, PNG or JPEG, base64"})
-    expires_at = fields.DateTime(metadata={"description": "personal group: when the QR expires (default +7 days)"})
+    expires_at = Timestamp(metadata={"description": "personal group: when the QR expires (default +7 days)"})
     capacity = fields.Integer(validate=validate.Range(min=1, max=100000))
     member_count = fields.Integer(validate=_members)
 
@@ -108,7 +109,7 @@ class GroupUpdate(Schema):
     capacity = fields.Integer(validate=validate.Range(min=1, max=100000))
     member_count = fields.Integer(validate=_members)
     qr_image = fields.String(metadata={"description": "a new QR (personal group)"})
-    expires_at = fields.DateTime()
+    expires_at = Timestamp()
 
 
 class GroupOut(Schema):
@@ -119,7 +120,7 @@ class GroupOut(Schema):
     chat_id = fields.String(allow_none=True)
     capacity = fields.Integer()
     member_count = fields.Integer()
-    expires_at = fields.DateTime(allow_none=True)
+    expires_at = Timestamp(allow_none=True)
     status = fields.String()
     offerable = fields.Boolean(metadata={"description": "open, not full, not expiring within a day"})
     qr_image_path = fields.String(allow_none=True)
@@ -140,7 +141,7 @@ class MemberIn(Schema):
 
     name = fields.String(required=True, validate=validate.Length(min=1, max=64))
     order_id = fields.Integer(allow_none=True, validate=_id)
-    joined_at = fields.DateTime(allow_none=True)
+    joined_at = Timestamp(allow_none=True)
 
 
 class MembersImport(Schema):
@@ -174,8 +175,8 @@ class AlertOut(Schema):
     kind = fields.String()
     message = fields.String()
     usable_groups = fields.Integer()
-    created_at = fields.DateTime()
-    resolved_at = fields.DateTime(allow_none=True)
+    created_at = Timestamp()
+    resolved_at = Timestamp(allow_none=True)
 
 
 class AlertList(Schema):

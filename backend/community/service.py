@@ -23,7 +23,7 @@ def record_events(events: list[dict], user_id: int | None) -> int:
     Cost per batch, whatever its size: at most one SELECT (the owners of the share
     codes, by ``users.invite_code``) and one multi-row INSERT; open/save events of a
     group invite (``order_id``) add one locking SELECT and a rollup upsert per invite
-    that changed. Flushes nothing else; the view commits."""
+    that changed. Flushes nothing else; the request boundary commits."""
     codes = {normalize_code(e.get("share_code")) for e in events} - {None}
     owners: dict[str, int] = {}
     if codes:

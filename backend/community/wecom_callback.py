@@ -3,7 +3,8 @@
 Verify → decrypt → (for a group change) fetch the group with no transaction open →
 record the joins, deduplicated by the database → answer ``success``. A bad signature
 is refused with 403 and changes nothing; when 企业微信 cannot be reached we answer 503
-and it sends the event again.
+and it sends the event again. The request boundary commits what was recorded (a
+refused follow-up answers 200 ``success``, so it rolls back explicitly).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import logging
 from flask import Blueprint, Response, request
 
 from backend.community import joins
-from backend.extensions import db, end_transaction_before_remote_call
+from backend.extensions import db
 from backend.timeutil import utcnow
+from backend.transactions import commit_before_remote_call
 from backend.wechat.errors import InvalidSignature, WeChatError, WeChatUnavailable
 from backend.wechat.wecom import wecom
 
@@ -55,14 +57,12 @@ def event():
     try:
         handled = _dispatch(data)
     except WeChatUnavailable as exc:
-        db.session.rollback()
         log.warning("企业微信 callback deferred: %s", exc)
-        return _text("retry", 503)
+        return _text("retry", 503)  # a 503: the boundary rolls back
     except WeChatError as exc:
-        db.session.rollback()
+        db.session.rollback()  # answered 200: the boundary would commit
         log.error("企业微信 refused a callback follow-up: %s %s", exc.code, exc.message)
         return _text("success")  # retrying would fail the same way
-    db.session.commit()
     log.info("企业微信 %s/%s: %s new", data.get("Event"), data.get("ChangeType"), handled)
     return _text("success")
 
@@ -74,7 +74,7 @@ def _dispatch(data: dict) -> int:
         if group is None:
             return 0  # a group the shop did not register here
         group_id = group.id
-        end_transaction_before_remote_call()
+        commit_before_remote_call()
         chat = wecom().group_chat(data["ChatId"])
         return joins.record_group_members(group_id, chat)
     if kind == "change_external_contact" and change == "add_external_contact":
@@ -83,7 +83,7 @@ def _dispatch(data: dict) -> int:
             return 0
         state, unionid = data.get("State") or None, None
         if not state:
-            end_transaction_before_remote_call()
+            commit_before_remote_call()
             unionid = wecom().external_contact(external_userid).get("unionid")
         return int(joins.record_contact(userid, external_userid, state, unionid, utcnow()))
     return 0

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import g, request
 from flask_smorest import Blueprint
 
+from backend.apidoc import errors
 from backend.auth.guards import login_required
-from backend.extensions import db
-from backend.orders import schemas
+from backend.orders import payment, schemas
 from backend.orders import service as orders
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Orders and payment")
@@ -15,24 +15,29 @@ blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Orders an
 
 @blp.post("/orders")
 @login_required
+@errors("PRODUCT_NOT_FOUND", "ORDER_TOTAL_ZERO", "ORDER_TOO_LARGE", "OUT_OF_STOCK", "MALFORMED_JSON",
+        "VALIDATION_ERROR")
 @blp.arguments(schemas.OrderCreateArgs)
 @blp.response(201, schemas.OrderSchema)
 def create(args):
     order = orders.create_order(g.user, args["items"], args.get("share_code"))
-    db.session.commit()
     return orders.order_view(order)
 
 
 @blp.post("/orders/<int:order_id>/pay")
 @login_required
+@errors("ORDER_NOT_FOUND", "ORDER_NOT_PAYABLE", "WECHAT_UNAVAILABLE", "WECHAT_ERROR")
 @blp.response(200, schemas.PaySchema)
 def pay(order_id):
+    """WeChat Pay's prepay for the order and the JSAPI parameters the mini-program pays
+    with. No transaction is open while WeChat answers (``payment.start_payment``)."""
     order = orders.get_order_for(g.user, order_id)
-    return orders.start_payment(g.user, order, request.remote_addr or "127.0.0.1")
+    return payment.start_payment(g.user, order, request.remote_addr or "127.0.0.1")
 
 
 @blp.get("/orders/<int:order_id>")
 @login_required
+@errors("ORDER_NOT_FOUND")
 @blp.response(200, schemas.OrderSchema)
 def get(order_id):
     return orders.order_view(orders.get_order_for(g.user, order_id))

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from backend.extensions import db
-from backend.leaderboard.jobs import enqueue_refund as enqueue_board_refund
-from backend.orders import service
+from backend.orders import refunds
 from backend.queue import enqueue_once, job
 
 
 @job
 def submit_refund(refund_id: int) -> str:
-    refund = service.submit_refund(refund_id)
-    db.session.commit()
-    if refund.status == "failed":
-        enqueue_board_refund(refund.id, refund.order_id, refund.amount_fen, undo=True)
-    return refund.status
+    """Ask WeChat again about a refund still ``processing`` (the sweeper's retry); the
+    job boundary commits, and a failed refund's board undo follows the commit."""
+    return refunds.submit_refund(refund_id).status
 
 
 def enqueue_refund(refund_id: int) -> bool:

@@ -1,7 +1,9 @@
 """WeChat Pay callbacks. Verify → lock → already processed? → change → answer.
 
 The answers are WeChat's formats (XML for v2, JSON for v3), not ours: WeChat
-retries until it reads SUCCESS, and a FAIL changes nothing on our side.
+retries until it reads SUCCESS, and a FAIL changes nothing on our side. The request
+boundary commits what a view did (below 400); a refusal answers 200 with a FAIL body,
+so it rolls back explicitly, which also drops the side effects registered so far.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from backend.commission.jobs import enqueue_credit
 from backend.commission.models import Payout
 from backend.errors import ApiError
 from backend.extensions import db, wechat
-from backend.leaderboard.jobs import enqueue_refund as enqueue_board_refund
-from backend.orders import service as orders
+from backend.orders import payment, refunds
+from backend.transactions import after_commit
 from backend.wechat.gateway import InvalidSignature, TransferResult
 
 log = logging.getLogger(__name__)
@@ -39,17 +41,16 @@ def payment_notify():
     if data.get("return_code") != "SUCCESS" or data.get("result_code") != "SUCCESS":
         return _xml("SUCCESS", "OK")  # a failed payment: nothing to record
     try:
-        result = orders.mark_paid(data["out_trade_no"], data["transaction_id"], int(data["total_fee"]))
-    except orders.AmountMismatch as exc:
-        db.session.rollback()
+        result = payment.mark_paid(data["out_trade_no"], data["transaction_id"], int(data["total_fee"]))
+    except payment.AmountMismatch as exc:
+        db.session.rollback()  # a 200 answer: the boundary would commit
         log.error("payment notify amount mismatch: %s", exc)
         return _xml("FAIL", "amount mismatch")
     except ApiError as exc:
-        db.session.rollback()
+        db.session.rollback()  # a 200 answer: the boundary would commit
         return _xml("FAIL", exc.message)
-    db.session.commit()
     if result.payouts:
-        enqueue_credit()  # after the commit; the sweeper covers a Redis outage
+        after_commit(enqueue_credit)  # once the payment is committed; the sweeper covers a Redis outage
     return _xml("SUCCESS", "OK")
 
 
@@ -59,10 +60,8 @@ def refund_notify():
         data = wechat().parse_refund_notify(request.get_data())
     except InvalidSignature:
         return _xml("FAIL", "invalid signature")
-    undone = orders.settle_refund(data["out_refund_no"], data.get("refund_status"), data.get("refund_id"))
-    db.session.commit()
-    if undone is not None:  # the refund failed or was closed at WeChat: the boards take it back
-        enqueue_board_refund(undone.id, undone.order_id, undone.amount_fen, undo=True)
+    # A refund that failed or was closed at WeChat is undone; its boards follow the commit (refunds.fail_refund).
+    refunds.settle_refund(data["out_refund_no"], data.get("refund_status"), data.get("refund_id"))
     return _xml("SUCCESS", "OK")
 
 
@@ -80,7 +79,6 @@ def transfer_notify():
             out_bill_no=out_bill_no, state=_state(resource.get("state")),
             transfer_bill_no=resource.get("transfer_bill_no"), package_info=None,
             fail_reason=resource.get("fail_reason"), amount_fen=resource.get("transfer_amount")))
-        db.session.commit()
     return Response(status=204)
 
 

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from backend.schemas import Timestamp
+
 
 class OrderItemArgs(Schema):
     product_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
@@ -28,9 +30,9 @@ class OrderSchema(Schema):
     paid_fen = fields.Integer()
     refunded_fen = fields.Integer()
     out_trade_no = fields.String()
-    created_at = fields.String()
-    paid_at = fields.String(allow_none=True)
-    expires_at = fields.String()
+    created_at = Timestamp()
+    paid_at = Timestamp(allow_none=True)
+    expires_at = Timestamp()
     items = fields.List(fields.Nested(OrderItemSchema))
 
 
