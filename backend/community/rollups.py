@@ -33,7 +33,7 @@ def bump(keys: list[dict], **deltas: int) -> None:
     unknown = set(deltas) - set(COUNTERS)
     if unknown:
         raise ValueError(f"unknown funnel counters {sorted(unknown)}")
-    rows = [{**key, **{name: 0 for name in COUNTERS}, **deltas} for key in keys]
+    rows = [{**key, **dict.fromkeys(COUNTERS, 0), **deltas} for key in keys]
     table = FunnelDaily.__table__
     dialect = db.session.get_bind().dialect.name
     if dialect in ("mysql", "mariadb"):
