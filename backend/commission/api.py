@@ -54,7 +54,7 @@ def my_wallet():
 
 @blp.post("/withdrawals")
 @login_required
-@errors("AMOUNT_TOO_SMALL", "DAILY_LIMIT_EXCEEDED", "INSUFFICIENT_BALANCE", "MALFORMED_JSON")
+@errors("AMOUNT_TOO_SMALL", "DAILY_LIMIT_EXCEEDED", "INSUFFICIENT_BALANCE", "VALIDATION_ERROR", "MALFORMED_JSON")
 @blp.arguments(schemas.WithdrawalArgs)
 @blp.response(201, schemas.WithdrawalSchema)
 def withdraw(args):

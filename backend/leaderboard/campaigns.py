@@ -90,7 +90,7 @@ def close(campaign_id: int) -> list[int]:
     """Archive the standings and pay the prizes, once. Returns payout ids to run."""
     campaign = db.session.scalar(select(Campaign).where(Campaign.id == campaign_id).with_for_update())
     if campaign is None:
-        raise ApiError("NOT_FOUND", f"No campaign {campaign_id}")
+        raise ApiError("NOT_FOUND", f"Campaign {campaign_id} does not exist", 404)
     if campaign.status == "closed":
         return []
     if as_utc(campaign.ends_at) > utcnow():
