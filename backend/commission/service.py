@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import func, insert, select
 
 from backend.auth.models import User
-from backend.commission import ledger, rules
+from backend.commission import ledger, outbox, rules
 from backend.commission.ledger import SHOP_COMMISSION_EXPENSE, Movement, user_account
 from backend.commission.ledger_keys import earn_key, reinstatement_key, release_key, reversal_key
 from backend.commission.models import Commission, LedgerEntry, Payout, Wallet
@@ -94,9 +94,10 @@ def commission_chain(buyer: Member, inviter: Member | None, inviters_inviter: Me
 def record_commissions(order_id: int, buyer_id: int, chain: Chain, lines: list[rules.Line],
                        settings: DistributionSettings) -> int:
     """Write the commission lines of a paid order, their pending ledger entries, and
-    one pending payout per line (the outbox). The caller holds the order's row lock
-    and has just moved it from pending_payment to paid. Returns the number of
-    payouts to credit once the transaction commits."""
+    one pending payout per line (the outbox), and have the credit job enqueued once
+    the transaction commits (no statement: a Redis call after the commit). The caller
+    holds the order's row lock and has just moved it from pending_payment to paid.
+    Returns the number of payouts written."""
     level1, level2 = chain.level1, chain.level2
     if level1 is None or not level1.is_distributor:
         return 0
@@ -141,6 +142,7 @@ def record_commissions(order_id: int, buyer_id: int, chain: Chain, lines: list[r
              rail=settings.payout_rail, status="pending", attempt=1, tries=0, next_attempt_at=now,
              created_at=now, updated_at=now)
         for cid, row in zip(ids, rows, strict=True)])
+    outbox.enqueue_credit_after_commit()
     return len(rows)
 
 
