@@ -16,7 +16,7 @@ from flask import current_app
 from backend.auth import profiles
 from backend.commission.outbox import enqueue_credit_after_commit
 from backend.extensions import redis_client
-from backend.leaderboard import boards, service
+from backend.leaderboard import boards, campaigns, service
 from backend.queue import enqueue_once, job
 from backend.transactions import after_commit
 
@@ -83,8 +83,6 @@ def enqueue_refund_after_commit(refund_id: int, order_id: int, amount_fen: int, 
 def close_campaign(campaign_id: int) -> int:
     """Idempotent: a second run finds the campaign closed and pays nothing. The job
     boundary commits; the prizes then leave on the payout rail like any payout."""
-    from backend.leaderboard import campaigns
-
     payout_ids = campaigns.close(campaign_id)
     if payout_ids:
         enqueue_credit_after_commit()
@@ -92,6 +90,4 @@ def close_campaign(campaign_id: int) -> int:
 
 
 def enqueue_due_campaigns() -> int:
-    from backend.leaderboard import campaigns
-
     return sum(enqueue_once(close_campaign, cid, job_id=f"campaign-close-{cid}") for cid in campaigns.due_ids())
