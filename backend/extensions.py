@@ -149,13 +149,6 @@ def redis_client() -> redis.Redis:
     return redis_for(current_app.config["FISSION"])
 
 
-def end_transaction_before_remote_call() -> None:
-    """Commit before calling WeChat: no transaction (and so no lock) is ever held
-    while a remote call may hang. On SQLite an open transaction IS the database's
-    write lock (BEGIN IMMEDIATE); elsewhere it pins a connection and row locks."""
-    db.session.commit()
-
-
 def wechat():
     """The app's WeChatGateway (built in create_app; the SDK clients inside are lazy)."""
     return current_app.extensions["wechat_gateway"]

@@ -300,7 +300,7 @@ def test_a_refund_between_the_credit_and_its_board_update_is_taken_off_once(live
     """The credit job commits, a refund commits, then the credit's board update runs:
     the refund's share leaves the boards once (it used to leave twice: the credit
     read what was left after the refund, and the refund took its share off again)."""
-    from backend.commission import jobs
+    from backend.leaderboard import jobs  # the boards' side of the credit batch (after its commit)
 
     ops = admin(live, admin_token)
     a, b, c = chain(live)

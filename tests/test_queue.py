@@ -27,12 +27,12 @@ def test_one_credit_loop_at_a_time_and_nothing_left_behind(live, ops):
     """While a credit loop runs (it holds `{prefix}:credit-loop`), a paid order enqueues
     no second credit job and a second one that starts anyway leaves at once: two loops
     would halve each other's batches. Once the loop is gone, the payouts are credited."""
-    from backend.commission import jobs
+    from backend.commission import jobs, outbox
 
     a, b, c = chain(live)
     product = create_product(ops, price_fen=10_000)
     with live.app.app_context():
-        held = redis_client().lock(jobs._credit_lock_key(), timeout=60)
+        held = redis_client().lock(outbox.credit_lock_key(), timeout=60)
         assert held.acquire(blocking=False)
         credit_queue = queue.get_queue("payouts")
         before = credit_queue.count

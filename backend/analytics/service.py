@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import and_, case, exists, func, literal_column, or_, select
 from sqlalchemy.orm import aliased
 
+from backend.apidoc import get_or_404
 from backend.auth.models import User
 from backend.commission.models import Commission
 from backend.community.models import ShareEvent
@@ -75,9 +76,7 @@ def window(from_day: date, to_day: date) -> Window:
 def check_root(root_id: int | None) -> None:
     if root_id is None:
         return
-    user = db.session.get(User, root_id)
-    if user is None:  # NOT_FOUND, as the API contract fixed it (not get_or_404's USER_NOT_FOUND)
-        raise ApiError("NOT_FOUND", f"User {root_id} does not exist")
+    user = get_or_404(User, root_id)
     if user.inviter_id is not None:
         raise ApiError("NOT_A_TREE_ROOT", f"User {root_id} is bound under someone (root {user.root_id})",
                        details={"root_id": user.root_id})

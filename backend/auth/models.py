@@ -15,6 +15,8 @@ class User(db.Model):
     """A mini-program user. The referral columns live here because every order and
     every bind reads them: one row, one index lookup."""
 
+    __not_found_code__ = "NOT_FOUND"  # fixed by the API contract before the naming rule
+
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint("depth >= 0", name="depth_non_negative"),

@@ -7,13 +7,12 @@ from dataclasses import asdict
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from backend.apidoc import errors
 from backend.auth.guards import admin_required
-from backend.commission import payouts, schemas
-from backend.commission.jobs import enqueue_transfers
+from backend.commission import payouts, schemas, withdrawals
 from backend.commission.models import Payout
 from backend.commission.service import check_wallet
 from backend.commission.settings import get_settings, save_settings
-from backend.extensions import db
 from backend.schemas import paginate
 
 blp = Blueprint("admin_commission", __name__, url_prefix="/api/v1/admin", description="Settings and payouts (admin)")
@@ -28,11 +27,11 @@ def read_settings():
 
 @blp.put("/settings/distribution")
 @admin_required()
+@errors("MALFORMED_JSON")
 @blp.arguments(schemas.SettingsSchema)
 @blp.response(200, schemas.SettingsSchema)
 def write_settings(args):
     settings = save_settings(args)
-    db.session.commit()
     return asdict(settings)
 
 
@@ -50,16 +49,16 @@ def list_payouts(args):
 
 @blp.post("/payouts/<int:payout_id>/retry")
 @admin_required("operator")
+@errors("PAYOUT_NOT_FOUND", "PAYOUT_NOT_RETRYABLE", "DAILY_LIMIT_EXCEEDED", "INSUFFICIENT_BALANCE")
 @blp.response(200, schemas.PayoutSchema)
 def retry(payout_id):
-    payout = payouts.retry_failed(payout_id)
-    db.session.commit()
-    enqueue_transfers([payout.id])
+    payout = withdrawals.retry_failed(payout_id)  # its transfer job is enqueued once this commits
     return payouts.payout_view(payout)
 
 
 @blp.get("/users/<int:user_id>/wallet-check")
 @admin_required("operator", "finance")
+@blp.response(200, schemas.WalletCheckSchema)
 def wallet_check(user_id):
     """The stored wallet against the ledger's own sums: drift means a bug, never noise."""
     drift = check_wallet(user_id)

@@ -6,9 +6,10 @@ from flask import g
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from backend.apidoc import errors
 from backend.auth.guards import login_required
 from backend.auth.models import User
-from backend.commission import payouts, schemas
+from backend.commission import payouts, schemas, withdrawals
 from backend.commission import service as commission
 from backend.commission.jobs import run_payout
 from backend.commission.models import Commission, Payout
@@ -16,7 +17,7 @@ from backend.errors import ApiError
 from backend.extensions import db
 from backend.orders.models import Order
 from backend.schemas import PageArgs, page_of
-from backend.timeutil import iso
+from backend.transactions import commit_before_remote_call
 
 blp = Blueprint("commission", __name__, url_prefix="/api/v1/me", description="Commissions, wallet, withdrawals")
 
@@ -39,7 +40,7 @@ def my_commissions(args):
         "id": c.id, "order_id": c.order_id, "level": c.level, "amount_fen": c.amount_fen,
         "reversed_fen": c.reversed_fen, "status": c.status, "buyer": {"id": c.buyer_id, "nickname": nickname},
         "chain": {"buyer_id": c.buyer_id, "level1_id": l1, "level2_id": l2, "source": source},
-        "created_at": iso(c.created_at),
+        "created_at": c.created_at,
     } for c, nickname, l1, l2, source in rows]
     return page_of(items, page, per_page, total)
 
@@ -53,11 +54,12 @@ def my_wallet():
 
 @blp.post("/withdrawals")
 @login_required
+@errors("AMOUNT_TOO_SMALL", "DAILY_LIMIT_EXCEEDED", "INSUFFICIENT_BALANCE", "VALIDATION_ERROR", "MALFORMED_JSON")
 @blp.arguments(schemas.WithdrawalArgs)
 @blp.response(201, schemas.WithdrawalSchema)
 def withdraw(args):
-    payout = payouts.create_withdrawal(g.user, args["amount_fen"])
-    db.session.commit()
+    payout = withdrawals.create_withdrawal(g.user, args["amount_fen"])
+    commit_before_remote_call()  # the withdrawal and its hold are on record before WeChat hears of them
     # Ask WeChat now so the answer carries package_info for the user to confirm;
     # if WeChat is slow the sweeper finishes it and GET shows the result.
     run_payout(payout.id)
@@ -66,6 +68,7 @@ def withdraw(args):
 
 @blp.get("/withdrawals/<int:withdrawal_id>")
 @login_required
+@errors("WITHDRAWAL_NOT_FOUND")
 @blp.response(200, schemas.WithdrawalSchema)
 def get_withdrawal(withdrawal_id):
     payout = db.session.get(Payout, withdrawal_id)

@@ -12,6 +12,7 @@ from backend.auth.models import User
 from backend.commission.models import Commission, Payout
 from backend.extensions import db, redis_client, wechat
 from backend.timeutil import utcnow
+from backend.transactions import commit_before_remote_call
 from backend.wechat.gateway import WeChatError, WeChatUnavailable
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def send_earned_messages(payout_ids: list[int]) -> int:
     if claimed:
         db.session.execute(update(Payout).where(Payout.id.in_(claimed))
                            .values(notified_at=utcnow()).execution_options(synchronize_session=False))
-    db.session.commit()
+    commit_before_remote_call()  # the claims are on record before a message can go out
     template_id = cfg.wechat.subscribe_template_id
     sent = 0
     for row in (chosen[pid] for pid in claimed):

@@ -1,9 +1,11 @@
+"""Request and response shapes of the commission package (wallet, withdrawals, payouts, settings)."""
+
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
 from backend.commission.settings import BIND_MODES, DISTRIBUTION_MODES, PAYOUT_RAILS
-from backend.schemas import PageArgs, list_schema
+from backend.schemas import PageArgs, Timestamp, list_schema
 
 _bp = validate.Range(min=0, max=10000)
 
@@ -29,7 +31,7 @@ class CommissionSchema(Schema):
     status = fields.String()
     buyer = fields.Nested(BuyerSchema)
     chain = fields.Nested(ChainSchema)
-    created_at = fields.String()
+    created_at = Timestamp()
 
 
 CommissionPage = list_schema(CommissionSchema, "CommissionPage")
@@ -54,7 +56,7 @@ class WithdrawalSchema(Schema):
     out_bill_no = fields.String(allow_none=True)
     package_info = fields.String()
     last_error = fields.String(allow_none=True)
-    created_at = fields.String()
+    created_at = Timestamp()
 
 
 class PayoutSchema(WithdrawalSchema):
@@ -63,7 +65,7 @@ class PayoutSchema(WithdrawalSchema):
     commission_id = fields.Integer(allow_none=True)
     rail = fields.String()
     attempt = fields.Integer()
-    finished_at = fields.String(allow_none=True)
+    finished_at = Timestamp(allow_none=True)
 
 
 class PayoutListArgs(PageArgs):
@@ -88,3 +90,15 @@ class SettingsSchema(Schema):
     min_transfer_fen = fields.Integer(strict=True, validate=validate.Range(min=10, max=10**8))
     legacy_min_transfer_fen = fields.Integer(strict=True, validate=validate.Range(min=30, max=10**8))
     daily_transfer_limit_fen = fields.Integer(strict=True, validate=validate.Range(min=0, max=10**10))
+
+
+class WalletDrift(Schema):
+    stored = fields.Integer()
+    ledger = fields.Integer()
+
+
+class WalletCheckSchema(Schema):
+    user_id = fields.Integer()
+    ok = fields.Boolean()
+    drift = fields.Dict(keys=fields.String(), values=fields.Nested(WalletDrift),
+                        metadata={"description": "wallet column → stored and ledger-derived fen; empty when ok"})

@@ -11,8 +11,9 @@ from datetime import timedelta
 from sqlalchemy import func, insert, select
 
 from backend.auth.models import User
-from backend.commission import ledger, rules
+from backend.commission import ledger, outbox, rules
 from backend.commission.ledger import SHOP_COMMISSION_EXPENSE, Movement, user_account
+from backend.commission.ledger_keys import earn_key, reinstatement_key, release_key, reversal_key
 from backend.commission.models import Commission, LedgerEntry, Payout, Wallet
 from backend.commission.settings import DistributionSettings
 from backend.extensions import db
@@ -93,9 +94,10 @@ def commission_chain(buyer: Member, inviter: Member | None, inviters_inviter: Me
 def record_commissions(order_id: int, buyer_id: int, chain: Chain, lines: list[rules.Line],
                        settings: DistributionSettings) -> int:
     """Write the commission lines of a paid order, their pending ledger entries, and
-    one pending payout per line (the outbox). The caller holds the order's row lock
-    and has just moved it from pending_payment to paid. Returns the number of
-    payouts to credit once the transaction commits."""
+    one pending payout per line (the outbox), and have the credit job enqueued once
+    the transaction commits (no statement: a Redis call after the commit). The caller
+    holds the order's row lock and has just moved it from pending_payment to paid.
+    Returns the number of payouts written."""
     level1, level2 = chain.level1, chain.level2
     if level1 is None or not level1.is_distributor:
         return 0
@@ -128,7 +130,7 @@ def record_commissions(order_id: int, buyer_id: int, chain: Chain, lines: list[r
     # unique keys stay as the database's backstop, without a savepoint each.
     ledger.post_guarded([
         Movement(
-            key=f"commission:{cid}:earn", kind="commission_earned", user_id=row["user_id"],
+            key=earn_key(cid), kind="commission_earned", user_id=row["user_id"],
             debit=SHOP_COMMISSION_EXPENSE, credit=user_account(row["user_id"], "pending"),
             amount_fen=row["amount_fen"], order_id=order_id, commission_id=cid, earned_delta=row["amount_fen"],
             memo=f"order {order_id} level {row['level']}",
@@ -140,6 +142,7 @@ def record_commissions(order_id: int, buyer_id: int, chain: Chain, lines: list[r
              rail=settings.payout_rail, status="pending", attempt=1, tries=0, next_attempt_at=now,
              created_at=now, updated_at=now)
         for cid, row in zip(ids, rows, strict=True)])
+    outbox.enqueue_credit_after_commit()
     return len(rows)
 
 
@@ -156,7 +159,7 @@ def _rate(user: Member, level: int, settings: DistributionSettings) -> int:
 def release_movement(commission: Commission) -> Movement:
     """pending → available for what is left of a commission after clawbacks."""
     return Movement(
-        key=f"commission:{commission.id}:release", kind="commission_released", user_id=commission.user_id,
+        key=release_key(commission.id), kind="commission_released", user_id=commission.user_id,
         debit=user_account(commission.user_id, "pending"), credit=user_account(commission.user_id, "available"),
         amount_fen=commission.amount_fen - commission.reversed_fen, order_id=commission.order_id,
         commission_id=commission.id,
@@ -189,7 +192,7 @@ def claw_back(order, refund_id: int) -> None:
             continue
         source = "pending" if commission.status == "pending" else "available"
         posted = ledger.post(Movement(
-            key=f"refund:{refund_id}:commission:{commission.id}", kind="commission_reversed",
+            key=reversal_key(refund_id, commission.id), kind="commission_reversed",
             user_id=commission.user_id, debit=user_account(commission.user_id, source),
             credit=SHOP_COMMISSION_EXPENSE, amount_fen=amount, order_id=order.id,
             commission_id=commission.id, earned_delta=-amount, memo=f"refund {refund_id}",
@@ -217,9 +220,9 @@ def undo_claw_back(order, refund_id: int) -> None:
         amount = commission.reversed_fen - target
         if amount <= 0:
             continue
-        released = ledger.is_posted(f"commission:{commission.id}:release")
+        released = ledger.is_posted(release_key(commission.id))
         posted = ledger.post(Movement(
-            key=f"refund:{refund_id}:commission:{commission.id}:undo", kind="commission_reinstated",
+            key=reinstatement_key(refund_id, commission.id), kind="commission_reinstated",
             user_id=commission.user_id, debit=SHOP_COMMISSION_EXPENSE,
             credit=user_account(commission.user_id, "available" if released else "pending"),
             amount_fen=amount, order_id=order.id, commission_id=commission.id,

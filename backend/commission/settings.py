@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, fields
 
 from backend.commission.models import Setting
 from backend.extensions import db
+from backend.transactions import after_commit
 
 PAYOUT_RAILS = ("wallet", "wechat_transfer", "wechat_legacy_transfer")
 BIND_MODES = ("permanent", "protection", "until_first_order")
@@ -63,5 +64,8 @@ def save_settings(changes: dict) -> DistributionSettings:
     else:
         row.value = asdict(updated)
     db.session.flush()
+    # Forgotten now (the rest of this transaction reads the change) and again once it
+    # is committed: a read by another thread in between kept the old settings.
     _cache.clear()
+    after_commit(_cache.clear)
     return updated

@@ -48,9 +48,8 @@ def _check_targets(args: dict) -> None:
         raise ApiError("PRODUCT_NOT_FOUND", f"Product {args['product_id']} does not exist")
     if args.get("campaign_id") and db.session.get(Campaign, args["campaign_id"]) is None:
         raise ApiError("NOT_FOUND", f"Campaign {args['campaign_id']} does not exist")
-    if args.get("distributor_id") and db.session.get(User, args["distributor_id"]) is None:
-        # NOT_FOUND for these two, as the API contract fixed it
-        raise ApiError("NOT_FOUND", f"User {args['distributor_id']} does not exist")
+    if args.get("distributor_id"):
+        get_or_404(User, args["distributor_id"])
 
 
 def create_live_code(args: dict) -> LiveCode:

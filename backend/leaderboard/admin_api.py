@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
 from rq.job import Job
 
+from backend.apidoc import errors
 from backend.auth.guards import admin_required
 from backend.errors import ApiError
 from backend.extensions import redis_client
+from backend.leaderboard import schemas
 from backend.leaderboard.jobs_rebuild import check_all, enqueue_rebuild
-from backend.leaderboard.periods import METRICS, PERIODS
 
 blp = Blueprint("admin_leaderboards", __name__, url_prefix="/api/v1/admin", description="Leaderboards (admin)")
 
 
-class DriftArgs(Schema):
-    metric = fields.String(validate=validate.OneOf(METRICS))
-    period = fields.String(validate=validate.OneOf(PERIODS))
-
-
 @blp.get("/leaderboards/drift")
 @admin_required("operator")
-@blp.arguments(DriftArgs, location="query")
+@blp.arguments(schemas.DriftArgs, location="query")
+@blp.response(200, schemas.DriftReport)
 def drift(args):
     boards = check_all(args.get("metric"), args.get("period"))
     return {"ok": not boards, "boards": boards}
@@ -30,12 +26,15 @@ def drift(args):
 
 @blp.post("/leaderboards/rebuild")
 @admin_required("operator")
+@blp.response(202, schemas.RebuildQueued)
 def rebuild():
-    return {"job_id": enqueue_rebuild(), "status": "queued"}, 202
+    return {"job_id": enqueue_rebuild(), "status": "queued"}
 
 
 @blp.get("/leaderboards/rebuild/<job_id>")
 @admin_required("operator")
+@errors("NOT_FOUND")
+@blp.response(200, schemas.RebuildStatus)
 def rebuild_status(job_id):
     try:
         job = Job.fetch(job_id, connection=redis_client())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, jsonify, request
 from flask_smorest import Blueprint
 
+from backend.apidoc import errors
 from backend.auth.guards import current_user_id_or_none
 from backend.errors import ApiError
 from backend.extensions import redis_client
@@ -21,6 +22,7 @@ def _item(rank: int, entry: boards.Entry, users: dict) -> dict:
 
 
 @blp.get("/leaderboards/<metric>")
+@errors("NOT_FOUND", "VALIDATION_ERROR")
 @blp.arguments(schemas.BoardArgs, location="query")
 @blp.response(200, schemas.BoardSchema)
 def read_board(args, metric):

@@ -15,6 +15,7 @@ from sqlalchemy import and_, case, func, select
 
 from backend.commission import ledger
 from backend.commission.ledger import Movement, user_account
+from backend.commission.ledger_keys import prize_key
 from backend.commission.models import Commission, LedgerEntry, Payout
 from backend.commission.settings import get_settings
 from backend.errors import ApiError
@@ -89,7 +90,7 @@ def close(campaign_id: int) -> list[int]:
     """Archive the standings and pay the prizes, once. Returns payout ids to run."""
     campaign = db.session.scalar(select(Campaign).where(Campaign.id == campaign_id).with_for_update())
     if campaign is None:
-        raise ApiError("NOT_FOUND", f"No campaign {campaign_id}")
+        raise ApiError("NOT_FOUND", f"Campaign {campaign_id} does not exist", 404)
     if campaign.status == "closed":
         return []
     if as_utc(campaign.ends_at) > utcnow():
@@ -108,7 +109,7 @@ def close(campaign_id: int) -> list[int]:
         db.session.add(row)
         if prize:
             ledger.post(Movement(
-                key=f"prize:{campaign.id}:{user_id}", kind="prize_awarded", user_id=user_id,
+                key=prize_key(campaign.id, user_id), kind="prize_awarded", user_id=user_id,
                 debit=SHOP_PRIZE_EXPENSE, credit=user_account(user_id, "available"), amount_fen=prize,
                 earned_delta=prize, memo=f"{campaign.name}: rank {rank}"))
             payout = Payout(kind="prize", user_id=user_id, amount_fen=prize, rail=settings.payout_rail,

@@ -13,6 +13,7 @@ from backend.timeutil import utcnow
 
 class Campaign(db.Model):
     __tablename__ = "campaigns"
+    __not_found_code__ = "NOT_FOUND"  # the code the campaign routes answered before the naming rule
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         CheckConstraint("metric IN ('commission', 'gmv', 'orders', 'customers')", name="known_metric"),

@@ -24,6 +24,7 @@ from sqlalchemy import String, case, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from backend.commission import ledger_keys
 from backend.commission.models import Commission, LedgerEntry
 from backend.extensions import db
 from backend.leaderboard import boards
@@ -200,10 +201,10 @@ def recent_events(now: datetime | None = None) -> dict[str, set[str]]:
         select(LedgerEntry.idempotency_key, LedgerEntry.commission_id)
         .where(LedgerEntry.created_at >= since,
                LedgerEntry.kind.in_(("commission_reversed", "commission_reinstated"))))
-    for key, cid in entries:  # refund:{refund}:commission:{commission}[:undo]
-        parts = key.split(":")
-        tag = "u" if key.endswith(":undo") else "r"
-        out["commission"].add(f"{tag}:{parts[1]}:c:{cid}")
+    for key, cid in entries:  # a reversal or reinstatement: refund:{refund}:commission:{commission}[:undo]
+        parsed = ledger_keys.parse(key)
+        tag = "u" if parsed.undo else "r"
+        out["commission"].add(f"{tag}:{parsed.refund_id}:c:{cid}")
     for rid, status in db.session.execute(select(Refund.id, Refund.status).where(Refund.created_at >= since)):
         tags = ("r", "u") if status == "failed" else ("r",)
         for tag in tags:

@@ -1,8 +1,11 @@
+"""Request and response shapes of the boards, the campaigns and their operator views."""
+
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from backend.leaderboard.periods import PERIODS
+from backend.leaderboard.periods import METRICS, PERIODS
+from backend.schemas import Timestamp
 
 
 class BoardArgs(Schema):
@@ -37,3 +40,85 @@ class BoardSchema(Schema):
     period_key = fields.String()
     items = fields.List(fields.Nested(RankItem))
     me = fields.Nested(MeSchema, allow_none=True)
+
+
+# --- campaigns -----------------------------------------------------------------------
+
+class PrizeTier(Schema):
+    from_rank = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1000))
+    to_rank = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1000))
+    amount_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10**9))
+
+
+class CampaignArgs(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    metric = fields.String(required=True, validate=validate.OneOf(METRICS))
+    starts_at = Timestamp(required=True)
+    ends_at = Timestamp(required=True)
+    prizes = fields.List(fields.Nested(PrizeTier), load_default=list, validate=validate.Length(max=20))
+
+
+class StandingArgs(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
+
+
+class CampaignSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    metric = fields.String()
+    starts_at = Timestamp()
+    ends_at = Timestamp()
+    prizes = fields.List(fields.Nested(PrizeTier))
+    status = fields.String(metadata={"description": "open or closed"})
+    closed_at = Timestamp(allow_none=True)
+
+
+class StandingItem(Schema):
+    rank = fields.Integer()
+    user = fields.Nested(RankUser, allow_none=True)
+    score = fields.Integer()
+    prize_fen = fields.Integer()
+
+
+class CampaignStandingsSchema(CampaignSchema):
+    items = fields.List(fields.Nested(StandingItem))
+    me = fields.Nested(StandingItem, allow_none=True, metadata={"description": "the caller's row, if on the page"})
+
+
+# --- operators -----------------------------------------------------------------------
+
+class DriftArgs(Schema):
+    metric = fields.String(validate=validate.OneOf(METRICS))
+    period = fields.String(validate=validate.OneOf(PERIODS))
+
+
+class DriftMember(Schema):
+    user_id = fields.Integer()
+    redis = fields.Integer(allow_none=True)
+    database = fields.Integer(allow_none=True)
+
+
+class DriftBoard(Schema):
+    metric = fields.String()
+    period = fields.String()
+    period_key = fields.String()
+    members = fields.List(fields.Nested(DriftMember))
+
+
+class DriftReport(Schema):
+    ok = fields.Boolean()
+    boards = fields.List(fields.Nested(DriftBoard))
+
+
+class RebuildQueued(Schema):
+    job_id = fields.String()
+    status = fields.String()
+
+
+class RebuildStatus(Schema):
+    job_id = fields.String()
+    status = fields.String(metadata={"description": "RQ's job status: queued, started, finished, failed, …"})
+    percent = fields.Integer()
+    steps = fields.Integer()
+    total_steps = fields.Integer(allow_none=True)
+    boards = fields.Integer(allow_none=True, metadata={"description": "boards written, once finished"})

@@ -17,6 +17,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, exists, func, select
 
 from backend.auth.profiles import public_profiles
+from backend.commission import ledger_keys
 from backend.commission.ledger import user_account
 from backend.commission.models import Commission, LedgerEntry
 from backend.extensions import db
@@ -89,7 +90,7 @@ def refund_events(refund_id: int, order_id: int, amount_fen: int, undo: bool = F
         select(LedgerEntry.commission_id, LedgerEntry.amount_fen, LedgerEntry.created_at, wallet_side,
                Commission.user_id, Commission.level, Commission.created_at)
         .join(Commission, Commission.id == LedgerEntry.commission_id)
-        .where(LedgerEntry.idempotency_key.like(f"refund:{refund_id}:commission:%"), LedgerEntry.kind == kind)).all()
+        .where(ledger_keys.of_refund(LedgerEntry.idempotency_key, refund_id), LedgerEntry.kind == kind)).all()
     order_on_boards, moment, left_pending = None, None, []
     for commission_id, amount, posted_at, account, user_id, level, earned_at in entries:
         moment = posted_at
@@ -121,7 +122,7 @@ def _credits_since(commission_ids: list[int]) -> list[Event]:
     job will come for them), or by a credit job. The commission counts what its
     release moved (what the credit job counted, read under the same lock); events
     apply once by id, so whichever of the two comes first is the one counted."""
-    keys = [f"commission:{cid}:release" for cid in commission_ids]
+    keys = [ledger_keys.release_key(cid) for cid in commission_ids]
     released = db.session.execute(
         select(Commission.id, Commission.user_id, Commission.created_at, LedgerEntry.amount_fen)
         .join(LedgerEntry, LedgerEntry.commission_id == Commission.id)

@@ -14,12 +14,10 @@ from flask import Blueprint, Response, request
 from sqlalchemy import select
 
 from backend.commission import payouts
-from backend.commission.jobs import enqueue_credit
 from backend.commission.models import Payout
 from backend.errors import ApiError
 from backend.extensions import db, wechat
 from backend.orders import payment, refunds
-from backend.transactions import after_commit
 from backend.wechat.gateway import InvalidSignature, TransferResult
 
 log = logging.getLogger(__name__)
@@ -41,7 +39,7 @@ def payment_notify():
     if data.get("return_code") != "SUCCESS" or data.get("result_code") != "SUCCESS":
         return _xml("SUCCESS", "OK")  # a failed payment: nothing to record
     try:
-        result = payment.mark_paid(data["out_trade_no"], data["transaction_id"], int(data["total_fee"]))
+        payment.mark_paid(data["out_trade_no"], data["transaction_id"], int(data["total_fee"]))
     except payment.AmountMismatch as exc:
         db.session.rollback()  # a 200 answer: the boundary would commit
         log.error("payment notify amount mismatch: %s", exc)
@@ -49,8 +47,7 @@ def payment_notify():
     except ApiError as exc:
         db.session.rollback()  # a 200 answer: the boundary would commit
         return _xml("FAIL", exc.message)
-    if result.payouts:
-        after_commit(enqueue_credit)  # once the payment is committed; the sweeper covers a Redis outage
+    # The credit job's enqueue was registered by record_commissions (after the commit).
     return _xml("SUCCESS", "OK")
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import g
 from flask_smorest import Blueprint
 
+from backend.apidoc import errors, get_or_404
 from backend.auth.api import user_view
 from backend.auth.guards import admin_required
 from backend.auth.models import User
-from backend.errors import ApiError
-from backend.extensions import db
+from backend.auth.schemas import UserSchema
 from backend.referral import schemas
 from backend.referral import service as referral
 from backend.transactions import commit_with_retry
@@ -18,14 +18,13 @@ blp = Blueprint("admin_referral", __name__, url_prefix="/api/v1/admin", descript
 
 
 def _user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise ApiError("NOT_FOUND", f"User {user_id} does not exist")
-    return user
+    return get_or_404(User, user_id)  # NOT_FOUND: User's code, fixed by the API contract
 
 
 @blp.get("/users/<int:user_id>/tree")
 @admin_required("operator")
+@errors("NOT_FOUND")
+@blp.response(200, schemas.TreeSchema)
 def tree(user_id):
     user = _user(user_id)
     return {
@@ -40,16 +39,19 @@ def tree(user_id):
 
 @blp.post("/users/<int:user_id>/approve-distributor")
 @admin_required("operator")
+@errors("NOT_FOUND")
+@blp.response(200, UserSchema)
 def approve(user_id):
     user = _user(user_id)
     referral.approve(user)
-    db.session.commit()
     return user_view(user)
 
 
 @blp.post("/users/<int:user_id>/move")
 @admin_required("operator")
+@errors("NOT_FOUND", *referral.BIND_ERRORS, "VALIDATION_ERROR", "MALFORMED_JSON")
 @blp.arguments(schemas.MoveArgs)
+@blp.response(200, UserSchema)
 def move(args, user_id):
     user = _user(user_id)
     commit_with_retry(lambda: referral.bind(user, args["invite_code"], source="admin", reason=args["reason"],

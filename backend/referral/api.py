@@ -8,30 +8,35 @@ import qrcode
 from flask import current_app, g, send_file
 from flask_smorest import Blueprint
 
+from backend.apidoc import errors
 from backend.auth.guards import login_required
 from backend.errors import ApiError
-from backend.extensions import db, end_transaction_before_remote_call, wechat
+from backend.extensions import wechat
 from backend.referral import schemas
 from backend.referral import service as referral
 from backend.referral.team import team_page
-from backend.transactions import commit_with_retry
+from backend.transactions import commit_before_remote_call, commit_with_retry
 from backend.wechat.gateway import WeChatError, WeChatUnavailable
+
+# A PNG image in the OpenAPI document (the body is the file itself).
+PNG = {"type": "string", "format": "binary"}
 
 blp = Blueprint("referral", __name__, url_prefix="/api/v1", description="Distributors, binding and teams")
 
 
 @blp.post("/distributor/apply")
 @login_required
+@errors("MALFORMED_JSON")
 @blp.arguments(schemas.ApplyArgs)
 @blp.response(200, schemas.ApplyResult)
 def apply(args):
     status = referral.apply(g.user, args.get("real_name"), args.get("phone"))
-    db.session.commit()
     return {"status": status}
 
 
 @blp.post("/referral/bind")
 @login_required
+@errors(*referral.BIND_ERRORS, "VALIDATION_ERROR", "MALFORMED_JSON")
 @blp.arguments(schemas.BindArgs)
 @blp.response(200, schemas.BindResult)
 def bind(args):
@@ -58,10 +63,11 @@ def _require_code():
 
 @blp.get("/me/share-code")
 @login_required
-@blp.response(200, content_type="image/png")
+@errors("NOT_A_DISTRIBUTOR", "WECHAT_UNAVAILABLE", "WECHAT_ERROR")
+@blp.response(200, PNG, content_type="image/png")
 def share_code():
     code = _require_code()
-    end_transaction_before_remote_call()
+    commit_before_remote_call()
     try:
         png = wechat().wxacode_unlimited(scene=f"i={code}", page="pages/index/index")
     except WeChatUnavailable as exc:
@@ -73,7 +79,8 @@ def share_code():
 
 @blp.get("/me/share-qr")
 @login_required
-@blp.response(200, content_type="image/png")
+@errors("NOT_A_DISTRIBUTOR")
+@blp.response(200, PNG, content_type="image/png")
 def share_qr():
     code = _require_code()
     base = current_app.config["FISSION"].extra.get("share_link_base", "https://shop.example.com/s")

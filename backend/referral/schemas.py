@@ -1,8 +1,11 @@
+"""Request and response shapes of distributors, binding, teams and the referral tree."""
+
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from backend.schemas import PageArgs, list_schema
+from backend.auth.schemas import UserSchema
+from backend.schemas import PageArgs, Timestamp, list_schema
 
 
 class ApplyArgs(Schema):
@@ -43,7 +46,7 @@ class TeamVia(Schema):
 class TeamMember(Schema):
     user_id = fields.Integer()
     nickname = fields.String()
-    bound_at = fields.String(allow_none=True)
+    bound_at = Timestamp(allow_none=True)
     orders_count = fields.Integer()
     gmv_fen = fields.Integer()
     commission_to_me_fen = fields.Integer()
@@ -59,3 +62,16 @@ TeamPage = list_schema(TeamMember, "TeamPage", next_cursor=fields.String(
 class MoveArgs(Schema):
     invite_code = fields.String(required=True, validate=validate.Length(min=1, max=32))
     reason = fields.String(required=True, validate=validate.Length(min=1, max=255))
+
+
+class TeamCount(Schema):
+    count = fields.Integer()
+
+
+class TreeSchema(Schema):
+    user = fields.Nested(UserSchema)
+    ancestors = fields.List(fields.Nested(UserSchema), metadata={"description": "nearest first"})
+    level1 = fields.Nested(TeamCount)
+    level2 = fields.Nested(TeamCount)
+    depth = fields.Integer()
+    root_id = fields.Integer(allow_none=True)

@@ -111,6 +111,10 @@ def _may_rebind(user: User, settings) -> bool:
     return False
 
 
+# What ``bind`` can refuse with (the routes that bind list them).
+BIND_ERRORS = ("INVITE_CODE_NOT_FOUND", "SELF_REFERRAL", "INVITER_NOT_DISTRIBUTOR", "ALREADY_BOUND", "REFERRAL_CYCLE")
+
+
 def bind(user: User, invite_code: str, source: str, *, reason: str = "", operator_id: int | None = None,
          force: bool = False) -> User:
     """Bind ``user`` under the owner of ``invite_code``. Raises ApiError with the

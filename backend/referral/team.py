@@ -26,7 +26,7 @@ from backend.orders.models import Order
 from backend.referral.models import TeamContribution
 from backend.referral.service import in_team, team_count
 from backend.schemas import page_of
-from backend.timeutil import as_utc, iso
+from backend.timeutil import as_utc
 
 PAID_STATUSES = ("paid", "shipped", "completed", "partially_refunded", "refunded")
 SORTS = ("joined", "contribution")
@@ -154,7 +154,7 @@ def team_page(me_id: int, level: int, page: int, per_page: int, sort: str = "joi
     for row in rows:
         via = {"id": row.via_id, "nickname": row.via_nickname} if level == 2 else None
         items.append({
-            "user_id": row.id, "nickname": row.nickname, "bound_at": iso(row.bound_at),
+            "user_id": row.id, "nickname": row.nickname, "bound_at": row.bound_at,
             "orders_count": int(orders[row.id].n) if row.id in orders else 0,
             "gmv_fen": int(orders[row.id].gmv) if row.id in orders else 0,
             "commission_to_me_fen": int(brought.get(row.id, 0)),

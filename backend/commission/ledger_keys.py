@@ -1,0 +1,93 @@
+"""The idempotency keys of ledger postings: built and read in one place.
+
+A posting's key is unique in ``ledger_entries`` (the database's backstop against a
+replay), and some readers find postings by their key (the boards take a refund's
+reversals off by ``refund:{refund}:commission:…``). The writers and those readers
+must agree on the shape, so both go through here:
+
+* ``commission:{commission}:earn``            a paid order's commission, pending
+* ``commission:{commission}:release``         its hold is over: pending → available
+* ``refund:{refund}:commission:{commission}`` a refund's clawback
+* ``refund:{refund}:commission:{commission}:undo``  a failed refund gives it back
+* ``payout:{payout}:{attempt}:{step}``        hold / settle / return of a transfer
+* ``prize:{campaign}:{user}``                 a campaign prize
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PAYOUT_STEPS = ("hold", "settle", "return")
+
+
+def earn_key(commission_id: int) -> str:
+    return f"commission:{commission_id}:earn"
+
+
+def release_key(commission_id: int) -> str:
+    return f"commission:{commission_id}:release"
+
+
+def reversal_key(refund_id: int, commission_id: int) -> str:
+    return f"refund:{refund_id}:commission:{commission_id}"
+
+
+def reinstatement_key(refund_id: int, commission_id: int) -> str:
+    return f"{reversal_key(refund_id, commission_id)}:undo"
+
+
+def payout_key(payout_id: int, attempt: int, step: str) -> str:
+    assert step in PAYOUT_STEPS, step
+    return f"payout:{payout_id}:{attempt}:{step}"
+
+
+def prize_key(campaign_id: int, user_id: int) -> str:
+    return f"prize:{campaign_id}:{user_id}"
+
+
+def refund_commission_pattern(refund_id: int) -> str:
+    """LIKE pattern of every reversal and reinstatement of one refund (ids are
+    integers: nothing in them needs escaping)."""
+    return f"refund:{int(refund_id)}:commission:%"
+
+
+def of_refund(key_column, refund_id: int):
+    """SQL predicate: ``key_column`` is a reversal or reinstatement key of ``refund_id``."""
+    return key_column.like(refund_commission_pattern(refund_id))
+
+
+@dataclass(frozen=True)
+class LedgerKey:
+    """What a key says. Fields a kind does not have are None."""
+
+    kind: str  # earn | release | reversal | reinstatement | payout | prize
+    commission_id: int | None = None
+    refund_id: int | None = None
+    payout_id: int | None = None
+    attempt: int | None = None
+    step: str | None = None
+    campaign_id: int | None = None
+    user_id: int | None = None
+
+    @property
+    def undo(self) -> bool:
+        return self.kind == "reinstatement"
+
+
+def parse(key: str) -> LedgerKey:
+    """The parts of a key built above; ValueError for anything else."""
+    parts = key.split(":")
+    match parts:
+        case ["commission", cid, "earn"]:
+            return LedgerKey("earn", commission_id=int(cid))
+        case ["commission", cid, "release"]:
+            return LedgerKey("release", commission_id=int(cid))
+        case ["refund", rid, "commission", cid]:
+            return LedgerKey("reversal", commission_id=int(cid), refund_id=int(rid))
+        case ["refund", rid, "commission", cid, "undo"]:
+            return LedgerKey("reinstatement", commission_id=int(cid), refund_id=int(rid))
+        case ["payout", pid, attempt, step] if step in PAYOUT_STEPS:
+            return LedgerKey("payout", payout_id=int(pid), attempt=int(attempt), step=step)
+        case ["prize", campaign_id, user_id]:
+            return LedgerKey("prize", campaign_id=int(campaign_id), user_id=int(user_id))
+    raise ValueError(f"not a ledger key: {key!r}")
