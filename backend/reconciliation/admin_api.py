@@ -16,7 +16,10 @@ from backend.reconciliation import service, statements_api  # noqa: F401 - state
 from backend.reconciliation.blueprint import blp, finance
 from backend.reconciliation.reports import XLSX
 
-IMPORT_ERRORS = ("IMPORT_UNREADABLE", "IMPORT_BAD_COLUMNS", "IMPORT_NO_VALID_ROWS", "PAYLOAD_TOO_LARGE")
+# A route listing a 422 code of its own lists VALIDATION_ERROR too: its own 422 entry
+# replaces the one ``blp.arguments`` would add.
+IMPORT_ERRORS = ("IMPORT_UNREADABLE", "IMPORT_BAD_COLUMNS", "IMPORT_NO_VALID_ROWS", "PAYLOAD_TOO_LARGE",
+                 "VALIDATION_ERROR")
 
 
 @blp.post("/reconciliation/counterparties")
@@ -98,7 +101,7 @@ def list_price_lists(supplier_id):
 
 @blp.get("/reconciliation/suppliers/<int:supplier_id>/prices/<int:part_id>")
 @finance
-@errors("COUNTERPARTY_NOT_FOUND", "WRONG_COUNTERPARTY_KIND", "NOT_FOUND")
+@errors("COUNTERPARTY_NOT_FOUND", "WRONG_COUNTERPARTY_KIND", "NOT_FOUND", "VALIDATION_ERROR")
 @blp.arguments(s.LatestPriceArgs, location="query")
 @blp.response(200, s.LatestPriceSchema)
 def latest_price(args, supplier_id, part_id):
@@ -109,7 +112,7 @@ def latest_price(args, supplier_id, part_id):
 @blp.post("/reconciliation/purchase-orders")
 @finance
 @errors("COUNTERPARTY_NOT_FOUND", "WRONG_COUNTERPARTY_KIND", "PART_NOT_FOUND", "DUPLICATE_NUMBER",
-        "MALFORMED_JSON")
+        "VALIDATION_ERROR", "MALFORMED_JSON")
 @blp.arguments(s.PurchaseOrderArgs)
 @blp.response(201, s.PurchaseOrderSchema)
 def create_po(args):
@@ -126,7 +129,8 @@ def get_po(po_id):
 
 @blp.post("/reconciliation/purchase-orders/<int:po_id>/receipts")
 @finance
-@errors("PURCHASE_ORDER_NOT_FOUND", "NOT_FOUND", "QTY_EXCEEDS_OPEN", "DUPLICATE_NUMBER", "MALFORMED_JSON")
+@errors("PURCHASE_ORDER_NOT_FOUND", "NOT_FOUND", "QTY_EXCEEDS_OPEN", "DUPLICATE_NUMBER", "VALIDATION_ERROR",
+        "MALFORMED_JSON")
 @blp.arguments(s.ConvertArgs)
 @blp.response(201, s.DocumentSchema)
 def convert(args, po_id):
@@ -138,7 +142,7 @@ def convert(args, po_id):
 @blp.post("/reconciliation/documents")
 @finance
 @errors("COUNTERPARTY_NOT_FOUND", "WRONG_COUNTERPARTY_KIND", "PART_NOT_FOUND", "DUPLICATE_NUMBER",
-        "MALFORMED_JSON")
+        "VALIDATION_ERROR", "MALFORMED_JSON")
 @blp.arguments(s.DocumentArgs)
 @blp.response(201, s.DocumentSchema)
 def create_document(args):

@@ -14,7 +14,7 @@ from backend.reconciliation.blueprint import blp, finance
 from backend.reconciliation.exports import CONTENT_TYPES
 from backend.reconciliation.models import columns
 
-IMPORT_ERRORS = ("IMPORT_UNREADABLE", "IMPORT_BAD_COLUMNS", "PAYLOAD_TOO_LARGE")
+IMPORT_ERRORS = ("IMPORT_UNREADABLE", "IMPORT_BAD_COLUMNS", "PAYLOAD_TOO_LARGE", "VALIDATION_ERROR")
 
 
 def _run_out(run, job_id: str) -> dict:
@@ -90,7 +90,7 @@ def statement_lines(args, statement_id):
 
 @blp.post("/reconciliation/statements/<int:statement_id>/transitions")
 @finance
-@errors("STATEMENT_NOT_FOUND", "STATEMENT_STATE_CONFLICT", "MALFORMED_JSON")
+@errors("STATEMENT_NOT_FOUND", "STATEMENT_STATE_CONFLICT", "VALIDATION_ERROR", "MALFORMED_JSON")
 @blp.arguments(s.TransitionArgs)
 @blp.response(200, s.StatementSchema)
 def transition(args, statement_id):
@@ -127,7 +127,7 @@ def statement_events(statement_id):
 
 @blp.get("/reconciliation/statements/<int:statement_id>/export")
 @finance
-@errors("STATEMENT_NOT_FOUND")
+@errors("STATEMENT_NOT_FOUND", "VALIDATION_ERROR")
 @blp.arguments(s.ExportArgs, location="query")
 @blp.response(200, s.FILE, content_type=CONTENT_TYPES["xlsx"], description="format=xlsx (the default)")
 @blp.alt_response(200, schema=s.FILE, content_type=CONTENT_TYPES["csv"], success=True, description="format=csv")
