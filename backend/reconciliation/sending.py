@@ -28,6 +28,7 @@ from backend.config import INSTANCE_DIR
 from backend.extensions import db
 from backend.reconciliation import exports, mail
 from backend.reconciliation.models import Counterparty, Delivery, Statement, StatementExport
+from backend.reconciliation.workflow import transition
 from backend.timeutil import utcnow
 from backend.transactions import commit_before_remote_call, unit_of_work
 
@@ -128,8 +129,6 @@ def send_statement(statement_id: int, run_id: int | None, settings: mail.SmtpSet
         statement = db.session.scalar(select(Statement).where(Statement.id == statement_id).with_for_update()
                                       .execution_options(populate_existing=True))
         if statement.state == "draft" and _all_sent(statement):
-            from backend.reconciliation.workflow import transition
-
             transition(statement.id, "send", None, note="mailed to every recipient")
     return counts
 
