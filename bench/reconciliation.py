@@ -8,7 +8,7 @@ receipts, plus one weekly supplier with 100,000 lines in the first week of Decem
 
 1. re-pricing the 1,000,000 November lines from the latest price lists
    (``repricing.reprice``: the one UPDATE behind POST /receipts/reprice);
-2. batch generation of all monthly statements for November (``jobs.generate``:
+2. batch generation of all monthly statements for November (``service.generate_run``:
    what the RQ job and ``flask statements generate`` run): 2,000 statements;
 3. saving one statement of 100,000 lines (the weekly supplier's December run);
 4. batch export of the 2,000 statements to XLSX in a separate worker process,
@@ -158,15 +158,16 @@ def export_worker(run_id: int, directory: str) -> None:
     """Runs in its own process: what the send job does, minus the mail."""
     app = app_for(os.environ["BENCH_DATABASE_URL"])
     from backend.extensions import db
-    from backend.reconciliation import exports, sending
+    from backend.reconciliation import exports, service
     from backend.reconciliation.models import Statement
+    from backend.transactions import unit_of_work
 
     with app.app_context():
-        ids = sending.run_statements(run_id)
+        ids = service.run_statement_ids(run_id)
         started = time.perf_counter()
         for statement_id in ids:
-            exports.export(db.session.get(Statement, statement_id), "xlsx", Path(directory))
-            db.session.commit()
+            with unit_of_work("bench: export"):
+                exports.export(db.session.get(Statement, statement_id), "xlsx", Path(directory))
             db.session.expunge_all()
         elapsed = time.perf_counter() - started
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -193,30 +194,30 @@ def main(argv=None) -> None:
     from datetime import date
 
     from backend.extensions import db
-    from backend.reconciliation import jobs, repricing
+    from backend.reconciliation import repricing, service
+    from backend.transactions import unit_of_work
 
     rows = []
     with app.app_context():
         def reprice():
-            count = repricing.reprice(None, date(2026, 11, 1), date(2026, 11, 30))
-            db.session.commit()
-            return count
+            with unit_of_work("bench: reprice"):
+                return repricing.reprice(None, date(2026, 11, 1), date(2026, 11, 30))
 
         secs, count = timed("reprice", reprice)
         ceiling = copy_ceiling(conn, "recon_document_lines", "doc_date BETWEEN '2026-11-01' AND '2026-11-30'")
         rows.append((f"re-price {count:,} receipt lines from the latest lists", secs, ceiling, 20))
 
-        run_id = jobs.open_run("payable", "monthly", "2026-11").id
-        db.session.commit()
-        secs, result = timed("generate", lambda: jobs.generate(run_id))
+        with unit_of_work("bench: open run"):
+            run_id = service.open_run("payable", "monthly", "2026-11").id
+        secs, result = timed("generate", lambda: service.generate_run(run_id))
         ceiling = copy_ceiling(conn, "recon_statement_lines",
                                f"statement_id IN (SELECT id FROM recon_statements WHERE run_id = {run_id})")
         rows.append((f"batch generation: {result['statements']:,} monthly statements, {result['lines']:,} lines",
                      secs, ceiling, 30))
 
-        big_run = jobs.open_run("payable", "weekly", "2026-12").id
-        db.session.commit()
-        secs, big = timed("one statement", lambda: jobs.generate(big_run))
+        with unit_of_work("bench: open run"):
+            big_run = service.open_run("payable", "weekly", "2026-12").id
+        secs, big = timed("one statement", lambda: service.generate_run(big_run))
         ceiling = copy_ceiling(conn, "recon_statement_lines",
                                f"statement_id IN (SELECT id FROM recon_statements WHERE run_id = {big_run})")
         rows.append((f"save one statement of {big['lines']:,} lines", secs, ceiling, 3))

@@ -262,7 +262,7 @@ def test_two_sends_of_a_run_at_once_mail_each_recipient_once(fin, live, smtp):
     recipient gets one message, and neither sender fails."""
     import time
 
-    from backend.reconciliation import jobs, mail
+    from backend.reconciliation import mail, service
 
     year, month = unique_month()
     tag = uuid.uuid4().hex[:6]
@@ -279,7 +279,7 @@ def test_two_sends_of_a_run_at_once_mail_each_recipient_once(fin, live, smtp):
 
     def send(barrier):
         barrier.wait()
-        return jobs.send(run["id"], settings=settings)
+        return service.send_run(run["id"], settings=settings)
 
     _, errors = at_once_in_app(live, send)
     assert errors == []

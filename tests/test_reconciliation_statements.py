@@ -128,7 +128,7 @@ def test_two_runs_racing_never_put_a_line_on_two_statements(fin, live):
     connection and transaction (on PostgreSQL and MariaDB they truly overlap)."""
     from sqlalchemy import func, select
 
-    from backend.reconciliation import jobs
+    from backend.reconciliation import service
     from backend.reconciliation import statements as engine
     from backend.reconciliation.models import DocumentLine, Statement, StatementLine
 
@@ -144,7 +144,7 @@ def test_two_runs_racing_never_put_a_line_on_two_statements(fin, live):
     def generate(barrier):
         for step in steps:
             barrier.wait()  # both start each period together
-            jobs.generate_period("payable", "semi_monthly", step, None)
+            service.generate_period("payable", "semi_monthly", step, None)
             db.session.commit()
 
     _, errors = at_once_in_app(live, generate)

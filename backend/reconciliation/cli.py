@@ -1,6 +1,7 @@
 """``flask statements ...``: batch statement runs from the command line.
 
-The commands run the same code as the RQ jobs, in this process, with a progress bar.
+The commands run the same service code as the RQ jobs, in this process, with a
+progress bar; a run commits step by step (``runs``), the rest is one unit of work.
 """
 
 from __future__ import annotations
@@ -13,53 +14,52 @@ from flask.cli import AppGroup
 from backend.reconciliation.models import CYCLES, SIDES
 
 group = AppGroup("statements", help="Statements: generate, export and send for a billing cycle.")
+MONTH = click.option("--month", required=True, help="YYYY-MM: the periods ending in this month (Asia/Shanghai).")
 
 
 def _open_run(side: str, cycle: str, month: str) -> int:
-    from backend.extensions import db
-    from backend.reconciliation import jobs
+    from backend.reconciliation import service
+    from backend.transactions import unit_of_work
 
     try:
-        run = jobs.open_run(side, cycle, month)
+        with unit_of_work("flask statements: open run"):
+            run_id = service.open_run(side, cycle, month).id
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--month") from exc
-    db.session.commit()
-    return run.id
+    return run_id
 
 
 @group.command("generate")
 @click.option("--side", type=click.Choice(SIDES), required=True, help="payable (suppliers) or receivable.")
 @click.option("--cycle", type=click.Choice(CYCLES), required=True)
-@click.option("--month", required=True, help="YYYY-MM: the periods ending in this month (Asia/Shanghai).")
+@MONTH
 def generate_cmd(side: str, cycle: str, month: str):
     """Make one statement per counterparty with open lines, for each period of the cycle."""
-    from backend.reconciliation import jobs
-    from backend.reconciliation import statements as engine
-    from backend.reconciliation.periods import parse_month
+    from backend.reconciliation import service
 
     run_id = _open_run(side, cycle, month)
-    steps = len(engine.plan(side, cycle, *parse_month(month)))
+    steps = len(service.run_periods(side, cycle, month))
     with click.progressbar(length=steps, label=f"{side} {cycle} {month}: periods") as bar:
-        result = jobs.generate(run_id, bar.update)
+        result = service.generate_run(run_id, bar.update)
     click.echo(json.dumps({"run_id": run_id, **result}))
 
 
 @group.command("send")
 @click.option("--side", type=click.Choice(SIDES), required=True)
 @click.option("--cycle", type=click.Choice(CYCLES), required=True)
-@click.option("--month", required=True, help="YYYY-MM")
+@MONTH
 def send_cmd(side: str, cycle: str, month: str):
     """Export each statement of the run to XLSX and mail it; a re-run sends only what failed."""
     from backend.errors import ApiError
-    from backend.reconciliation import jobs, sending
+    from backend.reconciliation import service
 
     run_id = _open_run(side, cycle, month)
     try:
-        jobs.check_sendable(jobs.get_run(run_id))
+        service.check_sendable(service.get_run(run_id))
     except ApiError as exc:
         raise click.ClickException(exc.message) from exc
-    with click.progressbar(length=len(sending.run_statements(run_id)), label="statements") as bar:
-        result = jobs.send(run_id, bar.update)
+    with click.progressbar(length=len(service.run_statement_ids(run_id)), label="statements") as bar:
+        result = service.send_run(run_id, bar.update)
     click.echo(json.dumps({"run_id": run_id, **result}))
     if result["state"] != "done":
         raise SystemExit(1)
@@ -68,18 +68,13 @@ def send_cmd(side: str, cycle: str, month: str):
 @group.command("status")
 @click.option("--side", type=click.Choice(SIDES), required=True)
 @click.option("--cycle", type=click.Choice(CYCLES), required=True)
-@click.option("--month", required=True, help="YYYY-MM")
+@MONTH
 def status_cmd(side: str, cycle: str, month: str):
     """The run's state and progress, and its failed deliveries."""
-    from sqlalchemy import select
+    from backend.reconciliation import service
 
-    from backend.extensions import db
-    from backend.reconciliation import jobs, sending
-    from backend.reconciliation.models import Delivery
-
-    run = jobs.get_run(_open_run(side, cycle, month))
-    failed = db.session.scalars(select(Delivery).where(
-        Delivery.statement_id.in_(sending.run_statements(run.id)), Delivery.state != "sent")).all()
+    run = service.get_run(_open_run(side, cycle, month))
+    failed = service.unsent_deliveries(run.id)
     click.echo(json.dumps({"run_id": run.id, "state": run.state, "progress": f"{run.progress_done}/"
                            f"{run.progress_total}", "statements": run.statements, "lines": run.lines,
                            "unsent": [{"statement_id": d.statement_id, "recipient": d.recipient, "error": d.error}

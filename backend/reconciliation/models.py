@@ -23,6 +23,11 @@ PRICE_SOURCES = ("po", "price_list", "latest_po", "manual")
 STATEMENT_STATES = ("draft", "sent", "confirmed", "disputed", "settled", "void")
 
 
+def columns(row) -> dict:
+    """A row's columns as a dict, for a response schema to shape along with extra keys."""
+    return {c.key: getattr(row, c.key) for c in row.__table__.columns}
+
+
 class Counterparty(db.Model):
     """A supplier (we pay) or a business customer (pays us), with its billing cycle."""
 
@@ -122,6 +127,7 @@ class Document(db.Model):
     """A goods receipt (进货单), a return (negative receipt) or a delivery to a customer."""
 
     __tablename__ = "recon_documents"
+    __not_found_code__ = "NOT_FOUND"  # the API's code for a missing document (contract)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from backend.apidoc import get_or_404
 from backend.errors import ApiError
 from backend.extensions import db
 from backend.reconciliation.models import Counterparty, Part
@@ -21,6 +22,12 @@ def add_unique(obj, what: str):
     return obj
 
 
+def get_locked_or_404(model, ident):
+    """``get_or_404`` under the row's lock (SELECT … FOR UPDATE): one query when it exists."""
+    row = db.session.get(model, ident, with_for_update=True)
+    return row if row is not None else get_or_404(model, ident)
+
+
 def create_counterparty(args: dict) -> Counterparty:
     return add_unique(Counterparty(**args), f"Counterparty code {args['code']}")
 
@@ -34,9 +41,7 @@ def update_counterparty(cp_id: int, args: dict) -> Counterparty:
 
 
 def get_counterparty(cp_id: int, kind: str | None = None) -> Counterparty:
-    cp = db.session.get(Counterparty, cp_id)
-    if cp is None:
-        raise ApiError("COUNTERPARTY_NOT_FOUND", f"No counterparty {cp_id}")
+    cp = get_or_404(Counterparty, cp_id)
     if kind and cp.kind != kind:
         raise ApiError("WRONG_COUNTERPARTY_KIND", f"Counterparty {cp.code} is a {cp.kind}, not a {kind}")
     return cp
@@ -54,10 +59,7 @@ def create_part(args: dict) -> Part:
 
 
 def get_part(part_id: int) -> Part:
-    part = db.session.get(Part, part_id)
-    if part is None:
-        raise ApiError("PART_NOT_FOUND", f"No part {part_id}")
-    return part
+    return get_or_404(Part, part_id)
 
 
 def list_parts(q: str | None, page: int, per_page: int) -> dict:

@@ -14,10 +14,11 @@ from decimal import Decimal
 
 from sqlalchemy import insert, select
 
+from backend.apidoc import get_or_404
 from backend.errors import ApiError
 from backend.extensions import db
 from backend.reconciliation import parts, pricing
-from backend.reconciliation.models import Document, DocumentLine, PurchaseOrder, PurchaseOrderLine
+from backend.reconciliation.models import Document, DocumentLine, PurchaseOrder, PurchaseOrderLine, columns
 from backend.reconciliation.money import checked_amount_cents
 
 POLICIES = ("po", "price_list", "latest_po")
@@ -49,10 +50,7 @@ def create_po(args: dict) -> PurchaseOrder:
 
 
 def get_po(po_id: int, lock: bool = False) -> PurchaseOrder:
-    po = db.session.get(PurchaseOrder, po_id, with_for_update=lock)
-    if po is None:
-        raise ApiError("PURCHASE_ORDER_NOT_FOUND", f"No purchase order {po_id}")
-    return po
+    return parts.get_locked_or_404(PurchaseOrder, po_id) if lock else get_or_404(PurchaseOrder, po_id)
 
 
 def po_lines(po_id: int, lock: bool = False) -> list[PurchaseOrderLine]:
@@ -131,12 +129,17 @@ def create_document(args: dict) -> Document:
 
 
 def get_document(doc_id: int) -> Document:
-    doc = db.session.get(Document, doc_id)
-    if doc is None:
-        raise ApiError("NOT_FOUND", f"No document {doc_id}")
-    return doc
+    return get_or_404(Document, doc_id)
 
 
 def document_lines(doc_id: int) -> list[DocumentLine]:
     return db.session.scalars(select(DocumentLine).where(DocumentLine.document_id == doc_id)
                               .order_by(DocumentLine.id)).all()
+
+
+def po_with_lines(po: PurchaseOrder) -> dict:
+    return {**columns(po), "lines": po_lines(po.id)}
+
+
+def document_with_lines(doc: Document) -> dict:
+    return {**columns(doc), "lines": document_lines(doc.id)}

@@ -1,4 +1,6 @@
-"""The price-variance report as JSON (a page of lines and the sums) or a download."""
+"""The price-variance report: a page of lines with the sums, or every line as CSV or XLSX.
+
+The downloads are built here as bytes or a temporary file; the view sends them."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import csv
 import io
 import tempfile
 
-from flask import Response, send_file
+from sqlalchemy import func, select
 
 from backend.cells import text_cell
 from backend.extensions import db
@@ -17,6 +19,7 @@ COLUMNS = ["supplier_code", "supplier", "document", "doc_date", "part_no", "bran
            "unit_price", "price_diff", "price_source", "amount", "po_amount", "diff_amount"]
 # Text from outside (suppliers' names, numbers and codes), guarded in CSV (backend.cells).
 TEXT_COLUMNS = {"supplier_code", "supplier", "document", "part_no", "brand"}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _shape(row) -> dict:
@@ -29,28 +32,34 @@ def _shape(row) -> dict:
             "diff_amount": cents_text(row.amount_cents - row.po_amount_cents)}
 
 
-def variance_response(args: dict):
+def variance_page(args: dict) -> dict:
+    """A page of the lines, the total count and the sums by supplier, brand and part."""
     query = variance_query(args)
-    if args["format"] == "json":
-        from sqlalchemy import func, select
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    page, per_page = args["page"], args["per_page"]
+    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    summary = variance_summary(args)
+    for group in summary.values():
+        for item in group:
+            item["diff_amount"] = cents_text(item.pop("diff_cents") or 0)
+    return {"items": [_shape(r) for r in rows], "page": page, "per_page": per_page, "total": total, **summary}
 
-        total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-        page, per_page = args["page"], args["per_page"]
-        rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
-        summary = variance_summary(args)
-        for group in summary.values():
-            for item in group:
-                item["diff_amount"] = cents_text(item.pop("diff_cents") or 0)
-        return {"items": [_shape(r) for r in rows], "page": page, "per_page": per_page, "total": total, **summary}
-    rows = (_shape(r) for r in db.session.execute(query.execution_options(yield_per=5000)))
-    if args["format"] == "csv":
-        buffer = io.StringIO()
-        buffer.write("\ufeff")  # the BOM makes Excel read UTF-8
-        out = csv.writer(buffer)
-        out.writerow(COLUMNS)
-        out.writerows([text_cell(row[c]) if c in TEXT_COLUMNS else row[c] for c in COLUMNS] for row in rows)
-        return Response(buffer.getvalue(), mimetype="text/csv",
-                        headers={"Content-Disposition": "attachment; filename=price-variance.csv"})
+
+def _all_rows(args: dict):
+    return (_shape(r) for r in db.session.execute(variance_query(args).execution_options(yield_per=5000)))
+
+
+def variance_csv(args: dict) -> str:
+    buffer = io.StringIO()
+    buffer.write("\ufeff")  # the BOM makes Excel read UTF-8
+    out = csv.writer(buffer)
+    out.writerow(COLUMNS)
+    out.writerows([text_cell(row[c]) if c in TEXT_COLUMNS else row[c] for c in COLUMNS] for row in _all_rows(args))
+    return buffer.getvalue()
+
+
+def variance_xlsx(args: dict):
+    """A temporary file holding the workbook (deleted when closed, after it is sent)."""
     import xlsxwriter
 
     handle = tempfile.NamedTemporaryFile(suffix=".xlsx")
@@ -59,8 +68,7 @@ def variance_response(args: dict):
                                              "strings_to_urls": False})
     sheet = book.add_worksheet("price variance")
     sheet.write_row(0, 0, COLUMNS)
-    for i, row in enumerate(rows, start=1):
+    for i, row in enumerate(_all_rows(args), start=1):
         sheet.write_row(i, 0, [row[c] for c in COLUMNS])
     book.close()
-    return send_file(handle, as_attachment=True, download_name="price-variance.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return handle

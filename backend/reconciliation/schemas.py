@@ -1,13 +1,15 @@
-"""Request and response schemas of the finance endpoints (they also make the OpenAPI document)."""
+"""Request and response schemas of the finance endpoints: master data, prices, documents
+and reports (statement runs and statements: ``statement_schemas``). They also make the
+OpenAPI document; a response schema dumps only the fields it declares."""
 
 from __future__ import annotations
 
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from backend.reconciliation.models import CYCLES, KINDS, SIDES, STATEMENT_STATES
+from backend.reconciliation.models import CYCLES, KINDS
 from backend.reconciliation.money import parse_price
-from backend.schemas import PageArgs, list_schema
+from backend.schemas import PageArgs, Timestamp, list_schema
 
 _qty = validate.Range(min=1, max=10**9)
 # ids and versions are 32-bit INTEGER columns (document lines 64-bit): a larger number is a
@@ -23,6 +25,10 @@ def _price_ok(value) -> None:
         parse_price(value)
     except ValueError as exc:
         raise ValidationError(str(exc)) from exc
+
+
+# A download (CSV, XLSX, PDF): documented by its content type and this schema.
+FILE = {"type": "string", "format": "binary"}
 
 
 class Price(fields.Decimal):
@@ -93,7 +99,7 @@ class PriceListSchema(Schema):
     currency = fields.String()
     source = fields.String()
     rows = fields.Integer()
-    created_at = fields.DateTime()
+    created_at = Timestamp()
 
 
 class PriceListForm(Schema):
@@ -210,97 +216,70 @@ class VarianceArgs(PageArgs):
     per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
-class RunArgs(Schema):
-    side = fields.String(required=True, validate=validate.OneOf(SIDES))
-    cycle = fields.String(required=True, validate=validate.OneOf(CYCLES))
-    month = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
+class RejectedRow(Schema):
+    row = fields.Integer()
+    column = fields.String()
+    reason = fields.String()
 
 
-class RunSchema(Schema):
-    id = fields.Integer()
-    side = fields.String()
-    cycle = fields.String()
-    month = fields.String()
-    state = fields.String()
-    progress_done = fields.Integer()
-    progress_total = fields.Integer()
-    statements = fields.Integer()
+class ImportReport(Schema):
+    """What became of an uploaded file's rows."""
+
+    rows = fields.Integer()
+    accepted = fields.Integer()
+    rejected = fields.List(fields.Nested(RejectedRow))
+
+
+class PriceListImportSchema(Schema):
+    price_list = fields.Nested(PriceListSchema)
+    report = fields.Nested(ImportReport)
+
+
+class LatestPriceSchema(Schema):
+    supplier_id = fields.Integer()
+    part_id = fields.Integer()
+    as_of = fields.Date()
+    unit_price = fields.String(metadata={"description": "decimal text, 6 places"})
+
+
+class DeliveryImportSchema(Schema):
+    documents = fields.Integer()
+    report = fields.Nested(ImportReport)
+
+
+class RepriceResult(Schema):
+    lines = fields.Integer(metadata={"description": "receipt lines re-priced"})
+
+
+class VarianceLine(Schema):
+    line_id = fields.Integer()
+    supplier_code = fields.String()
+    supplier = fields.String()
+    document = fields.String()
+    doc_date = fields.String()
+    part_no = fields.String()
+    brand = fields.String()
+    qty = fields.Integer()
+    po_price = fields.String(allow_none=True)
+    unit_price = fields.String()
+    price_diff = fields.String()
+    price_source = fields.String()
+    amount = fields.String()
+    po_amount = fields.String()
+    diff_amount = fields.String()
+
+
+class VarianceSum(Schema):
+    """One group of the sums; it names its key (supplier_code, brand, or part_no and brand)."""
+
+    supplier_code = fields.String()
+    brand = fields.String()
+    part_no = fields.String()
     lines = fields.Integer()
-    error = fields.String()
-    created_at = fields.DateTime()
-    generated_at = fields.DateTime(allow_none=True)
-    done_at = fields.DateTime(allow_none=True)
-    job_id = fields.String()
-
-
-class DeliveryLogSchema(Schema):
-    id = fields.Integer()
-    statement_id = fields.Integer()
-    version = fields.Integer()
-    counterparty_id = fields.Integer()
-    recipient = fields.String()
-    state = fields.String()
-    attempts = fields.Integer()
-    error = fields.String()
-    sent_at = fields.DateTime(allow_none=True)
-
-
-class StatementListArgs(PageArgs):
-    side = fields.String(validate=validate.OneOf(SIDES))
-    state = fields.String(validate=validate.OneOf(STATEMENT_STATES))
-    counterparty_id = fields.Integer(validate=_id)
-    run_id = fields.Integer(validate=_id)
-    period_end = fields.Date()
-
-
-class TotalSchema(Schema):
-    currency = fields.String()
-    lines = fields.Integer()
-    amount_cents = fields.Integer()
-
-
-class StatementSchema(Schema):
-    id = fields.Integer()
-    number = fields.String()
-    side = fields.String()
-    state = fields.String()
-    version = fields.Integer()
-    counterparty = fields.Dict()
-    period_start = fields.Date()
-    period_end = fields.Date()
-    run_id = fields.Integer(allow_none=True)
-    totals = fields.List(fields.Nested(TotalSchema))
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
-
-
-class LineNote(Schema):
-    document_line_id = fields.Integer(validate=_big_id, required=True, strict=True)
-    note = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-
-
-class TransitionArgs(Schema):
-    action = fields.String(required=True, validate=validate.OneOf(
-        ("send", "confirm", "dispute", "reopen", "settle", "void")))
-    note = fields.String(load_default="", validate=validate.Length(max=2000))
-    notes = fields.List(fields.Nested(LineNote), validate=validate.Length(max=5000))
-
-
-class StatementLinesArgs(PageArgs):
-    version = fields.Integer(validate=_id)
-    per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-
-
-class ExportArgs(Schema):
-    format = fields.String(load_default="xlsx", validate=validate.OneOf(("xlsx", "csv", "pdf")))
-    version = fields.Integer(validate=_id)
-
-
-class DiffArgs(Schema):
-    from_version = fields.Integer(validate=_id, required=True)
-    to_version = fields.Integer(validate=_id, required=True)
+    diff_amount = fields.String()
 
 
 CounterpartyPage = list_schema(CounterpartySchema, "CounterpartyPage")
 PartPage = list_schema(PartSchema, "PartPage")
-StatementPage = list_schema(StatementSchema, "StatementPage")
+VariancePage = list_schema(VarianceLine, "VariancePage", **{  # a field instance each: marshmallow binds it to its name
+    name: fields.List(fields.Nested(VarianceSum)) for name in ("by_supplier", "by_brand", "by_part")})

@@ -7,8 +7,12 @@ statement and counterparty the file names inside itself; the recipient must be o
 of that counterparty's addresses now. Anything else fails the row unsent, so a
 wrong attachment cannot go out. A re-run skips rows already ``sent``; a row is taken
 for sending by one UPDATE (``pending``/``failed`` -> ``sending``), so two senders of the
-same run at once never mail the same recipient twice. The database is committed
-before every SMTP call, so no transaction waits on a mail server.
+same run at once never mail the same recipient twice.
+
+Each step is a unit of work of its own (the export with its log rows; each recipient's
+claim, send and outcome), and the claim is committed before the SMTP call
+(``commit_before_remote_call``), so no transaction waits on a mail server and a row
+taken for sending is visible to every other sender while the mail goes out.
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend.config import INSTANCE_DIR
-from backend.extensions import db, end_transaction_before_remote_call
+from backend.extensions import db
 from backend.reconciliation import exports, mail
 from backend.reconciliation.models import Counterparty, Delivery, Statement, StatementExport
+from backend.reconciliation.workflow import transition
 from backend.timeutil import utcnow
+from backend.transactions import commit_before_remote_call, unit_of_work
 
 SENDABLE = ("draft", "sent", "disputed", "confirmed")
 
@@ -53,7 +59,6 @@ def _log_rows(statement: Statement, cp: Counterparty, run_id: int | None) -> lis
             except IntegrityError:  # the other sender's row
                 pass
     found = existing()
-    db.session.commit()
     return [found[a] for a in addresses]
 
 
@@ -68,7 +73,6 @@ def _claim(delivery_id: int, export_id: int, stale_after: timedelta) -> bool:
             and_(Delivery.state == "sending", Delivery.updated_at < now - stale_after)))
         .values(state="sending", attempts=Delivery.attempts + 1, export_id=export_id, updated_at=now)
         .execution_options(synchronize_session=False)).rowcount
-    db.session.commit()
     return claimed == 1
 
 
@@ -91,46 +95,62 @@ def _refusal(delivery: Delivery, statement: Statement, export: StatementExport) 
     return None
 
 
-def send_statement(statement: Statement, run_id: int | None, settings: mail.SmtpSettings,
+def send_statement(statement_id: int, run_id: int | None, settings: mail.SmtpSettings,
                    fmt: str = "xlsx") -> dict:
-    """Export (or reuse) and send to every recipient not yet served. Commits as it goes."""
-    cp = db.session.get(Counterparty, statement.counterparty_id)
-    export = exports.export(statement, fmt, export_dir() / f"{statement.side}-{statement.period_end:%Y%m}")
+    """Export (or reuse) and send to every recipient not yet served, one unit of work a step."""
+    with unit_of_work(f"statement {statement_id}: export and log rows"):
+        statement = db.session.get(Statement, statement_id)
+        cp = db.session.get(Counterparty, statement.counterparty_id)
+        export = exports.export(statement, fmt, export_dir() / f"{statement.side}-{statement.period_end:%Y%m}")
+        export_id = export.id
+        subject = f"对账单 Statement {statement.number} ({cp.name})"
+        body = (f"{cp.name}:\n\nAttached is statement {statement.number} for "
+                f"{statement.period_start} – {statement.period_end}.\n")
+        delivery_ids = _log_rows(statement, cp, run_id)
     counts = {"sent": 0, "failed": 0, "skipped": 0}
     stale_after = timedelta(seconds=max(300.0, 6 * settings.timeout))
-    for delivery_id in _log_rows(statement, cp, run_id):
-        if not _claim(delivery_id, export.id, stale_after):  # sent already, or being sent by another run
-            counts["skipped"] += 1
-            continue
-        delivery = db.session.get(Delivery, delivery_id)
-        reason = _refusal(delivery, statement, export)
-        if reason is None:
-            end_transaction_before_remote_call()
-            try:
-                mail.send(settings, delivery.recipient, f"对账单 Statement {statement.number} ({cp.name})",
-                          f"{cp.name}:\n\nAttached is statement {statement.number} for "
-                          f"{statement.period_start} – {statement.period_end}.\n",
-                          Path(export.path), exports.CONTENT_TYPES[fmt])
-            except mail.MailError as exc:
-                reason = str(exc)
-        delivery = db.session.get(Delivery, delivery_id)
-        if reason is None:
-            delivery.state, delivery.error, delivery.sent_at = "sent", "", utcnow()
-            counts["sent"] += 1
-        else:
-            delivery.state, delivery.error = "failed", reason[:500]
-            counts["failed"] += 1
-        delivery.updated_at = utcnow()
-        db.session.commit()
-    # under the statement's row lock: a sender running at the same time may have moved it already
-    statement = db.session.scalar(select(Statement).where(Statement.id == statement.id).with_for_update()
-                                  .execution_options(populate_existing=True))
-    if statement.state == "draft" and _all_sent(statement):
-        from backend.reconciliation.workflow import transition
-
-        transition(statement.id, "send", None, note="mailed to every recipient")
-    db.session.commit()
+    for delivery_id in delivery_ids:
+        with unit_of_work(f"statement {statement_id}: delivery {delivery_id}"):
+            if not _claim(delivery_id, export_id, stale_after):  # sent already, or being sent by another run
+                counts["skipped"] += 1
+                continue
+            delivery = db.session.get(Delivery, delivery_id)
+            statement = db.session.get(Statement, statement_id)
+            export = db.session.get(StatementExport, export_id)
+            reason = _refusal(delivery, statement, export)
+            if reason is None:
+                recipient, attachment = delivery.recipient, Path(export.path)
+                commit_before_remote_call()  # the claim is in; no transaction waits on SMTP
+                reason = _mail(settings, recipient, subject, body, attachment, exports.CONTENT_TYPES[fmt])
+            counts["sent" if reason is None else "failed"] += 1
+            _record(delivery_id, reason)
+    with unit_of_work(f"statement {statement_id}: sent"):
+        # under the statement's row lock: a sender running at the same time may have moved it already
+        statement = db.session.scalar(select(Statement).where(Statement.id == statement_id).with_for_update()
+                                      .execution_options(populate_existing=True))
+        if statement.state == "draft" and _all_sent(statement):
+            transition(statement.id, "send", None, note="mailed to every recipient")
     return counts
+
+
+def _mail(settings: mail.SmtpSettings, recipient: str, subject: str, body: str, attachment: Path,
+          content_type: str) -> str | None:
+    """Send one message; the reason it was not sent, or None."""
+    try:
+        mail.send(settings, recipient, subject, body, attachment, content_type)
+    except mail.MailError as exc:
+        return str(exc)
+    return None
+
+
+def _record(delivery_id: int, reason: str | None) -> None:
+    """The outcome of one recipient's row: sent, or failed with why."""
+    delivery = db.session.get(Delivery, delivery_id)
+    if reason is None:
+        delivery.state, delivery.error, delivery.sent_at = "sent", "", utcnow()
+    else:
+        delivery.state, delivery.error = "failed", reason[:500]
+    delivery.updated_at = utcnow()
 
 
 def _all_sent(statement: Statement) -> bool:

@@ -1,69 +1,65 @@
-"""Finance: statement runs (generate, progress, send, delivery log) and statements."""
+"""Finance: statement runs (generate, progress, send, delivery log) and statements.
+
+Routes on the blueprint of ``blueprint`` (``admin_api`` imports this module, so
+registering ``admin_api.blp`` registers these too)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import g, send_file
-from sqlalchemy import select
 
-from backend.errors import ApiError
-from backend.extensions import db
-from backend.reconciliation import exports, jobs, sending, supplier_diff, workflow
-from backend.reconciliation import schemas as s
-from backend.reconciliation import statements as engine
-from backend.reconciliation.admin_api import blp, columns, finance
-from backend.reconciliation.models import Delivery, Statement
-from backend.reconciliation.money import cents_text, price_text
+from backend.apidoc import errors
+from backend.reconciliation import service
+from backend.reconciliation import statement_schemas as s
+from backend.reconciliation.blueprint import blp, finance
+from backend.reconciliation.exports import CONTENT_TYPES
+from backend.reconciliation.models import columns
+
+IMPORT_ERRORS = ("IMPORT_UNREADABLE", "IMPORT_BAD_COLUMNS", "PAYLOAD_TOO_LARGE", "VALIDATION_ERROR")
 
 
-def _run_out(run, job_id: str | None = None) -> dict:
-    return {**columns(run), "job_id": job_id} if job_id else run
+def _run_out(run, job_id: str) -> dict:
+    return {**columns(run), "job_id": job_id}
 
 
 @blp.post("/reconciliation/statement-runs")
 @finance
+@errors("MALFORMED_JSON")
 @blp.arguments(s.RunArgs)
 @blp.response(202, s.RunSchema)
 def start_run(args):
     """Generate a cycle's statements for the periods ending in ``month`` (Asia/Shanghai),
     one per counterparty with open lines, as a background job. Running again adds nothing
     that is already on a statement; progress shows in GET .../statement-runs/{id}."""
-    run = jobs.open_run(args["side"], args["cycle"], args["month"])
-    run.state = "queued"
-    db.session.commit()
-    return _run_out(run, jobs.enqueue("generate", run.id))
+    return _run_out(*service.start_run(args["side"], args["cycle"], args["month"]))
 
 
 @blp.get("/reconciliation/statement-runs/<int:run_id>")
 @finance
+@errors("STATEMENT_RUN_NOT_FOUND")
 @blp.response(200, s.RunSchema)
 def get_run(run_id):
-    return _run_out(jobs.get_run(run_id))
+    return service.get_run(run_id)
 
 
 @blp.post("/reconciliation/statement-runs/<int:run_id>/send")
 @finance
+@errors("STATEMENT_RUN_NOT_FOUND", "STATEMENT_STATE_CONFLICT")
 @blp.response(202, s.RunSchema)
 def send_run(run_id):
     """Export each statement of the run to XLSX (one file per counterparty, named for it) and
     mail it to each recipient. A re-run sends only what has not gone out; the run is
     ``done`` only when every recipient has its file."""
-    run = jobs.get_run(run_id)
-    jobs.check_sendable(run)
-    return _run_out(run, jobs.enqueue("send", run.id))
+    return _run_out(*service.start_sending(run_id))
 
 
 @blp.get("/reconciliation/statement-runs/<int:run_id>/deliveries")
 @finance
+@errors("STATEMENT_RUN_NOT_FOUND")
 @blp.response(200, s.DeliveryLogSchema(many=True))
 def run_deliveries(run_id):
     """The delivery log: one row per statement version and recipient, for every
     statement of the run (also those settled or voided since: the log is history)."""
-    jobs.get_run(run_id)
-    of_run = select(Statement.id).where(Statement.run_id == run_id)
-    return db.session.scalars(select(Delivery).where(Delivery.statement_id.in_(of_run))
-                              .order_by(Delivery.statement_id, Delivery.version, Delivery.recipient)).all()
+    return service.run_deliveries(run_id)
 
 
 @blp.get("/reconciliation/statements")
@@ -71,102 +67,87 @@ def run_deliveries(run_id):
 @blp.arguments(s.StatementListArgs, location="query")
 @blp.response(200, s.StatementPage)
 def list_statements(args):
-    return workflow.list_statements(args)
+    return service.list_statements(args)
 
 
 @blp.get("/reconciliation/statements/<int:statement_id>")
 @finance
+@errors("STATEMENT_NOT_FOUND")
 @blp.response(200, s.StatementSchema)
 def get_statement(statement_id):
-    return workflow.describe(workflow.get_statement(statement_id))
+    return service.statement(statement_id)
 
 
 @blp.get("/reconciliation/statements/<int:statement_id>/lines")
 @finance
+@errors("STATEMENT_NOT_FOUND")
 @blp.arguments(s.StatementLinesArgs, location="query")
+@blp.response(200, s.StatementLinesPage)
 def statement_lines(args, statement_id):
     """The frozen lines of a version (default: the current one)."""
-    statement = workflow.get_statement(statement_id)
-    version = args.get("version") or statement.version
-    rows = exports.line_rows(statement, version, args["page"], args["per_page"])
-    items = [{"document_line_id": line_id, "doc_date": day.isoformat(), "document": number, "part_no": part_no,
-              "brand": brand, "qty": qty, "unit_price": price_text(price), "amount": cents_text(cents),
-              "amount_cents": cents, "currency": currency}
-             for day, number, part_no, brand, qty, price, cents, currency, line_id in rows]
-    totals = engine.totals(statement.id, version)
-    return {"items": items, "page": args["page"], "per_page": args["per_page"],
-            "total": sum(t["lines"] for t in totals), "version": version, "totals": totals}
+    return service.statement_lines(statement_id, args.get("version"), args["page"], args["per_page"])
 
 
 @blp.post("/reconciliation/statements/<int:statement_id>/transitions")
 @finance
+@errors("STATEMENT_NOT_FOUND", "STATEMENT_STATE_CONFLICT", "VALIDATION_ERROR", "MALFORMED_JSON")
 @blp.arguments(s.TransitionArgs)
 @blp.response(200, s.StatementSchema)
 def transition(args, statement_id):
-    """draft → sent → confirmed | disputed (with ``notes`` per line) → settled; void; reopen a dispute."""
-    statement = workflow.transition(statement_id, args["action"], g.admin.id, args.get("notes"), args["note"])
-    db.session.commit()
-    return workflow.describe(statement)
+    """draft → sent → confirmed | disputed (with ``notes`` per line) → settled; void; reopen a dispute.
+    A dispute without notes, or with a line not on the statement, is 422 ``VALIDATION_ERROR``."""
+    return service.transition(statement_id, args["action"], g.admin.id, args.get("notes"), args["note"])
 
 
 @blp.post("/reconciliation/statements/<int:statement_id>/regenerate")
 @finance
+@errors("STATEMENT_NOT_FOUND", "STATEMENT_STATE_CONFLICT")
+@blp.response(200, s.DiffSchema)
 def regenerate(statement_id):
     """A draft takes in newly open lines and current prices as a new version; returns the diff."""
-    result = workflow.regenerate(statement_id, g.admin.id)
-    db.session.commit()
-    return _diff_out(result)
+    return service.regenerate(statement_id, g.admin.id)
 
 
 @blp.get("/reconciliation/statements/<int:statement_id>/diff")
 @finance
+@errors("STATEMENT_NOT_FOUND")
 @blp.arguments(s.DiffArgs, location="query")
+@blp.response(200, s.DiffSchema)
 def version_diff(args, statement_id):
-    statement = workflow.get_statement(statement_id)
-    return _diff_out(engine.diff(statement, args["from_version"], args["to_version"]))
-
-
-def _diff_out(result: dict) -> dict:
-    def clean(row: dict) -> dict:
-        return {k: price_text(v) if "price" in k else v for k, v in row.items()}
-
-    return {**result, **{k: [clean(r) for r in result[k]] for k in ("added", "removed", "changed")}}
+    return service.version_diff(statement_id, args["from_version"], args["to_version"])
 
 
 @blp.get("/reconciliation/statements/<int:statement_id>/events")
 @finance
+@errors("STATEMENT_NOT_FOUND")
+@blp.response(200, s.EventList)
 def statement_events(statement_id):
-    workflow.get_statement(statement_id)
-    return {"items": [{"action": e.action, "document_line_id": e.document_line_id, "note": e.note,
-                       "admin_id": e.admin_id, "created_at": e.created_at.isoformat()}
-                      for e in workflow.events(statement_id)]}
+    return service.statement_events(statement_id)
 
 
 @blp.get("/reconciliation/statements/<int:statement_id>/export")
 @finance
+@errors("STATEMENT_NOT_FOUND", "VALIDATION_ERROR")
 @blp.arguments(s.ExportArgs, location="query")
+@blp.response(200, s.FILE, content_type=CONTENT_TYPES["xlsx"], description="format=xlsx (the default)")
+@blp.alt_response(200, schema=s.FILE, content_type=CONTENT_TYPES["csv"], success=True, description="format=csv")
+@blp.alt_response(200, schema=s.FILE, content_type=CONTENT_TYPES["pdf"], success=True, description="format=pdf")
 def export_statement(args, statement_id):
     """The current version as XLSX, CSV or PDF (Chinese set in STSong-Light). Files are
     made of the current version only: ``version``, if given, must name it (earlier
-    versions stay readable through ``…/lines?version=`` and ``…/diff``)."""
-    statement = workflow.get_statement(statement_id)
-    if args.get("version") not in (None, statement.version):
-        raise ApiError("VALIDATION_ERROR", f"Only the current version ({statement.version}) is exported; "
-                       f"read version {args['version']} through its lines", details={"field": "version"})
-    row = exports.export(statement, args["format"], sending.export_dir() / "downloads")
-    db.session.commit()
-    path = Path(row.path)
-    return send_file(path, as_attachment=True, download_name=path.name,
-                     mimetype=exports.CONTENT_TYPES[args["format"]])
+    versions stay readable through ``…/lines?version=`` and ``…/diff``; another version
+    is 422 ``VALIDATION_ERROR``)."""
+    path, content_type = service.export_statement(statement_id, args["format"], args.get("version"))
+    return send_file(path, as_attachment=True, download_name=path.name, mimetype=content_type)
 
 
 @blp.post("/reconciliation/statements/<int:statement_id>/supplier-statement")
 @finance
+@errors("STATEMENT_NOT_FOUND", "STATEMENT_STATE_CONFLICT", *IMPORT_ERRORS)
 @blp.arguments(s.FileUpload, location="files")
+@blp.response(200, s.SupplierDiffSchema)
 def compare_supplier_statement(files, statement_id):
     """Their statement (CSV/XLSX: number, part_no, qty, unit_price) against ours: lines only
     they have, only we have, and qty/price differences beyond the counterparty's tolerances."""
     upload = files["file"]
-    return supplier_diff.diff_file(statement_id, upload.filename or "", upload.read())
-
-
+    return service.compare_supplier_statement(statement_id, upload.filename or "", upload.read())

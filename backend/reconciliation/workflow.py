@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from backend.apidoc import get_or_404
 from backend.errors import ApiError
 from backend.extensions import db
 from backend.reconciliation import statements as engine
 from backend.reconciliation.models import Counterparty, Statement, StatementEvent, StatementLine
+from backend.reconciliation.parts import get_locked_or_404
 from backend.timeutil import utcnow
 
 TRANSITIONS = {
@@ -26,10 +28,7 @@ TRANSITIONS = {
 
 
 def get_statement(statement_id: int, lock: bool = False) -> Statement:
-    statement = db.session.get(Statement, statement_id, with_for_update=lock)
-    if statement is None:
-        raise ApiError("STATEMENT_NOT_FOUND", f"No statement {statement_id}")
-    return statement
+    return get_locked_or_404(Statement, statement_id) if lock else get_or_404(Statement, statement_id)
 
 
 def transition(statement_id: int, action: str, admin_id: int | None, notes: list[dict] | None = None,
