@@ -40,6 +40,19 @@ def _error_schema(codes: list[str]) -> dict:
     }
 
 
+def _codes_of_arguments(apidoc: dict) -> list[str]:
+    """What ``blp.arguments`` (applied first: it sits below) can answer: a field that
+    does not validate, and for a body one too large or not JSON. Its own 422 entry is a
+    reference that ours replaces, so VALIDATION_ERROR is listed here."""
+    locations = {p["in"] for p in apidoc.get("arguments", {}).get("parameters", [])}
+    codes = ["VALIDATION_ERROR"] if locations else []
+    if locations & {"json", "form", "files"}:
+        codes.append("PAYLOAD_TOO_LARGE")
+    if "json" in locations:
+        codes.append("MALFORMED_JSON")
+    return codes
+
+
 def codes_of(func) -> dict[int, list[str]]:
     """The error codes documented on a view, by status."""
     return deepcopy(getattr(func, "_fission_errors", {}))
@@ -53,15 +66,11 @@ def errors(*codes: str):
 
     def decorator(func):
         by_status: dict[int, list[str]] = codes_of(func)
-        for code in (*codes, *_ALWAYS):
+        apidoc = deepcopy(getattr(func, "_apidoc", {}))
+        for code in (*codes, *_ALWAYS, *_codes_of_arguments(apidoc)):
             listed = by_status.setdefault(ERROR_CODES[code], [])
             if code not in listed:
                 listed.append(code)
-        apidoc = deepcopy(getattr(func, "_apidoc", {}))
-        if "arguments" in apidoc and 422 in by_status and "VALIDATION_ERROR" not in by_status[422]:
-            # ``blp.arguments`` (applied first: it sits below) documents its 422 by a
-            # reference that this entry replaces: keep its code in the list.
-            by_status[422].append("VALIDATION_ERROR")
         func._fission_errors = by_status
         responses = apidoc.setdefault("response", {}).setdefault("responses", {})
         for status, listed in by_status.items():

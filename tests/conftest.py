@@ -30,6 +30,7 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("EMULATOR_NOTIFY_RETRY_SECONDS", "0.5,1,2")
 
 from helpers import admin, free_port, set_settings  # noqa: E402
+from records import ENQUEUED, NAIVE_TIMES, SEEN_ERRORS  # noqa: E402
 
 from backend import create_app  # noqa: E402
 from backend.config import load_config  # noqa: E402
@@ -66,11 +67,7 @@ def emulator():
     handle.shutdown()
 
 
-# Every error the suite saw, as (rule, method, status, code): at the end each must be
-# one the OpenAPI document lists for that operation (tests/openapi_check.py).
-SEEN_ERRORS: set[tuple[str, str, int, str]] = set()
-# Times in responses that carry no offset (a browser in China would show them 8 h off).
-NAIVE_TIMES: set[tuple[str, str, str]] = set()
+# What the suite saw, checked at its end (tests/records.py).
 _NAIVE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
 _LIVE_APPS: list = []
 
@@ -106,10 +103,6 @@ def _record_error_codes(app) -> None:
     _LIVE_APPS.append(app)
 
 
-# Every function enqueued on RQ during the suite, by name: each must be a @job.
-ENQUEUED: dict[str, object] = {}
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _record_enqueued():
     from rq import Queue
@@ -117,7 +110,12 @@ def _record_enqueued():
     original = Queue.enqueue
 
     def enqueue(self, f, *args, **kwargs):
-        if callable(f):
+        if isinstance(f, str):  # enqueued by dotted name: the function RQ will import
+            import importlib
+
+            module, _, name = f.rpartition(".")
+            ENQUEUED[f] = getattr(importlib.import_module(module), name)
+        else:
             ENQUEUED[f"{f.__module__}.{f.__qualname__}"] = f
         return original(self, f, *args, **kwargs)
 

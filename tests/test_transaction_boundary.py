@@ -49,8 +49,8 @@ def test_every_job_the_suite_enqueued_runs_inside_the_job_boundary(live, ops):
     """Every function enqueued on RQ during the suite so far is a ``@job``: it runs in a
     unit of work (commit at its end, rollback when it raises) with its own session.
     (conftest records every ``Queue.enqueue``; the end of the session checks again.)"""
-    from conftest import ENQUEUED
     from helpers import buy, chain, create_product
+    from records import ENQUEUED
 
     _a, _b, c = chain(live)
     buy(live, c, create_product(ops)["id"])  # at least the credit job

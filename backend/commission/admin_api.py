@@ -7,8 +7,9 @@ from dataclasses import asdict
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from backend.apidoc import errors
+from backend.apidoc import errors, get_or_404
 from backend.auth.guards import admin_required
+from backend.auth.models import User
 from backend.commission import payouts, schemas, withdrawals
 from backend.commission.models import Payout
 from backend.commission.service import check_wallet
@@ -58,9 +59,11 @@ def retry(payout_id):
 
 @blp.get("/users/<int:user_id>/wallet-check")
 @admin_required("operator", "finance")
+@errors("NOT_FOUND")
 @blp.response(200, schemas.WalletCheckSchema)
 def wallet_check(user_id):
     """The stored wallet against the ledger's own sums: drift means a bug, never noise."""
+    get_or_404(User, user_id)
     drift = check_wallet(user_id)
     return {"user_id": user_id, "ok": not drift,
             "drift": {column: {"stored": stored, "ledger": derived} for column, (stored, derived) in drift.items()}}

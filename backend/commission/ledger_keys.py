@@ -77,6 +77,13 @@ class LedgerKey:
 def parse(key: str) -> LedgerKey:
     """The parts of a key built above; ValueError for anything else."""
     parts = key.split(":")
+    try:
+        return _parse(parts)
+    except ValueError:  # an id that is not a number
+        raise ValueError(f"not a ledger key: {key!r}") from None
+
+
+def _parse(parts: list[str]) -> LedgerKey:
     match parts:
         case ["commission", cid, "earn"]:
             return LedgerKey("earn", commission_id=int(cid))
@@ -90,4 +97,4 @@ def parse(key: str) -> LedgerKey:
             return LedgerKey("payout", payout_id=int(pid), attempt=int(attempt), step=step)
         case ["prize", campaign_id, user_id]:
             return LedgerKey("prize", campaign_id=int(campaign_id), user_id=int(user_id))
-    raise ValueError(f"not a ledger key: {key!r}")
+    raise ValueError("not a ledger key")

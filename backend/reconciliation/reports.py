@@ -62,7 +62,7 @@ def variance_xlsx(args: dict):
     """A temporary file holding the workbook (deleted when closed, after it is sent)."""
     import xlsxwriter
 
-    handle = tempfile.NamedTemporaryFile(suffix=".xlsx")
+    handle = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115 - the caller sends and closes it
     # Strings stay strings: a supplier's "=..." must not become a formula, nor a URL a link.
     book = xlsxwriter.Workbook(handle.name, {"constant_memory": True, "strings_to_formulas": False,
                                              "strings_to_urls": False})

@@ -6,7 +6,7 @@ from flask import g
 from flask_smorest import Blueprint
 
 from backend.apidoc import errors, get_or_404
-from backend.auth.api import user_view
+from backend.auth.schemas import user_view
 from backend.auth.guards import admin_required
 from backend.auth.models import User
 from backend.auth.schemas import UserSchema
