@@ -6,10 +6,9 @@ from flask import g
 from flask_smorest import Blueprint
 
 from backend.apidoc import errors, get_or_404
-from backend.auth.schemas import user_view
 from backend.auth.guards import admin_required
 from backend.auth.models import User
-from backend.auth.schemas import UserSchema
+from backend.auth.schemas import UserSchema, user_view
 from backend.referral import schemas
 from backend.referral import service as referral
 from backend.transactions import commit_with_retry
