@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
-import os
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
@@ -39,7 +38,6 @@ from backend.extensions import db
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-_ENFORCE = os.environ.get("FISSION_ENFORCE_BOUNDARY", "1") != "0"  # TRANSITIONAL, removed when all converted
 _CALLBACKS = "fission_after_commit"  # session.info key: side effects waiting for the commit
 
 
@@ -159,7 +157,7 @@ def _only_the_boundary_commits(session: Session) -> None:
     scope = _in_scope.get()
     if session.in_nested_transaction():  # a savepoint's release: not a commit at all
         return
-    if scope is not None and not _committing.get() and _ENFORCE:
+    if scope is not None and not _committing.get():
         raise CommitOutsideBoundary(
             f"a commit inside {scope} that the transaction boundary did not make: services flush, "
             "the request or job boundary commits (see backend/transactions.py)")

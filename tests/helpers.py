@@ -125,6 +125,15 @@ def ledger(live) -> dict:
     return requests.get(f"{live.emulator_url}/sandbox/ledger", timeout=10).json()
 
 
+def close_engines(app) -> None:
+    """Close the app's pooled connections (left to the garbage collector, the drivers
+    warn that a connection was deleted while still open)."""
+    with app.app_context():
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
