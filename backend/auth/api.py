@@ -44,7 +44,6 @@ def me():
 
 @blp.patch("/me")
 @login_required
-@errors("MALFORMED_JSON")
 @blp.arguments(schemas.ProfileArgs)
 @blp.response(200, schemas.UserSchema)
 def update_me(args):

@@ -14,7 +14,6 @@ blp = Blueprint("admin_catalog", __name__, url_prefix="/api/v1/admin", descripti
 
 @blp.post("/products")
 @admin_required("operator")
-@errors("MALFORMED_JSON")
 @blp.arguments(schemas.ProductCreateArgs)
 @blp.response(201, schemas.AdminProductSchema)
 def create(args):

@@ -26,7 +26,6 @@ blp = Blueprint("referral", __name__, url_prefix="/api/v1", description="Distrib
 
 @blp.post("/distributor/apply")
 @login_required
-@errors("MALFORMED_JSON")
 @blp.arguments(schemas.ApplyArgs)
 @blp.response(200, schemas.ApplyResult)
 def apply(args):
