@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 import click
 from flask import Flask
@@ -46,6 +47,26 @@ def register_cli(app: Flask) -> None:
         else:
             click.echo(f"sweeper running every {interval}s")
             run_forever(interval)
+
+    @group.command("ledger-check")
+    @click.option("--batch", default=1000, show_default=True, help="Users checked per query.")
+    def ledger_check(batch: int):
+        """Check every wallet against the ledger; exit 1 and list each drift found."""
+        from backend.commission import wallet_check
+
+        drifts: dict[int, dict] = {}
+        with click.progressbar(length=wallet_check.users_to_check(), label="wallets checked",
+                               file=sys.stderr) as bar:
+            for user_ids in wallet_check.batches(batch):
+                drifts.update(wallet_check.drift_of(user_ids))
+                bar.update(len(user_ids))
+        for user_id, drift in sorted(drifts.items()):
+            for column, (stored, derived) in drift.items():
+                click.echo(f"user {user_id}: {column} stored {stored}, ledger says {derived}")
+        if drifts:
+            click.echo(f"{len(drifts)} wallet(s) differ from the ledger")
+            raise SystemExit(1)
+        click.echo("every wallet equals its ledger")
 
     @group.command("ensure-admin")
     def ensure_admin():

@@ -8,14 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 
 from backend.auth.models import User
 from backend.commission import ledger, outbox, rules
 from backend.commission.ledger import SHOP_COMMISSION_EXPENSE, Movement, user_account
 from backend.commission.ledger_keys import earn_key, reinstatement_key, release_key, reversal_key
-from backend.commission.models import Commission, LedgerEntry, Payout, Wallet
+from backend.commission.models import Commission, Payout, Wallet
 from backend.commission.settings import DistributionSettings
+from backend.commission.wallet_check import drift_of
 from backend.extensions import db
 from backend.referral import contributions
 from backend.timeutil import utcnow
@@ -260,12 +261,4 @@ def wallet_view(user_id: int) -> dict:
 
 def check_wallet(user_id: int) -> dict:
     """Recompute a wallet from the ledger and compare: {column: (stored, derived)} of any drift."""
-    accounts = {user_account(user_id, name): column.key for name, column in ledger.USER_ACCOUNTS.items()}
-    derived = dict.fromkeys(accounts.values(), 0)
-    for side, sign in ((LedgerEntry.credit_account, 1), (LedgerEntry.debit_account, -1)):
-        for account, total in db.session.execute(
-                select(side, func.sum(LedgerEntry.amount_fen)).where(side.in_(accounts)).group_by(side)):
-            derived[accounts[account]] += sign * int(total)
-    wallet = db.session.get(Wallet, user_id)
-    stored = {key: getattr(wallet, key) if wallet else 0 for key in derived}
-    return {key: (stored[key], derived[key]) for key in derived if stored[key] != derived[key]}
+    return drift_of([user_id]).get(user_id, {})
