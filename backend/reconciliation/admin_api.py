@@ -161,11 +161,12 @@ def get_document(doc_id):
 
 @blp.post("/reconciliation/deliveries/import")
 @finance
-@errors("DUPLICATE_NUMBER", *IMPORT_ERRORS)
+@errors("DUPLICATE_NUMBER", "ALREADY_IMPORTED", *IMPORT_ERRORS)
 @blp.arguments(s.FileUpload, location="files")
 @blp.response(201, s.DeliveryImportSchema)
 def import_deliveries(files):
-    """Deliveries from CSV/XLSX: customer_code, number, date, part_no, brand, qty, unit_price[, currency]."""
+    """Deliveries from CSV/XLSX: customer_code, number, date, part_no, brand, qty, unit_price[, currency].
+    A file whose every delivery was imported before is 409 ``ALREADY_IMPORTED`` (nothing added)."""
     upload = files["file"]
     return service.import_deliveries(upload.filename or "", upload.read())
 

@@ -4,9 +4,9 @@ OpenAPI document; a response schema dumps only the fields it declares."""
 
 from __future__ import annotations
 
-from flask_smorest.fields import Upload
 import re
 
+from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from backend.reconciliation.models import CYCLES, KINDS
@@ -264,7 +264,9 @@ class ImportReport(Schema):
 
     rows = fields.Integer()
     accepted = fields.Integer()
-    rejected = fields.List(fields.Nested(RejectedRow))
+    rejected = fields.List(fields.Nested(RejectedRow), metadata={"description": "at most 200 rows listed"})
+    rejected_total = fields.Integer(metadata={"description": "rejected rows, listed or not"})
+    rejected_not_listed = fields.Integer(metadata={"description": "rejected rows beyond the 200 listed"})
 
 
 class PriceListImportSchema(Schema):
