@@ -105,7 +105,7 @@ def import_deliveries(filename: str, data: bytes) -> dict:
     report.accepted = len(lines)
     if not lines and existing and existing == report.rejected_total:
         found = report.to_dict()
-        raise ApiError("ALREADY_IMPORTED", "Every delivery of this file was imported before; nothing was added",
+        raise ApiError("ALREADY_IMPORTED", "Already imported: every delivery of this file exists; nothing was added",
                        details={"documents": len({text(r.get("number")) for _, r in rows}), "report": found})
     if not lines:
         raise no_valid_rows(report)
