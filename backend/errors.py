@@ -71,6 +71,7 @@ ERROR_CODES: dict[str, int] = {
     "IMPORT_UNREADABLE": 422,
     "IMPORT_BAD_COLUMNS": 422,
     "IMPORT_NO_VALID_ROWS": 422,
+    "ALREADY_IMPORTED": 409,
     "STATEMENT_STATE_CONFLICT": 409,
     # group invites (私域导流)
     "ORDER_NOT_PAID": 409,

@@ -68,7 +68,9 @@ def test_price_list_versions_and_latest_price_as_of_any_date(fin):
                    [["part_no", "brand", "unit_price"], [a["part_no"], "Murata", "0.0023"],
                     [b["part_no"], "TI", "1.5"]])
     assert r.status_code == 201, r.text
-    assert r.json()["price_list"]["version"] == 1 and r.json()["report"] == {"rows": 2, "accepted": 2, "rejected": []}
+    assert r.json()["price_list"]["version"] == 1 and r.json()["report"] == {"rows": 2, "accepted": 2, "rejected": [],
+                                                                             "rejected_total": 0,
+                                                                             "rejected_not_listed": 0}
     # version 2 from the 15th, in XLSX with Chinese headers, only part A moves
     r = price_list(fin, supplier["id"], "2026-03-15",
                    [["型号", "品牌", "单价"], [a["part_no"], "Murata", 0.002512]], fmt="xlsx")
@@ -264,7 +266,8 @@ def test_bad_price_list_files_get_a_row_report_and_change_nothing(fin):
     assert r.json()["report"] == {"rows": 4, "accepted": 1, "rejected": [
         {"row": 2, "column": "unit_price", "reason": "more than 6 decimals"},
         {"row": 3, "column": "unit_price", "reason": "not a number"},
-        {"row": 5, "column": "part_no", "reason": f"{part['part_no']} / Murata appears twice"}]}
+        {"row": 5, "column": "part_no", "reason": f"{part['part_no']} / Murata appears twice"}],
+        "rejected_total": 3, "rejected_not_listed": 0}
     assert fin.get(f"{R}/suppliers/{supplier['id']}/prices/{part['id']}",
                    params={"as_of": "2026-07-01"}).json()["unit_price"] == "0.500000"
     r = upload(fin, path, "p.csv", csv_bytes([["part_no", "brand", "unit_price"], [part["part_no"], "Murata", "1"]]))

@@ -249,10 +249,10 @@ def test_delivery_imports_report_bad_rows_and_keep_good_ones(fin):
         {"row": 4, "column": "part_no", "reason": "unknown part NOPE-99 / X"},
         {"row": 5, "column": "customer_code", "reason": "unknown customer 'NOBODY'"},
         {"row": 6, "column": "date", "reason": "not a date (YYYY-MM-DD)"},
-        {"row": 7, "column": "qty", "reason": "not a whole number"}]}}
+        {"row": 7, "column": "qty", "reason": "not a whole number"}], "rejected_total": 5, "rejected_not_listed": 0}}
     again = upload(fin, f"{R}/deliveries/import", "d.csv", csv_bytes(rows[:2]))
-    assert again.status_code == 422 and again.json()["error"]["code"] == "IMPORT_NO_VALID_ROWS"
-    assert again.json()["error"]["details"]["rejected"][0]["reason"] == f"delivery {number} exists"
+    assert again.status_code == 409 and again.json()["error"]["code"] == "ALREADY_IMPORTED"
+    assert again.json()["error"]["details"]["report"]["rejected"][0]["reason"] == f"delivery {number} exists"
     wrong = upload(fin, f"{R}/deliveries/import", "d.csv", csv_bytes([["customer", "number"], ["x", "y"]]))
     assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "IMPORT_BAD_COLUMNS"
     broken = upload(fin, f"{R}/deliveries/import", "d.xlsx", b"PK\x03\x04\x00\x00garbage")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Response, send_file
 
 from backend.apidoc import errors
+from backend.errors import ApiError
 from backend.reconciliation import schemas as s
 from backend.reconciliation import service, statements_api  # noqa: F401 - statements_api: its routes join ``blp``
 from backend.reconciliation.blueprint import blp, finance
@@ -160,22 +161,26 @@ def get_document(doc_id):
 
 @blp.post("/reconciliation/deliveries/import")
 @finance
-@errors("DUPLICATE_NUMBER", *IMPORT_ERRORS)
+@errors("DUPLICATE_NUMBER", "ALREADY_IMPORTED", *IMPORT_ERRORS)
 @blp.arguments(s.FileUpload, location="files")
 @blp.response(201, s.DeliveryImportSchema)
 def import_deliveries(files):
-    """Deliveries from CSV/XLSX: customer_code, number, date, part_no, brand, qty, unit_price[, currency]."""
+    """Deliveries from CSV/XLSX: customer_code, number, date, part_no, brand, qty, unit_price[, currency].
+    A file whose every delivery was imported before is 409 ``ALREADY_IMPORTED`` (nothing added)."""
     upload = files["file"]
     return service.import_deliveries(upload.filename or "", upload.read())
 
 
 @blp.post("/reconciliation/receipts/reprice")
 @finance
-@errors("MALFORMED_JSON")
+@errors("INVALID_DATE_RANGE", "VALIDATION_ERROR", "MALFORMED_JSON")
 @blp.arguments(s.RepriceArgs)
 @blp.response(200, s.RepriceResult)
 def reprice(args):
-    """Re-price open (or draft-statement) receipt lines from the latest price lists, in one UPDATE."""
+    """Re-price open (or draft-statement) receipt lines from the latest price lists, in one UPDATE.
+    ``date_from`` after ``date_to`` is 422 ``INVALID_DATE_RANGE``."""
+    if args["date_from"] > args["date_to"]:
+        raise ApiError("INVALID_DATE_RANGE", f"date_from {args['date_from']} is after date_to {args['date_to']}")
     return {"lines": service.reprice(args.get("supplier_id"), args["date_from"], args["date_to"])}
 
 

@@ -45,10 +45,47 @@ def line_rows(statement: Statement, version: int, page: int | None = None, per_p
     return db.session.execute(query.execution_options(yield_per=5000))
 
 
+_UNSAFE = re.compile(r"[\\/:*?\"<>|\s\x00-\x1f\x7f-\x9f]+")  # path separators, quotes, controls
+_NOT_ASCII_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _safe(part: str, limit: int) -> str:
+    return _UNSAFE.sub("_", part or "").strip("_.")[:limit]
+
+
 def file_name(statement: Statement, cp: Counterparty, fmt: str) -> str:
-    """Named for the counterparty: code, name, statement number, version."""
-    name = re.sub(r"[\\/:*?\"<>|\s]+", "_", cp.name).strip("_")[:60]
-    return f"{cp.code}_{name}_{statement.number}_v{statement.version}.{fmt}"
+    """Named for the counterparty: code, name, statement number, version. Its safe form:
+    no path separators, quotes, blanks or control characters (a name with NUL or DEL
+    makes no path and no header)."""
+    parts = [p for p in (_safe(cp.code, 32), _safe(cp.name, 60), _safe(statement.number, 64)) if p]
+    return f"{'_'.join(parts)}_v{statement.version}.{fmt}"
+
+
+def ascii_file_name(statement: Statement, cp: Counterparty, fmt: str) -> str:
+    """The ASCII fallback of a download's name (``filename=``): code and statement number,
+    e.g. ``SUPA_AP-20261130-SUPA_v1.xlsx``; the full name goes in ``filename*``."""
+    parts = [p for p in (_NOT_ASCII_SAFE.sub("_", cp.code or "").strip("_."),
+                         _NOT_ASCII_SAFE.sub("_", statement.number or "").strip("_.")) if p]
+    return f"{'_'.join(parts) or 'statement'}_v{statement.version}.{fmt}"
+
+
+def content_disposition(statement: Statement, cp: Counterparty, fmt: str) -> str:
+    """``attachment; filename="<ASCII fallback>"; filename*=UTF-8''<the full name>`` (RFC 5987)."""
+    from urllib.parse import quote
+
+    return (f'attachment; filename="{ascii_file_name(statement, cp, fmt)}"; '
+            f"filename*=UTF-8''{quote(file_name(statement, cp, fmt), safe='')}")
+
+
+def unsendable(cp: Counterparty) -> str | None:
+    """Why a statement of this counterparty must not be mailed: a control character in its
+    code, name or e-mail (refused at the door; a row written past it would break the
+    message's headers), or None."""
+    for label, value in (("code", cp.code), ("name", cp.name), ("e-mail", cp.email)):
+        if _CONTROL.search(value or ""):
+            return f"the counterparty's {label} contains control characters: correct it and send again"
+    return None
 
 
 def _marker(statement: Statement, cp: Counterparty) -> dict:

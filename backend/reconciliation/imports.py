@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from itertools import islice
 
 from backend.errors import ApiError
+from backend.extensions import db
+from backend.transactions import commit_before_remote_call
 
 # Headers as finance staff write them, Chinese included, mapped to our names.
 ALIASES = {
@@ -29,19 +31,60 @@ ALIASES = {
     "币种": "currency", "金额": "amount",
 }
 MAX_ROWS = 200_000
+MAX_CELL = 4096  # characters in one cell; a larger one is refused as such (row, column)
+MAX_LISTED = 200  # rejected rows listed in a report; the rest are counted
+QUOTED = 64  # characters of a bad value a report quotes
+BATCH = 1000  # rows per INSERT when an import is written
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def has_control(value: str) -> bool:
+    return bool(_CONTROL.search(value))
+
+
+def safe_source(filename: str) -> str:
+    """An uploaded file's name as we keep it: no control characters, at most 200."""
+    return _CONTROL.sub("_", filename or "")[:200]
+
+
+def quote(value) -> str:
+    """A bad value as a report quotes it: its first 64 characters, ``…`` if there is more."""
+    shown = text(value) if not isinstance(value, str) else value.strip()
+    return shown if len(shown) <= QUOTED else shown[:QUOTED] + "…"
+
+
+def _short(value, limit: int = 200) -> str:
+    shown = str(value)
+    return shown if len(shown) <= limit else shown[:limit] + "…"
 
 
 @dataclass
 class Report:
+    """What became of a file's rows. At most ``MAX_LISTED`` rejected rows are listed,
+    ``rejected_total`` counts them all (``rejected_not_listed`` the ones left out)."""
+
     rows: int = 0
     accepted: int = 0
     rejected: list[dict] = field(default_factory=list)
+    rejected_total: int = 0
 
     def reject(self, row: int, column: str, reason: str) -> None:
-        self.rejected.append({"row": row, "column": column, "reason": reason})
+        self.rejected_total += 1
+        if len(self.rejected) < MAX_LISTED:
+            self.rejected.append({"row": row, "column": _short(column, QUOTED), "reason": _short(reason, 300)})
 
     def to_dict(self) -> dict:
-        return {"rows": self.rows, "accepted": self.accepted, "rejected": self.rejected}
+        return {"rows": self.rows, "accepted": self.accepted, "rejected": self.rejected,
+                "rejected_total": self.rejected_total,
+                "rejected_not_listed": self.rejected_total - len(self.rejected)}
+
+
+def no_valid_rows(report: Report):
+    """The answer to a file with no usable row: the report in ``error.details`` as before
+    (``rows``, ``accepted``, ``rejected``, …) and, in the shape of an accepted import's
+    answer, under ``error.details.report``."""
+    found = report.to_dict()
+    return ApiError("IMPORT_NO_VALID_ROWS", "No row of the file could be used", details={**found, "report": found})
 
 
 def _header(name) -> str:
@@ -73,33 +116,69 @@ def _csv_rows(data: bytes):
     yield from csv.reader(io.StringIO(text))
 
 
-def read_table(filename: str, data: bytes, required: tuple[str, ...], optional: tuple[str, ...] = ()):
-    """(row number, {column: value}) for each non-empty row; row 1 is the header."""
+def _unreadable(filename: str, kind: str, exc: Exception) -> ApiError:
+    return ApiError("IMPORT_UNREADABLE",
+                    f"{_short(filename or 'the file', 100)} is not a readable {kind} file: {_short(exc)}")
+
+
+def read_table(filename: str, data: bytes, required: tuple[str, ...], optional: tuple[str, ...] = (),
+               report: Report | None = None):
+    """(row number, {column: value}) for each non-empty row; row 1 is the header.
+
+    Streams the file and stops at the first row past ``MAX_ROWS`` (a small zipped sheet
+    can unpack to millions of rows): refused at once. A row with a cell over
+    ``MAX_CELL`` characters goes to ``report`` as "cell too large" and is left out.
+    Touches no database: callers parse before their first query (see ``parse_upload``)."""
     is_xlsx = data[:4] == b"PK\x03\x04"
-    try:
-        # stop one row past the limit: a small zipped sheet can unpack to millions of rows
-        rows = list(islice(_xlsx_rows(data) if is_xlsx else _csv_rows(data), MAX_ROWS + 2))
-    except Exception as exc:  # a broken zip, XML or encoding: one clear answer for all
-        kind = "XLSX" if is_xlsx else "CSV"
-        raise ApiError("IMPORT_UNREADABLE", f"{filename or 'the file'} is not a readable {kind} file: {exc}") from exc
-    if not rows:
-        raise ApiError("IMPORT_UNREADABLE", "The file is empty")
-    if len(rows) > MAX_ROWS + 1:
-        raise ApiError("IMPORT_UNREADABLE", f"At most {MAX_ROWS} rows per file")
-    columns = [_header(name) for name in rows[0]]
-    missing = [name for name in required if name not in columns]
-    if missing:
-        raise ApiError("IMPORT_BAD_COLUMNS", f"Missing column(s): {', '.join(missing)}",
-                       details={"missing": missing, "found": [str(c) for c in rows[0]],
-                                "expected": list(required) + list(optional)})
-    wanted = set(required) | set(optional)
+    kind = "XLSX" if is_xlsx else "CSV"
+    report = report if report is not None else Report()
+    stream = _xlsx_rows(data) if is_xlsx else _csv_rows(data)
     out = []
-    for number, values in enumerate(rows[1:], start=2):
-        if values is None or all(v is None or str(v).strip() == "" for v in values):
-            continue
-        record = {col: values[i] if i < len(values) else None for i, col in enumerate(columns) if col in wanted}
-        out.append((number, record))
+    try:
+        head = next(stream, None)
+        if head is None:
+            raise ApiError("IMPORT_UNREADABLE", "The file is empty")
+        columns = [_header(name) for name in head]
+        missing = [name for name in required if name not in columns]
+        if missing:
+            raise ApiError("IMPORT_BAD_COLUMNS", f"Missing column(s): {', '.join(missing)}",
+                           details={"missing": missing, "found": [_short(c, QUOTED) for c in head[:100]],
+                                    "expected": list(required) + list(optional)})
+        wanted = [(i, col) for i, col in enumerate(columns) if col in set(required) | set(optional)]
+        for number, values in enumerate(stream, start=2):
+            if number > MAX_ROWS + 1:
+                raise ApiError("IMPORT_UNREADABLE", f"At most {MAX_ROWS} rows per file",
+                               details={"max_rows": MAX_ROWS})
+            if values is None or all(v is None or str(v).strip() == "" for v in values):
+                continue
+            report.rows += 1
+            record = {col: values[i] if i < len(values) else None for i, col in wanted}
+            large = next((col for col, v in record.items() if isinstance(v, str) and len(v) > MAX_CELL), None)
+            if large:
+                report.reject(number, large, f"cell too large ({len(record[large])} characters, "
+                                             f"at most {MAX_CELL})")
+                continue
+            out.append((number, record))
+    except ApiError:
+        raise
+    except Exception as exc:  # a broken zip, XML or encoding: one clear answer for all
+        raise _unreadable(filename, kind, exc) from exc
+    finally:
+        close = getattr(stream, "close", None)
+        if close:
+            close()
     return out
+
+
+def parse_upload(filename: str, data: bytes, required: tuple[str, ...], optional: tuple[str, ...] = (),
+                 report: Report | None = None):
+    """``read_table`` outside any transaction: the request's transaction so far (the
+    admin check's read) ends first, so parsing a large file holds no lock (on SQLite
+    every transaction holds the database's write lock) and the database writes come
+    after the parse, in a transaction of their own."""
+    if db.session().in_transaction():
+        commit_before_remote_call()
+    return read_table(filename, data, required, optional, report)
 
 
 def text(value) -> str:

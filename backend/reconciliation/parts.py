@@ -82,6 +82,10 @@ def part_ids(keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
 
 
 def counterparty_ids(kind: str, codes: set[str]) -> dict[str, int]:
-    rows = db.session.execute(select(Counterparty.code, Counterparty.id)
-                              .where(Counterparty.kind == kind, Counterparty.code.in_(sorted(codes))))
-    return dict(rows.all())
+    """code -> id of the counterparties of ``kind`` that exist, in chunks of one query each."""
+    found: dict[str, int] = {}
+    ordered = sorted(codes)
+    for i in range(0, len(ordered), 1000):
+        found.update(db.session.execute(select(Counterparty.code, Counterparty.id).where(
+            Counterparty.kind == kind, Counterparty.code.in_(ordered[i:i + 1000]))).all())
+    return found

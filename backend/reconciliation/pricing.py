@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from backend.errors import ApiError
 from backend.extensions import db
 from backend.reconciliation import parts
-from backend.reconciliation.imports import Report, read_table, text
+from backend.reconciliation.imports import BATCH, Report, no_valid_rows, parse_upload, quote, safe_source, text
 from backend.reconciliation.models import Price, PriceList, PurchaseOrder, PurchaseOrderLine
 from backend.reconciliation.money import parse_price
 
@@ -23,9 +23,9 @@ def import_price_list(supplier_id: int, filename: str, data: bytes, effective_da
                       currency: str | None = None) -> tuple[PriceList, Report]:
     """Good rows become a new version; bad rows are reported, and a file with no good
     row writes nothing (IMPORT_NO_VALID_ROWS)."""
+    report = Report()
+    rows = parse_upload(filename, data, COLUMNS, ("package", "description"), report)  # before any query
     supplier = parts.get_counterparty(supplier_id, "supplier")
-    rows = read_table(filename, data, COLUMNS, ("package", "description"))
-    report = Report(rows=len(rows))
     known = parts.part_ids({(text(r.get("part_no")), text(r.get("brand"))) for _, r in rows})
     prices: dict[int, Decimal] = {}
     for number, row in rows:
@@ -34,7 +34,7 @@ def import_price_list(supplier_id: int, filename: str, data: bytes, effective_da
             report.reject(number, "part_no", "empty")
             continue
         if key not in known:
-            report.reject(number, "part_no", f"unknown part {key[0]} / {key[1]}")
+            report.reject(number, "part_no", f"unknown part {quote(key[0])} / {quote(key[1])}")
             continue
         try:
             price = parse_price(row.get("unit_price"))
@@ -42,25 +42,27 @@ def import_price_list(supplier_id: int, filename: str, data: bytes, effective_da
             report.reject(number, "unit_price", str(exc))
             continue
         if known[key] in prices:
-            report.reject(number, "part_no", f"{key[0]} / {key[1]} appears twice")
+            report.reject(number, "part_no", f"{quote(key[0])} / {quote(key[1])} appears twice")
             continue
         prices[known[key]] = price
     report.accepted = len(prices)
     if not prices:
-        raise ApiError("IMPORT_NO_VALID_ROWS", "No row of the file could be used", details=report.to_dict())
+        raise no_valid_rows(report)
     version = (db.session.scalar(select(func.max(PriceList.version))
                                  .where(PriceList.supplier_id == supplier.id)) or 0) + 1
     price_list = PriceList(supplier_id=supplier.id, version=version, effective_date=effective_date,
-                           currency=currency or supplier.currency, source=filename[:200], rows=len(prices))
+                           currency=currency or supplier.currency, source=safe_source(filename), rows=len(prices))
     try:
         with db.session.begin_nested():
             db.session.add(price_list)
     except IntegrityError as exc:  # another import took this version number first
         raise ApiError("CONFLICT", "Another price list import for this supplier is running; retry") from exc
-    db.session.execute(insert(Price), [
-        {"price_list_id": price_list.id, "supplier_id": supplier.id, "part_id": pid,
-         "effective_date": effective_date, "version": version, "unit_price": price}
-        for pid, price in prices.items()])
+    items = list(prices.items())
+    for i in range(0, len(items), BATCH):  # bounded batches
+        db.session.execute(insert(Price), [
+            {"price_list_id": price_list.id, "supplier_id": supplier.id, "part_id": pid,
+             "effective_date": effective_date, "version": version, "unit_price": price}
+            for pid, price in items[i:i + BATCH]])
     return price_list, report
 
 

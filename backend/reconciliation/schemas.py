@@ -4,8 +4,10 @@ OpenAPI document; a response schema dumps only the fields it declares."""
 
 from __future__ import annotations
 
+import re
+
 from flask_smorest.fields import Upload
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from backend.reconciliation.models import CYCLES, KINDS
 from backend.reconciliation.money import parse_price
@@ -16,8 +18,37 @@ _qty = validate.Range(min=1, max=10**9)
 # bad request, not a database error (500)
 _id = validate.Range(min=1, max=2**31 - 1)
 _big_id = validate.Range(min=1, max=2**63 - 1)
-_code = validate.Length(min=1, max=32)
-_number = validate.Length(min=1, max=64)
+# A control character (C0, DEL, C1) in a name, code, number or address breaks file names,
+# mail headers and XML: refused at the door. Free text (notes) may hold tabs and line breaks.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def plain(value: str) -> None:
+    """A one-line text: no control characters."""
+    if _CONTROL.search(value):
+        raise ValidationError("must not contain control characters")
+
+
+def free_text(value: str) -> None:
+    """Free text: tabs and line breaks, but no other control characters."""
+    if _CONTROL_IN_TEXT.search(value):
+        raise ValidationError("must not contain control characters")
+
+
+def _text(*checks):
+    return [*checks, plain]
+
+
+_code = _text(validate.Length(min=1, max=32))
+_number = _text(validate.Length(min=1, max=64))
+_name = _text(validate.Length(min=1, max=200))
+_email = _text(validate.Length(max=500))
+# qty_tolerance is a 32-bit INTEGER column
+_tolerance = validate.Range(min=0, max=10**9)
+# the documented cut-off when none is given: weekly Sunday (7), semi-monthly the 15th,
+# monthly the month's last day (0)
+DEFAULT_CUTOFF = {"weekly": 7, "semi_monthly": 15, "monthly": 0}
 
 
 def _price_ok(value) -> None:
@@ -41,21 +72,27 @@ class Price(fields.Decimal):
 class CounterpartyArgs(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
     code = fields.String(required=True, validate=_code)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(required=True, validate=_name)
     billing_cycle = fields.String(required=True, validate=validate.OneOf(CYCLES))
-    cutoff_day = fields.Integer(load_default=0, validate=validate.Range(min=0, max=31), strict=True)
+    cutoff_day = fields.Integer(validate=validate.Range(min=0, max=31), strict=True,
+                                metadata={"description": "default: weekly 7, semi_monthly 15, monthly 0"})
     currency = fields.String(load_default="CNY", validate=validate.Regexp(r"^[A-Z]{3}$"))
-    email = fields.String(load_default="", validate=validate.Length(max=500))
-    qty_tolerance = fields.Integer(load_default=0, validate=validate.Range(min=0), strict=True)
+    email = fields.String(load_default="", validate=_email)
+    qty_tolerance = fields.Integer(load_default=0, validate=_tolerance, strict=True)
     price_tolerance = Price(load_default="0")
+
+    @post_load
+    def _default_cutoff(self, data, **kw):
+        data.setdefault("cutoff_day", DEFAULT_CUTOFF[data["billing_cycle"]])
+        return data
 
 
 class CounterpartyUpdateArgs(Schema):
-    name = fields.String(validate=validate.Length(min=1, max=200))
+    name = fields.String(validate=_name)
     billing_cycle = fields.String(validate=validate.OneOf(CYCLES))
     cutoff_day = fields.Integer(validate=validate.Range(min=0, max=31), strict=True)
-    email = fields.String(validate=validate.Length(max=500))
-    qty_tolerance = fields.Integer(validate=validate.Range(min=0), strict=True)
+    email = fields.String(validate=_email)
+    qty_tolerance = fields.Integer(validate=_tolerance, strict=True)
     price_tolerance = Price()
 
 
@@ -77,10 +114,10 @@ class CounterpartyListArgs(PageArgs):
 
 
 class PartArgs(Schema):
-    part_no = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    brand = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    package = fields.String(load_default="", validate=validate.Length(max=64))
-    description = fields.String(load_default="", validate=validate.Length(max=500))
+    part_no = fields.String(required=True, validate=_text(validate.Length(min=1, max=64)))
+    brand = fields.String(required=True, validate=_text(validate.Length(min=1, max=64)))
+    package = fields.String(load_default="", validate=_text(validate.Length(max=64)))
+    description = fields.String(load_default="", validate=[validate.Length(max=500), free_text])
 
 
 class PartSchema(PartArgs):
@@ -119,8 +156,8 @@ class LineRef(Schema):
     """A part by id, or by part number and brand."""
 
     part_id = fields.Integer(validate=_id, strict=True)
-    part_no = fields.String(validate=validate.Length(max=64))
-    brand = fields.String(validate=validate.Length(max=64))
+    part_no = fields.String(validate=_text(validate.Length(max=64)))
+    brand = fields.String(validate=_text(validate.Length(max=64)))
     qty = fields.Integer(required=True, validate=_qty, strict=True)
     unit_price = Price(required=True)
 
@@ -203,7 +240,7 @@ class PurchaseOrderSchema(Schema):
 class RepriceArgs(Schema):
     supplier_id = fields.Integer(validate=_id, strict=True)
     date_from = fields.Date(required=True)
-    date_to = fields.Date(required=True)
+    date_to = fields.Date(required=True, metadata={"description": "not before date_from (INVALID_DATE_RANGE)"})
 
 
 class VarianceArgs(PageArgs):
@@ -227,7 +264,9 @@ class ImportReport(Schema):
 
     rows = fields.Integer()
     accepted = fields.Integer()
-    rejected = fields.List(fields.Nested(RejectedRow))
+    rejected = fields.List(fields.Nested(RejectedRow), metadata={"description": "at most 200 rows listed"})
+    rejected_total = fields.Integer(metadata={"description": "rejected rows, listed or not"})
+    rejected_not_listed = fields.Integer(metadata={"description": "rejected rows beyond the 200 listed"})
 
 
 class PriceListImportSchema(Schema):

@@ -17,7 +17,9 @@ taken for sending is visible to every other sender while the mail goes out.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,6 +35,8 @@ from backend.timeutil import utcnow
 from backend.transactions import commit_before_remote_call, unit_of_work
 
 SENDABLE = ("draft", "sent", "disputed", "confirmed")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+log = logging.getLogger(__name__)
 
 
 def export_dir() -> Path:
@@ -95,18 +99,31 @@ def _refusal(delivery: Delivery, statement: Statement, export: StatementExport) 
     return None
 
 
+class Unsendable(Exception):
+    """This statement cannot be exported or mailed as it is (its rows fail, not the run)."""
+
+
 def send_statement(statement_id: int, run_id: int | None, settings: mail.SmtpSettings,
                    fmt: str = "xlsx") -> dict:
-    """Export (or reuse) and send to every recipient not yet served, one unit of work a step."""
-    with unit_of_work(f"statement {statement_id}: export and log rows"):
-        statement = db.session.get(Statement, statement_id)
-        cp = db.session.get(Counterparty, statement.counterparty_id)
-        export = exports.export(statement, fmt, export_dir() / f"{statement.side}-{statement.period_end:%Y%m}")
-        export_id = export.id
-        subject = f"对账单 Statement {statement.number} ({cp.name})"
-        body = (f"{cp.name}:\n\nAttached is statement {statement.number} for "
-                f"{statement.period_start} – {statement.period_end}.\n")
-        delivery_ids = _log_rows(statement, cp, run_id)
+    """Export (or reuse) and send to every recipient not yet served, one unit of work a step.
+    A statement that cannot be exported fails its own log rows, never the run."""
+    try:
+        with unit_of_work(f"statement {statement_id}: export and log rows"):
+            statement = db.session.get(Statement, statement_id)
+            cp = db.session.get(Counterparty, statement.counterparty_id)
+            problem = exports.unsendable(cp)
+            if problem:
+                raise Unsendable(problem)
+            export = exports.export(statement, fmt, export_dir() / f"{statement.side}-{statement.period_end:%Y%m}")
+            export_id = export.id
+            subject = f"对账单 Statement {statement.number} ({cp.name})"
+            body = (f"{cp.name}:\n\nAttached is statement {statement.number} for "
+                    f"{statement.period_start} – {statement.period_end}.\n")
+            delivery_ids = _log_rows(statement, cp, run_id)
+    except Exception as exc:  # noqa: BLE001 - one bad statement must not end the run
+        reason = str(exc) if isinstance(exc, Unsendable) else f"export failed: {exc.__class__.__name__}: {exc}"
+        log.warning("statement %s not sent: %s", statement_id, reason)
+        return {"sent": 0, "failed": _fail_unsent(statement_id, run_id, reason), "skipped": 0}
     counts = {"sent": 0, "failed": 0, "skipped": 0}
     stale_after = timedelta(seconds=max(300.0, 6 * settings.timeout))
     for delivery_id in delivery_ids:
@@ -131,6 +148,19 @@ def send_statement(statement_id: int, run_id: int | None, settings: mail.SmtpSet
         if statement.state == "draft" and _all_sent(statement):
             transition(statement.id, "send", None, note="mailed to every recipient")
     return counts
+
+
+def _fail_unsent(statement_id: int, run_id: int | None, reason: str) -> int:
+    """Every log row of the statement's version not sent yet is failed with ``reason``."""
+    reason = _CONTROL.sub("?", reason)[:500]
+    with unit_of_work(f"statement {statement_id}: not sendable"):
+        statement = db.session.get(Statement, statement_id)
+        cp = db.session.get(Counterparty, statement.counterparty_id)
+        ids = _log_rows(statement, cp, run_id)
+        return db.session.execute(
+            update(Delivery).where(Delivery.id.in_(ids), Delivery.state.in_(("pending", "failed")))
+            .values(state="failed", error=reason, attempts=Delivery.attempts + 1, updated_at=utcnow())
+            .execution_options(synchronize_session=False)).rowcount
 
 
 def _mail(settings: mail.SmtpSettings, recipient: str, subject: str, body: str, attachment: Path,

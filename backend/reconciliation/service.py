@@ -158,12 +158,14 @@ def statement_events(statement_id: int) -> dict:
     return {"items": workflow.events(statement_id)}
 
 
-def export_statement(statement_id: int, fmt: str, version: int | None) -> tuple[Path, str]:
-    """The file of the current version (written, or reused if intact) and its content
-    type. Only the current version is exported: ``version``, if given, must name it."""
+def export_statement(statement_id: int, fmt: str, version: int | None) -> tuple[Path, str, str]:
+    """The file of the current version (written, or reused if intact), its content type
+    and its Content-Disposition. Only the current version is exported: ``version``, if
+    given, must name it."""
     found = workflow.get_statement(statement_id)
     if version not in (None, found.version):
         raise ApiError("VALIDATION_ERROR", f"Only the current version ({found.version}) is exported; "
                        f"read version {version} through its lines", details={"field": "version"})
     row = exports.export(found, fmt, sending.export_dir() / "downloads")
-    return Path(row.path), exports.CONTENT_TYPES[fmt]
+    disposition = exports.content_disposition(found, parts.get_counterparty(found.counterparty_id), fmt)
+    return Path(row.path), exports.CONTENT_TYPES[fmt], disposition

@@ -6,7 +6,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from backend.reconciliation.models import CYCLES, SIDES, STATEMENT_STATES
-from backend.reconciliation.schemas import FILE, FileUpload, ImportReport, _big_id, _id
+from backend.reconciliation.schemas import FILE, FileUpload, ImportReport, _big_id, _id, free_text
 from backend.schemas import PageArgs, Timestamp, list_schema
 
 __all__ = ["FILE", "FileUpload"]  # also the statement routes' download and upload shapes
@@ -78,13 +78,13 @@ class StatementSchema(Schema):
 
 class LineNote(Schema):
     document_line_id = fields.Integer(validate=_big_id, required=True, strict=True)
-    note = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    note = fields.String(required=True, validate=[validate.Length(min=1, max=2000), free_text])
 
 
 class TransitionArgs(Schema):
     action = fields.String(required=True, validate=validate.OneOf(
         ("send", "confirm", "dispute", "reopen", "settle", "void")))
-    note = fields.String(load_default="", validate=validate.Length(max=2000))
+    note = fields.String(load_default="", validate=[validate.Length(max=2000), free_text])
     notes = fields.List(fields.Nested(LineNote), validate=validate.Length(max=5000))
 
 

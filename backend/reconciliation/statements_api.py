@@ -137,8 +137,10 @@ def export_statement(args, statement_id):
     made of the current version only: ``version``, if given, must name it (earlier
     versions stay readable through ``…/lines?version=`` and ``…/diff``; another version
     is 422 ``VALIDATION_ERROR``)."""
-    path, content_type = service.export_statement(statement_id, args["format"], args.get("version"))
-    return send_file(path, as_attachment=True, download_name=path.name, mimetype=content_type)
+    path, content_type, disposition = service.export_statement(statement_id, args["format"], args.get("version"))
+    response = send_file(path, mimetype=content_type)
+    response.headers["Content-Disposition"] = disposition  # ASCII fallback + filename* (RFC 5987)
+    return response
 
 
 @blp.post("/reconciliation/statements/<int:statement_id>/supplier-statement")

@@ -13,7 +13,7 @@ from decimal import Decimal
 from backend.errors import ApiError
 from backend.extensions import db
 from backend.reconciliation.exports import line_rows
-from backend.reconciliation.imports import Report, parse_qty, read_table, text
+from backend.reconciliation.imports import Report, parse_qty, parse_upload, text
 from backend.reconciliation.models import Counterparty
 from backend.reconciliation.money import parse_price, price_text
 from backend.reconciliation.workflow import get_statement
@@ -31,12 +31,13 @@ def _key_counter():
 
 
 def diff_file(statement_id: int, filename: str, data: bytes) -> dict:
+    report = Report()  # the file is parsed before any query (``parse_upload``)
+    rows = parse_upload(filename, data, ("number", "part_no", "qty", "unit_price"), ("brand", "date", "amount"),
+                        report)
     statement = get_statement(statement_id)
     cp = db.session.get(Counterparty, statement.counterparty_id)
     if statement.state == "void":
         raise ApiError("STATEMENT_STATE_CONFLICT", "A void statement has nothing to compare")
-    rows = read_table(filename, data, ("number", "part_no", "qty", "unit_price"), ("brand", "date", "amount"))
-    report = Report(rows=len(rows))
     theirs: dict[tuple, dict] = {}
     key = _key_counter()
     for number, row in rows:

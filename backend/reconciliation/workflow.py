@@ -25,6 +25,9 @@ TRANSITIONS = {
     "settle": (("confirmed",), "settled"),
     "void": (("draft", "sent", "disputed"), "void"),
 }
+# What each action does to a statement, in words (never built by suffixing "ed").
+DONE_WORDS = {"send": "sent", "confirm": "confirmed", "dispute": "disputed", "reopen": "reopened",
+              "settle": "settled", "void": "voided"}
 
 
 def get_statement(statement_id: int, lock: bool = False) -> Statement:
@@ -37,7 +40,7 @@ def transition(statement_id: int, action: str, admin_id: int | None, notes: list
     allowed, target = TRANSITIONS[action]
     if statement.state not in allowed:
         raise ApiError("STATEMENT_STATE_CONFLICT",
-                       f"A {statement.state} statement cannot be {action}ed (needs {' or '.join(allowed)})")
+                       f"A {statement.state} statement cannot be {DONE_WORDS[action]} (needs {' or '.join(allowed)})")
     if action == "dispute":
         if not notes:
             raise ApiError("VALIDATION_ERROR", "A dispute needs at least one line note")
