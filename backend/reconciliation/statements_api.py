@@ -23,7 +23,6 @@ def _run_out(run, job_id: str) -> dict:
 
 @blp.post("/reconciliation/statement-runs")
 @finance
-@errors("MALFORMED_JSON")
 @blp.arguments(s.RunArgs)
 @blp.response(202, s.RunSchema)
 def start_run(args):
