@@ -4,6 +4,7 @@ settings read under the row lock, never onto a process's cached copy (issue 18).
 from __future__ import annotations
 
 import pytest
+import requests
 from helpers import admin, at_once_in_app, set_settings
 from sqlalchemy import select
 
@@ -59,3 +60,34 @@ def test_two_racing_partial_updates_both_survive(live, settings_ops, admin_token
         assert errors == [] and [status for status, _ in results] == [200, 200], results
         stored = ops.get("/admin/settings/distribution").json()
         assert (stored["protection_days"], stored["level1_bp"]) == (days, level1), (round_, stored)
+
+
+def test_a_save_can_require_the_version_the_client_read(live, settings_ops):
+    ops = settings_ops
+    r = ops.get("/admin/settings/distribution")
+    version = r.json()["version"]
+    assert r.headers["ETag"] == f'"{version}"'
+
+    r = ops.put("/admin/settings/distribution", json={"protection_days": 41, "version": version})
+    assert r.status_code == 200 and r.json()["version"] == version + 1, r.text
+    assert r.headers["ETag"] == f'"{version + 1}"'
+    # someone else saved since `version` was read: refused, nothing changed
+    for kwargs in ({"json": {"protection_days": 42, "version": version}},
+                   {"json": {"protection_days": 42}, "headers": {"If-Match": f'"{version}"'}}):
+        headers = {**ops._headers(), **kwargs.pop("headers", {})}
+        r = requests.put(live.api("/admin/settings/distribution"), headers=headers, timeout=30, **kwargs)
+        assert r.status_code == 409 and r.json()["error"]["code"] == "STALE_SETTINGS", r.text
+        assert r.json()["error"]["details"] == {"version": version + 1}
+    assert ops.get("/admin/settings/distribution").json()["protection_days"] == 41
+
+    headers = {**ops._headers(), "If-Match": f'"{version + 1}"'}
+    r = requests.put(live.api("/admin/settings/distribution"), json={"protection_days": 43}, headers=headers,
+                     timeout=30)
+    assert r.status_code == 200 and r.json()["protection_days"] == 43, r.text
+    for tag, status in (("*", 200), ('"x"', 422)):
+        r = requests.put(live.api("/admin/settings/distribution"), json={"hold_days": 0}, timeout=30,
+                         headers={**ops._headers(), "If-Match": tag})
+        assert r.status_code == status, r.text
+        assert status == 200 or r.json()["error"]["code"] == "VALIDATION_ERROR"
+    # without either, a save is not checked (the racing saves above)
+    assert set_settings(ops, protection_days=30)["version"] == version + 4

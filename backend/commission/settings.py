@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from backend.commission.models import Setting
+from backend.errors import ApiError
 from backend.extensions import db
 from backend.transactions import after_commit
 
@@ -31,6 +32,7 @@ class DistributionSettings:
     min_transfer_fen: int = 10  # WeChat's minimum for transfer bills (0.1 yuan)
     legacy_min_transfer_fen: int = 30  # 企业付款 minimum (0.3 yuan)
     daily_transfer_limit_fen: int = 200_000  # per user per day; the rest waits in the wallet
+    version: int = 0  # counts the saves (not a setting): a client's If-Match / "version" is checked against it
 
     def minimum_for(self, rail: str) -> int:
         return self.legacy_min_transfer_fen if rail == "wechat_legacy_transfer" else self.min_transfer_fen
@@ -80,13 +82,19 @@ def _locked_row() -> Setting:
     return row
 
 
-def save_settings(changes: dict) -> DistributionSettings:
+def save_settings(changes: dict, expected_version: int | None = None) -> DistributionSettings:
     """Merge a partial update onto the stored settings, read under the row lock (a
     process's cached copy may be a second old: merged onto it, a change another
-    process just saved would be undone)."""
+    process just saved would be undone). With ``expected_version`` (the client's
+    If-Match or ``version``) a save made since the client read them is refused."""
     row = _locked_row()
     current = asdict(_from_document(row.value))
-    current.update(changes)
+    if expected_version is not None and expected_version != current["version"]:
+        raise ApiError("STALE_SETTINGS", f"the settings changed since version {expected_version}: "
+                       f"they are at version {current['version']}; read them again",
+                       details={"version": current["version"]})
+    current.update({k: v for k, v in changes.items() if k != "version"})
+    current["version"] += 1
     updated = DistributionSettings(**current)
     row.value = asdict(updated)
     db.session.flush()
