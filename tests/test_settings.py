@@ -21,6 +21,7 @@ DEFAULTS = {"protection_days": 30, "level1_bp": 1000, "level2_bp": 500, "cap_bp"
 def settings_ops(ops, monkeypatch):
     """The operator, with each process keeping its copy of the settings for a minute
     (so a stale copy is certainly there to be merged onto), the defaults put back after."""
+    set_settings(ops, **DEFAULTS)  # other tests leave e.g. protection_days changed
     monkeypatch.setattr(settings_module, "CACHE_SECONDS", 60.0)
     try:
         yield ops
