@@ -56,6 +56,7 @@ ERROR_CODES: dict[str, int] = {
     "PAYOUT_NOT_FOUND": 404,
     "PAYOUT_NOT_RETRYABLE": 409,
     "WITHDRAWAL_NOT_FOUND": 404,
+    "STALE_SETTINGS": 409,  # If-Match / version of the distribution settings is not the stored one
     # analytics
     "INVALID_DATE_RANGE": 422,
     "NOT_A_TREE_ROOT": 422,

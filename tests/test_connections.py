@@ -68,3 +68,15 @@ def test_a_worker_is_told_when_postgresql_does_not_vacuum(live):
         assert bool(warnings) == off
         if off:
             assert "autovacuum off" in warnings[0] and "docs/operations.md" in warnings[0]
+
+
+def test_sqlite_connections_use_wal_a_busy_timeout_and_foreign_keys(live):
+    """On SQLite every connection of the app's engine reads beside the writer (WAL), waits
+    up to 30 s for the write lock instead of failing at once, and enforces foreign keys."""
+    with live.app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite only")
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

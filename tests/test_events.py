@@ -76,6 +76,10 @@ def test_anonymous_events_are_counted(live):
     {"type": "visit", "target": "t" * 65},
     {"type": "visit", "client_ts": "yesterday"},
     {"page": "no type"},
+    {"type": "open", "order_id": 1.5},  # ids are strict integers, as on every other endpoint (issue 18)
+    {"type": "open", "order_id": "1"},
+    {"type": "open", "order_id": 1.0},
+    {"type": "open", "order_id": True},
 ])
 def test_a_bad_event_refuses_the_whole_batch(live, bad):
     user = login(live)

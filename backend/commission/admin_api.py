@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from flask import request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
@@ -14,26 +15,46 @@ from backend.commission import payouts, schemas, withdrawals
 from backend.commission.models import Payout
 from backend.commission.service import check_wallet
 from backend.commission.settings import get_settings, save_settings
+from backend.errors import ApiError
 from backend.schemas import paginate
 
 blp = Blueprint("admin_commission", __name__, url_prefix="/api/v1/admin", description="Settings and payouts (admin)")
 
 
+def _with_etag(settings) -> tuple[dict, int, dict]:
+    return asdict(settings), 200, {"ETag": f'"{settings.version}"'}
+
+
+def _expected_version(args: dict) -> int | None:
+    """The version the client read: the body's ``version``, else its If-Match header."""
+    if args.get("version") is not None:
+        return args["version"]
+    tags = [tag.strip() for tag in (request.headers.get("If-Match") or "").split(",") if tag.strip()]
+    if not tags or "*" in tags:
+        return None
+    tag = tags[0].removeprefix("W/").strip('"')
+    if len(tags) > 1 or not tag.isdigit():
+        raise ApiError("VALIDATION_ERROR", 'If-Match must be one ETag of the settings, e.g. "3"')
+    return int(tag)
+
+
 @blp.get("/settings/distribution")
 @admin_required("operator")
-@blp.response(200, schemas.SettingsSchema)
+@blp.response(200, schemas.SettingsSchema, headers={"ETag": {"description": "the version, quoted",
+                                                              "schema": {"type": "string"}}})
 def read_settings():
-    return asdict(get_settings())
+    return _with_etag(get_settings())
 
 
 @blp.put("/settings/distribution")
 @admin_required()
-@errors("MALFORMED_JSON")
+@errors("MALFORMED_JSON", "STALE_SETTINGS")
 @blp.arguments(schemas.SettingsSchema)
 @blp.response(200, schemas.SettingsSchema)
 def write_settings(args):
-    settings = save_settings(args)
-    return asdict(settings)
+    """Change the fields given; the others keep their stored values. Optional
+    optimistic check: ``version`` in the body or ``If-Match``."""
+    return _with_etag(save_settings(args, _expected_version(args)))
 
 
 @blp.get("/payouts")

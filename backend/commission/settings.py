@@ -5,7 +5,11 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, fields
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
 from backend.commission.models import Setting
+from backend.errors import ApiError
 from backend.extensions import db
 from backend.transactions import after_commit
 
@@ -28,6 +32,7 @@ class DistributionSettings:
     min_transfer_fen: int = 10  # WeChat's minimum for transfer bills (0.1 yuan)
     legacy_min_transfer_fen: int = 30  # 企业付款 minimum (0.3 yuan)
     daily_transfer_limit_fen: int = 200_000  # per user per day; the rest waits in the wallet
+    version: int = 0  # counts the saves (not a setting): a client's If-Match / "version" is checked against it
 
     def minimum_for(self, rail: str) -> int:
         return self.legacy_min_transfer_fen if rail == "wechat_legacy_transfer" else self.min_transfer_fen
@@ -41,28 +46,57 @@ CACHE_SECONDS = 1.0
 _cache: dict[str, tuple[float, DistributionSettings]] = {}
 
 
+def _from_document(value: dict | None) -> DistributionSettings:
+    known = {f.name for f in fields(DistributionSettings)}
+    return DistributionSettings(**{k: v for k, v in (value or {}).items() if k in known})
+
+
 def get_settings() -> DistributionSettings:
+    """For reads (every paid order): this process's copy, at most CACHE_SECONDS old."""
     cache_key = str(db.engine.url)
     hit = _cache.get(cache_key)
     if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
         return hit[1]
     row = db.session.get(Setting, KEY)
-    known = {f.name for f in fields(DistributionSettings)}
-    settings = DistributionSettings(**{k: v for k, v in row.value.items() if k in known}) if row \
-        else DistributionSettings()
+    settings = _from_document(row.value if row else None)
     _cache[cache_key] = (time.monotonic(), settings)
     return settings
 
 
-def save_settings(changes: dict) -> DistributionSettings:
-    current = asdict(get_settings())
-    current.update(changes)
+_LOCKED_ROW = select(Setting).where(Setting.key == KEY).with_for_update() \
+    .execution_options(populate_existing=True)
+
+
+def _locked_row() -> Setting:
+    """The settings row, read from the database under its row lock (never the cache):
+    two saves queue on it, so each merges onto what the other committed. SQLite's
+    BEGIN IMMEDIATE serialises them anyway (FOR UPDATE is left out there)."""
+    row = db.session.scalar(_LOCKED_ROW)
+    if row is None:  # the first save ever: create the row, or take the one a racing save created
+        try:
+            with db.session.begin_nested():
+                db.session.add(Setting(key=KEY, value=asdict(DistributionSettings())))
+        except IntegrityError:
+            pass
+        row = db.session.scalar(_LOCKED_ROW)
+    return row
+
+
+def save_settings(changes: dict, expected_version: int | None = None) -> DistributionSettings:
+    """Merge a partial update onto the stored settings, read under the row lock (a
+    process's cached copy may be a second old: merged onto it, a change another
+    process just saved would be undone). With ``expected_version`` (the client's
+    If-Match or ``version``) a save made since the client read them is refused."""
+    row = _locked_row()
+    current = asdict(_from_document(row.value))
+    if expected_version is not None and expected_version != current["version"]:
+        raise ApiError("STALE_SETTINGS", f"the settings changed since version {expected_version}: "
+                       f"they are at version {current['version']}; read them again",
+                       details={"version": current["version"]})
+    current.update({k: v for k, v in changes.items() if k != "version"})
+    current["version"] += 1
     updated = DistributionSettings(**current)
-    row = db.session.get(Setting, KEY)
-    if row is None:
-        db.session.add(Setting(key=KEY, value=asdict(updated)))
-    else:
-        row.value = asdict(updated)
+    row.value = asdict(updated)
     db.session.flush()
     # Forgotten now (the rest of this transaction reads the change) and again once it
     # is committed: a read by another thread in between kept the old settings.

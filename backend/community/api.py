@@ -90,11 +90,14 @@ def group_invite(order_id):
 @blp.get("/group-qr/<token>")
 @errors("GROUP_NOT_FOUND")
 @blp.response(200, {"type": "string", "format": "binary"}, content_type="image/*",
-              description="PNG or JPEG: a personal group's QR")
+              description="a personal group's QR: a PNG drawn again from the upload (X-Content-Type-Options: nosniff)")
 def group_qr(token):
     """The uploaded QR of a personal group (the URL carries an unguessable token)."""
     image = db.session.scalar(select(CommunityGroup.qr_image).where(CommunityGroup.qr_token == token))
     if not image:
         raise ApiError("GROUP_NOT_FOUND", "No such group QR")
+    # Uploads are stored as clean PNGs (qr_images.clean_png); a JPEG stored before that
+    # is served as one. Either way the browser must not guess another type.
     mimetype = "image/png" if image.startswith(b"\x89PNG") else "image/jpeg"
-    return Response(image, mimetype=mimetype, headers={"Cache-Control": "private, max-age=300"})
+    return Response(image, mimetype=mimetype, headers={"Cache-Control": "private, max-age=300",
+                                                       "X-Content-Type-Options": "nosniff"})

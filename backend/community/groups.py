@@ -8,8 +8,6 @@ groups a code can still offer drop to its ``low_water`` mark an alert is raised.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import secrets
 from datetime import datetime, timedelta
@@ -21,6 +19,7 @@ from backend.apidoc import get_or_404
 from backend.auth.models import User
 from backend.catalog.models import Product
 from backend.community.models import CommunityAlert, CommunityGroup, LiveCode
+from backend.community.qr_images import clean_png
 from backend.errors import ApiError
 from backend.extensions import db
 from backend.leaderboard.models import Campaign
@@ -31,7 +30,6 @@ log = logging.getLogger(__name__)
 
 EXPIRY_MARGIN = timedelta(days=1)  # a QR that dies within a day is not shown any more
 PERSONAL_QR_DAYS = 7  # WeChat's limit for a group QR
-PNG_MAGIC, JPEG_MAGIC = b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"
 
 
 def offerable(now: datetime):
@@ -71,16 +69,6 @@ def get_group(group_id: int) -> CommunityGroup:
     return get_or_404(CommunityGroup, group_id, what="group")
 
 
-def _decode_image(data: str) -> bytes:
-    try:
-        raw = base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ApiError("INVALID_QR_IMAGE", "qr_image must be base64") from exc
-    if not (raw.startswith(PNG_MAGIC) or raw.startswith(JPEG_MAGIC)):
-        raise ApiError("INVALID_QR_IMAGE", "qr_image must be a PNG or JPEG image")
-    return raw
-
-
 def create_group(args: dict) -> CommunityGroup:
     get_live_code(args["live_code_id"])
     group = CommunityGroup(live_code_id=args["live_code_id"], kind=args["kind"], name=args["name"],
@@ -91,7 +79,7 @@ def create_group(args: dict) -> CommunityGroup:
         expires_at = as_utc(args.get("expires_at")) or now + timedelta(days=PERSONAL_QR_DAYS)
         if not args.get("qr_image") or expires_at <= now:
             raise ApiError("VALIDATION_ERROR", "a personal group needs qr_image and a future expires_at")
-        group.qr_image, group.expires_at = _decode_image(args["qr_image"]), expires_at
+        group.qr_image, group.expires_at = clean_png(args["qr_image"]), expires_at
         group.qr_token = secrets.token_urlsafe(18)
     else:
         if not args.get("chat_id"):
@@ -117,7 +105,7 @@ def update_group(group: CommunityGroup, args: dict) -> CommunityGroup:
         if name in args:
             setattr(group, name, args[name])
     if args.get("qr_image"):
-        group.qr_image = _decode_image(args["qr_image"])
+        group.qr_image = clean_png(args["qr_image"])
         group.expires_at = as_utc(args.get("expires_at")) or utcnow() + timedelta(days=PERSONAL_QR_DAYS)
     db.session.flush()
     return group

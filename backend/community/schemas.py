@@ -20,7 +20,7 @@ class EventIn(Schema):
     page = fields.String(allow_none=True, validate=validate.Length(max=128))
     target = fields.String(allow_none=True, validate=validate.Length(max=64))
     client_ts = Timestamp(allow_none=True)  # ISO 8601; without an offset it is taken as UTC
-    order_id = fields.Integer(allow_none=True, validate=_id, metadata={
+    order_id = fields.Integer(strict=True, allow_none=True, validate=_id, metadata={
         "description": "open/save of the group invite shown after paying this order (the buyer's own)"})
 
 
@@ -63,11 +63,11 @@ class LiveCodeIn(Schema):
 
     name = fields.String(required=True, validate=validate.Length(min=1, max=64))
     text = fields.String(validate=validate.Length(max=200))
-    product_id = fields.Integer(allow_none=True, validate=_id)
-    campaign_id = fields.Integer(allow_none=True, validate=_id)
-    distributor_id = fields.Integer(allow_none=True, validate=_id)
-    priority = fields.Integer(validate=validate.Range(min=-1000, max=1000))
-    low_water = fields.Integer(validate=validate.Range(min=0, max=1000), metadata={
+    product_id = fields.Integer(strict=True, allow_none=True, validate=_id)
+    campaign_id = fields.Integer(strict=True, allow_none=True, validate=_id)
+    distributor_id = fields.Integer(strict=True, allow_none=True, validate=_id)
+    priority = fields.Integer(strict=True, validate=validate.Range(min=-1000, max=1000))
+    low_water = fields.Integer(strict=True, validate=validate.Range(min=0, max=1000), metadata={
         "description": "alert when this many offerable groups or fewer are left (default 1)"})
     contact_userid = fields.String(allow_none=True, validate=validate.Length(min=1, max=64), metadata={
         "description": "企业微信 staff userid: also offer a 联系我 contact way"})
@@ -90,14 +90,14 @@ class GroupIn(Schema):
     class Meta:
         unknown = RAISE
 
-    live_code_id = fields.Integer(required=True, validate=_id)
+    live_code_id = fields.Integer(strict=True, required=True, validate=_id)
     kind = fields.String(required=True, validate=validate.OneOf(("personal", "wecom")))
     name = fields.String(required=True, validate=validate.Length(min=1, max=64))
     chat_id = fields.String(validate=validate.Length(min=1, max=64), metadata={"description": "企业微信 group"})
     qr_image = fields.String(metadata={"description": "personal group: the QR image, PNG or JPEG, base64"})
     expires_at = Timestamp(metadata={"description": "personal group: when the QR expires (default +7 days)"})
-    capacity = fields.Integer(validate=validate.Range(min=1, max=100000))
-    member_count = fields.Integer(validate=_members)
+    capacity = fields.Integer(strict=True, validate=validate.Range(min=1, max=100000))
+    member_count = fields.Integer(strict=True, validate=_members)
 
 
 class GroupUpdate(Schema):
@@ -106,8 +106,8 @@ class GroupUpdate(Schema):
 
     name = fields.String(validate=validate.Length(min=1, max=64))
     status = fields.String(validate=validate.OneOf(("open", "closed")))
-    capacity = fields.Integer(validate=validate.Range(min=1, max=100000))
-    member_count = fields.Integer(validate=_members)
+    capacity = fields.Integer(strict=True, validate=validate.Range(min=1, max=100000))
+    member_count = fields.Integer(strict=True, validate=_members)
     qr_image = fields.String(metadata={"description": "a new QR (personal group)"})
     expires_at = Timestamp()
 
@@ -140,7 +140,7 @@ class MemberIn(Schema):
         unknown = RAISE
 
     name = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    order_id = fields.Integer(allow_none=True, validate=_id)
+    order_id = fields.Integer(strict=True, allow_none=True, validate=_id)
     joined_at = Timestamp(allow_none=True)
 
 
@@ -160,7 +160,7 @@ class ConfirmJoinIn(Schema):
     class Meta:
         unknown = RAISE
 
-    group_id = fields.Integer(validate=_id, metadata={"description": "default: the invite's"})
+    group_id = fields.Integer(strict=True, validate=_id, metadata={"description": "default: the invite's"})
     name = fields.String(validate=validate.Length(max=64))
 
 
