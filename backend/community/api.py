@@ -37,7 +37,6 @@ def login_optional(view):
 
 @blp.post("/events")
 @login_optional
-@errors("MALFORMED_JSON")
 @blp.arguments(schemas.EventBatch)
 @blp.response(202, schemas.EventsAccepted)
 def events(args):
