@@ -18,7 +18,10 @@ not come from this module raises ``CommitOutsideBoundary``.
   it rolls back. If Redis is down when it runs, the enqueue fails quietly and the
   sweeper, which reads the database, is the safety net.
 * ``run_in_transaction(work)`` runs a unit of work again when the database picked it
-  as a deadlock victim.
+  as a deadlock victim (binds and moves, which lock a chain of users).
+
+A ``unit_of_work`` or ``commit_before_remote_call`` inside a request commits what the
+request did so far: that is the point of naming them.
 """
 
 from __future__ import annotations
@@ -145,11 +148,6 @@ def run_in_transaction(work: Callable[[], T], attempts: int = 3) -> T:
                 raise
             log.info("lost a lock race (%s); running the transaction again", exc.orig.__class__.__name__)
     raise AssertionError("unreachable")
-
-
-# Kept for the callers that read better with it: a request or job body that must
-# commit its work itself, retried on a deadlock.
-commit_with_retry = run_in_transaction
 
 
 @event.listens_for(Session, "before_commit")

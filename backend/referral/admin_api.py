@@ -11,7 +11,7 @@ from backend.auth.models import User
 from backend.auth.schemas import UserSchema, user_view
 from backend.referral import schemas
 from backend.referral import service as referral
-from backend.transactions import commit_with_retry
+from backend.transactions import run_in_transaction
 
 blp = Blueprint("admin_referral", __name__, url_prefix="/api/v1/admin", description="Referral tree (admin)")
 
@@ -53,6 +53,6 @@ def approve(user_id):
 @blp.response(200, UserSchema)
 def move(args, user_id):
     user = _user(user_id)
-    commit_with_retry(lambda: referral.bind(user, args["invite_code"], source="admin", reason=args["reason"],
+    run_in_transaction(lambda: referral.bind(user, args["invite_code"], source="admin", reason=args["reason"],
                                             operator_id=g.admin.id, force=True))
     return user_view(user)

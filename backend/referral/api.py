@@ -15,7 +15,7 @@ from backend.extensions import wechat
 from backend.referral import schemas
 from backend.referral import service as referral
 from backend.referral.team import team_page
-from backend.transactions import commit_before_remote_call, commit_with_retry
+from backend.transactions import commit_before_remote_call, run_in_transaction
 from backend.wechat.gateway import WeChatError, WeChatUnavailable
 
 # A PNG image in the OpenAPI document (the body is the file itself).
@@ -41,7 +41,7 @@ def apply(args):
 def bind(args):
     # Binds that cross (x→y while y→z) may deadlock on the rows of the team that moves
     # along; the victim runs again and then sees the winner's bind (a cycle is refused).
-    user = commit_with_retry(lambda: referral.bind(g.user, args["invite_code"], source="bind"))
+    user = run_in_transaction(lambda: referral.bind(g.user, args["invite_code"], source="bind"))
     return {"bound": True, "inviter_id": user.inviter_id}
 
 
