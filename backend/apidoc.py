@@ -98,6 +98,6 @@ def get_or_404(model, ident, *, what: str | None = None):
     model's not-found code (see the module docstring for the naming rule)."""
     row = db.session.get(model, ident)
     if row is None:
-        label = what or re.sub(r"(?<!^)(?=[A-Z])", " ", model.__name__).lower()
+        label = what or _snake_upper(model.__name__).replace("_", " ").lower()
         raise ApiError(not_found_code(model), f"{label.capitalize()} {ident} does not exist", 404)
     return row

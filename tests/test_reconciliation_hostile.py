@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import date
 from urllib.parse import unquote
 
 import pytest
@@ -16,8 +15,8 @@ from helpers import create_product, drain, finance_client, login, notify_xml, or
 from recon_files import row, xlsx
 from sqlalchemy import update
 from test_reconciliation_pricing import R, code, csv_bytes, make_part, make_supplier
-from test_reconciliation_send import generated_run, smtp, weekly_suppliers  # noqa: F401 - smtp: a fixture
-from test_reconciliation_statements import make_customer, receipt, statements_of, unique_month
+from test_reconciliation_send import friday_statement, generated_run, smtp, weekly_suppliers  # noqa: F401 - smtp: a fixture
+from test_reconciliation_statements import make_customer, statements_of, unique_month
 
 from backend.extensions import db
 
@@ -120,14 +119,8 @@ def test_a_download_keeps_a_readable_ascii_name_beside_the_utf8_one(fin, live, m
 
 
 def test_the_diffs_matched_counts_pairs_within_both_tolerances(fin, live):
-    year, month = unique_month()
-    supplier = make_supplier(fin, billing_cycle="weekly", cutoff_day=5, qty_tolerance=1, price_tolerance="0.01")
-    parts = [make_part(fin) for _ in range(4)]
-    friday = next(date(year, month, d) for d in range(1, 8) if date(year, month, d).isoweekday() == 5)
-    docs = [receipt(fin, supplier, p, friday, 100, "1") for p in parts]
-    fin.post(f"{R}/statement-runs", json={"side": "payable", "cycle": "weekly", "month": f"{year}-{month:02d}"})
-    drain(live)
-    (statement,) = statements_of(fin, supplier)
+    supplier, parts, docs, statement = friday_statement(fin, live, parts=4, qty=100, price="1",
+                                                        qty_tolerance=1, price_tolerance="0.01")
     theirs = [["number", "part_no", "qty", "unit_price"],
               [docs[0]["number"].lower(), parts[0]["part_no"].lower(), 101, "1.01"],  # within both: matched
               [docs[1]["number"], parts[1]["part_no"], 105, "1.5"],  # beyond both: one pair, not matched

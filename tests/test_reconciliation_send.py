@@ -201,15 +201,23 @@ def test_exports_in_three_formats(fin, live, monkeypatch, tmp_path):
     assert other.status_code == 422 and other.json()["error"]["code"] == "VALIDATION_ERROR"
 
 
-def test_supplier_statement_with_planted_differences(fin, live):
+def friday_statement(fin, live, *, parts: int, qty: int, price: str, **tolerances):
+    """A weekly supplier (cut-off Friday) with one receipt per new part on a Friday of
+    a fresh month, and its generated statement: (supplier, parts, receipts, statement)."""
     year, month = unique_month()
-    supplier = make_supplier(fin, billing_cycle="weekly", cutoff_day=5, qty_tolerance=2, price_tolerance="0.0001")
-    parts = [make_part(fin) for _ in range(6)]
+    supplier = make_supplier(fin, billing_cycle="weekly", cutoff_day=5, **tolerances)
+    made = [make_part(fin) for _ in range(parts)]
     friday = next(date(year, month, d) for d in range(1, 8) if date(year, month, d).isoweekday() == 5)
-    docs = [receipt(fin, supplier, p, friday, 1000, "0.5") for p in parts]
+    docs = [receipt(fin, supplier, p, friday, qty, price) for p in made]
     fin.post(f"{R}/statement-runs", json={"side": "payable", "cycle": "weekly", "month": f"{year}-{month:02d}"})
     drain(live)
     (statement,) = statements_of(fin, supplier)
+    return supplier, made, docs, statement
+
+
+def test_supplier_statement_with_planted_differences(fin, live):
+    supplier, parts, docs, statement = friday_statement(fin, live, parts=6, qty=1000, price="0.5",
+                                                        qty_tolerance=2, price_tolerance="0.0001")
     theirs = [["单号", "型号", "数量", "单价"]]
     for i, (doc, part) in enumerate(zip(docs, parts, strict=True)):
         qty, price = 1000, "0.5"

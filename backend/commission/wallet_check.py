@@ -30,35 +30,39 @@ def drift_of(user_ids: list[int]) -> dict[int, Drift]:
         for account, total in rows:
             uid, column = accounts[account]
             derived[uid][column] += sign * int(total)
-    stored = {w.user_id: w for w in db.session.scalars(select(Wallet).where(Wallet.user_id.in_(user_ids)))}
+    wallets = {w.user_id: w for w in db.session.scalars(select(Wallet).where(Wallet.user_id.in_(user_ids)))}
     drifts: dict[int, Drift] = {}
     for uid in user_ids:
-        wallet = stored.get(uid)
-        found = {column: (getattr(wallet, column) if wallet else 0, value)
-                 for column, value in derived[uid].items() if (getattr(wallet, column) if wallet else 0) != value}
+        wallet = wallets.get(uid)
+        pairs = {column: (getattr(wallet, column) if wallet else 0, value) for column, value in derived[uid].items()}
+        found = {column: pair for column, pair in pairs.items() if pair[0] != pair[1]}
         if found:
             drifts[uid] = found
     return drifts
 
 
 def users_to_check() -> int:
-    return db.session.scalar(select(func.count()).select_from(_user_ids().subquery()))
+    return db.session.scalar(select(func.count()).select_from(_all_user_ids().subquery()))
 
 
 def batches(size: int = 1000) -> Iterator[list[int]]:
-    """Every user with a wallet or a ledger entry, in id order, ``size`` at a time
-    (keyset pagination: each batch is one indexed range read)."""
+    """Every user with a wallet or a ledger entry, in id order, ``size`` at a time.
+    Keyset pagination with the bound inside each source, so a batch is two index
+    range reads (wallets' key, the ledger's ``(user_id, created_at)``), not a pass
+    over the whole ledger."""
     after = 0
     while True:
-        ids_ = _user_ids().subquery()
-        batch = list(db.session.scalars(select(ids_.c.user_id).where(ids_.c.user_id > after)
-                                        .order_by(ids_.c.user_id).limit(size)))
+        wallets = db.session.scalars(select(Wallet.user_id).where(Wallet.user_id > after)
+                                     .order_by(Wallet.user_id).limit(size))
+        in_ledger = db.session.scalars(select(LedgerEntry.user_id).where(LedgerEntry.user_id > after)
+                                       .group_by(LedgerEntry.user_id).order_by(LedgerEntry.user_id).limit(size))
+        batch = sorted(set(wallets) | set(in_ledger))[:size]
         if not batch:
             return
         yield batch
         after = batch[-1]
 
 
-def _user_ids():
+def _all_user_ids():
     return union(select(Wallet.user_id.label("user_id")),
                  select(LedgerEntry.user_id.label("user_id")).where(LedgerEntry.user_id.is_not(None)))
