@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from helpers import Client
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
