@@ -50,8 +50,9 @@ export function isSignedIn(): boolean {
   return true;
 }
 
-/** Admins may open every page; other roles only the pages that name them. */
+/** Admins may open every page; other roles only the pages that name them
+ * (no list: every signed-in role; an empty list: admins only). */
 export function mayOpen(roles: Role[] | undefined): boolean {
-  if (!roles || roles.length === 0) return true;
+  if (roles === undefined) return true;
   return session.role === "admin" || (session.role !== null && roles.includes(session.role));
 }
