@@ -22,7 +22,7 @@ def test_each_role_sees_its_menu_and_the_api_agrees(console, live):
     admin.shot("menu")
 
     operator = console("operator")
-    assert OPERATOR_PAGES <= _menu(operator)
+    assert _menu(operator) >= OPERATOR_PAGES
     assert "accounts" not in _menu(operator)
 
     finance = console("finance")
