@@ -23,6 +23,12 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 CONSOLE_DIST = Path(__file__).resolve().parents[2] / "console" / "dist"
 
+UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), textarea, select')]
+  .filter(el => el.offsetParent !== null && el.getAttribute('aria-hidden') !== 'true')
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+               && !el.getAttribute('aria-labelledby') && !el.getAttribute('title'))
+  .map(el => el.outerHTML.slice(0, 160))"""
+
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="browser tests skipped: no chromium on PATH (apt-get install chromium; .ci/run does)")
 
@@ -58,7 +64,15 @@ class Console:
         self.page.goto(f"{self.live.url}/admin{path}")
         self.page.wait_for_load_state("networkidle")
 
+    def unlabelled_fields(self) -> list[str]:
+        """Visible form fields a screen reader could not name (no label, aria-label,
+        aria-labelledby or title)."""
+        return self.page.evaluate(UNLABELLED)
+
     def shot(self, name: str) -> Path:
+        """Photograph the page, and check on the way that every field on it is labelled:
+        every page a test looks at is held to it."""
+        assert self.unlabelled_fields() == [], f"fields without a label on {name}"
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{self.role}-{re.sub(r'[^a-z0-9_-]+', '-', name.lower())}.png"
         self.page.screenshot(path=str(path), full_page=True)
