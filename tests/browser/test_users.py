@@ -1,0 +1,76 @@
+"""Users: an operator approves a pending distributor application from the list, rejects
+another with a reason, opens a distributor and gives them their own (KOL) rates."""
+
+from __future__ import annotations
+
+from helpers import login, set_settings
+
+
+def _pending(live, ops):
+    set_settings(ops, mode="approval")
+    user = login(live)
+    r = user.post("/distributor/apply", json={"real_name": "Li Lei", "phone": "13800000000"})
+    assert r.status_code == 200 and r.json()["status"] == "pending", r.text
+    return user
+
+
+def test_approve_and_reject_pending_applications_from_the_list(console, live, ops):
+    first, second = _pending(live, ops), _pending(live, ops)
+    op = console("operator")
+    op.open("/users?distributor_status=pending")
+    page = op.page
+    page.locator(f"[data-test=status-{first.id}]", has_text="待审核").wait_for()
+    page.locator(f"[data-test=status-{second.id}]", has_text="待审核").wait_for()
+    op.shot("users-pending")
+
+    page.click(f"[data-test=approve-{first.id}]")
+    page.locator(".el-message-box").wait_for()
+    page.locator(".el-message-box .el-button--primary").click()
+    page.locator(".el-message--success").wait_for()
+    page.locator(f"[data-test=status-{first.id}]").wait_for(state="detached")  # no longer pending
+    assert first.get("/me").json()["is_distributor"] is True
+
+    page.click(f"[data-test=reject-{second.id}]")
+    dialog = page.locator(".el-dialog:visible")
+    page.wait_for_function("document.activeElement?.dataset.test === 'reason-input'", timeout=3000)
+    dialog.locator("[data-test=reason-confirm]").click()
+    dialog.get_by_text("请填写原因").wait_for()  # a reason is required
+    dialog.locator("[data-test=reason-input]").fill("phone number does not answer")
+    dialog.locator("[data-test=reason-input]").press("Enter")
+    page.locator(f"[data-test=status-{second.id}]").wait_for(state="detached")
+    assert second.get("/me").json()["is_distributor"] is False
+
+    op.open(f"/users?q={first.id}")
+    page.locator(f"[data-test=status-{first.id}]", has_text="分销员").wait_for()
+    op.shot("users")
+    listed = op.api.get("/admin/users", params={"q": str(first.id)}).json()["items"]
+    assert [u["distributor_status"] for u in listed if u["id"] == first.id] == ["approved"]
+    assert op.api.get(f"/admin/users/{second.id}").json()["user"]["distributor_status"] != "pending"
+
+
+def test_set_kol_rates_on_the_user_page(console, live, ops):
+    user = _pending(live, ops)
+    op = console("operator")
+    op.open(f"/users/{user.id}")
+    page = op.page
+    page.locator("[data-test=user-status]", has_text="待审核").wait_for()
+    page.click("[data-test=approve]")
+    page.locator(".el-message-box .el-button--primary").click()
+    page.locator("[data-test=user-status]", has_text="分销员").wait_for()
+
+    page.click("[data-test=rates]")
+    dialog = page.locator(".el-dialog:visible")
+    page.wait_for_function("document.activeElement?.dataset.test === 'rate-level1'", timeout=3000)
+    dialog.locator("[data-test=rate-level1]").fill("101")
+    dialog.locator("[data-test=rates-submit]").click()
+    dialog.get_by_text("0–100").wait_for()  # refused by the form
+    dialog.locator("[data-test=rate-level1]").fill("15")
+    dialog.locator("[data-test=rate-level2]").fill("7.5")
+    op.shot("user-rates")
+    dialog.locator("[data-test=rates-submit]").click()
+    page.locator("[data-test=rate1]", has_text="15%").wait_for()
+    assert "7.5%" in page.inner_text("[data-test=rate2]")
+    op.shot("user-detail")
+
+    detail = op.api.get(f"/admin/users/{user.id}").json()["user"]
+    assert (detail["level1_bp_override"], detail["level2_bp_override"]) == (1500, 750)
