@@ -43,3 +43,31 @@ def test_a_failed_payout_is_retried_and_waiting_ones_say_why(console, live, ops)
     op.open(f"/payouts?user_id={failed['user_id']}")
     op.page.locator(f"[data-test=payout-status-{failed['id']}]", has_text="待用户确认").wait_for()
     op.shot("payouts")
+
+
+def test_withdrawals_say_what_they_wait_for_and_can_be_asked_about(console, live, ops):
+    a, b, c = chain(live)
+    product = create_product(ops, price_fen=10_000)
+    buy(live, c, product["id"])
+    drain(live)
+    r = b.post("/me/withdrawals", json={"amount_fen": 500})
+    assert r.status_code == 201, r.text
+    withdrawal = r.json()
+    drain(live)
+
+    op = console("operator")
+    op.open(f"/withdrawals?user_id={b.id}")
+    page = op.page
+    page.locator(f"[data-test=waiting-{withdrawal['id']}]", has_text="等待用户在小程序中确认收款").wait_for()
+    page.locator(f"[data-test=withdrawal-status-{withdrawal['id']}]", has_text="待用户确认").wait_for()
+    op.shot("withdrawals")
+
+    # the user confirms in the mini-program; the operator asks WeChat instead of waiting for the notify
+    listed = op.api.get("/admin/withdrawals", params={"user_id": b.id}).json()["items"]
+    [bill] = [w["out_bill_no"] for w in listed if w["id"] == withdrawal["id"]]
+    r = requests.post(f"{live.emulator_url}/sandbox/transfer-bills/{bill}/confirm", json={}, timeout=10)
+    assert r.status_code == 200, r.text
+    page.click(f"[data-test=query-{withdrawal['id']}]")
+    page.locator(".el-message--success").wait_for()
+    page.locator(f"[data-test=withdrawal-status-{withdrawal['id']}]", has_text="已到账").wait_for()
+    assert b.get(f"/me/withdrawals/{withdrawal['id']}").json()["status"] == "succeeded"
