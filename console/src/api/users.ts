@@ -27,9 +27,11 @@ export interface UserFull extends UserItem {
   root_id?: number | null;
   bound_at?: string | null;
   bind_source?: string | null;
+  distributor_rejection_reason?: string | null;
 }
 
-export interface Wallet { pending_fen: number; available_fen: number; withdrawn_fen: number; total_earned_fen: number }
+export interface Wallet { pending_fen: number; available_fen: number; withdrawn_fen: number; total_earned_fen: number;
+  in_transit_fen?: number }
 
 export interface UserDetail {
   user: UserFull;
@@ -43,7 +45,7 @@ export interface TeamMember {
 }
 
 export interface UserCommission {
-  id: number; order_id: number; level: number; amount_fen: number; status: string;
+  id: number; order_id: number; level: number; amount_fen: number; reversed_fen?: number; status: string;
   buyer: Person | null; created_at: string;
 }
 
@@ -61,11 +63,7 @@ export interface RatesResult {
   user_id: number; level1_bp_override: number | null; level2_bp_override: number | null;
 }
 
-export interface Paged<T> { items: T[]; page: number; per_page: number; total: number }
+export interface Paged<T> { items: T[]; page: number; per_page: number; total: number; total_estimated?: boolean }
 
-type Init = { params?: { query?: Record<string, unknown>; path?: Record<string, unknown> }; body?: unknown };
-type Result = Promise<{ data?: unknown; error?: unknown; response: Response }>;
-type Call = (path: string, init?: Init) => Result;
-
-/** The same client, for the routes of this file (their types are the interfaces above). */
-export const usersApi = api as unknown as { GET: Call; POST: Call; PUT: Call };
+/** The typed client (the interfaces above name what the pages read of each answer). */
+export const usersApi = api;
