@@ -53,3 +53,21 @@ def test_refund_from_the_order_page_with_the_clawback_preview(console, live, ops
     detail = op.api.get(f"/admin/orders/{order['id']}").json()
     assert detail["order"]["refunded_fen"] == 4_000
     assert detail["order"]["status"] == "partially_refunded"
+
+
+def test_finance_reads_an_order_but_does_not_refund_it(console, live, ops):
+    a, b, c = chain(live)
+    product = create_product(ops, price_fen=5_000)
+    order = buy(live, c, product["id"])
+    drain(live)
+    fin = console("finance")
+    fin.open(f"/orders/{order['id']}")
+    page = fin.page
+    page.locator("[data-test=order-status]", has_text="已支付").wait_for()
+    page.locator("[data-test=commissions-table] tbody tr").nth(1).wait_for()
+    assert b.user["nickname"] in page.inner_text("[data-test=chain-level1]")
+    assert page.locator("[data-test=refund]").count() == 0  # refunds are the operators'
+    assert page.locator("[data-test=chain] a").count() == 0  # user pages are not finance's either
+    fin.shot("order-detail")
+    r = fin.api.post(f"/admin/orders/{order['id']}/refund", json={"reason": "not mine to do"})
+    assert r.status_code == 403
