@@ -21,8 +21,10 @@ def create_app(config: Config | None = None) -> Flask:
     from backend import logs
     from backend.errors import register_error_handlers
     from backend.extensions import api, db, migrate, ping_idle_connections
+    from backend.json_input import FissionJSONProvider
     from backend.wechat.gateway import WeChatGateway
 
+    app.json = FissionJSONProvider(app)  # request.get_json() refuses hostile JSON too
     logs.init_app(app)
     db.init_app(app)
     with app.app_context():

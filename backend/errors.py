@@ -15,6 +15,8 @@ ERROR_CODES: dict[str, int] = {
     # generic
     "BAD_REQUEST": 400,
     "MALFORMED_JSON": 400,
+    "JSON_TOO_DEEP": 400,
+    "INVALID_TEXT": 422,
     "VALIDATION_ERROR": 422,
     "UNAUTHORIZED": 401,
     "TOKEN_EXPIRED": 401,

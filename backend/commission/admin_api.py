@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from flask import request
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from backend.apidoc import errors, get_or_404
+from backend.apidoc import Blueprint, errors, get_or_404
 from backend.auth.guards import admin_required
 from backend.auth.models import User
 from backend.commission import payouts, schemas, withdrawals

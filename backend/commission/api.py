@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from flask import g
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from backend.apidoc import errors
+from backend.apidoc import Blueprint, errors
 from backend.auth.guards import login_required
 from backend.auth.models import User
 from backend.commission import payouts, schemas, withdrawals

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from flask import request
-from flask_smorest import Blueprint
 
-from backend.apidoc import errors, get_or_404
+from backend.apidoc import Blueprint, errors, get_or_404
 from backend.auth.guards import admin_required, current_user_or_none
 from backend.extensions import db
 from backend.leaderboard import campaigns, schemas, service

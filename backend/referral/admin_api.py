@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from flask import g
-from flask_smorest import Blueprint
 
-from backend.apidoc import errors, get_or_404
+from backend.apidoc import Blueprint, errors, get_or_404
 from backend.auth.guards import admin_required
 from backend.auth.models import User
 from backend.auth.schemas import UserSchema, user_view

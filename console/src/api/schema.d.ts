@@ -292,7 +292,7 @@ export interface paths {
                         "application/json": components["schemas"]["AdminLoginResult"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -301,7 +301,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -343,7 +343,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -352,7 +352,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -417,7 +417,7 @@ export interface paths {
                         "application/json": components["schemas"]["Campaign"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -426,7 +426,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -485,7 +485,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -494,7 +494,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -1088,7 +1088,7 @@ export interface paths {
                         "application/json": components["schemas"]["GroupOut"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1097,7 +1097,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -1190,7 +1190,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: INVALID_QR_IMAGE, VALIDATION_ERROR */
+                /** @description Error codes: INVALID_QR_IMAGE, INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -1199,7 +1199,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVALID_QR_IMAGE" | "VALIDATION_ERROR";
+                                code: "INVALID_QR_IMAGE" | "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -1381,7 +1381,7 @@ export interface paths {
                         "application/json": components["schemas"]["GroupOut"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1390,7 +1390,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -1466,7 +1466,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: INVALID_QR_IMAGE, VALIDATION_ERROR */
+                /** @description Error codes: INVALID_QR_IMAGE, INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -1475,7 +1475,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVALID_QR_IMAGE" | "VALIDATION_ERROR";
+                                code: "INVALID_QR_IMAGE" | "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -1544,7 +1544,7 @@ export interface paths {
                         "application/json": components["schemas"]["ImportResult"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1553,7 +1553,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -1629,7 +1629,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -1638,7 +1638,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -1775,7 +1775,7 @@ export interface paths {
                         "application/json": components["schemas"]["LiveCodeOut"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1784,7 +1784,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -1860,7 +1860,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -1869,7 +1869,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -1939,7 +1939,7 @@ export interface paths {
                         "application/json": components["schemas"]["ConfirmJoinOut"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1948,7 +1948,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -2024,7 +2024,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -2033,7 +2033,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -2409,7 +2409,7 @@ export interface paths {
                         "application/json": components["schemas"]["Refund"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -2418,7 +2418,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -2511,7 +2511,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: REFUND_EXCEEDS_PAID, VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, REFUND_EXCEEDS_PAID, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -2520,7 +2520,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "REFUND_EXCEEDS_PAID" | "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "REFUND_EXCEEDS_PAID" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -2837,7 +2837,7 @@ export interface paths {
                         "application/json": components["schemas"]["AdminProduct"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -2846,7 +2846,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -2905,7 +2905,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -2914,7 +2914,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -2982,7 +2982,7 @@ export interface paths {
                         "application/json": components["schemas"]["AdminProduct"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -2991,7 +2991,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -3067,7 +3067,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -3076,7 +3076,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -3235,7 +3235,7 @@ export interface paths {
                         "application/json": components["schemas"]["Counterparty"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -3244,7 +3244,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -3320,7 +3320,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -3329,7 +3329,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -3492,7 +3492,7 @@ export interface paths {
                         "application/json": components["schemas"]["Counterparty"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -3501,7 +3501,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -3577,7 +3577,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -3586,7 +3586,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -3794,7 +3794,7 @@ export interface paths {
                         "application/json": components["schemas"]["Document"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -3803,7 +3803,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -3896,7 +3896,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR, WRONG_COUNTERPARTY_KIND */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR, WRONG_COUNTERPARTY_KIND */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -3905,7 +3905,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR" | "WRONG_COUNTERPARTY_KIND";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR" | "WRONG_COUNTERPARTY_KIND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4170,7 +4170,7 @@ export interface paths {
                         "application/json": components["schemas"]["Part"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -4179,7 +4179,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4255,7 +4255,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -4264,7 +4264,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4329,7 +4329,7 @@ export interface paths {
                         "application/json": components["schemas"]["PurchaseOrder"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -4338,7 +4338,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4431,7 +4431,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR, WRONG_COUNTERPARTY_KIND */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR, WRONG_COUNTERPARTY_KIND */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -4440,7 +4440,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR" | "WRONG_COUNTERPARTY_KIND";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR" | "WRONG_COUNTERPARTY_KIND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4621,7 +4621,7 @@ export interface paths {
                         "application/json": components["schemas"]["Document"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -4630,7 +4630,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4723,7 +4723,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: QTY_EXCEEDS_OPEN, VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, QTY_EXCEEDS_OPEN, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -4732,7 +4732,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "QTY_EXCEEDS_OPEN" | "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "QTY_EXCEEDS_OPEN" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4801,7 +4801,7 @@ export interface paths {
                         "application/json": components["schemas"]["RepriceResult"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -4810,7 +4810,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4869,7 +4869,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: INVALID_DATE_RANGE, VALIDATION_ERROR */
+                /** @description Error codes: INVALID_DATE_RANGE, INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -4878,7 +4878,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVALID_DATE_RANGE" | "VALIDATION_ERROR";
+                                code: "INVALID_DATE_RANGE" | "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -5067,7 +5067,7 @@ export interface paths {
                         "application/json": components["schemas"]["Run"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -5076,7 +5076,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -5135,7 +5135,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -5144,7 +5144,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -6582,7 +6582,7 @@ export interface paths {
                         "application/json": components["schemas"]["Statement"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -6591,7 +6591,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -6684,7 +6684,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -6693,7 +6693,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -7239,7 +7239,7 @@ export interface paths {
                         "application/json": components["schemas"]["Settings"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -7248,7 +7248,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -7324,7 +7324,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -7333,7 +7333,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -7511,7 +7511,7 @@ export interface paths {
                         "application/json": components["schemas"]["User"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -7520,7 +7520,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -7613,7 +7613,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: INVITER_NOT_DISTRIBUTOR, VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, INVITER_NOT_DISTRIBUTOR, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -7622,7 +7622,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVITER_NOT_DISTRIBUTOR" | "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "INVITER_NOT_DISTRIBUTOR" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -7904,7 +7904,7 @@ export interface paths {
                         "application/json": components["schemas"]["LoginResult"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -7913,7 +7913,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -7955,7 +7955,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -7964,7 +7964,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8139,7 +8139,7 @@ export interface paths {
                         "application/json": components["schemas"]["ApplyResult"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -8148,7 +8148,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8190,7 +8190,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -8199,7 +8199,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8268,7 +8268,7 @@ export interface paths {
                         "application/json": components["schemas"]["EventsAccepted"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -8277,7 +8277,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8319,7 +8319,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -8328,7 +8328,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8622,7 +8622,7 @@ export interface paths {
                         "application/json": components["schemas"]["User"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -8631,7 +8631,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8673,7 +8673,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -8682,7 +8682,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -9191,7 +9191,7 @@ export interface paths {
                         "application/json": components["schemas"]["Withdrawal"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -9200,7 +9200,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -9242,7 +9242,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: AMOUNT_TOO_SMALL, DAILY_LIMIT_EXCEEDED, INSUFFICIENT_BALANCE, VALIDATION_ERROR */
+                /** @description Error codes: AMOUNT_TOO_SMALL, DAILY_LIMIT_EXCEEDED, INSUFFICIENT_BALANCE, INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -9251,7 +9251,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "AMOUNT_TOO_SMALL" | "DAILY_LIMIT_EXCEEDED" | "INSUFFICIENT_BALANCE" | "VALIDATION_ERROR";
+                                code: "AMOUNT_TOO_SMALL" | "DAILY_LIMIT_EXCEEDED" | "INSUFFICIENT_BALANCE" | "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -9407,7 +9407,7 @@ export interface paths {
                         "application/json": components["schemas"]["Order"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -9416,7 +9416,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -9492,7 +9492,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: ORDER_TOO_LARGE, ORDER_TOTAL_ZERO, VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, ORDER_TOO_LARGE, ORDER_TOTAL_ZERO, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -9501,7 +9501,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "ORDER_TOO_LARGE" | "ORDER_TOTAL_ZERO" | "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "ORDER_TOO_LARGE" | "ORDER_TOTAL_ZERO" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -10066,7 +10066,7 @@ export interface paths {
                         "application/json": components["schemas"]["BindResult"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -10075,7 +10075,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -10151,7 +10151,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: INVITER_NOT_DISTRIBUTOR, VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, INVITER_NOT_DISTRIBUTOR, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -10160,7 +10160,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVITER_NOT_DISTRIBUTOR" | "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "INVITER_NOT_DISTRIBUTOR" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
