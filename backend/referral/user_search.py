@@ -86,10 +86,10 @@ def _estimated_rows() -> int | None:
     return int(value) if value is not None and value >= 0 else None
 
 
-def count_all(estimate_from: int = ESTIMATE_FROM) -> tuple[int, bool]:
+def count_all() -> tuple[int, bool]:
     """(how many users, whether that is an estimate)."""
     estimate = _estimated_rows()
-    if estimate is not None and estimate >= estimate_from:
+    if estimate is not None and estimate >= ESTIMATE_FROM:
         return estimate, True
     return db.session.scalar(select(func.count(User.id))), False
 
