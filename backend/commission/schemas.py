@@ -105,3 +105,26 @@ class WalletCheckSchema(Schema):
     ok = fields.Boolean()
     drift = fields.Dict(keys=fields.String(), values=fields.Nested(WalletDrift),
                         metadata={"description": "wallet column → stored and ledger-derived fen; empty when ok"})
+
+
+class AdminWithdrawalSchema(Schema):
+    """A withdrawal as operators list it (``commission.listing.withdrawal_view``)."""
+
+    id = fields.Integer()
+    status = fields.String()
+    amount_fen = fields.Integer()
+    rail = fields.String()
+    out_bill_no = fields.String(allow_none=True)
+    attempt = fields.Integer()
+    failure_reason = fields.String(allow_none=True, metadata={"description": "why it failed; null unless failed"})
+    last_error = fields.String(allow_none=True)
+    created_at = Timestamp()
+    updated_at = Timestamp()
+    finished_at = Timestamp(allow_none=True)
+
+
+AdminWithdrawalPage = list_schema(AdminWithdrawalSchema, "AdminWithdrawalPage")
+
+
+class CommissionListArgs(PageArgs):
+    status = fields.String(validate=validate.OneOf(["pending", "available", "withdrawn", "reversed"]))
