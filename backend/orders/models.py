@@ -27,7 +27,7 @@ class Order(db.Model):
         Index("ix_orders_status_created", "status", "created_at"),
         Index("ix_orders_user_created", "user_id", "created_at"),
         Index("ix_orders_level1_created", "level1_id", "created_at"),
-        Index("ix_orders_paid_at", "paid_at"),
+        # paid_at: ix_orders_paid_at, declared by community/models.py
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -4,7 +4,8 @@ Revision ID: 0013_order_list
 Revises: 0010_cutoff_defaults
 
 Newest first by each filter: (status, created_at), (user_id, created_at),
-(level1_id, created_at), paid_at, and created_at for the unfiltered list. The
+(level1_id, created_at), and created_at for the unfiltered list (paid_at has its
+index since 0007_group_invites). The
 composites on user_id and level1_id replace their single-column indexes (a leading
 column serves the same lookups and the foreign keys).
 """
@@ -22,7 +23,6 @@ def upgrade():
         batch_op.create_index("ix_orders_status_created", ["status", "created_at"], unique=False)
         batch_op.create_index("ix_orders_user_created", ["user_id", "created_at"], unique=False)
         batch_op.create_index("ix_orders_level1_created", ["level1_id", "created_at"], unique=False)
-        batch_op.create_index("ix_orders_paid_at", ["paid_at"], unique=False)
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_index("ix_orders_user_id")
         batch_op.drop_index("ix_orders_level1_id")
@@ -33,7 +33,6 @@ def downgrade():
         batch_op.create_index("ix_orders_user_id", ["user_id"], unique=False)
         batch_op.create_index("ix_orders_level1_id", ["level1_id"], unique=False)
     with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.drop_index("ix_orders_paid_at")
         batch_op.drop_index("ix_orders_level1_created")
         batch_op.drop_index("ix_orders_user_created")
         batch_op.drop_index("ix_orders_status_created")
