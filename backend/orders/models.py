@@ -23,10 +23,11 @@ class Order(db.Model):
         # the sweeper finds unpaid orders past their deadline by this index
         Index("ix_orders_status_expires", "status", "expires_at"),
         # the operators' order list: newest first, by each filter (docs/admin-orders.md)
-        Index("ix_orders_created_at", "created_at"),
-        Index("ix_orders_status_created", "status", "created_at"),
-        Index("ix_orders_user_created", "user_id", "created_at"),
-        Index("ix_orders_level1_created", "level1_id", "created_at"),
+        # (…, created_at, id): the list's own order, read from the index without a sort
+        Index("ix_orders_created_at", "created_at", "id"),
+        Index("ix_orders_status_created", "status", "created_at", "id"),
+        Index("ix_orders_user_created", "user_id", "created_at", "id"),
+        Index("ix_orders_level1_created", "level1_id", "created_at", "id"),
         # paid_at: ix_orders_paid_at, declared by community/models.py
     )
 

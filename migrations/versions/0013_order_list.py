@@ -3,11 +3,11 @@
 Revision ID: 0013_order_list
 Revises: 0010_cutoff_defaults
 
-Newest first by each filter: (status, created_at), (user_id, created_at),
-(level1_id, created_at), and created_at for the unfiltered list (paid_at has its
-index since 0007_group_invites). The
-composites on user_id and level1_id replace their single-column indexes (a leading
-column serves the same lookups and the foreign keys).
+Newest first by each filter, in the list's own order (created_at, id) so no sort
+is needed: (status, ...), (user_id, ...), (level1_id, ...), and (created_at, id) for
+the unfiltered list (paid_at has its index since 0007_group_invites). The composites
+on user_id and level1_id replace their single-column indexes (a leading column
+serves the same lookups and the foreign keys).
 """
 from alembic import op
 
@@ -19,10 +19,10 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.create_index("ix_orders_created_at", ["created_at"], unique=False)
-        batch_op.create_index("ix_orders_status_created", ["status", "created_at"], unique=False)
-        batch_op.create_index("ix_orders_user_created", ["user_id", "created_at"], unique=False)
-        batch_op.create_index("ix_orders_level1_created", ["level1_id", "created_at"], unique=False)
+        batch_op.create_index("ix_orders_created_at", ["created_at", "id"], unique=False)
+        batch_op.create_index("ix_orders_status_created", ["status", "created_at", "id"], unique=False)
+        batch_op.create_index("ix_orders_user_created", ["user_id", "created_at", "id"], unique=False)
+        batch_op.create_index("ix_orders_level1_created", ["level1_id", "created_at", "id"], unique=False)
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_index("ix_orders_user_id")
         batch_op.drop_index("ix_orders_level1_id")
