@@ -53,11 +53,11 @@ def load(url: str, n_orders: int) -> None:
             "         'refunded','cancelled','pending_payment','partially_refunded'])[1 + g %% 12], "
             "  10000, 10000, 0, 'FOB' || g, now() - (g || ' seconds')::interval, now(), "
             "  now() - (g || ' seconds')::interval, %(low)s + (g * 104729) %% 2000, %(low)s + g %% 500, 'binding' "
-            "FROM generate_series(1, %(n)s) g", {"low": low, "users": USERS, "n": n_orders})
+            "FROM generate_series(1::bigint, %(n)s::bigint) g", {"low": low, "users": USERS, "n": n_orders})
         conn.execute(
             "INSERT INTO order_items (order_id, product_id, title, quantity, unit_price_fen, amount_fen) "
             "SELECT o.id, p.id, 'part', 1, 10000, 10000 FROM orders o CROSS JOIN "
-            "(SELECT id FROM products LIMIT 1) p WHERE o.id %% 10 = 0")
+            "(SELECT id FROM products LIMIT 1) p WHERE o.id % 10 = 0")
         conn.execute("ANALYZE")
     print(f"loaded {n_orders:,} orders in {time.perf_counter() - started:.0f} s", file=sys.stderr)
 

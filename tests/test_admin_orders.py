@@ -77,6 +77,31 @@ def test_order_list_filters(live, ops):
     assert everything["total"] >= 3 and len(everything["items"]) == min(20, everything["total"])
 
 
+def test_order_list_total_past_the_exact_count(live, ops, monkeypatch):
+    """Past ``EXACT_UP_TO`` matching rows the total is the database's estimate where it
+    has one (PostgreSQL's planner; MySQL's table statistics, unfiltered), flagged."""
+    from backend.orders import admin_lists
+
+    a, b, c = chain(live)
+    product = create_product(ops)
+    for _ in range(3):
+        unpaid_order(c, product["id"])
+    monkeypatch.setattr(admin_lists, "EXACT_UP_TO", 2)
+    with live.app.app_context():
+        dialect = db.engine.dialect.name
+    page = orders(ops, buyer_id=c.id)
+    assert len(page["items"]) == 3
+    if dialect == "postgresql":
+        assert page["total_is_estimate"] is True and page["total"] >= 3
+    else:
+        assert (page["total"], page["total_is_estimate"]) == (3, False)
+    everything = orders(ops)
+    assert everything["total_is_estimate"] is (dialect != "sqlite")
+    assert everything["total"] >= 3
+    monkeypatch.setattr(admin_lists, "EXACT_UP_TO", 10)
+    assert (orders(ops, buyer_id=c.id)["total"], orders(ops, buyer_id=c.id)["total_is_estimate"]) == (3, False)
+
+
 @pytest.mark.parametrize("params", [
     {"status": "lost"}, {"per_page": 101}, {"page": 0}, {"buyer_id": "x"}, {"distributor_id": 0},
     {"paid_from": "2026-13-01"}, {"paid_from": "2026-12-02", "paid_to": "2026-12-01"}, {"q": ""},
@@ -249,7 +274,7 @@ def test_order_list_queries_use_their_indexes_on_postgresql(live):
     statistics alike, so the other tests never see these orders."""
     from sqlalchemy import func, select, text
 
-    from backend.orders.admin_lists import order_filters, order_list_stmt
+    from backend.orders.admin_lists import EXACT_UP_TO, order_filters, order_list_stmt
     from backend.orders.models import Order
 
     with live.app.app_context():
@@ -281,8 +306,9 @@ def test_order_list_queries_use_their_indexes_on_postgresql(live):
             def listed(args):
                 return plan(order_list_stmt(args).limit(20))
 
-            def counted(args):
-                return plan(select(func.count(Order.id)).where(*order_filters(args)))
+            def counted(args):  # the total's capped count (admin_lists.order_total)
+                ids = select(Order.id).where(*order_filters(args)).limit(EXACT_UP_TO + 1)
+                return plan(select(func.count()).select_from(ids.subquery()))
 
             by_status = listed({"status": "shipped"})
             assert "ix_orders_status_created" in by_status and "Seq Scan on orders" not in by_status, by_status
@@ -294,9 +320,10 @@ def test_order_list_queries_use_their_indexes_on_postgresql(live):
             newest = listed({})
             assert "ix_orders_created_at" in newest and "Seq Scan on orders" not in newest, newest
             day = datetime.now(SHOP_TZ).date()
-            for args in ({"distributor_id": high}, {"buyer_id": high}, {"paid_from": day, "paid_to": day},
-                         {"q": "EX-none"}, {"q": "12"}):
+            for args in ({"status": "shipped"}, {"distributor_id": high}, {"buyer_id": high},
+                         {"paid_from": day, "paid_to": day}, {"q": "EX-none"}, {"q": "12"}):
                 counting = counted(args)
                 assert "Seq Scan on orders" not in counting, (args, counting)
+            assert "Limit" in counted({})  # the unfiltered count stops after EXACT_UP_TO + 1 rows
         finally:
             trans.rollback()
