@@ -1,7 +1,7 @@
 """The operators' order list over two million orders: p50/p95 of each filter's first page.
 
     .venv/bin/python bench/admin_orders.py postgresql://postgres@127.0.0.1:5432/postgres \
-        [--db fission_bench_orders] [--orders 2000000] [--runs 50]
+        [--db fission_bench_orders] [--orders 2000000] [--runs 50] [--reuse]
 
 Creates (or empties) the database ``--db`` on that server, applies the migrations,
 loads ``--orders`` orders of 20,000 users with set-based INSERT … SELECT, ANALYZEs,
@@ -26,7 +26,7 @@ import psycopg
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
-from seed import prepare_database  # noqa: E402
+from seed import prepare_database, with_database  # noqa: E402
 
 USERS = 20_000
 
@@ -109,9 +109,13 @@ def main() -> None:
     parser.add_argument("--db", default="fission_bench_orders")
     parser.add_argument("--orders", type=int, default=2_000_000)
     parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--reuse", action="store_true", help="time the database loaded by an earlier run")
     args = parser.parse_args()
-    url = prepare_database(args.server_url, args.db)
-    load(url, args.orders)
+    if args.reuse:
+        url = with_database(args.server_url, args.db)
+    else:
+        url = prepare_database(args.server_url, args.db)
+        load(url, args.orders)
     time_list(url, args.runs)
 
 
