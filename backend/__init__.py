@@ -72,6 +72,7 @@ class IdConverter(IntegerConverter):
 
 def _register_blueprints(app: Flask, api) -> None:
     from backend import health
+    from backend.admin import console
     from backend.analytics import admin_api as analytics_admin
     from backend.auth import api as auth_api
     from backend.catalog import admin_api as catalog_admin
@@ -103,6 +104,7 @@ def _register_blueprints(app: Flask, api) -> None:
     app.register_blueprint(notify_api.blp)
     app.register_blueprint(wecom_callback.blp)
     app.register_blueprint(health.blp)
+    app.register_blueprint(console.blp)
 
 
 def _token_storage(config: Config):

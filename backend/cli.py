@@ -95,6 +95,19 @@ def register_cli(app: Flask) -> None:
             create(username, password, role)
         click.echo(f"created {role} {username}")
 
+    @group.command("openapi")
+    @click.argument("out", type=click.Path(dir_okay=False, writable=True))
+    def openapi(out: str):
+        """Write the OpenAPI document (the console's typed client is generated from it)."""
+        import json
+
+        from backend.extensions import api
+
+        with open(out, "w", encoding="utf-8") as f:
+            json.dump(api.spec.to_dict(), f, ensure_ascii=False, indent=1, sort_keys=True)
+            f.write("\n")
+        click.echo(f"OpenAPI document written to {out}")
+
     app.cli.add_command(group)
 
     from backend.leaderboard.cli import group as leaderboard_group

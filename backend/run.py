@@ -159,6 +159,7 @@ def _run(sup: Supervisor) -> int:
         "\nFission is running\n"
         f"  API            http://127.0.0.1:{cfg.port}/api/v1  (health: /api/v1/health)\n"
         f"  API docs       http://127.0.0.1:{cfg.port}/api/v1/docs  (OpenAPI: /api/v1/openapi.json)\n"
+        f"  admin console  http://127.0.0.1:{cfg.port}/admin/  (sign in as {cfg.admin_username})\n"
         f"  WeChat         {'sandbox: emulator at ' + cfg.wechat.emulator_url if cfg.wechat.sandbox else 'live'}\n"
         f"  database       {cfg.database_url}\n"
         f"  redis          {env['REDIS_URL']}{' (embedded)' if embedded else ''}\n"

@@ -196,8 +196,8 @@ def claw_back(order, refund_id: int) -> None:
     """Reverse the order's commissions pro rata to what has been refunded so far.
     Pending money is taken from pending; released money from available, which may
     go negative and is netted against future commission."""
-    commissions = db.session.scalars(
-        select(Commission).where(Commission.order_id == order.id).with_for_update()).all()
+    commissions = _lock_for_movement(order.id)
+    team_changes = []
     for commission, amount, source in clawback_plan(commissions, order.refunded_fen, order.paid_fen):
         posted = ledger.post(Movement(
             key=reversal_key(refund_id, commission.id), kind="commission_reversed",
@@ -207,9 +207,10 @@ def claw_back(order, refund_id: int) -> None:
         ))
         if posted:
             commission.reversed_fen += amount
-            contributions.add([(commission.user_id, commission.buyer_id, -amount)])
+            team_changes.append((commission.user_id, commission.buyer_id, -amount))
             if commission.reversed_fen == commission.amount_fen:
                 commission.status = "reversed"
+    contributions.add(team_changes)  # one upsert, rows in key order
     db.session.flush()
 
 
@@ -221,8 +222,8 @@ def undo_claw_back(order, refund_id: int) -> None:
     cumulative refund (``rules.clawback``); the failed refund gives back the
     difference, which is not always what it clawed back itself (a later refund that
     completed the order reversed "the rest", rounded differently)."""
-    commissions = db.session.scalars(
-        select(Commission).where(Commission.order_id == order.id).order_by(Commission.id).with_for_update()).all()
+    commissions = _lock_for_movement(order.id)
+    team_changes = []
     for commission in commissions:
         target = rules.clawback(commission.amount_fen, 0, order.refunded_fen, order.paid_fen)
         amount = commission.reversed_fen - target
@@ -238,7 +239,7 @@ def undo_claw_back(order, refund_id: int) -> None:
         ))
         if posted:
             commission.reversed_fen -= amount
-            contributions.add([(commission.user_id, commission.buyer_id, amount)])
+            team_changes.append((commission.user_id, commission.buyer_id, amount))
             payout_status = _payout_status(commission.id)
             if commission.status == "reversed":
                 # Back to what it was before the clawback: its money may have left already.
@@ -246,7 +247,20 @@ def undo_claw_back(order, refund_id: int) -> None:
                     else "pending"
             if commission.status == "pending" and payout_status not in (None, "pending"):
                 release(commission)  # its payout finished while it was reversed: nobody else will
+    contributions.add(team_changes)
     db.session.flush()
+
+
+def _lock_for_movement(order_id: int) -> list[Commission]:
+    """The order's commissions, then their earners' wallets, locked in the one order
+    every money path takes (payouts, then commissions by id, then wallets by user id:
+    the credit batch's order). A refund that locked its level-1 earner's wallet before
+    its level-2 earner's (a later user id first) crossed a credit batch locking the
+    same two the other way round, and PostgreSQL killed one of them (issue 19)."""
+    commissions = db.session.scalars(
+        select(Commission).where(Commission.order_id == order_id).order_by(Commission.id).with_for_update()).all()
+    ledger.lock_wallets({c.user_id for c in commissions})
+    return commissions
 
 
 def _payout_status(commission_id: int) -> str | None:
