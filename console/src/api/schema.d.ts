@@ -393,7 +393,100 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Newest first. */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    per_page?: number;
+                    status?: "open" | "closed";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminCampaignPage"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         put?: never;
         post: {
             parameters: {
@@ -522,6 +615,115 @@ export interface paths {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/campaigns/{campaign_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        /** The campaign, its prizes, and what its close paid: who, at which rank, how much. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    campaign_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminCampaignDetail"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2369,6 +2571,240 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Newest first. Filters combine; each is served by an index. ``total`` is exact
+         *     when any filter is given, the database's estimate for a large unfiltered list
+         *     (``total_is_estimate``).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    per_page?: number;
+                    status?: "pending_payment" | "paid" | "shipped" | "completed" | "cancelled" | "refunded" | "partially_refunded";
+                    /** @description first paid day, Asia/Shanghai (inclusive) */
+                    paid_from?: string;
+                    /** @description last paid day, Asia/Shanghai (inclusive) */
+                    paid_to?: string;
+                    buyer_id?: number;
+                    /** @description the order's level-1 earner (the chain snapshot) */
+                    distributor_id?: number;
+                    /** @description an order id or an out_trade_no, exact */
+                    q?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminOrderPage"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/orders/{order_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * One order with its commission chain (the snapshot taken at payment), its
+         *     commission lines, refunds and the commission payouts.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    order_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminOrderDetail"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: ORDER_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "ORDER_NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/orders/{order_id}/refund": {
         parameters: {
             query?: never;
@@ -2554,6 +2990,155 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/orders/{order_id}/refund-preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * What a refund of ``amount_fen`` would claw back from each earner, computed by
+         *     the refund's own code; nothing changes.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description as in the refund; omitted: all that is left */
+                    amount_fen?: number;
+                };
+                header?: never;
+                path: {
+                    order_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RefundPreview"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: ORDER_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "ORDER_NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: ORDER_NOT_REFUNDABLE */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "ORDER_NOT_REFUNDABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: REFUND_EXCEEDS_PAID, VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "REFUND_EXCEEDS_PAID" | "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/payouts": {
         parameters: {
             query?: never;
@@ -2561,12 +3146,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Newest first; each with what it is waiting for (``waiting_for``, ``waiting_for_text``). */
         get: {
             parameters: {
                 query?: {
                     page?: number;
                     per_page?: number;
-                    status?: string;
+                    status?: "pending" | "in_wallet" | "submitting" | "wait_user_confirm" | "processing" | "succeeded" | "failed";
                     user_id?: number;
                     kind?: "commission" | "withdrawal";
                 };
@@ -2664,6 +3250,118 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/payouts/{payout_id}/query": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                payout_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask WeChat now where the transfer stands (the sweeper's own query path; nothing
+         *     is ever sent) and answer the payout as it stands after the answer.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    payout_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminPayout"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: PAYOUT_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYOUT_NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/payouts/{payout_id}/retry": {
         parameters: {
             query?: never;
@@ -2692,7 +3390,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Payout"];
+                        "application/json": components["schemas"]["AdminPayout"];
                     };
                 };
                 /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
@@ -2813,7 +3511,101 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Every product, inactive ones too, newest first. */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    per_page?: number;
+                    /** @description a prefix of the title, part number or brand */
+                    q?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminProductPage"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         put?: never;
         post: {
             parameters: {
@@ -2957,7 +3749,97 @@ export interface paths {
             };
             cookie?: never;
         };
-        get?: never;
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    product_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminProduct"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: PRODUCT_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PRODUCT_NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         put: {
             parameters: {
                 query?: never;
@@ -8197,7 +9079,7 @@ export interface paths {
                         "application/json": components["schemas"]["RatesResult"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -8206,7 +9088,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8299,7 +9181,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -8308,7 +9190,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8379,7 +9261,7 @@ export interface paths {
                         "application/json": components["schemas"]["UserListItem"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -8388,7 +9270,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8481,7 +9363,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -8490,7 +9372,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8999,6 +9881,225 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/withdrawals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What users asked to withdraw, newest first, with what each is waiting for. */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    per_page?: number;
+                    status?: "pending" | "in_wallet" | "submitting" | "wait_user_confirm" | "processing" | "succeeded" | "failed";
+                    user_id?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminWithdrawalPage"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/withdrawals/{withdrawal_id}/query": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                withdrawal_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Like the payout query, for a withdrawal. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    withdrawal_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminWithdrawal"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: WITHDRAWAL_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "WITHDRAWAL_NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -11330,6 +12431,48 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AdminCampaign: {
+            /** Format: date-time */
+            closed_at?: string | null;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            ends_at?: string;
+            id?: number;
+            metric?: string;
+            name?: string;
+            prizes?: components["schemas"]["PrizeTier"][];
+            /** Format: date-time */
+            starts_at?: string;
+            /** @description open or closed */
+            status?: string;
+        };
+        AdminCampaignDetail: {
+            /** @description the prizes paid at the close, by rank (empty while open) */
+            awards?: components["schemas"]["CampaignAward"][];
+            /** Format: date-time */
+            closed_at?: string | null;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            ends_at?: string;
+            id?: number;
+            metric?: string;
+            name?: string;
+            /** @description the sum of the prizes paid */
+            paid_fen?: number;
+            prizes?: components["schemas"]["PrizeTier"][];
+            /** Format: date-time */
+            starts_at?: string;
+            /** @description open or closed */
+            status?: string;
+        };
+        AdminCampaignPage: {
+            items?: components["schemas"]["AdminCampaign"][];
+            page?: number;
+            per_page?: number;
+            total?: number;
+        };
         AdminLoginArgs: {
             password: string;
             username: string;
@@ -11338,9 +12481,93 @@ export interface components {
             role?: string;
             token?: string;
         };
+        AdminOrder: {
+            buyer?: components["schemas"]["Person"];
+            /** Format: date-time */
+            created_at?: string;
+            id?: number;
+            /** @description order lines */
+            items_count?: number;
+            level1?: (Record<string, never> | null) | components["schemas"]["Person"];
+            level2?: (Record<string, never> | null) | components["schemas"]["Person"];
+            out_trade_no?: string | null;
+            /** Format: date-time */
+            paid_at?: string | null;
+            paid_fen?: number;
+            refunded_fen?: number;
+            /** @description pending_payment, paid, shipped, completed, cancelled, refunded, partially_refunded */
+            status?: string;
+            total_fen?: number;
+        };
+        AdminOrderDetail: {
+            chain?: components["schemas"]["OrderChain"];
+            commissions?: components["schemas"]["OrderCommission"][];
+            order?: components["schemas"]["AdminOrderDetailOrder"];
+            payouts?: components["schemas"]["OrderPayout"][];
+            refunds?: components["schemas"]["OrderRefund"][];
+        };
+        AdminOrderDetailOrder: {
+            buyer?: components["schemas"]["Person"];
+            chain_source?: string | null;
+            /** Format: date-time */
+            created_at?: string;
+            id?: number;
+            items?: components["schemas"]["AdminOrderItem"][];
+            /** @description order lines */
+            items_count?: number;
+            level1?: (Record<string, never> | null) | components["schemas"]["Person"];
+            level2?: (Record<string, never> | null) | components["schemas"]["Person"];
+            out_trade_no?: string | null;
+            /** Format: date-time */
+            paid_at?: string | null;
+            paid_fen?: number;
+            refunded_fen?: number;
+            /** @description pending_payment, paid, shipped, completed, cancelled, refunded, partially_refunded */
+            status?: string;
+            total_fen?: number;
+        };
+        AdminOrderItem: {
+            line_total_fen?: number;
+            part_no?: string | null;
+            product_id?: number;
+            quantity?: number;
+            title?: string;
+            unit_price_fen?: number;
+        };
+        AdminOrderPage: {
+            items?: components["schemas"]["AdminOrder"][];
+            page?: number;
+            per_page?: number;
+            total?: number;
+            /** @description true when total is the database's row estimate (unfiltered list of a large table) */
+            total_is_estimate?: boolean;
+        };
+        AdminPayout: {
+            amount_fen?: number;
+            attempt?: number;
+            commission_id?: number | null;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            finished_at?: string | null;
+            id?: number;
+            kind?: string;
+            last_error?: string | null;
+            out_bill_no?: string | null;
+            package_info?: string;
+            rail?: string;
+            status?: string;
+            user_id?: number;
+            /** @description a stable code: hold_period, worker, wechat_result, user_confirmation, minimum_amount, daily_limit, operator_retry, nothing */
+            waiting_for?: string;
+            /** @description the same in plain English, for an operator */
+            waiting_for_text?: string;
+        };
         AdminProduct: {
             active?: boolean;
             brand?: string | null;
+            /** Format: date-time */
+            created_at?: string;
             id?: number;
             level1_bp?: number | null;
             level1_fixed_fen?: number | null;
@@ -11350,6 +12577,12 @@ export interface components {
             price_fen?: number;
             stock?: number;
             title?: string;
+        };
+        AdminProductPage: {
+            items?: components["schemas"]["AdminProduct"][];
+            page?: number;
+            per_page?: number;
+            total?: number;
         };
         AdminUserPage: {
             items?: components["schemas"]["UserListItem"][];
@@ -11408,6 +12641,10 @@ export interface components {
         };
         ApplyResult: {
             status?: string;
+        };
+        AwardUser: {
+            id?: number;
+            nickname?: string | null;
         };
         BindArgs: {
             invite_code: string;
@@ -11468,6 +12705,15 @@ export interface components {
             /** Format: date-time */
             starts_at: string;
         };
+        CampaignAward: {
+            /** @description the prize credited (ledger entry prize_awarded) */
+            amount_fen?: number;
+            payout_id?: number | null;
+            payout_status?: string | null;
+            rank?: number;
+            score?: number;
+            user?: components["schemas"]["AwardUser"];
+        };
         CampaignStandings: {
             /** Format: date-time */
             closed_at?: string | null;
@@ -11491,6 +12737,14 @@ export interface components {
             level2_id?: number | null;
             source?: string | null;
         };
+        ChainMember: {
+            id?: number;
+            nickname?: string | null;
+            /** @description the person's rate on this order; null when priced per product */
+            rate_bp?: number | null;
+            /** @description binding, share or self */
+            reason?: string | null;
+        };
         ChangedLine: {
             document_line_id?: number;
             new_amount_cents?: number;
@@ -11499,6 +12753,19 @@ export interface components {
             old_amount_cents?: number;
             old_qty?: number;
             old_unit_price?: string;
+        };
+        Clawback: {
+            amount_fen?: number;
+            commission_id?: number;
+            earner?: components["schemas"]["Person"];
+            /** @description pending (still on hold) or available */
+            from_account?: string;
+            level?: number;
+            /** @description may be negative */
+            wallet_available_after_fen?: number;
+            wallet_available_fen?: number;
+            wallet_pending_after_fen?: number;
+            wallet_pending_fen?: number;
         };
         Commission: {
             amount_fen?: number;
@@ -12020,6 +13287,20 @@ export interface components {
             status?: string;
             total_fen?: number;
         };
+        OrderChain: {
+            level1?: (Record<string, never> | null) | components["schemas"]["ChainMember"];
+            level2?: (Record<string, never> | null) | components["schemas"]["ChainMember"];
+        };
+        OrderCommission: {
+            amount_fen?: number;
+            /** Format: date-time */
+            created_at?: string;
+            earner?: components["schemas"]["Person"];
+            id?: number;
+            level?: number;
+            reversed_fen?: number;
+            status?: string;
+        };
         OrderCreateArgs: {
             items: components["schemas"]["OrderItemArgs"][];
             share_code?: string | null;
@@ -12034,6 +13315,23 @@ export interface components {
         OrderItemArgs: {
             product_id: number;
             quantity: number;
+        };
+        OrderPayout: {
+            amount_fen?: number;
+            commission_id?: number | null;
+            earner_id?: number;
+            id?: number;
+            rail?: string;
+            status?: string;
+        };
+        OrderRefund: {
+            amount_fen?: number;
+            /** Format: date-time */
+            created_at?: string;
+            id?: number;
+            out_refund_no?: string;
+            reason?: string;
+            status?: string;
         };
         PaginationMetadata: {
             /** @description First available page number. */
@@ -12079,28 +13377,15 @@ export interface components {
             out_trade_no?: string;
             total_fen?: number;
         };
-        Payout: {
-            amount_fen?: number;
-            attempt?: number;
-            commission_id?: number | null;
-            /** Format: date-time */
-            created_at?: string;
-            /** Format: date-time */
-            finished_at?: string | null;
-            id?: number;
-            kind?: string;
-            last_error?: string | null;
-            out_bill_no?: string | null;
-            package_info?: string;
-            rail?: string;
-            status?: string;
-            user_id?: number;
-        };
         PayoutPage: {
-            items?: components["schemas"]["Payout"][];
+            items?: components["schemas"]["AdminPayout"][];
             page?: number;
             per_page?: number;
             total?: number;
+        };
+        Person: {
+            id?: number;
+            nickname?: string | null;
         };
         PriceList: {
             /** Format: date-time */
@@ -12241,6 +13526,12 @@ export interface components {
         RefundArgs: {
             amount_fen?: number | null;
             reason: string;
+        };
+        RefundPreview: {
+            amount_fen?: number;
+            clawbacks?: components["schemas"]["Clawback"][];
+            order_id?: number;
+            refundable_fen?: number;
         };
         RejectArgs: {
             reason: string;
