@@ -9788,7 +9788,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["AdminWithdrawalPage"];
+                        "application/json": components["schemas"]["UserWithdrawalPage"];
                     };
                 };
                 /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
@@ -12597,7 +12597,7 @@ export interface components {
             attempt?: number;
             /** Format: date-time */
             created_at?: string;
-            /** @description why it failed; null unless failed */
+            /** @description why it failed (status failed) */
             failure_reason?: string | null;
             /** Format: date-time */
             finished_at?: string | null;
@@ -12606,8 +12606,11 @@ export interface components {
             out_bill_no?: string | null;
             rail?: string;
             status?: string;
-            /** Format: date-time */
-            updated_at?: string;
+            user?: components["schemas"]["Buyer"];
+            /** @description a stable code: hold_period, worker, wechat_result, user_confirmation, minimum_amount, daily_limit, operator_retry, nothing */
+            waiting_for?: string;
+            /** @description the same in plain English, for an operator */
+            waiting_for_text?: string;
         };
         AdminWithdrawalPage: {
             items?: components["schemas"]["AdminWithdrawal"][];
@@ -13783,6 +13786,29 @@ export interface components {
         UserRef: {
             id?: number;
             nickname?: string;
+        };
+        UserWithdrawal: {
+            amount_fen?: number;
+            attempt?: number;
+            /** Format: date-time */
+            created_at?: string;
+            /** @description why it failed; null unless failed */
+            failure_reason?: string | null;
+            /** Format: date-time */
+            finished_at?: string | null;
+            id?: number;
+            last_error?: string | null;
+            out_bill_no?: string | null;
+            rail?: string;
+            status?: string;
+            /** Format: date-time */
+            updated_at?: string;
+        };
+        UserWithdrawalPage: {
+            items?: components["schemas"]["UserWithdrawal"][];
+            page?: number;
+            per_page?: number;
+            total?: number;
         };
         VarianceLine: {
             amount?: string;
