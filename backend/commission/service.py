@@ -181,17 +181,24 @@ def release(commission: Commission) -> bool:
     return True
 
 
+def clawback_plan(commissions, refunded_total_fen: int, paid_fen: int) -> list[tuple[Commission, int, str]]:
+    """(commission, fen to reverse, account it is taken from) for refunds totalling
+    ``refunded_total_fen``: what ``claw_back`` posts, and what a refund preview shows."""
+    plan = []
+    for commission in commissions:
+        amount = rules.clawback(commission.amount_fen, commission.reversed_fen, refunded_total_fen, paid_fen)
+        if amount > 0:
+            plan.append((commission, amount, "pending" if commission.status == "pending" else "available"))
+    return plan
+
+
 def claw_back(order, refund_id: int) -> None:
     """Reverse the order's commissions pro rata to what has been refunded so far.
     Pending money is taken from pending; released money from available, which may
     go negative and is netted against future commission."""
     commissions = _lock_for_movement(order.id)
     team_changes = []
-    for commission in commissions:
-        amount = rules.clawback(commission.amount_fen, commission.reversed_fen, order.refunded_fen, order.paid_fen)
-        if amount <= 0:
-            continue
-        source = "pending" if commission.status == "pending" else "available"
+    for commission, amount, source in clawback_plan(commissions, order.refunded_fen, order.paid_fen):
         posted = ledger.post(Movement(
             key=reversal_key(refund_id, commission.id), kind="commission_reversed",
             user_id=commission.user_id, debit=user_account(commission.user_id, source),
@@ -271,6 +278,19 @@ def wallet_view(user_id: int) -> dict:
         "total_earned_fen": wallet.total_earned_fen,
         "in_transit_fen": wallet.in_transit_fen,
     }
+
+
+def commissions_of(order_id: int) -> list[Commission]:
+    return list(db.session.scalars(select(Commission).where(Commission.order_id == order_id).order_by(Commission.id)))
+
+
+def wallets_of(user_ids) -> dict[int, dict]:
+    """``wallet_view`` of each user that has a wallet, in one query."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    wallets = db.session.scalars(select(Wallet).where(Wallet.user_id.in_(ids)))
+    return {wallet.user_id: wallet_view(wallet.user_id) for wallet in wallets}
 
 
 def check_wallet(user_id: int) -> dict:

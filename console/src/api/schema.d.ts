@@ -292,7 +292,7 @@ export interface paths {
                         "application/json": components["schemas"]["AdminLoginResult"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -301,7 +301,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -343,7 +343,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -352,7 +352,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -510,7 +510,7 @@ export interface paths {
                         "application/json": components["schemas"]["Campaign"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -519,7 +519,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -578,7 +578,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -587,7 +587,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -1290,7 +1290,7 @@ export interface paths {
                         "application/json": components["schemas"]["GroupOut"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1299,7 +1299,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -1392,7 +1392,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: INVALID_QR_IMAGE, VALIDATION_ERROR */
+                /** @description Error codes: INVALID_QR_IMAGE, INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -1401,7 +1401,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVALID_QR_IMAGE" | "VALIDATION_ERROR";
+                                code: "INVALID_QR_IMAGE" | "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -1583,7 +1583,7 @@ export interface paths {
                         "application/json": components["schemas"]["GroupOut"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1592,7 +1592,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -1668,7 +1668,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: INVALID_QR_IMAGE, VALIDATION_ERROR */
+                /** @description Error codes: INVALID_QR_IMAGE, INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -1677,7 +1677,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVALID_QR_IMAGE" | "VALIDATION_ERROR";
+                                code: "INVALID_QR_IMAGE" | "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -1746,7 +1746,7 @@ export interface paths {
                         "application/json": components["schemas"]["ImportResult"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1755,7 +1755,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -1831,7 +1831,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -1840,7 +1840,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -1977,7 +1977,7 @@ export interface paths {
                         "application/json": components["schemas"]["LiveCodeOut"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1986,7 +1986,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -2062,7 +2062,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -2071,7 +2071,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -2141,7 +2141,7 @@ export interface paths {
                         "application/json": components["schemas"]["ConfirmJoinOut"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -2150,7 +2150,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -2226,7 +2226,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -2235,7 +2235,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -2845,7 +2845,7 @@ export interface paths {
                         "application/json": components["schemas"]["Refund"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -2854,7 +2854,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -2947,7 +2947,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: REFUND_EXCEEDS_PAID, VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, REFUND_EXCEEDS_PAID, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -2956,7 +2956,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "REFUND_EXCEEDS_PAID" | "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "REFUND_EXCEEDS_PAID" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -3629,7 +3629,7 @@ export interface paths {
                         "application/json": components["schemas"]["AdminProduct"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -3638,7 +3638,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -3697,7 +3697,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -3706,7 +3706,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -3864,7 +3864,7 @@ export interface paths {
                         "application/json": components["schemas"]["AdminProduct"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -3873,7 +3873,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -3949,7 +3949,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -3958,7 +3958,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4117,7 +4117,7 @@ export interface paths {
                         "application/json": components["schemas"]["Counterparty"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -4126,7 +4126,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4202,7 +4202,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -4211,7 +4211,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4374,7 +4374,7 @@ export interface paths {
                         "application/json": components["schemas"]["Counterparty"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -4383,7 +4383,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4459,7 +4459,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -4468,7 +4468,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4676,7 +4676,7 @@ export interface paths {
                         "application/json": components["schemas"]["Document"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -4685,7 +4685,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4778,7 +4778,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR, WRONG_COUNTERPARTY_KIND */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR, WRONG_COUNTERPARTY_KIND */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -4787,7 +4787,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR" | "WRONG_COUNTERPARTY_KIND";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR" | "WRONG_COUNTERPARTY_KIND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -5052,7 +5052,7 @@ export interface paths {
                         "application/json": components["schemas"]["Part"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -5061,7 +5061,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -5137,7 +5137,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -5146,7 +5146,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -5211,7 +5211,7 @@ export interface paths {
                         "application/json": components["schemas"]["PurchaseOrder"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -5220,7 +5220,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -5313,7 +5313,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR, WRONG_COUNTERPARTY_KIND */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR, WRONG_COUNTERPARTY_KIND */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -5322,7 +5322,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR" | "WRONG_COUNTERPARTY_KIND";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR" | "WRONG_COUNTERPARTY_KIND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -5503,7 +5503,7 @@ export interface paths {
                         "application/json": components["schemas"]["Document"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -5512,7 +5512,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -5605,7 +5605,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: QTY_EXCEEDS_OPEN, VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, QTY_EXCEEDS_OPEN, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -5614,7 +5614,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "QTY_EXCEEDS_OPEN" | "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "QTY_EXCEEDS_OPEN" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -5683,7 +5683,7 @@ export interface paths {
                         "application/json": components["schemas"]["RepriceResult"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -5692,7 +5692,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -5751,7 +5751,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: INVALID_DATE_RANGE, VALIDATION_ERROR */
+                /** @description Error codes: INVALID_DATE_RANGE, INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -5760,7 +5760,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVALID_DATE_RANGE" | "VALIDATION_ERROR";
+                                code: "INVALID_DATE_RANGE" | "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -5949,7 +5949,7 @@ export interface paths {
                         "application/json": components["schemas"]["Run"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -5958,7 +5958,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -6017,7 +6017,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -6026,7 +6026,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -7464,7 +7464,7 @@ export interface paths {
                         "application/json": components["schemas"]["Statement"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -7473,7 +7473,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -7566,7 +7566,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -7575,7 +7575,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8121,7 +8121,7 @@ export interface paths {
                         "application/json": components["schemas"]["Settings"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -8130,7 +8130,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8206,7 +8206,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -8215,7 +8215,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8899,7 +8899,7 @@ export interface paths {
                         "application/json": components["schemas"]["User"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -8908,7 +8908,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -9001,7 +9001,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: INVITER_NOT_DISTRIBUTOR, VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, INVITER_NOT_DISTRIBUTOR, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -9010,7 +9010,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVITER_NOT_DISTRIBUTOR" | "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "INVITER_NOT_DISTRIBUTOR" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -9079,7 +9079,7 @@ export interface paths {
                         "application/json": components["schemas"]["RatesResult"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -9088,7 +9088,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -9181,7 +9181,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -9190,7 +9190,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -9261,7 +9261,7 @@ export interface paths {
                         "application/json": components["schemas"]["UserListItem"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -9270,7 +9270,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -9363,7 +9363,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -9372,7 +9372,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -10137,7 +10137,7 @@ export interface paths {
                         "application/json": components["schemas"]["LoginResult"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -10146,7 +10146,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -10188,7 +10188,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -10197,7 +10197,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -10372,7 +10372,7 @@ export interface paths {
                         "application/json": components["schemas"]["ApplyResult"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -10381,7 +10381,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -10423,7 +10423,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -10432,7 +10432,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -10501,7 +10501,7 @@ export interface paths {
                         "application/json": components["schemas"]["EventsAccepted"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -10510,7 +10510,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -10552,7 +10552,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -10561,7 +10561,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -10855,7 +10855,7 @@ export interface paths {
                         "application/json": components["schemas"]["User"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -10864,7 +10864,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -10906,7 +10906,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -10915,7 +10915,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -11424,7 +11424,7 @@ export interface paths {
                         "application/json": components["schemas"]["Withdrawal"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -11433,7 +11433,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -11475,7 +11475,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: AMOUNT_TOO_SMALL, DAILY_LIMIT_EXCEEDED, INSUFFICIENT_BALANCE, VALIDATION_ERROR */
+                /** @description Error codes: AMOUNT_TOO_SMALL, DAILY_LIMIT_EXCEEDED, INSUFFICIENT_BALANCE, INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -11484,7 +11484,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "AMOUNT_TOO_SMALL" | "DAILY_LIMIT_EXCEEDED" | "INSUFFICIENT_BALANCE" | "VALIDATION_ERROR";
+                                code: "AMOUNT_TOO_SMALL" | "DAILY_LIMIT_EXCEEDED" | "INSUFFICIENT_BALANCE" | "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -11640,7 +11640,7 @@ export interface paths {
                         "application/json": components["schemas"]["Order"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -11649,7 +11649,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -11725,7 +11725,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: ORDER_TOO_LARGE, ORDER_TOTAL_ZERO, VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, ORDER_TOO_LARGE, ORDER_TOTAL_ZERO, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -11734,7 +11734,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "ORDER_TOO_LARGE" | "ORDER_TOTAL_ZERO" | "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "ORDER_TOO_LARGE" | "ORDER_TOTAL_ZERO" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -12299,7 +12299,7 @@ export interface paths {
                         "application/json": components["schemas"]["BindResult"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -12308,7 +12308,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -12384,7 +12384,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: INVITER_NOT_DISTRIBUTOR, VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, INVITER_NOT_DISTRIBUTOR, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -12393,7 +12393,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVITER_NOT_DISTRIBUTOR" | "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "INVITER_NOT_DISTRIBUTOR" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
