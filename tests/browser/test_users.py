@@ -3,7 +3,7 @@ another with a reason, opens a distributor and gives them their own (KOL) rates.
 
 from __future__ import annotations
 
-from helpers import login, set_settings
+from helpers import distributor, login, set_settings
 
 
 def _pending(live, ops):
@@ -74,3 +74,30 @@ def test_set_kol_rates_on_the_user_page(console, live, ops):
 
     detail = op.api.get(f"/admin/users/{user.id}").json()["user"]
     assert (detail["level1_bp_override"], detail["level2_bp_override"]) == (1500, 750)
+
+
+def test_move_a_user_under_another_inviter(console, live, ops):
+    old, new = distributor(live), distributor(live)
+    user = login(live, invite_code=old.user["invite_code"])
+    op = console("operator")
+    op.open(f"/users/{user.id}")
+    page = op.page
+    page.locator("[data-test=inviter]", has_text=old.user["nickname"]).wait_for()
+    page.click("[data-test=move]")
+    dialog = page.locator(".el-dialog:visible")
+    page.wait_for_function("document.activeElement?.dataset.test === 'move-target'", timeout=3000)
+    dialog.locator("[data-test=move-target]").fill(str(new.id))
+    dialog.locator("[data-test=move-submit]").click()
+    dialog.get_by_text("请填写原因").wait_for()  # the reason is required
+    dialog.locator("[data-test=move-reason]").fill("the customer asked")
+    dialog.locator("[data-test=move-reason]").press("Enter")
+    page.locator("[data-test=inviter]", has_text=new.user["nickname"]).wait_for()
+    page.get_by_role("tab", name="绑定记录").click()
+    page.locator("[data-test=bind-history-table] tbody tr", has_text="the customer asked").wait_for()
+    op.shot("user-moved")
+
+    detail = op.api.get(f"/admin/users/{user.id}").json()
+    assert detail["user"]["inviter"]["id"] == new.id
+    [last, *_] = op.api.get(f"/admin/users/{user.id}/bind-history").json()["items"]
+    assert (last["new_inviter"]["id"], last["reason"], last["operator"]["username"]) == (new.id, "the customer asked",
+                                                                                         op.username)
