@@ -50,15 +50,33 @@ class FissionFlask(Flask):
         from flask import request
 
         from backend import transactions
+        from backend.admin import audit
 
         with transactions.request_scope(f"request {request.endpoint}"):
             try:
                 response = self.make_response(super().dispatch_request())
-            except BaseException:
+            except BaseException as exc:
                 transactions.finish_request(500)  # roll back; the error handlers answer
+                audit.after_rollback(_status_of(exc))
                 raise
+            audit.finish(response.status_code)  # the audit entry's status, in the same commit
             transactions.finish_request(response.status_code)
+            if response.status_code >= 400:
+                audit.after_rollback(response.status_code)
         return response
+
+
+def _status_of(exc: BaseException) -> int:
+    """The status the error handlers will answer ``exc`` with."""
+    from werkzeug.exceptions import HTTPException
+
+    from backend.errors import ApiError
+
+    if isinstance(exc, ApiError):
+        return exc.status
+    if isinstance(exc, HTTPException) and exc.code:
+        return exc.code
+    return 500
 
 
 class IdConverter(IntegerConverter):

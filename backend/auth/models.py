@@ -24,6 +24,7 @@ class User(db.Model):
         # so a search filters inside the index instead of visiting every member's row
         Index("ix_users_inviter_team", "inviter_id", "bound_at", "id", "nickname"),
         Index("ix_users_inviter2_team", "inviter2_id", "bound_at", "id", "nickname"),
+        Index("ix_users_created_at", "created_at"),  # the dashboard's new users per day
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -50,6 +51,8 @@ class User(db.Model):
     depth: Mapped[int] = mapped_column(Integer, default=0)  # 0 = a root
     root_id: Mapped[int | None] = mapped_column(Integer, index=True)
     has_paid_order: Mapped[bool] = mapped_column(Boolean, default=False)
+    # when the user last became an approved distributor (the dashboard's new distributors)
+    distributor_since: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     @property
     def is_distributor(self) -> bool:
@@ -66,3 +69,4 @@ class AdminUser(db.Model):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import g
 from flask_smorest import Blueprint
 
+from backend.admin import audit
 from backend.apidoc import errors, get_or_404
 from backend.auth.guards import admin_required
 from backend.auth.models import User
@@ -42,7 +43,10 @@ def tree(user_id):
 @blp.response(200, UserSchema)
 def approve(user_id):
     user = _user(user_id)
+    before = user.distributor_status
     referral.approve(user)
+    audit.record_change("user", user.id, {"distributor_status": before},
+                        {"distributor_status": user.distributor_status})
     return user_view(user)
 
 
@@ -53,6 +57,8 @@ def approve(user_id):
 @blp.response(200, UserSchema)
 def move(args, user_id):
     user = _user(user_id)
+    audit.record_change("user", user.id, {"inviter_id": user.inviter_id}, None)
     run_in_transaction(lambda: referral.bind(user, args["invite_code"], source="admin", reason=args["reason"],
                                             operator_id=g.admin.id, force=True))
+    audit.record_change("user", user.id, None, {"inviter_id": user.inviter_id})
     return user_view(user)
