@@ -90,6 +90,7 @@ class IdConverter(IntegerConverter):
 
 def _register_blueprints(app: Flask, api) -> None:
     from backend import health
+    from backend.admin import admin_api as admin_console
     from backend.admin import console
     from backend.analytics import admin_api as analytics_admin
     from backend.auth import api as auth_api
@@ -116,7 +117,7 @@ def _register_blueprints(app: Flask, api) -> None:
     api.register_blueprint(campaign_api.blp)
     api.register_blueprint(campaign_api.admin_blp)
     for module in (catalog_admin, referral_admin, orders_admin, commission_admin, leaderboard_admin,
-                   analytics_admin, community_admin, reconciliation_admin):
+                   analytics_admin, community_admin, reconciliation_admin, admin_console):
         api.register_blueprint(module.blp)
     # WeChat's callbacks speak XML / WeChat JSON: not part of our OpenAPI surface.
     app.register_blueprint(notify_api.blp)

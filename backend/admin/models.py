@@ -53,3 +53,14 @@ class ShopDailyStats(db.Model):
     new_users: Mapped[int] = mapped_column(Integer, default=0)
     new_distributors: Mapped[int] = mapped_column(Integer, default=0)
     rolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ShopDailyCommission(db.Model):
+    """One distributor's commission earned on one closed Shanghai day (the dashboard's
+    top distributors over 30 days), written with the day's ``ShopDailyStats``."""
+
+    __tablename__ = "shop_daily_commissions"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    commission_fen: Mapped[int] = mapped_column(Integer, default=0)
