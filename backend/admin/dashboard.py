@@ -65,13 +65,13 @@ def _commission_by_user(start: datetime, end: datetime):
             .group_by(LedgerEntry.user_id))
 
 
-def roll_up_day(day: date) -> dict:
+def roll_up_day(day: date, now: datetime | None = None) -> dict:
     """Recompute one Shanghai day's rows (idempotent: the day's rows are replaced)."""
     start, end = funnel.day_bounds(day)
     values = figures(start, end)
     db.session.execute(delete(ShopDailyCommission).where(ShopDailyCommission.day == day))
     db.session.execute(delete(ShopDailyStats).where(ShopDailyStats.day == day))
-    db.session.add(ShopDailyStats(day=day, rolled_at=utcnow(), **values))
+    db.session.add(ShopDailyStats(day=day, rolled_at=now or utcnow(), **values))
     rows = [{"day": day, "user_id": uid, "commission_fen": int(fen)}
             for uid, fen in db.session.execute(_commission_by_user(start, end)) if fen]
     if rows:
@@ -100,7 +100,7 @@ def roll_up_due(now: datetime | None = None) -> list[date]:
         if day not in rolled or n < 2 and settled_again <= now and as_utc(rolled[day]) < settled_again:
             due.append(day)
     for day in due:
-        roll_up_day(day)
+        roll_up_day(day, now)
     return due
 
 
