@@ -89,7 +89,7 @@ class IdConverter(IntegerConverter):
 
 
 def _register_blueprints(app: Flask, api) -> None:
-    from backend import health
+    from backend import api_docs, health
     from backend.admin import admin_api as admin_console
     from backend.admin import console
     from backend.analytics import admin_api as analytics_admin
@@ -124,6 +124,7 @@ def _register_blueprints(app: Flask, api) -> None:
     app.register_blueprint(wecom_callback.blp)
     app.register_blueprint(health.blp)
     app.register_blueprint(console.blp)
+    app.register_blueprint(api_docs.blp)
 
 
 def _token_storage(config: Config):
