@@ -12,7 +12,8 @@ import requests
 @pytest.fixture
 def dist(live, tmp_path, monkeypatch):
     (tmp_path / "assets").mkdir()
-    (tmp_path / "index.html").write_text('<!doctype html><div id="app"></div><script src="/admin/assets/x.js"></script>')
+    page = '<!doctype html><div id="app"></div><script src="/admin/assets/x.js"></script>'
+    (tmp_path / "index.html").write_text(page)
     (tmp_path / "assets" / "x.js").write_text("console.log('console')")
     (tmp_path / "favicon.ico").write_bytes(b"\0\0\1\0")
     monkeypatch.setitem(live.app.config, "CONSOLE_DIST", str(tmp_path))
