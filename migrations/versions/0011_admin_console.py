@@ -15,6 +15,9 @@ down_revision = '0010_cutoff_defaults'
 branch_labels = None
 depends_on = None
 
+UTC_DATETIME = sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mariadb").with_variant(
+    mysql.DATETIME(fsp=6), "mysql")
+
 
 def upgrade():
     op.create_table('admin_audit',
@@ -31,7 +34,7 @@ def upgrade():
     sa.Column('after', sa.JSON(), nullable=True),
     sa.Column('request_id', sa.String(length=64), nullable=True),
     sa.Column('status_code', sa.Integer(), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), 'mariadb').with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=False),
+    sa.Column('created_at', UTC_DATETIME, nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_admin_audit'))
     )
     with op.batch_alter_table('admin_audit', schema=None) as batch_op:
@@ -54,46 +57,37 @@ def upgrade():
     sa.Column('commission_credited_fen', sa.Integer(), nullable=False),
     sa.Column('new_users', sa.Integer(), nullable=False),
     sa.Column('new_distributors', sa.Integer(), nullable=False),
-    sa.Column('rolled_at', sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), 'mariadb').with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=False),
+    sa.Column('rolled_at', UTC_DATETIME, nullable=False),
     sa.PrimaryKeyConstraint('day', name=op.f('pk_shop_daily_stats'))
     )
-    with op.batch_alter_table('admin_users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('last_login_at', sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), 'mariadb').with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=True))
+    op.add_column('admin_users', sa.Column('last_login_at', UTC_DATETIME, nullable=True))
+    op.create_index('ix_ledger_entries_kind_created', 'ledger_entries', ['kind', 'created_at'], unique=False)
+    op.create_index('ix_refunds_succeeded_at', 'refunds', ['succeeded_at'], unique=False)
+    op.add_column('users', sa.Column('distributor_since', UTC_DATETIME, nullable=True))
+    op.create_index('ix_users_created_at', 'users', ['created_at'], unique=False)
+    op.create_index('ix_users_distributor_since', 'users', ['distributor_since'], unique=False)
 
-    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
-        batch_op.create_index('ix_ledger_entries_kind_created', ['kind', 'created_at'], unique=False)
 
-    with op.batch_alter_table('refunds', schema=None) as batch_op:
-        batch_op.create_index('ix_refunds_succeeded_at', ['succeeded_at'], unique=False)
 
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('distributor_since', sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), 'mariadb').with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=True))
-        batch_op.create_index('ix_users_created_at', ['created_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_users_distributor_since'), ['distributor_since'], unique=False)
-
+def _drop_column(table: str, column: str) -> None:
+    # SQLite (3.35+) drops a column in place: a batch copy would DROP TABLE users, which
+    # the rows referencing it (foreign keys on) refuse.
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    else:
+        op.drop_column(table, column)
 
 
 def downgrade():
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_users_distributor_since'))
-        batch_op.drop_index('ix_users_created_at')
-        batch_op.drop_column('distributor_since')
-
-    with op.batch_alter_table('refunds', schema=None) as batch_op:
-        batch_op.drop_index('ix_refunds_succeeded_at')
-
-    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
-        batch_op.drop_index('ix_ledger_entries_kind_created')
-
-    with op.batch_alter_table('admin_users', schema=None) as batch_op:
-        batch_op.drop_column('last_login_at')
-
-    op.drop_table('shop_daily_stats')
-    op.drop_table('shop_daily_commissions')
-    with op.batch_alter_table('admin_audit', schema=None) as batch_op:
-        batch_op.drop_index('ix_admin_audit_target')
-        batch_op.drop_index('ix_admin_audit_created')
-        batch_op.drop_index('ix_admin_audit_admin_created')
-        batch_op.drop_index('ix_admin_audit_action_created')
-
-    op.drop_table('admin_audit')
+    op.drop_index("ix_users_distributor_since", table_name="users")
+    op.drop_index("ix_users_created_at", table_name="users")
+    _drop_column("users", "distributor_since")
+    op.drop_index("ix_refunds_succeeded_at", table_name="refunds")
+    op.drop_index("ix_ledger_entries_kind_created", table_name="ledger_entries")
+    _drop_column("admin_users", "last_login_at")
+    op.drop_table("shop_daily_stats")
+    op.drop_table("shop_daily_commissions")
+    for name in ("ix_admin_audit_target", "ix_admin_audit_created", "ix_admin_audit_admin_created",
+                 "ix_admin_audit_action_created"):
+        op.drop_index(name, table_name="admin_audit")
+    op.drop_table("admin_audit")
