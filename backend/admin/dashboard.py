@@ -14,24 +14,31 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from flask import current_app
+from sqlalchemy import delete, func, select, text
 
 from backend.admin.models import ShopDailyCommission, ShopDailyStats
 from backend.auth.models import User
 from backend.commission.models import LedgerEntry, Payout
 from backend.community import funnel
-from backend.extensions import db
+from backend.extensions import db, redis_client
 from backend.orders.models import Order, Refund
 from backend.timeutil import SHOP_TZ, as_utc, utcnow
 
 DAYS = 30
 TOP = 10
+CANDIDATES = 200  # the closed days' leaders kept for the top 10
+CACHE_SECONDS = 24 * 3600
 # A day is rolled up this long after it ends (a payment committed just after midnight
 # with paid_at just before it is still counted), and rolled again once this much later.
 SETTLE = timedelta(hours=1)
 RESETTLE = timedelta(hours=3)
+log = logging.getLogger(__name__)
 FIGURES = ("gmv_fen", "paid_orders", "refunded_fen", "commission_credited_fen", "new_users", "new_distributors")
 PAYOUT_STATES = {"pending": ("pending",), "failed": ("failed",),
                  "in_transit": ("submitting", "wait_user_confirm", "processing")}
@@ -123,8 +130,40 @@ def _series(now: datetime) -> list[dict]:
     return series
 
 
-def _join_rate(from_day: date, to_day: date) -> float | None:
-    return funnel.report(from_day, to_day, "day")["totals"]["join_rate"]
+def _cached(name: str, day: date, compute):
+    """Figures of closed days only, kept in Redis under the day and the rollup's latest
+    ``rolled_at`` (a new roll-up is a new key). Without Redis they are computed each time."""
+    version = db.session.scalar(select(func.max(ShopDailyStats.rolled_at)).where(
+        ShopDailyStats.day >= day - timedelta(days=DAYS), ShopDailyStats.day < day))
+    stamp = as_utc(version).isoformat() if version else "none"
+    key = f"{current_app.config['FISSION'].queue_prefix}:dashboard:{name}:{day.isoformat()}:{stamp}"
+    try:
+        conn = redis_client()
+        raw = conn.get(key)
+        if raw is not None:
+            return json.loads(raw)
+    except Exception:
+        log.warning("dashboard cache unavailable; computing %s", name)
+        return compute()
+    value = compute()
+    with contextlib.suppress(Exception):
+        conn.setex(key, CACHE_SECONDS, json.dumps(value))
+    return value
+
+
+def _join_counts(from_day: date, to_day: date) -> list[int]:
+    totals = funnel.report(from_day, to_day, "day")["totals"]
+    return [totals["joined"], totals["paid_orders"] or 0]
+
+
+def _join_rate(today: date, first: date | None = None) -> float | None:
+    """Joined / paid orders of the group-invite funnel: today live, plus the closed days
+    from ``first`` (cached)."""
+    joined, paid = _join_counts(today, today + timedelta(days=1))
+    if first is not None and first < today:
+        earlier = _cached("join", today, lambda: _join_counts(first, today))
+        joined, paid = joined + earlier[0], paid + earlier[1]
+    return round(joined / paid, 4) if paid else None
 
 
 def _payouts() -> dict:
@@ -142,10 +181,13 @@ def _payouts() -> dict:
 def _top_distributors(now: datetime) -> list[dict]:
     today = shop_today(now)
     first = today - timedelta(days=DAYS - 1)
-    totals: dict[int, int] = dict(db.session.execute(
-        select(ShopDailyCommission.user_id, func.sum(ShopDailyCommission.commission_fen))
-        .where(ShopDailyCommission.day >= first, ShopDailyCommission.day < today)
-        .group_by(ShopDailyCommission.user_id)).all())
+    # The closed days' leaders (cached for the day), then today's commission live. A
+    # distributor outside the closed days' top CANDIDATES counts with today's alone.
+    totals = {int(uid): int(fen) for uid, fen in _cached("top", today, lambda: [
+        [uid, int(fen)] for uid, fen in db.session.execute(
+            select(ShopDailyCommission.user_id, func.sum(ShopDailyCommission.commission_fen).label("fen"))
+            .where(ShopDailyCommission.day >= first, ShopDailyCommission.day < today)
+            .group_by(ShopDailyCommission.user_id).order_by(text("fen DESC")).limit(CANDIDATES))])}
     for uid, fen in db.session.execute(_commission_by_user(*funnel.day_bounds(today))):
         totals[uid] = int(totals.get(uid, 0)) + int(fen or 0)
     top = sorted(((int(fen), uid) for uid, fen in totals.items() if fen), key=lambda t: (-t[0], t[1]))[:TOP]
@@ -159,10 +201,9 @@ def dashboard(now: datetime | None = None) -> dict:
     series = _series(now)
     totals = {name: sum(day[name] for day in series) for name in FIGURES}
     first = today - timedelta(days=DAYS - 1)
-    tomorrow = today + timedelta(days=1)
     return {
-        "today": {**{name: series[-1][name] for name in FIGURES}, "group_join_rate": _join_rate(today, tomorrow)},
-        "last_30_days": {**totals, "group_join_rate": _join_rate(first, tomorrow),
+        "today": {**{name: series[-1][name] for name in FIGURES}, "group_join_rate": _join_rate(today)},
+        "last_30_days": {**totals, "group_join_rate": _join_rate(today, first),
                          "from_": first.isoformat(), "to": today.isoformat()},
         "payouts": _payouts(),
         "top_distributors": _top_distributors(now),
