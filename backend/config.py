@@ -130,8 +130,6 @@ class Config:
             # served by backend/api_docs.py from the pinned swagger-ui-bundle package (no CDN)
             "OPENAPI_SWAGGER_UI_URL": "/api/v1/docs/assets/",
             "OPENAPI_SWAGGER_UI_CONFIG": {"validatorUrl": None},  # no badge from validator.swagger.io
-            "OPENAPI_REDOC_PATH": "/redoc",
-            "OPENAPI_REDOC_URL": "https://cdn.jsdelivr.net/npm/redoc/bundles/redoc.standalone.js",
             "CONSOLE_DIST": str(self.console_dist),
             "FISSION": self,
         }

@@ -67,3 +67,12 @@ def test_api_docs_load_nothing_from_another_host(live):
         assert asset.status_code == 200, ref
         assert len(asset.content) > 1000
     assert requests.get(live.api("/openapi.json"), timeout=10).status_code == 200
+
+
+def test_no_docs_page_loads_from_another_host(live):
+    """Swagger UI is served from the pinned package; no other docs page (ReDoc,
+    RapiDoc) is configured to load its script from a CDN."""
+    off_machine = {k: v for k, v in live.app.config.items()
+                   if k.startswith("OPENAPI_") and isinstance(v, str) and v.startswith(("http:", "https:", "//"))}
+    assert off_machine == {}
+    assert requests.get(f"{live.url}/api/v1/redoc", timeout=30).status_code == 404
