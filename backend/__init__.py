@@ -6,6 +6,7 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from backend.config import Config, load_config
+from backend.json_input import FissionRequest
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -21,10 +22,8 @@ def create_app(config: Config | None = None) -> Flask:
     from backend import logs
     from backend.errors import register_error_handlers
     from backend.extensions import api, db, migrate, ping_idle_connections
-    from backend.json_input import FissionJSONProvider
     from backend.wechat.gateway import WeChatGateway
 
-    app.json = FissionJSONProvider(app)  # request.get_json() refuses hostile JSON too
     logs.init_app(app)
     db.init_app(app)
     with app.app_context():
@@ -47,6 +46,8 @@ class FissionFlask(Flask):
     the view's work commits once when it answers below 400, and rolls back otherwise;
     a view that raises is rolled back by the session's teardown. The response is built
     (and serialised) before the commit, so nothing is read again after it."""
+
+    request_class = FissionRequest  # request.get_json() refuses hostile JSON (backend/json_input)
 
     def dispatch_request(self):
         from flask import request
