@@ -6,14 +6,12 @@ JSON route answered 500. A lone surrogate (``"\\ud800"`` is valid JSON) cannot b
 encoded as UTF-8, so the database driver failed on it (500 again), and NUL is refused by
 PostgreSQL's text type. Both are refused here, before any view sees the body, for the
 parser of every route's arguments (``apidoc.Blueprint``) and for ``request.get_json()``
-(``FissionJSONProvider``).
+(``FissionRequest``).
 """
 
 from __future__ import annotations
 
-import json
-
-from flask.json.provider import DefaultJSONProvider
+from flask import Request
 from webargs import core
 from webargs.flaskparser import FlaskParser
 
@@ -51,20 +49,18 @@ def _check_text(text: str) -> None:
                        f"(\\u{ord(exc.object[exc.start]):04x}) is not one") from None
 
 
-def loads(data):
-    try:
-        value = json.loads(data)
-    except RecursionError:
-        raise ApiError("JSON_TOO_DEEP", f"The JSON body is nested more than {MAX_DEPTH} levels deep") from None
-    check(value)
-    return value
+class FissionRequest(Request):
+    """``request.get_json()`` (the routes that read a body without webargs). Only the
+    request: a response may hold any text we stored, and reading it back is not input."""
 
-
-class FissionJSONProvider(DefaultJSONProvider):
-    """``request.get_json()`` (the routes that read a body without webargs)."""
-
-    def loads(self, s, **kwargs):
-        return loads(s)
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True):
+        try:
+            value = super().get_json(force=force, silent=silent, cache=cache)
+        except RecursionError:
+            raise ApiError("JSON_TOO_DEEP", f"The JSON body is nested more than {MAX_DEPTH} levels deep") from None
+        if value is not None:
+            check(value)
+        return value
 
 
 class FissionParser(FlaskParser):

@@ -255,7 +255,9 @@ def test_only_operators_read_them(live, ops, path):
     assert r.status_code in (401, 403) and r.json()["error"]["code"] in ("UNAUTHORIZED", "FORBIDDEN"), r.text
     r = consumer.__class__(live).get(path)  # no token at all
     assert r.status_code in (401, 403), r.text
-    assert finance_client(live).get(path).status_code in (200, 404)  # finance reads them
+    # finance reads them (order 1 may be missing, or no longer refundable, by now)
+    r = finance_client(live).get(path)
+    assert r.status_code in (200, 404, 409) and r.json().get("error", {}).get("code") != "FORBIDDEN", r.text
 
 
 def test_finance_reads_but_does_not_refund(live, ops):

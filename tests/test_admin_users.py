@@ -261,6 +261,12 @@ def test_own_rates_show_in_the_detail_and_pay_the_next_order(live, ops, tagged):
     assert r.json()["before"] == {"level1_bp_override": 2000, "level2_bp_override": None}
     assert ops.get(f"/admin/users/{b.id}").json()["user"]["level1_bp_override"] is None
 
+    # both changes are in the audit log, before → after, newest first
+    entries = ops.get("/admin/audit", params={"target_type": "user", "target_id": str(b.id)}).json()["items"]
+    rates = [(e["before"], e["after"]) for e in entries if e["action"].endswith("set_rates")]
+    assert rates[:2] == [({"level1_bp_override": 2000}, {"level1_bp_override": None}),
+                         ({"level1_bp_override": None}, {"level1_bp_override": 2000})]
+
 
 def test_another_distributor_is_found_only_by_their_own_id(ops, live):
     other = distributor(live)

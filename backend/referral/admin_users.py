@@ -3,6 +3,7 @@ history), rejecting an application, a distributor's own rates."""
 
 from __future__ import annotations
 
+from backend.admin import audit
 from backend.apidoc import Blueprint, errors, get_or_404
 from backend.auth.guards import admin_required
 from backend.auth.models import User
@@ -88,6 +89,8 @@ def reject(args, user_id):
     """Turn a pending application down: status back to ``none``, the reason kept."""
     user = _user(user_id)
     referral.reject(user, args["reason"].strip())
+    audit.record_change("user", user.id, {"distributor_status": "pending"},
+                        {"distributor_status": user.distributor_status, "reason": args["reason"].strip()})
     return user_search.user_item(user)
 
 
@@ -100,4 +103,5 @@ def set_rates(args, user_id):
     """A distributor's own level-1/level-2 rates (null: the global rate), from their next commission on."""
     user = _user(user_id)
     before, after = referral.set_rate_overrides(user, args["level1_bp"], args["level2_bp"])
+    audit.record_change("user", user.id, *audit.changed(before, after))
     return {"user_id": user.id, **after, "before": before, "after": after}
