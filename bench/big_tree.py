@@ -93,8 +93,8 @@ def _reusable(url: str, users: int, entries: int | None, orders: int | None) -> 
     if meta is None or meta[0] != users or (orders is None and meta[1] != entries):
         return False
     real_users, real_entries, real_orders = _real_counts(url)
-    if orders is not None:
-        return (real_users, real_orders) == (users, orders)
+    if orders is not None:  # the entries as generated (bench_meta counted them)
+        return (real_users, real_orders, real_entries) == (users, orders, meta[1])
     return (real_users, real_entries) == (users, entries)
 
 
