@@ -126,6 +126,33 @@ def register_cli(app: Flask) -> None:
             f.write("\n")
         click.echo(f"OpenAPI document written to {out}")
 
+    @group.command("demo")
+    @click.option("--quiet", is_flag=True, help="Only the summary, no line per part.")
+    def demo(quiet: bool):
+        """Load the demo shop (parts, teams, orders, refunds, campaign, groups); idempotent."""
+        from backend import queue
+        from backend.demo.service import load
+        from backend.demo.target import use_running_redis
+
+        # the "you earned" messages of the demo's fake openids: no news per payout (unsent without the emulator)
+        for name in ("backend.commission.messages", "wechatpy"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+        note = use_running_redis(app)
+        if note:
+            click.echo(note)
+        queue._worker_app = app  # the credit jobs run here, in this app's context
+        summary = load(echo=(lambda line: None) if quiet else click.echo)
+        click.echo(
+            f"demo shop: {summary.products} parts ({summary.products_added} added), {summary.users} people "
+            f"({summary.users_added} added; {summary.distributors} distributors, {summary.pending_applications} "
+            f"applications pending), {summary.paid_orders} paid orders ({summary.orders_added} orders added; "
+            f"{summary.refunded_orders} refunded, {summary.partially_refunded_orders} partially refunded), "
+            f"{summary.pending_orders} awaiting payment, campaign {'added' if summary.campaigns_added else 'exists'}, "
+            f"{summary.groups_added} groups added, {summary.invites_shown} group invites shown, "
+            f"{summary.share_events_added} share events, {summary.boards_rebuilt} boards rebuilt")
+        if not summary.added_anything:
+            click.echo("nothing to add: the demo shop is loaded")
+
     app.cli.add_command(group)
 
     from backend.leaderboard.cli import group as leaderboard_group

@@ -13,6 +13,7 @@ per instance folder (``<instance>/run.lock``).
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -87,6 +88,16 @@ def _refuse_second_run(exc: AlreadyRunning) -> int:
     return 1
 
 
+def demo_command(embedded_redis: bool) -> str:
+    """How to load the demo shop into this run: the same database and Redis (the demo
+    command finds the embedded Redis's socket in the instance folder by itself)."""
+    names = ["FISSION_INSTANCE_DIR", "DATABASE_URL", "WECHAT_EMULATOR_URL"]
+    if not embedded_redis:
+        names.append("REDIS_URL")
+    env = " ".join(f"{name}={shlex.quote(os.environ[name])}" for name in names if os.environ.get(name))
+    return f"{env + ' ' if env else ''}.venv/bin/flask --app wsgi fission demo"
+
+
 def main() -> int:
     try:
         lock = run_lock(INSTANCE_DIR)  # before anything else: a second run touches nothing
@@ -155,6 +166,9 @@ def _run(sup: Supervisor) -> int:
     sup.wait_until(f"the API at {health}", lambda: _http_ok(health), watched)
     sup.pump()
 
+    demo = ""
+    if cfg.wechat.sandbox:
+        demo = f"  demo shop      {demo_command(embedded is not None)}  (in another terminal)\n"
     say(
         "\nFission is running\n"
         f"  API            http://127.0.0.1:{cfg.port}/api/v1  (health: /api/v1/health)\n"
@@ -164,6 +178,7 @@ def _run(sup: Supervisor) -> int:
         f"  database       {cfg.database_url}\n"
         f"  redis          {env['REDIS_URL']}{' (embedded)' if embedded else ''}\n"
         f"  logs           {sup.log_dir}\n"
+        f"{demo}"
         "  Ctrl-C stops everything.\n"
     )
     sup.supervise(on_death=embedded.watch if embedded else None)

@@ -80,28 +80,47 @@ def counts(url: str) -> tuple[int, int] | None:
         return None
 
 
-def ensure(server_url: str, dbname: str, users: int, entries: int, regenerate: bool, env: dict,
-           seed: int = 42) -> tuple[str, dict]:
+def _real_counts(url: str) -> tuple[int, int, int]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return tuple(conn.execute("SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM ledger_entries),"
+                                  " (SELECT count(*) FROM orders)").fetchone())
+
+
+def _reusable(url: str, users: int, entries: int | None, orders: int | None) -> bool:
+    """The database holds a finished generation of these sizes (``orders`` given: the
+    users and orders counted, whatever the entries came to)."""
+    meta = counts(url)
+    if meta is None or meta[0] != users or (orders is None and meta[1] != entries):
+        return False
+    real_users, real_entries, real_orders = _real_counts(url)
+    if orders is not None:  # the entries as generated (bench_meta counted them)
+        return (real_users, real_orders, real_entries) == (users, orders, meta[1])
+    return (real_users, real_entries) == (users, entries)
+
+
+def ensure(server_url: str, dbname: str, users: int, entries: int | None, regenerate: bool, env: dict,
+           seed: int = 42, orders: int | None = None) -> tuple[str, dict]:
     """URL of the bench database holding the wanted sizes; generate if needed.
-    Returns (url, info) where info has 'reused' and the generation timings."""
+    Returns (url, info) where info has 'reused' and the generation timings.
+    Sized by ``entries`` (ledger entries), or by ``orders`` (then the entries are two
+    per commission, one or two commissions per order)."""
     if dbname in ("postgres", "template0", "template1", urlparse(server_url).path.lstrip("/")):
         raise SystemExit(f"refusing to use database {dbname!r}")
     with psycopg.connect(with_database(server_url, "postgres"), autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone() is None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
     url = with_database(server_url, dbname)
-    if not regenerate and counts(url) == (users, entries):
-        with psycopg.connect(url, autocommit=True) as conn:
-            real = conn.execute("SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM ledger_entries)").fetchone()
-        if tuple(real) == (users, entries):
-            print(f"reusing {dbname}: {users:,} users, {entries:,} ledger entries", flush=True)
-            up = subprocess.run([*FLASK, "db", "upgrade"], env=env | {"DATABASE_URL": url}, cwd=ROOT,
-                                capture_output=True, text=True)  # migrations added since the generation
-            if up.returncode != 0:  # the migrations are being edited; the data stays usable
-                last = (up.stderr.strip().splitlines() or ["?"])[-1]
-                print(f"  warning: flask db upgrade on the reused database failed ({last[:160]})", flush=True)
-            return url, {"reused": True}
-    info = generate(url, users, entries, env | {"DATABASE_URL": url}, seed)
+    if not regenerate and _reusable(url, users, entries, orders):
+        real_users, real_entries, real_orders = _real_counts(url)
+        print(f"reusing {dbname}: {real_users:,} users, {real_orders:,} orders, {real_entries:,} ledger entries",
+              flush=True)
+        up = subprocess.run([*FLASK, "db", "upgrade"], env=env | {"DATABASE_URL": url}, cwd=ROOT,
+                            capture_output=True, text=True)  # migrations added since the generation
+        if up.returncode != 0:  # the migrations are being edited; the data stays usable
+            last = (up.stderr.strip().splitlines() or ["?"])[-1]
+            print(f"  warning: flask db upgrade on the reused database failed ({last[:160]})", flush=True)
+        return url, {"reused": True}
+    info = generate(url, users, entries, env | {"DATABASE_URL": url}, seed, orders=orders)
     info["reused"] = False
     return url, info
 
@@ -180,28 +199,31 @@ def _drop_all(url: str) -> None:
                 sql.SQL(", ").join(sql.Identifier(t) for t in tables)))
 
 
-def _strip_indexes(conn: psycopg.Connection) -> list[str]:
-    """Drop unique constraints and secondary indexes of the big tables; return the DDL to restore them."""
+def strip_indexes(conn: psycopg.Connection, tables: tuple[str, ...] = BIG_TABLES) -> list[str]:
+    """Drop unique constraints and secondary indexes of ``tables``; return the DDL to restore them."""
     restore = []
     for name, table, definition in conn.execute("""
             SELECT c.conname, c.conrelid::regclass::text, pg_get_constraintdef(c.oid) FROM pg_constraint c
-            WHERE c.contype = 'u' AND c.conrelid::regclass::text = ANY(%s)""", (list(BIG_TABLES),)).fetchall():
+            WHERE c.contype = 'u' AND c.conrelid::regclass::text = ANY(%s)""", (list(tables),)).fetchall():
         conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
         restore.append(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
     for name, definition in conn.execute("""
             SELECT i.indexname, i.indexdef FROM pg_indexes i
             WHERE i.schemaname = 'public' AND i.tablename = ANY(%s)
               AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)""",
-                                         (list(BIG_TABLES),)).fetchall():
+                                         (list(tables),)).fetchall():
         conn.execute(f'DROP INDEX "{name}"')
         restore.append(definition)
     return restore
 
 
-def generate(url: str, n_users: int, n_entries: int, env: dict, seed: int) -> dict:
+def generate(url: str, n_users: int, n_entries: int | None, env: dict, seed: int, orders: int | None = None) -> dict:
+    """``orders`` given: exactly that many orders (every pick an order), ``n_entries``
+    ignored; otherwise the orders are cut so the commissions make ``n_entries``."""
     t_all = time.monotonic()
     timings: dict[str, float] = {}
-    print(f"generating {n_users:,} users and {n_entries:,} ledger entries into {urlparse(url).path[1:]} …", flush=True)
+    size = f"{orders:,} orders" if orders is not None else f"{n_entries:,} ledger entries"
+    print(f"generating {n_users:,} users and {size} into {urlparse(url).path[1:]} …", flush=True)
     _drop_all(url)
     t = time.monotonic()
     up = subprocess.run([*FLASK, "db", "upgrade"], env=env, cwd=ROOT, capture_output=True, text=True)
@@ -212,7 +234,10 @@ def generate(url: str, n_users: int, n_entries: int, env: dict, seed: int) -> di
     t = time.monotonic()
     parent, depth, root, joined = build_tree(n_users, seed)
     timings["tree in Python"] = time.monotonic() - t
-    n_commissions = n_entries // 2
+    # picks: one per order; the commissions of the orders are cut at n_commissions
+    n_picks = n_commissions = n_entries // 2 if orders is None else 0
+    if orders is not None:
+        n_picks, n_commissions = orders, 2 * orders  # every order kept: at most two commissions each
 
     with psycopg.connect(url) as conn:
         conn.execute("SET session_replication_role = replica")  # no FK triggers during the load
@@ -220,7 +245,7 @@ def generate(url: str, n_users: int, n_entries: int, env: dict, seed: int) -> di
         conn.execute("SET work_mem = '256MB'")
         conn.execute("SET synchronous_commit = off")
         conn.execute("SELECT setseed(0.42)")
-        restore = _strip_indexes(conn)
+        restore = strip_indexes(conn)
 
         t = time.monotonic()
         _copy_tree(conn, parent, depth, root, joined, n_users)
@@ -241,7 +266,7 @@ def generate(url: str, n_users: int, n_entries: int, env: dict, seed: int) -> di
             CREATE UNLOGGED TABLE bench_picks AS
             SELECT g, 1 + least(%(nb)s - 1, floor(%(nb)s * power(random(), 2.5))::int) AS rn,
                    random() AS r1, random() AS r2, random() AS r3
-            FROM generate_series(1, %(n)s) AS g""", {"nb": n_buyers, "n": n_commissions})
+            FROM generate_series(1, %(n)s) AS g""", {"nb": n_buyers, "n": n_picks})
         conn.execute("""
             CREATE UNLOGGED TABLE bench_orders AS
             SELECT row_number() OVER (ORDER BY paid_at, g) AS id, * FROM (
