@@ -9,6 +9,7 @@ import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
+import requests
 from helpers import buy, chain, create_product, drain, live_code, tiny_png
 
 
@@ -99,3 +100,62 @@ def test_the_funnel_draws_its_chart_and_downloads_its_csv(console, live, ops):
     body = Path(download.path()).read_bytes()
     expected = c.api.get("/admin/community/funnel.csv", params={"from": first, "to": to, "by": "product"}).content
     assert body == expected and str(product["id"]).encode() in body
+
+
+def test_the_leaderboard_shows_the_board_and_rebuilds_it(console, live, ops):
+    product = create_product(ops, price_fen=54_321)
+    _, b, buyer = chain(live)
+    buy(live, buyer, product["id"])
+    drain(live)
+    board = requests.get(live.api("/leaderboards/commission"), params={"period": "week", "limit": 100}, timeout=10).json()
+    mine = next(i for i in board["items"] if i["user"]["id"] == b.id)
+
+    c = console("operator")
+    c.open("/leaderboards")
+    c.page.wait_for_selector("[data-test=lb-score]")
+    rows = c.page.locator("[data-test=lb-table] .el-table__body tr")
+    row = next(rows.nth(i) for i in range(rows.count()) if rows.nth(i).locator("td").nth(1).inner_text() == str(b.id))
+    assert row.locator("[data-test=lb-rank]").inner_text() == str(mine["rank"])
+    assert row.locator("[data-test=lb-score]").inner_text() == f"¥{mine['score'] // 100:,}.{mine['score'] % 100:02d}"
+    assert c.page.locator("[data-test=lb-period-key]").inner_text().endswith(board["period_key"])
+
+    c.page.click("[data-test=lb-check]")
+    c.page.wait_for_selector("[data-test=lb-drift-ok], [data-test=lb-drift-bad]")
+    c.page.click("[data-test=lb-rebuild]")
+    _confirm(c.page)
+    c.page.wait_for_selector("[data-test=lb-rebuild-progress]")
+    drain(live)  # the worker runs the rebuild; the page polls its progress
+    c.page.locator("[data-test=lb-rebuild-progress]", has_text="已完成").wait_for(timeout=15_000)
+    c.page.click("[data-test=lb-check]")
+    c.page.wait_for_selector("[data-test=lb-drift-ok]")
+    assert c.api.get("/admin/leaderboards/drift", params={"metric": "commission", "period": "week"}).json()["ok"]
+    c.shot("leaderboards")
+
+
+def test_analytics_draws_its_charts_with_the_api_figures(console, live, ops):
+    product = create_product(ops)
+    _, b, buyer = chain(live)
+    buy(live, buyer, product["id"])
+    drain(live)
+
+    c = console("operator")
+    c.open("/analytics")
+    for chart in ("spread", "daily", "depth", "mix"):
+        c.page.wait_for_selector(f"[data-test=an-chart-{chart}] canvas")
+    first = c.page.url.split("from=")[1].split("&")[0]
+    last = c.page.url.split("to=")[1].split("&")[0]
+    to = (date.fromisoformat(last) + timedelta(days=1)).isoformat()
+    totals = c.api.get("/admin/analytics/fission", params={"from": first, "to": to}).json()["totals"]
+    assert c.page.locator("[data-test=an-participants]").inner_text() == str(totals["participants"])
+    assert c.page.locator("[data-test=an-new_customers]").inner_text() == str(totals["new_customers"])
+    depth = c.api.get("/admin/analytics/depth").json()
+    assert c.page.locator("[data-test=an-depth_total]").inner_text() == str(depth["total"])
+    c.shot("analytics")
+
+    # one tree: the figures follow the root
+    root = c.api.get(f"/admin/users/{b.id}/tree").json()
+    root_id = (root.get("ancestors") or [{"id": b.id}])[-1]["id"]  # nearest first: the last is the root
+    c.page.fill("#an-root", str(root_id))
+    c.page.click("[data-test=an-search]")
+    tree = c.api.get("/admin/analytics/depth", params={"root_id": root_id}).json()
+    c.page.locator("[data-test=an-depth_total]", has_text=str(tree["total"])).wait_for()
