@@ -107,7 +107,8 @@ def test_the_leaderboard_shows_the_board_and_rebuilds_it(console, live, ops):
     _, b, buyer = chain(live)
     buy(live, buyer, product["id"])
     drain(live)
-    board = requests.get(live.api("/leaderboards/commission"), params={"period": "week", "limit": 100}, timeout=10).json()
+    board = requests.get(live.api("/leaderboards/commission"), params={"period": "week", "limit": 100},
+                         timeout=10).json()
     mine = next(i for i in board["items"] if i["user"]["id"] == b.id)
 
     c = console("operator")
@@ -159,3 +160,52 @@ def test_analytics_draws_its_charts_with_the_api_figures(console, live, ops):
     c.page.click("[data-test=an-search]")
     tree = c.api.get("/admin/analytics/depth", params={"root_id": root_id}).json()
     c.page.locator("[data-test=an-depth_total]", has_text=str(tree["total"])).wait_for()
+
+
+def _type_time(page, selector: str, ms_from_now: int) -> None:
+    """Type a time into an Element Plus datetime box, as the browser's clock reads it."""
+    text = page.evaluate("""ms => { const d = new Date(Date.now() + ms), p = n => String(n).padStart(2, '0');
+        return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} `
+             + `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`; }""", ms_from_now)
+    box = page.locator(selector)
+    box.fill(text)
+    box.press("Enter")
+
+
+def test_an_operator_creates_a_campaign_and_closes_it(console, live, ops):
+    product = create_product(ops, price_fen=20_000)
+    _, b, buyer = chain(live)
+    buy(live, buyer, product["id"])
+    drain(live)
+
+    c = console("operator")
+    c.open("/campaigns")
+    name = f"双十二冲榜 {uuid.uuid4().hex[:4]}"
+    c.page.click("[data-test=campaign-new]")
+    c.page.fill("#campaign-name", name)
+    _type_time(c.page, "#campaign-start", -3_600_000)
+    _type_time(c.page, "#campaign-end", -1_000)  # ended a moment ago: it can be closed now
+    c.page.fill("#tier-0-to", "3")
+    c.page.press("#tier-0-to", "Tab")
+    c.page.fill("#tier-0-amount", "8.88")
+    c.page.click("[data-test=campaign-submit]")
+    c.page.wait_for_selector(".el-message--success")
+    row = c.page.locator("[data-test=campaigns-table] .el-table__body tr", has_text=name)
+    row.wait_for()
+    campaign = next(x for x in c.api.get("/admin/campaigns").json()["items"] if x["name"] == name)
+    assert campaign["prizes"] == [{"from_rank": 1, "to_rank": 3, "amount_fen": 888}]
+    assert campaign["metric"] == "commission" and campaign["status"] == "open"
+    assert row.locator("[data-test=campaign-status]").inner_text() == "已结束待结算"
+    c.shot("campaigns")
+
+    row.locator("[data-test=campaign-close]").click()
+    _confirm(c.page)
+    c.page.wait_for_selector("[data-test=campaign-paid]")
+    detail = c.api.get(f"/admin/campaigns/{campaign['id']}").json()
+    assert detail["status"] == "closed" and detail["paid_fen"] == sum(a["amount_fen"] for a in detail["awards"])
+    assert any(a["user"]["id"] == b.id for a in detail["awards"])  # the order's distributor won a prize
+    paid = detail["paid_fen"]
+    assert c.page.locator("[data-test=campaign-paid]").inner_text() == f"¥{paid // 100:,}.{paid % 100:02d}"
+    assert c.page.locator("[data-test=campaign-awards] .el-table__body tr").count() == len(detail["awards"])
+    c.shot("campaign-closed")
+    row.locator("[data-test=campaign-status]", has_text="已结算").wait_for()

@@ -29,6 +29,21 @@ def test_an_admin_changes_a_rate_and_the_api_has_it(console, ops):
         assert stored["level1_bp"] == 1250 and stored["version"] == version + 1
         assert stored["level2_bp"] == 500  # only the changed field was sent
         c.shot("settings")
+
+        # the audit log has the change, before → after, on its page and in the API
+        entry = c.api.get("/admin/audit", params={"action": "admin_commission.write_settings"}).json()["items"][0]
+        assert entry["admin_username"] == c.username
+        assert entry["before"] == {"level1_bp": 1000} and entry["after"] == {"level1_bp": 1250}
+        c.open("/audit")
+        c.page.fill("#audit-q", "write_settings")
+        c.page.press("#audit-q", "Enter")
+        row = c.page.locator("[data-test=audit-table] .el-table__body > tbody > tr", has_text=c.username).first
+        row.wait_for()
+        row.locator(".el-table__expand-icon").click()
+        diff = c.page.locator("[data-test=audit-diff]").first
+        diff.wait_for()
+        assert "level1_bp" in diff.inner_text() and "1000" in diff.inner_text() and "1250" in diff.inner_text()
+        c.shot("audit")
     finally:
         set_settings(ops, level1_bp=1000)
 
