@@ -21,8 +21,10 @@ def create_app(config: Config | None = None) -> Flask:
     from backend import logs
     from backend.errors import register_error_handlers
     from backend.extensions import api, db, migrate, ping_idle_connections
+    from backend.json_input import FissionJSONProvider
     from backend.wechat.gateway import WeChatGateway
 
+    app.json = FissionJSONProvider(app)  # request.get_json() refuses hostile JSON too
     logs.init_app(app)
     db.init_app(app)
     with app.app_context():
@@ -90,6 +92,7 @@ def _register_blueprints(app: Flask, api) -> None:
     from backend.orders import notify_api
     from backend.reconciliation import admin_api as reconciliation_admin
     from backend.referral import admin_api as referral_admin
+    from backend.referral import admin_users as referral_admin_users
     from backend.referral import api as referral_api
 
     for module in (auth_api, catalog_api, referral_api, orders_api, commission_api, leaderboard_api, community_api):
@@ -97,8 +100,8 @@ def _register_blueprints(app: Flask, api) -> None:
     api.register_blueprint(auth_api.admin_blp)
     api.register_blueprint(campaign_api.blp)
     api.register_blueprint(campaign_api.admin_blp)
-    for module in (catalog_admin, referral_admin, orders_admin, commission_admin, leaderboard_admin,
-                   analytics_admin, community_admin, reconciliation_admin):
+    for module in (catalog_admin, referral_admin, referral_admin_users, orders_admin, commission_admin,
+                   leaderboard_admin, analytics_admin, community_admin, reconciliation_admin):
         api.register_blueprint(module.blp)
     # WeChat's callbacks speak XML / WeChat JSON: not part of our OpenAPI surface.
     app.register_blueprint(notify_api.blp)

@@ -17,8 +17,19 @@ from __future__ import annotations
 import re
 from copy import deepcopy
 
+import flask_smorest
+
 from backend.errors import ERROR_CODES, ApiError
 from backend.extensions import db
+from backend.json_input import FissionParser
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """The blueprint of every API route: flask-smorest's, whose argument parser refuses
+    hostile JSON (too deep, lone surrogates, NUL) before a view sees it
+    (``backend.json_input``). tests/test_layout.py keeps every module on this one."""
+
+    ARGUMENTS_PARSER = FissionParser()
 
 # Every operation may answer these (the database or Redis went away, a bug).
 _ALWAYS = ("INTERNAL_ERROR",)
@@ -49,7 +60,7 @@ def _codes_of_arguments(apidoc: dict) -> list[str]:
     if locations & {"json", "form", "files"}:
         codes.append("PAYLOAD_TOO_LARGE")
     if "json" in locations:
-        codes.append("MALFORMED_JSON")
+        codes += ["MALFORMED_JSON", "JSON_TOO_DEEP", "INVALID_TEXT"]
     return codes
 
 

@@ -15,6 +15,8 @@ ERROR_CODES: dict[str, int] = {
     # generic
     "BAD_REQUEST": 400,
     "MALFORMED_JSON": 400,
+    "JSON_TOO_DEEP": 400,
+    "INVALID_TEXT": 422,
     "VALIDATION_ERROR": 422,
     "UNAUTHORIZED": 401,
     "TOKEN_EXPIRED": 401,
@@ -40,6 +42,8 @@ ERROR_CODES: dict[str, int] = {
     "INVITE_CODE_NOT_FOUND": 404,
     "INVITER_NOT_DISTRIBUTOR": 422,
     "NOT_A_DISTRIBUTOR": 403,
+    "APPLICATION_NOT_PENDING": 409,  # approve/reject of a user without a pending application
+    "USER_NOT_A_DISTRIBUTOR": 409,  # an operator's change that only a distributor can have (own rates)
     # catalog / orders
     "PRODUCT_NOT_FOUND": 404,
     "OUT_OF_STOCK": 409,

@@ -22,6 +22,12 @@ from pathlib import Path
 
 import pytest
 import requests
+from hypothesis import settings
+
+# Tests never assert on wall time: hypothesis's per-example deadline (200 ms) is one,
+# and a loaded machine failed a money property on it, not on the money.
+settings.register_profile("fission", deadline=None)
+settings.load_profile("fission")
 
 TMP = Path(tempfile.mkdtemp(prefix="fission-test-"))
 os.environ.setdefault("FISSION_INSTANCE_DIR", str(TMP / "instance"))

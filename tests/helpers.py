@@ -29,7 +29,8 @@ class Client:
         return requests.get(self.live.api(path), headers=self._headers(), timeout=30, **kw)
 
     def post(self, path, json=None, **kw):
-        return requests.post(self.live.api(path), json=json, headers=self._headers(), timeout=30, **kw)
+        kw.setdefault("timeout", 30)
+        return requests.post(self.live.api(path), json=json, headers=self._headers(), **kw)
 
     def put(self, path, json=None, **kw):
         return requests.put(self.live.api(path), json=json, headers=self._headers(), timeout=30, **kw)
@@ -269,8 +270,8 @@ def finance_client(live, role: str = "finance") -> Client:
     return Client(live, r.json()["token"])
 
 
-def upload(client: Client, path: str, filename: str, data: bytes, **form) -> requests.Response:
-    return client.post(path, files={"file": (filename, data)}, data=form)
+def upload(client: Client, path: str, filename: str, data: bytes, timeout: float = 30, **form) -> requests.Response:
+    return client.post(path, files={"file": (filename, data)}, data=form, timeout=timeout)
 
 
 def funnel_row(ops: Client, by: str, key) -> dict:

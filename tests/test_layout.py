@@ -104,3 +104,11 @@ def test_a_package_imports_another_packages_service_never_its_api():
         if target.rpartition(".")[2] in views and target.split(".")[1] != name.split(".")[1]
     )
     assert offenders == []
+
+
+def test_every_api_blueprint_parses_bodies_with_our_checks():
+    """A blueprint made from flask_smorest directly would parse JSON without the depth,
+    surrogate and NUL checks of ``backend.json_input``."""
+    offenders = [str(p.relative_to(BACKEND.parent)) for p in BACKEND.rglob("*.py")
+                 if "from flask_smorest import Blueprint" in p.read_text(encoding="utf-8")]
+    assert offenders == [], "use `from backend.apidoc import Blueprint`"

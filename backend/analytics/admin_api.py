@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from backend.analytics import schemas
 from backend.analytics import service as analytics
-from backend.apidoc import errors
+from backend.apidoc import Blueprint, errors
 from backend.auth.guards import admin_required
 
 blp = Blueprint("admin_analytics", __name__, url_prefix="/api/v1/admin/analytics",

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from flask import g
-from flask_smorest import Blueprint
 
-from backend.apidoc import errors
+from backend.apidoc import Blueprint, errors
 from backend.auth import profiles, schemas
 from backend.auth import service as auth
 from backend.auth.guards import login_required

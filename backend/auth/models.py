@@ -24,6 +24,12 @@ class User(db.Model):
         # so a search filters inside the index instead of visiting every member's row
         Index("ix_users_inviter_team", "inviter_id", "bound_at", "id", "nickname"),
         Index("ix_users_inviter2_team", "inviter2_id", "bound_at", "id", "nickname"),
+        # the operators' user list (referral.user_search): newest first, by status,
+        # by joined range, and a nickname prefix (pattern ops: PostgreSQL's LIKE 'x%'
+        # reads a text index only with them, whatever the database's collation)
+        Index("ix_users_created", "created_at", "id"),
+        Index("ix_users_status_created", "distributor_status", "created_at", "id"),
+        Index("ix_users_nickname_prefix", "nickname", postgresql_ops={"nickname": "varchar_pattern_ops"}),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -40,6 +46,8 @@ class User(db.Model):
     phone: Mapped[str | None] = mapped_column(String(32))
     level1_bp_override: Mapped[int | None] = mapped_column(Integer)  # KOL rates
     level2_bp_override: Mapped[int | None] = mapped_column(Integer)
+    # why an operator last turned an application down (the status goes back to none)
+    distributor_rejection_reason: Mapped[str | None] = mapped_column(String(255))
 
     # the relationship tree (see referral.service for the rules)
     inviter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

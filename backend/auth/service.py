@@ -102,3 +102,12 @@ def admin_login(username: str, password: str) -> tuple[AdminUser, str]:
     if admin is None or not admin.active or not check_password_hash(admin.password_hash, password):
         raise ApiError("INVALID_CREDENTIALS", "Wrong username or password")
     return admin, issue({"aid": admin.id, "role": admin.role}, ADMIN_SALT)
+
+
+def people(user_ids) -> dict[int, dict]:
+    """``{id: {"id", "nickname"}}`` of the users named, in one query (operators' lists)."""
+    ids = sorted({uid for uid in user_ids if uid is not None})
+    if not ids:
+        return {}
+    rows = db.session.execute(select(User.id, User.nickname).where(User.id.in_(ids)))
+    return {uid: {"id": uid, "nickname": nickname} for uid, nickname in rows}

@@ -1,13 +1,12 @@
-"""Operators create and edit products."""
+"""Operators list, read, create and edit products."""
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
-from backend.apidoc import errors
+from backend.apidoc import Blueprint, errors
 from backend.auth.guards import admin_required
 from backend.catalog import schemas
 from backend.catalog import service as catalog
+from backend.schemas import paginate
 
 blp = Blueprint("admin_catalog", __name__, url_prefix="/api/v1/admin", description="Products (admin)")
 
@@ -27,3 +26,20 @@ def create(args):
 @blp.response(200, schemas.AdminProductSchema)
 def update(args, product_id):
     return catalog.update_product(product_id, args)
+
+
+@blp.get("/products")
+@admin_required("operator", "finance")
+@blp.arguments(schemas.AdminProductListArgs, location="query")
+@blp.response(200, schemas.AdminProductPage)
+def list_products(args):
+    """Every product, inactive ones too, newest first."""
+    return paginate(catalog.admin_products_query(args.get("q")), args["page"], args["per_page"], lambda p: p)
+
+
+@blp.get("/products/<int:product_id>")
+@admin_required("operator", "finance")
+@errors("PRODUCT_NOT_FOUND")
+@blp.response(200, schemas.AdminProductSchema)
+def read(product_id):
+    return catalog.get_product(product_id)

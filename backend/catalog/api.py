@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
-from backend.apidoc import errors
+from backend.apidoc import Blueprint, errors
 from backend.catalog import schemas
 from backend.catalog import service as catalog
 from backend.schemas import paginate

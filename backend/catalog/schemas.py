@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from backend.schemas import PageArgs, list_schema
+from backend.schemas import PageArgs, Timestamp, list_schema
 
 _bp = validate.Range(min=0, max=10000)
 _fen = validate.Range(min=0, max=2**31 - 1)  # the columns are 32-bit, as is WeChat's total_fee
@@ -23,6 +23,7 @@ class AdminProductSchema(ProductSchema):
     level1_fixed_fen = fields.Integer(allow_none=True)
     level2_fixed_fen = fields.Integer(allow_none=True)
     active = fields.Boolean()
+    created_at = Timestamp()
 
 
 class ProductCreateArgs(Schema):
@@ -49,3 +50,11 @@ class ProductListArgs(PageArgs):
 
 
 ProductPage = list_schema(ProductSchema, "ProductPage")
+
+
+class AdminProductListArgs(PageArgs):
+    q = fields.String(validate=validate.Length(min=1, max=100),
+                      metadata={"description": "a prefix of the title, part number or brand"})
+
+
+AdminProductPage = list_schema(AdminProductSchema, "AdminProductPage")

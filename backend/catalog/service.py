@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from backend.apidoc import get_or_404
 from backend.catalog.models import Product
@@ -37,6 +37,18 @@ def list_products_query(q: str | None = None):
     if q:
         like = f"%{q}%"
         stmt = stmt.where(Product.title.ilike(like) | Product.part_no.ilike(like) | Product.brand.ilike(like))
+    return stmt
+
+
+def admin_products_query(q: str | None = None):
+    """Every product (inactive ones too), newest first; ``q`` a prefix of the title,
+    the part number or the brand, case-insensitive."""
+    stmt = select(Product).order_by(Product.id.desc())
+    if q and q.strip():
+        escaped = q.strip().replace("/", "//").replace("%", "/%").replace("_", "/_")  # "/": no dialect quirks
+        prefix = f"{escaped}%"
+        stmt = stmt.where(or_(*(column.ilike(prefix, escape="/")
+                                for column in (Product.title, Product.part_no, Product.brand))))
     return stmt
 
 

@@ -13,6 +13,7 @@ rolled back.
 from __future__ import annotations
 
 import functools
+import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, select, update
@@ -25,6 +26,10 @@ from backend.errors import ApiError
 from backend.extensions import db
 from backend.timeutil import as_utc, utcnow
 from backend.transactions import after_commit, unit_of_work
+
+# How long one batch may spend on the payouts it credits one by one (transfer rails,
+# holds, clawed-back commissions) before it commits what it has.
+ONE_BY_ONE_BUDGET_SECONDS = 0.2
 
 
 @dataclass
@@ -62,6 +67,10 @@ def credit_pending(limit: int = 500) -> CreditBatch:
     commission_ids = [p.commission_id for p in rows if p.commission_id]
     commissions = {c.id: c for c in db.session.execute(_LOCK_COMMISSIONS, {"ids": commission_ids})} \
         if commission_ids else {}
+    # Every wallet the batch may touch, up front and in user order: the bulk part and the
+    # one-by-one part below would otherwise lock them in two runs, which a refund
+    # locking the same wallets in user order could cross (a deadlock).
+    ledger.lock_wallets({p.user_id for p in rows})
     batch = CreditBatch([], [], len(rows) == limit)
     simple = [p for p in rows if _is_simple_credit(p, commissions.get(p.commission_id), now)]
     _credit_in_bulk(simple, commissions, now)
@@ -75,7 +84,14 @@ def credit_pending(limit: int = 500) -> CreditBatch:
     other_ids = [p.commission_id for p in others if p.commission_id]
     other_commissions = {c.id: c for c in db.session.scalars(
         select(Commission).where(Commission.id.in_(other_ids)))} if other_ids else {}
+    # The one-by-one part is bounded by time, not only by count: the batch holds the
+    # locks of every wallet it touches until it commits, and a notify for one of those
+    # users waits that long. What is left stays pending for the next batch.
+    budget_ends = time.monotonic() + ONE_BY_ONE_BUDGET_SECONDS
     for payout in other_payouts:
+        if time.monotonic() >= budget_ends:
+            batch.more = True
+            break
         commission = other_commissions.get(payout.commission_id)
         was_pending = commission is not None and commission.status == "pending"
         try:
@@ -101,7 +117,7 @@ _PAYOUTS, _COMMISSIONS = Payout.__table__, Commission.__table__
 
 @functools.cache
 def _lock_pending(limit: int):
-    return (select(_PAYOUTS.c.id, _PAYOUTS.c.kind, _PAYOUTS.c.rail, _PAYOUTS.c.commission_id)
+    return (select(_PAYOUTS.c.id, _PAYOUTS.c.kind, _PAYOUTS.c.rail, _PAYOUTS.c.commission_id, _PAYOUTS.c.user_id)
             .where(_PAYOUTS.c.status == "pending", _PAYOUTS.c.next_attempt_at <= bindparam("now"))
             .order_by(_PAYOUTS.c.id).limit(limit).with_for_update(skip_locked=True))
 

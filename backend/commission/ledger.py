@@ -130,6 +130,14 @@ def post(movement: Movement) -> bool:
     return True
 
 
+def lock_wallets(user_ids) -> None:
+    """Lock these users' wallets (those that exist) in user order, the order
+    ``post_guarded`` takes them in, before posting to them one by one."""
+    if user_ids:
+        db.session.execute(select(Wallet.user_id).where(Wallet.user_id.in_(sorted(user_ids)))
+                           .order_by(Wallet.user_id).with_for_update())
+
+
 def post_guarded(movements: list[Movement]) -> None:
     """Post movements the caller already guards with a row lock and a state check
     (e.g. the locked order moving from pending_payment to paid). Set-based: one

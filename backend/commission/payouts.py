@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 # Importable from here as before: the payout's rail and the operator's actions.
 __all__ = ["TRANSFER_RAILS", "advance", "bill_number", "create_withdrawal", "due_payouts", "payout_view",
-           "record_result", "retry_failed"]
+           "query_now", "record_result", "retry_failed"]
 
 CONFIRM_TTL = timedelta(hours=24)  # WeChat expires unconfirmed transfer bills after 24 h
 
@@ -195,6 +195,29 @@ def _return_money(payout: Payout, reason: str) -> None:
         debit=user_account(payout.user_id, "in_transit"), credit=user_account(payout.user_id, "available"),
         amount_fen=payout.amount_fen, payout_id=payout.id, commission_id=payout.commission_id, memo=reason[:255]))
     finish(payout, "failed", reason[:500])
+
+
+def query_now(payout_id: int) -> Payout:
+    """An operator asks WeChat where a transfer stands, by the sweeper's own paths: a
+    transfer waiting on WeChat is refreshed (``_refresh``); one whose sending had no
+    known answer is looked up by bill number (``_query_existing``), never created. A
+    payout WeChat has nothing on (pending, in the wallet, finished) is returned as is."""
+    payout = db.session.get(Payout, payout_id)
+    if payout.status in ("wait_user_confirm", "processing"):
+        commit_before_remote_call()
+        _refresh(payout_id)
+    elif payout.status == "submitting" and payout.tries > 0 and payout.out_bill_no:
+        rail, out_bill_no = payout.rail, payout.out_bill_no
+        commit_before_remote_call()
+        try:
+            result = _query_existing(wechat(), rail, out_bill_no)
+        except WeChatUnavailable as exc:
+            _ask_again_later(payout_id, f"query: {exc}")
+        else:
+            if result is not None:
+                record_result(payout_id, result)
+    db.session.flush()
+    return db.session.get(Payout, payout_id)
 
 
 def due_payouts(older_than: timedelta, limit: int = 1000) -> list[tuple[int, str]]:

@@ -23,6 +23,10 @@ from backend.extensions import db
 from backend.timeutil import SHOP_TZ, as_utc, utcnow
 
 TRANSFER_RAILS = ("wechat_transfer", "wechat_legacy_transfer")
+# Why a transfer payout ended in the wallet (its last_error; read back by ``waiting.py``).
+BELOW_MINIMUM = "below the transfer minimum; kept in the wallet"
+OVER_DAILY_LIMIT = "daily transfer limit reached; kept in the wallet"
+REVERSED_BEFORE_PAYOUT = "commission reversed before payout"
 MAX_BACKOFF = timedelta(minutes=10)
 
 
@@ -90,7 +94,7 @@ def credit_and_route(payout: Payout, commission: Commission | None = None) -> No
             commission_service.release(commission)
         # What a refund clawed back before the payout ran never leaves.
         if commission.amount_fen == commission.reversed_fen:
-            finish(payout, "in_wallet", "commission reversed before payout")
+            finish(payout, "in_wallet", REVERSED_BEFORE_PAYOUT)
             return
         payout.amount_fen = min(payout.amount_fen, commission.amount_fen - commission.reversed_fen)
     settings = get_settings()
@@ -104,10 +108,10 @@ def credit_and_route(payout: Payout, commission: Commission | None = None) -> No
     # available leaves, and amounts below WeChat's minimum wait in the wallet.
     amount = min(payout.amount_fen, wallet.available_fen if wallet else 0)
     if amount < settings.minimum_for(payout.rail):
-        finish(payout, "in_wallet", "below the transfer minimum; kept in the wallet")
+        finish(payout, "in_wallet", BELOW_MINIMUM)
         return
     if paid_today_fen(payout.user_id) + amount > settings.daily_transfer_limit_fen:
-        finish(payout, "in_wallet", "daily transfer limit reached; kept in the wallet")
+        finish(payout, "in_wallet", OVER_DAILY_LIMIT)
         return
     payout.amount_fen = amount
     hold(payout)

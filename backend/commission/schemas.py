@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from backend.commission.models import PAYOUT_STATUSES
 from backend.commission.settings import BIND_MODES, DISTRIBUTION_MODES, PAYOUT_RAILS
+from backend.commission.waiting import WAITING_CODES
 from backend.schemas import PageArgs, Timestamp, list_schema
 
 _bp = validate.Range(min=0, max=10000)
@@ -69,12 +71,43 @@ class PayoutSchema(WithdrawalSchema):
 
 
 class PayoutListArgs(PageArgs):
-    status = fields.String()
+    status = fields.String(validate=validate.OneOf(PAYOUT_STATUSES))
     user_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     kind = fields.String(validate=validate.OneOf(["commission", "withdrawal"]))
 
 
-PayoutPage = list_schema(PayoutSchema, "PayoutPage")
+def _waiting() -> dict:
+    return {
+        "waiting_for": fields.String(metadata={"description": "a stable code: " + ", ".join(WAITING_CODES)}),
+        "waiting_for_text": fields.String(metadata={"description": "the same in plain English, for an operator"}),
+    }
+
+
+AdminPayoutSchema = PayoutSchema.from_dict(_waiting(), name="AdminPayout")
+PayoutPage = list_schema(AdminPayoutSchema, "PayoutPage")
+
+
+class WithdrawalListArgs(PageArgs):
+    status = fields.String(validate=validate.OneOf(PAYOUT_STATUSES))
+    user_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+
+
+class AdminWithdrawalSchema(Schema):
+    id = fields.Integer()
+    user = fields.Nested(BuyerSchema)
+    amount_fen = fields.Integer()
+    status = fields.String()
+    rail = fields.String()
+    attempt = fields.Integer()
+    out_bill_no = fields.String(allow_none=True)
+    created_at = Timestamp()
+    finished_at = Timestamp(allow_none=True)
+    waiting_for, waiting_for_text = _waiting().values()
+    last_error = fields.String(allow_none=True)
+    failure_reason = fields.String(allow_none=True, metadata={"description": "why it failed (status failed)"})
+
+
+AdminWithdrawalPage = list_schema(AdminWithdrawalSchema, "AdminWithdrawalPage")
 
 
 class SettingsSchema(Schema):
@@ -105,3 +138,26 @@ class WalletCheckSchema(Schema):
     ok = fields.Boolean()
     drift = fields.Dict(keys=fields.String(), values=fields.Nested(WalletDrift),
                         metadata={"description": "wallet column → stored and ledger-derived fen; empty when ok"})
+
+
+class AdminWithdrawalSchema(Schema):
+    """A withdrawal as operators list it (``commission.listing.withdrawal_view``)."""
+
+    id = fields.Integer()
+    status = fields.String()
+    amount_fen = fields.Integer()
+    rail = fields.String()
+    out_bill_no = fields.String(allow_none=True)
+    attempt = fields.Integer()
+    failure_reason = fields.String(allow_none=True, metadata={"description": "why it failed; null unless failed"})
+    last_error = fields.String(allow_none=True)
+    created_at = Timestamp()
+    updated_at = Timestamp()
+    finished_at = Timestamp(allow_none=True)
+
+
+AdminWithdrawalPage = list_schema(AdminWithdrawalSchema, "AdminWithdrawalPage")
+
+
+class CommissionListArgs(PageArgs):
+    status = fields.String(validate=validate.OneOf(["pending", "available", "withdrawn", "reversed"]))

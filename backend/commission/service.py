@@ -181,17 +181,24 @@ def release(commission: Commission) -> bool:
     return True
 
 
+def clawback_plan(commissions, refunded_total_fen: int, paid_fen: int) -> list[tuple[Commission, int, str]]:
+    """(commission, fen to reverse, account it is taken from) for refunds totalling
+    ``refunded_total_fen``: what ``claw_back`` posts, and what a refund preview shows."""
+    plan = []
+    for commission in commissions:
+        amount = rules.clawback(commission.amount_fen, commission.reversed_fen, refunded_total_fen, paid_fen)
+        if amount > 0:
+            plan.append((commission, amount, "pending" if commission.status == "pending" else "available"))
+    return plan
+
+
 def claw_back(order, refund_id: int) -> None:
     """Reverse the order's commissions pro rata to what has been refunded so far.
     Pending money is taken from pending; released money from available, which may
     go negative and is netted against future commission."""
-    commissions = db.session.scalars(
-        select(Commission).where(Commission.order_id == order.id).with_for_update()).all()
-    for commission in commissions:
-        amount = rules.clawback(commission.amount_fen, commission.reversed_fen, order.refunded_fen, order.paid_fen)
-        if amount <= 0:
-            continue
-        source = "pending" if commission.status == "pending" else "available"
+    commissions = _lock_for_movement(order.id)
+    team_changes = []
+    for commission, amount, source in clawback_plan(commissions, order.refunded_fen, order.paid_fen):
         posted = ledger.post(Movement(
             key=reversal_key(refund_id, commission.id), kind="commission_reversed",
             user_id=commission.user_id, debit=user_account(commission.user_id, source),
@@ -200,9 +207,10 @@ def claw_back(order, refund_id: int) -> None:
         ))
         if posted:
             commission.reversed_fen += amount
-            contributions.add([(commission.user_id, commission.buyer_id, -amount)])
+            team_changes.append((commission.user_id, commission.buyer_id, -amount))
             if commission.reversed_fen == commission.amount_fen:
                 commission.status = "reversed"
+    contributions.add(team_changes)  # one upsert, rows in key order
     db.session.flush()
 
 
@@ -214,8 +222,8 @@ def undo_claw_back(order, refund_id: int) -> None:
     cumulative refund (``rules.clawback``); the failed refund gives back the
     difference, which is not always what it clawed back itself (a later refund that
     completed the order reversed "the rest", rounded differently)."""
-    commissions = db.session.scalars(
-        select(Commission).where(Commission.order_id == order.id).order_by(Commission.id).with_for_update()).all()
+    commissions = _lock_for_movement(order.id)
+    team_changes = []
     for commission in commissions:
         target = rules.clawback(commission.amount_fen, 0, order.refunded_fen, order.paid_fen)
         amount = commission.reversed_fen - target
@@ -231,7 +239,7 @@ def undo_claw_back(order, refund_id: int) -> None:
         ))
         if posted:
             commission.reversed_fen -= amount
-            contributions.add([(commission.user_id, commission.buyer_id, amount)])
+            team_changes.append((commission.user_id, commission.buyer_id, amount))
             payout_status = _payout_status(commission.id)
             if commission.status == "reversed":
                 # Back to what it was before the clawback: its money may have left already.
@@ -239,7 +247,20 @@ def undo_claw_back(order, refund_id: int) -> None:
                     else "pending"
             if commission.status == "pending" and payout_status not in (None, "pending"):
                 release(commission)  # its payout finished while it was reversed: nobody else will
+    contributions.add(team_changes)
     db.session.flush()
+
+
+def _lock_for_movement(order_id: int) -> list[Commission]:
+    """The order's commissions, then their earners' wallets, locked in the one order
+    every money path takes (payouts, then commissions by id, then wallets by user id:
+    the credit batch's order). A refund that locked its level-1 earner's wallet before
+    its level-2 earner's (a later user id first) crossed a credit batch locking the
+    same two the other way round, and PostgreSQL killed one of them (issue 19)."""
+    commissions = db.session.scalars(
+        select(Commission).where(Commission.order_id == order_id).order_by(Commission.id).with_for_update()).all()
+    ledger.lock_wallets({c.user_id for c in commissions})
+    return commissions
 
 
 def _payout_status(commission_id: int) -> str | None:
@@ -257,6 +278,19 @@ def wallet_view(user_id: int) -> dict:
         "total_earned_fen": wallet.total_earned_fen,
         "in_transit_fen": wallet.in_transit_fen,
     }
+
+
+def commissions_of(order_id: int) -> list[Commission]:
+    return list(db.session.scalars(select(Commission).where(Commission.order_id == order_id).order_by(Commission.id)))
+
+
+def wallets_of(user_ids) -> dict[int, dict]:
+    """``wallet_view`` of each user that has a wallet, in one query."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    wallets = db.session.scalars(select(Wallet).where(Wallet.user_id.in_(ids)))
+    return {wallet.user_id: wallet_view(wallet.user_id) for wallet in wallets}
 
 
 def check_wallet(user_id: int) -> dict:

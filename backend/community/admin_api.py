@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Response
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from backend.apidoc import errors
+from backend.apidoc import Blueprint, errors
 from backend.auth.guards import admin_required
 from backend.community import funnel, groups, joins, schemas
 from backend.community.models import CommunityAlert, CommunityGroup, LiveCode

@@ -5,10 +5,9 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Response, g, request
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from backend.apidoc import errors
+from backend.apidoc import Blueprint, errors
 from backend.auth.guards import current_user_or_none, login_required
 from backend.community import invites, schemas
 from backend.community import jobs as community_jobs

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from rq.job import Job
 
-from backend.apidoc import errors
+from backend.apidoc import Blueprint, errors
 from backend.auth.guards import admin_required
 from backend.errors import ApiError
 from backend.extensions import redis_client

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from flask import current_app, jsonify, request
-from flask_smorest import Blueprint
 
-from backend.apidoc import errors
+from backend.apidoc import Blueprint, errors
 from backend.auth.guards import current_user_id_or_none
 from backend.errors import ApiError
 from backend.extensions import redis_client

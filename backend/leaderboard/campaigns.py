@@ -139,3 +139,15 @@ def due_ids() -> list[int]:
     return list(db.session.scalars(select(Campaign.id).where(
         Campaign.status == "open", Campaign.ends_at <= utcnow() - hold,
         ~select(Commission.id).where(_on_hold(Campaign)).exists())))
+
+
+def awards(campaign_id: int) -> list[dict]:
+    """The prizes a closed campaign paid, by rank: each with its payout's status."""
+    rows = db.session.execute(
+        select(CampaignStanding.rank, CampaignStanding.user_id, CampaignStanding.score, CampaignStanding.prize_fen,
+               CampaignStanding.payout_id, Payout.status)
+        .outerjoin(Payout, Payout.id == CampaignStanding.payout_id)
+        .where(CampaignStanding.campaign_id == campaign_id, CampaignStanding.prize_fen > 0)
+        .order_by(CampaignStanding.rank)).all()
+    return [{"rank": rank, "user_id": user_id, "score": score, "amount_fen": prize, "payout_id": payout_id,
+             "payout_status": status} for rank, user_id, score, prize, payout_id, status in rows]

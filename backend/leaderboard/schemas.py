@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from backend.leaderboard.periods import METRICS, PERIODS
-from backend.schemas import Timestamp
+from backend.schemas import PageArgs, Timestamp, list_schema
 
 
 class BoardArgs(Schema):
@@ -71,6 +71,37 @@ class CampaignSchema(Schema):
     prizes = fields.List(fields.Nested(PrizeTier))
     status = fields.String(metadata={"description": "open or closed"})
     closed_at = Timestamp(allow_none=True)
+
+
+class CampaignListArgs(PageArgs):
+    status = fields.String(validate=validate.OneOf(["open", "closed"]))
+
+
+class AdminCampaignSchema(CampaignSchema):
+    created_at = Timestamp()
+
+
+AdminCampaignPage = list_schema(AdminCampaignSchema, "AdminCampaignPage")
+
+
+class AwardUser(Schema):
+    id = fields.Integer()
+    nickname = fields.String(allow_none=True)
+
+
+class CampaignAward(Schema):
+    rank = fields.Integer()
+    user = fields.Nested(AwardUser)
+    score = fields.Integer()
+    amount_fen = fields.Integer(metadata={"description": "the prize credited (ledger entry prize_awarded)"})
+    payout_id = fields.Integer(allow_none=True)
+    payout_status = fields.String(allow_none=True)
+
+
+class AdminCampaignDetail(AdminCampaignSchema):
+    awards = fields.List(fields.Nested(CampaignAward), metadata={
+        "description": "the prizes paid at the close, by rank (empty while open)"})
+    paid_fen = fields.Integer(metadata={"description": "the sum of the prizes paid"})
 
 
 class StandingItem(Schema):

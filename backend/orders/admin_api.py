@@ -1,15 +1,47 @@
-"""Operators refund orders."""
+"""Operators read and refund orders."""
 
 from __future__ import annotations
 
 from flask import g
-from flask_smorest import Blueprint
 
-from backend.apidoc import errors
+from backend.apidoc import Blueprint, errors, get_or_404
 from backend.auth.guards import admin_required
-from backend.orders import refunds, schemas
+from backend.orders import admin_lists, refunds, schemas
+from backend.orders.models import Order
 
 blp = Blueprint("admin_orders", __name__, url_prefix="/api/v1/admin", description="Orders (admin)")
+
+
+@blp.get("/orders")
+@admin_required("operator", "finance")
+@blp.arguments(schemas.AdminOrderListArgs, location="query")
+@blp.response(200, schemas.AdminOrderPage)
+def list_orders(args):
+    """Newest first. Filters combine; each is served by an index. ``total`` is exact
+    when any filter is given, the database's estimate for a large unfiltered list
+    (``total_is_estimate``)."""
+    return admin_lists.list_orders(args)
+
+
+@blp.get("/orders/<int:order_id>")
+@admin_required("operator", "finance")
+@errors("ORDER_NOT_FOUND")
+@blp.response(200, schemas.AdminOrderDetailSchema)
+def read_order(order_id):
+    """One order with its commission chain (the snapshot taken at payment), its
+    commission lines, refunds and the commission payouts."""
+    return admin_lists.order_detail(get_or_404(Order, order_id))
+
+
+@blp.get("/orders/<int:order_id>/refund-preview")
+@admin_required("operator", "finance")
+@errors("ORDER_NOT_FOUND", "ORDER_NOT_REFUNDABLE", "REFUND_EXCEEDS_PAID")
+@blp.arguments(schemas.RefundPreviewArgs, location="query")
+@blp.response(200, schemas.RefundPreviewSchema)
+def refund_preview(args, order_id):
+    """What a refund of ``amount_fen`` would claw back from each earner, computed by
+    the refund's own code; nothing changes."""
+    return admin_lists.with_earners(refunds.preview_refund(order_id, args.get("amount_fen")))
 
 
 @blp.post("/orders/<int:order_id>/refund")

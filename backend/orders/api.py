@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from flask import g, request
-from flask_smorest import Blueprint
 
-from backend.apidoc import errors
+from backend.apidoc import Blueprint, errors
 from backend.auth.guards import login_required
 from backend.orders import payment, schemas
 from backend.orders import service as orders

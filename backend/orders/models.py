@@ -22,10 +22,17 @@ class Order(db.Model):
         CheckConstraint("refunded_fen >= 0 AND refunded_fen <= paid_fen", name="refund_within_paid"),
         # the sweeper finds unpaid orders past their deadline by this index
         Index("ix_orders_status_expires", "status", "expires_at"),
+        # the operators' order list: newest first, by each filter (docs/admin-orders.md)
+        # (…, created_at, id): the list's own order, read from the index without a sort
+        Index("ix_orders_created_at", "created_at", "id"),
+        Index("ix_orders_status_created", "status", "created_at", "id"),
+        Index("ix_orders_user_created", "user_id", "created_at", "id"),
+        Index("ix_orders_level1_created", "level1_id", "created_at", "id"),
+        # paid_at: ix_orders_paid_at, declared by community/models.py
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     status: Mapped[str] = mapped_column(String(24), default="pending_payment")
     total_fen: Mapped[int] = mapped_column(Integer)
     paid_fen: Mapped[int] = mapped_column(Integer, default=0)
@@ -38,7 +45,7 @@ class Order(db.Model):
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The commission chain, snapshotted at payment: a later rebind moves nothing.
-    level1_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    level1_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     level2_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     chain_source: Mapped[str | None] = mapped_column(String(16))  # binding|share|self
 

@@ -27,6 +27,8 @@ from backend.wechat.gateway import WeChatError, WeChatUnavailable
 
 log = logging.getLogger(__name__)
 
+REFUNDABLE_STATUSES = ("paid", "shipped", "completed", "partially_refunded")
+
 
 def refund_order(order_id: int, amount_fen: int | None, reason: str, operator_id: int | None) -> Refund:
     """An operator's refund: reserved and committed, then asked of WeChat at once (the
@@ -41,13 +43,7 @@ def request_refund(order_id: int, amount_fen: int | None, reason: str, operator_
     order = db.session.scalar(select(Order).where(Order.id == order_id).with_for_update())
     if order is None:  # get_or_404's code and message; the row lock needs its own read
         raise ApiError("ORDER_NOT_FOUND", f"Order {order_id} does not exist")
-    if order.status not in ("paid", "shipped", "completed", "partially_refunded"):
-        raise ApiError("ORDER_NOT_REFUNDABLE", f"Order {order_id} is {order.status}")
-    refundable = order.paid_fen - order.refunded_fen
-    amount = refundable if amount_fen is None else amount_fen
-    if amount <= 0 or amount > refundable:
-        raise ApiError("REFUND_EXCEEDS_PAID", f"At most {refundable} fen can be refunded",
-                       details={"refundable_fen": refundable})
+    amount = refund_amount(order, amount_fen)
     refund = Refund(order_id=order.id, out_refund_no="", amount_fen=amount, reason=reason,
                     operator_id=operator_id, status="processing")
     db.session.add(refund)
@@ -60,6 +56,43 @@ def request_refund(order_id: int, amount_fen: int | None, reason: str, operator_
     db.session.flush()
     after_commit(enqueue_board_refund, refund.id, order.id, amount)  # the boards follow the clawback
     return refund
+
+
+def refund_amount(order: Order, amount_fen: int | None) -> int:
+    """The amount a refund of ``amount_fen`` (None: all that is left) takes from the
+    order, or the refund's own error: the request and its preview check alike."""
+    if order.status not in REFUNDABLE_STATUSES:
+        raise ApiError("ORDER_NOT_REFUNDABLE", f"Order {order.id} is {order.status}")
+    refundable = order.paid_fen - order.refunded_fen
+    amount = refundable if amount_fen is None else amount_fen
+    if amount <= 0 or amount > refundable:
+        raise ApiError("REFUND_EXCEEDS_PAID", f"At most {refundable} fen can be refunded",
+                       details={"refundable_fen": refundable})
+    return amount
+
+
+def preview_refund(order_id: int, amount_fen: int | None) -> dict:
+    """What ``request_refund`` would claw back, from each earner's wallet, without doing
+    it: the same amount check and the same pro-rata plan (``commission.clawback_plan``)."""
+    order = db.session.get(Order, order_id)
+    if order is None:
+        raise ApiError("ORDER_NOT_FOUND", f"Order {order_id} does not exist")
+    amount = refund_amount(order, amount_fen)
+    plan = commission.clawback_plan(commission.commissions_of(order.id), order.refunded_fen + amount,
+                                    order.paid_fen)
+    wallets = commission.wallets_of([line.user_id for line, _, _ in plan])
+    clawbacks = []
+    for line, fen, source in plan:
+        wallet = wallets.get(line.user_id, {"available_fen": 0, "pending_fen": 0})
+        clawbacks.append({
+            "earner_id": line.user_id, "commission_id": line.id, "level": line.level, "amount_fen": fen,
+            "from_account": source, "wallet_available_fen": wallet["available_fen"],
+            "wallet_available_after_fen": wallet["available_fen"] - (fen if source == "available" else 0),
+            "wallet_pending_fen": wallet["pending_fen"],
+            "wallet_pending_after_fen": wallet["pending_fen"] - (fen if source == "pending" else 0),
+        })
+    return {"order_id": order.id, "amount_fen": amount, "refundable_fen": order.paid_fen - order.refunded_fen,
+            "clawbacks": clawbacks}
 
 
 def submit_refund(refund_id: int) -> Refund:

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from backend.schemas import Timestamp
+from backend.orders.models import ORDER_STATUSES
+from backend.schemas import PageArgs, Timestamp, list_schema
 
 
 class OrderItemArgs(Schema):
@@ -63,3 +64,130 @@ class RefundSchema(Schema):
     status = fields.String()
     out_refund_no = fields.String()
     reason = fields.String()
+
+
+# --- operators: the order list, one order, a refund's preview --------------------------
+
+class PersonSchema(Schema):
+    id = fields.Integer()
+    nickname = fields.String(allow_none=True)
+
+
+class AdminOrderListArgs(PageArgs):
+    status = fields.String(validate=validate.OneOf(ORDER_STATUSES))
+    paid_from = fields.Date(metadata={"description": "first paid day, Asia/Shanghai (inclusive)"})
+    paid_to = fields.Date(metadata={"description": "last paid day, Asia/Shanghai (inclusive)"})
+    buyer_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    distributor_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
+                                    metadata={"description": "the order's level-1 earner (the chain snapshot)"})
+    q = fields.String(validate=validate.Length(min=1, max=32),
+                      metadata={"description": "an order id or an out_trade_no, exact"})
+
+    @validates_schema
+    def _days_in_order(self, data, **kwargs):
+        if data.get("paid_from") and data.get("paid_to") and data["paid_from"] > data["paid_to"]:
+            raise ValidationError("paid_from is after paid_to", "paid_from")
+
+
+class AdminOrderSchema(Schema):
+    id = fields.Integer()
+    status = fields.String(metadata={"description": ", ".join(ORDER_STATUSES)})
+    total_fen = fields.Integer()
+    paid_fen = fields.Integer()
+    refunded_fen = fields.Integer()
+    buyer = fields.Nested(PersonSchema)
+    level1 = fields.Nested(PersonSchema, allow_none=True)
+    level2 = fields.Nested(PersonSchema, allow_none=True)
+    out_trade_no = fields.String(allow_none=True)
+    created_at = Timestamp()
+    paid_at = Timestamp(allow_none=True)
+    items_count = fields.Integer(metadata={"description": "order lines"})
+
+
+AdminOrderPage = list_schema(AdminOrderSchema, "AdminOrderPage", total_is_estimate=fields.Boolean(metadata={
+    "description": "true when total is the database's row estimate (unfiltered list of a large table)"}))
+
+
+class AdminOrderItemSchema(Schema):
+    product_id = fields.Integer()
+    title = fields.String()
+    part_no = fields.String(allow_none=True)
+    quantity = fields.Integer()
+    unit_price_fen = fields.Integer()
+    line_total_fen = fields.Integer()
+
+
+class AdminOrderDetailOrder(AdminOrderSchema):
+    chain_source = fields.String(allow_none=True)
+    items = fields.List(fields.Nested(AdminOrderItemSchema))
+
+
+class ChainMemberSchema(PersonSchema):
+    rate_bp = fields.Integer(allow_none=True, metadata={
+        "description": "the person's rate on this order; null when priced per product"})
+    reason = fields.String(allow_none=True, metadata={"description": "binding, share or self"})
+
+
+class OrderChainSchema(Schema):
+    level1 = fields.Nested(ChainMemberSchema, allow_none=True)
+    level2 = fields.Nested(ChainMemberSchema, allow_none=True)
+
+
+class OrderCommissionSchema(Schema):
+    id = fields.Integer()
+    level = fields.Integer()
+    earner = fields.Nested(PersonSchema)
+    amount_fen = fields.Integer()
+    reversed_fen = fields.Integer()
+    status = fields.String()
+    created_at = Timestamp()
+
+
+class OrderRefundSchema(Schema):
+    id = fields.Integer()
+    amount_fen = fields.Integer()
+    status = fields.String()
+    reason = fields.String()
+    out_refund_no = fields.String()
+    created_at = Timestamp()
+
+
+class OrderPayoutSchema(Schema):
+    id = fields.Integer()
+    earner_id = fields.Integer()
+    commission_id = fields.Integer(allow_none=True)
+    amount_fen = fields.Integer()
+    status = fields.String()
+    rail = fields.String()
+
+
+class AdminOrderDetailSchema(Schema):
+    order = fields.Nested(AdminOrderDetailOrder)
+    chain = fields.Nested(OrderChainSchema)
+    commissions = fields.List(fields.Nested(OrderCommissionSchema))
+    refunds = fields.List(fields.Nested(OrderRefundSchema))
+    payouts = fields.List(fields.Nested(OrderPayoutSchema))
+
+
+class RefundPreviewArgs(Schema):
+    amount_fen = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1), metadata={
+        "description": "as in the refund; omitted: all that is left"})
+
+
+class ClawbackSchema(Schema):
+    earner = fields.Nested(PersonSchema)
+    commission_id = fields.Integer()
+    level = fields.Integer()
+    amount_fen = fields.Integer()
+    from_account = fields.String(metadata={"description": "pending (still on hold) or available"})
+    wallet_available_fen = fields.Integer()
+    wallet_available_after_fen = fields.Integer(metadata={"description": "may be negative"})
+    wallet_pending_fen = fields.Integer()
+    wallet_pending_after_fen = fields.Integer()
+
+
+class RefundPreviewSchema(Schema):
+    order_id = fields.Integer()
+    amount_fen = fields.Integer()
+    refundable_fen = fields.Integer()
+    clawbacks = fields.List(fields.Nested(ClawbackSchema))

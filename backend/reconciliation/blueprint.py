@@ -5,8 +5,7 @@ runs and statements) import it from here, so neither imports the other."""
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
+from backend.apidoc import Blueprint
 from backend.auth.guards import admin_required
 
 blp = Blueprint("admin_reconciliation", __name__, url_prefix="/api/v1/admin", description="Reconciliation (finance)")

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from flask import g
-from flask_smorest import Blueprint
 
-from backend.apidoc import errors, get_or_404
+from backend.apidoc import Blueprint, errors, get_or_404
 from backend.auth.guards import admin_required
 from backend.auth.models import User
 from backend.auth.schemas import UserSchema, user_view
@@ -38,9 +37,11 @@ def tree(user_id):
 
 @blp.post("/users/<int:user_id>/approve-distributor")
 @admin_required("operator")
-@errors("NOT_FOUND")
+@errors("NOT_FOUND", "APPLICATION_NOT_PENDING")
 @blp.response(200, UserSchema)
 def approve(user_id):
+    """Approve a pending application (again for an approved distributor: no change);
+    409 APPLICATION_NOT_PENDING for anyone else."""
     user = _user(user_id)
     referral.approve(user)
     return user_view(user)
@@ -52,6 +53,8 @@ def approve(user_id):
 @blp.arguments(schemas.MoveArgs)
 @blp.response(200, UserSchema)
 def move(args, user_id):
+    """Move a user (and their team) under another distributor; ``reason`` is required
+    and kept in the bind history."""
     user = _user(user_id)
     run_in_transaction(lambda: referral.bind(user, args["invite_code"], source="admin", reason=args["reason"],
                                             operator_id=g.admin.id, force=True))

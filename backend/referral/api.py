@@ -6,9 +6,8 @@ import io
 
 import qrcode
 from flask import current_app, g, send_file
-from flask_smorest import Blueprint
 
-from backend.apidoc import errors
+from backend.apidoc import Blueprint, errors
 from backend.auth.guards import login_required
 from backend.errors import ApiError
 from backend.extensions import wechat

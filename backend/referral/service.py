@@ -57,8 +57,40 @@ def apply(user: User, real_name: str | None, phone: str | None) -> str:
 
 
 def approve(user: User) -> None:
+    """An operator approves a pending application; approving an approved distributor
+    again is a no-op (a double click). Anyone else never applied, or was disabled:
+    409 APPLICATION_NOT_PENDING, nothing changes."""
+    if user.distributor_status == "approved":
+        return
+    if user.distributor_status != "pending":
+        raise ApiError("APPLICATION_NOT_PENDING",
+                       f"User {user.id} has no pending application (status {user.distributor_status})")
     _make_distributor(user)
+    user.distributor_rejection_reason = None
     db.session.flush()
+
+
+def reject(user: User, reason: str) -> None:
+    """An operator turns a pending application down: the status goes back to ``none``
+    (they may apply again) and the reason is kept on the user."""
+    if user.distributor_status != "pending":
+        raise ApiError("APPLICATION_NOT_PENDING",
+                       f"User {user.id} has no pending application (status {user.distributor_status})")
+    user.distributor_status = "none"
+    user.distributor_rejection_reason = reason
+    db.session.flush()
+
+
+def set_rate_overrides(user: User, level1_bp: int | None, level2_bp: int | None) -> tuple[dict, dict]:
+    """A distributor's own rates (KOL rates; None = the global rate), used from the
+    next commission on. Returns (before, after) for the audit log."""
+    if not user.is_distributor:
+        raise ApiError("USER_NOT_A_DISTRIBUTOR", f"User {user.id} is not a distributor")
+    before = {"level1_bp_override": user.level1_bp_override, "level2_bp_override": user.level2_bp_override}
+    user.level1_bp_override = level1_bp
+    user.level2_bp_override = level2_bp
+    db.session.flush()
+    return before, {"level1_bp_override": level1_bp, "level2_bp_override": level2_bp}
 
 
 def find_by_invite_code(code: str) -> User | None:

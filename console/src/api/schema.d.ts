@@ -292,7 +292,7 @@ export interface paths {
                         "application/json": components["schemas"]["AdminLoginResult"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -301,7 +301,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -336,6 +336,113 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "PAYLOAD_TOO_LARGE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/campaigns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Newest first. */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    per_page?: number;
+                    status?: "open" | "closed";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminCampaignPage"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -380,20 +487,6 @@ export interface paths {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/campaigns": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
         put?: never;
         post: {
             parameters: {
@@ -417,7 +510,7 @@ export interface paths {
                         "application/json": components["schemas"]["Campaign"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -426,7 +519,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -485,7 +578,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -494,7 +587,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -522,6 +615,115 @@ export interface paths {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/campaigns/{campaign_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        /** The campaign, its prizes, and what its close paid: who, at which rank, how much. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    campaign_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminCampaignDetail"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1088,7 +1290,7 @@ export interface paths {
                         "application/json": components["schemas"]["GroupOut"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1097,7 +1299,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -1190,7 +1392,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: INVALID_QR_IMAGE, VALIDATION_ERROR */
+                /** @description Error codes: INVALID_QR_IMAGE, INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -1199,7 +1401,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVALID_QR_IMAGE" | "VALIDATION_ERROR";
+                                code: "INVALID_QR_IMAGE" | "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -1381,7 +1583,7 @@ export interface paths {
                         "application/json": components["schemas"]["GroupOut"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1390,7 +1592,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -1466,7 +1668,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: INVALID_QR_IMAGE, VALIDATION_ERROR */
+                /** @description Error codes: INVALID_QR_IMAGE, INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -1475,7 +1677,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVALID_QR_IMAGE" | "VALIDATION_ERROR";
+                                code: "INVALID_QR_IMAGE" | "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -1544,7 +1746,7 @@ export interface paths {
                         "application/json": components["schemas"]["ImportResult"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1553,7 +1755,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -1629,7 +1831,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -1638,7 +1840,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -1775,7 +1977,7 @@ export interface paths {
                         "application/json": components["schemas"]["LiveCodeOut"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1784,7 +1986,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -1860,7 +2062,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -1869,7 +2071,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -1939,7 +2141,7 @@ export interface paths {
                         "application/json": components["schemas"]["ConfirmJoinOut"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1948,7 +2150,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -2024,7 +2226,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -2033,7 +2235,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -2369,6 +2571,240 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Newest first. Filters combine; each is served by an index. ``total`` is exact
+         *     when any filter is given, the database's estimate for a large unfiltered list
+         *     (``total_is_estimate``).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    per_page?: number;
+                    status?: "pending_payment" | "paid" | "shipped" | "completed" | "cancelled" | "refunded" | "partially_refunded";
+                    /** @description first paid day, Asia/Shanghai (inclusive) */
+                    paid_from?: string;
+                    /** @description last paid day, Asia/Shanghai (inclusive) */
+                    paid_to?: string;
+                    buyer_id?: number;
+                    /** @description the order's level-1 earner (the chain snapshot) */
+                    distributor_id?: number;
+                    /** @description an order id or an out_trade_no, exact */
+                    q?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminOrderPage"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/orders/{order_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * One order with its commission chain (the snapshot taken at payment), its
+         *     commission lines, refunds and the commission payouts.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    order_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminOrderDetail"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: ORDER_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "ORDER_NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/orders/{order_id}/refund": {
         parameters: {
             query?: never;
@@ -2409,7 +2845,7 @@ export interface paths {
                         "application/json": components["schemas"]["Refund"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -2418,7 +2854,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -2511,6 +2947,153 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: INVALID_TEXT, REFUND_EXCEEDS_PAID, VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TEXT" | "REFUND_EXCEEDS_PAID" | "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/orders/{order_id}/refund-preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * What a refund of ``amount_fen`` would claw back from each earner, computed by
+         *     the refund's own code; nothing changes.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description as in the refund; omitted: all that is left */
+                    amount_fen?: number;
+                };
+                header?: never;
+                path: {
+                    order_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RefundPreview"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: ORDER_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "ORDER_NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: ORDER_NOT_REFUNDABLE */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "ORDER_NOT_REFUNDABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 /** @description Error codes: REFUND_EXCEEDS_PAID, VALIDATION_ERROR */
                 422: {
                     headers: {
@@ -2548,6 +3131,8 @@ export interface paths {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2561,12 +3146,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Newest first; each with what it is waiting for (``waiting_for``, ``waiting_for_text``). */
         get: {
             parameters: {
                 query?: {
                     page?: number;
                     per_page?: number;
-                    status?: string;
+                    status?: "pending" | "in_wallet" | "submitting" | "wait_user_confirm" | "processing" | "succeeded" | "failed";
                     user_id?: number;
                     kind?: "commission" | "withdrawal";
                 };
@@ -2664,6 +3250,118 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/payouts/{payout_id}/query": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                payout_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask WeChat now where the transfer stands (the sweeper's own query path; nothing
+         *     is ever sent) and answer the payout as it stands after the answer.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    payout_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminPayout"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: PAYOUT_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYOUT_NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/payouts/{payout_id}/retry": {
         parameters: {
             query?: never;
@@ -2692,7 +3390,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Payout"];
+                        "application/json": components["schemas"]["AdminPayout"];
                     };
                 };
                 /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
@@ -2813,7 +3511,101 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Every product, inactive ones too, newest first. */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    per_page?: number;
+                    /** @description a prefix of the title, part number or brand */
+                    q?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminProductPage"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         put?: never;
         post: {
             parameters: {
@@ -2837,7 +3629,7 @@ export interface paths {
                         "application/json": components["schemas"]["AdminProduct"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -2846,7 +3638,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -2905,7 +3697,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -2914,7 +3706,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -2957,7 +3749,97 @@ export interface paths {
             };
             cookie?: never;
         };
-        get?: never;
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    product_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminProduct"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: PRODUCT_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PRODUCT_NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         put: {
             parameters: {
                 query?: never;
@@ -2982,7 +3864,7 @@ export interface paths {
                         "application/json": components["schemas"]["AdminProduct"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -2991,7 +3873,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -3067,7 +3949,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -3076,7 +3958,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -3235,7 +4117,7 @@ export interface paths {
                         "application/json": components["schemas"]["Counterparty"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -3244,7 +4126,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -3320,7 +4202,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -3329,7 +4211,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -3492,7 +4374,7 @@ export interface paths {
                         "application/json": components["schemas"]["Counterparty"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -3501,7 +4383,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -3577,7 +4459,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -3586,7 +4468,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -3794,7 +4676,7 @@ export interface paths {
                         "application/json": components["schemas"]["Document"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -3803,7 +4685,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -3896,7 +4778,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR, WRONG_COUNTERPARTY_KIND */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR, WRONG_COUNTERPARTY_KIND */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -3905,7 +4787,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR" | "WRONG_COUNTERPARTY_KIND";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR" | "WRONG_COUNTERPARTY_KIND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4170,7 +5052,7 @@ export interface paths {
                         "application/json": components["schemas"]["Part"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -4179,7 +5061,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4255,7 +5137,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -4264,7 +5146,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4329,7 +5211,7 @@ export interface paths {
                         "application/json": components["schemas"]["PurchaseOrder"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -4338,7 +5220,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4431,7 +5313,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR, WRONG_COUNTERPARTY_KIND */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR, WRONG_COUNTERPARTY_KIND */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -4440,7 +5322,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR" | "WRONG_COUNTERPARTY_KIND";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR" | "WRONG_COUNTERPARTY_KIND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4621,7 +5503,7 @@ export interface paths {
                         "application/json": components["schemas"]["Document"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -4630,7 +5512,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4723,7 +5605,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: QTY_EXCEEDS_OPEN, VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, QTY_EXCEEDS_OPEN, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -4732,7 +5614,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "QTY_EXCEEDS_OPEN" | "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "QTY_EXCEEDS_OPEN" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4801,7 +5683,7 @@ export interface paths {
                         "application/json": components["schemas"]["RepriceResult"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -4810,7 +5692,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4869,7 +5751,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: INVALID_DATE_RANGE, VALIDATION_ERROR */
+                /** @description Error codes: INVALID_DATE_RANGE, INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -4878,7 +5760,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVALID_DATE_RANGE" | "VALIDATION_ERROR";
+                                code: "INVALID_DATE_RANGE" | "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -5067,7 +5949,7 @@ export interface paths {
                         "application/json": components["schemas"]["Run"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -5076,7 +5958,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -5135,7 +6017,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -5144,7 +6026,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -6582,7 +7464,7 @@ export interface paths {
                         "application/json": components["schemas"]["Statement"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -6591,7 +7473,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -6684,7 +7566,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -6693,7 +7575,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -7239,7 +8121,7 @@ export interface paths {
                         "application/json": components["schemas"]["Settings"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -7248,7 +8130,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -7324,6 +8206,121 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Newest first. Filters combine (AND); see docs/admin-users.md for ``q`` and ``total``. */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    per_page?: number;
+                    /** @description all digits: a user id or an invite code, exactly; otherwise an invite code (any case) or the start of a nickname (as typed) */
+                    q?: string;
+                    distributor_status?: "none" | "pending" | "approved" | "disabled";
+                    /** @description first day joined (Asia/Shanghai), inclusive */
+                    joined_from?: string;
+                    /** @description last day joined (Asia/Shanghai), inclusive */
+                    joined_to?: string;
+                    inviter_id?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminUserPage"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 /** @description Error codes: VALIDATION_ERROR */
                 422: {
                     headers: {
@@ -7361,6 +8358,7 @@ export interface paths {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -7368,7 +8366,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/admin/users/{user_id}/approve-distributor": {
+    "/api/v1/admin/users/{user_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -7377,9 +8375,7 @@ export interface paths {
             };
             cookie?: never;
         };
-        get?: never;
-        put?: never;
-        post: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
@@ -7396,7 +8392,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["User"];
+                        "application/json": components["schemas"]["UserDetail"];
                     };
                 };
                 /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
@@ -7470,6 +8466,394 @@ export interface paths {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{user_id}/approve-distributor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a pending application (again for an approved distributor: no change);
+         *     409 APPLICATION_NOT_PENDING for anyone else.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["User"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: APPLICATION_NOT_PENDING */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "APPLICATION_NOT_PENDING";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{user_id}/bind-history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    per_page?: number;
+                };
+                header?: never;
+                path: {
+                    user_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BindHistoryPage"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{user_id}/commissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    per_page?: number;
+                    status?: "pending" | "available" | "withdrawn" | "reversed";
+                };
+                header?: never;
+                path: {
+                    user_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CommissionPage"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -7487,6 +8871,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Move a user (and their team) under another distributor; ``reason`` is required
+         *     and kept in the bind history.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -7511,7 +8899,7 @@ export interface paths {
                         "application/json": components["schemas"]["User"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -7520,7 +8908,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -7613,7 +9001,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: INVITER_NOT_DISTRIBUTOR, VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, INVITER_NOT_DISTRIBUTOR, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -7622,7 +9010,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVITER_NOT_DISTRIBUTOR" | "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "INVITER_NOT_DISTRIBUTOR" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -7650,6 +9038,504 @@ export interface paths {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{user_id}/rates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** A distributor's own level-1/level-2 rates (null: the global rate), from their next commission on. */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RatesArgs"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RatesResult"];
+                    };
+                };
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: USER_NOT_A_DISTRIBUTOR */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "USER_NOT_A_DISTRIBUTOR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: PAYLOAD_TOO_LARGE */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{user_id}/reject-distributor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Turn a pending application down: status back to ``none``, the reason kept. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RejectArgs"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UserListItem"];
+                    };
+                };
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: APPLICATION_NOT_PENDING */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "APPLICATION_NOT_PENDING";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: PAYLOAD_TOO_LARGE */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{user_id}/team": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        /** The user's team as their mini-program shows it (GET /me/team). */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    per_page?: number;
+                    level?: 1 | 2;
+                    /** @description joined: newest first (bound_at desc); contribution: commission_to_me_fen desc, then newest first */
+                    sort?: "joined" | "contribution";
+                    /** @description nickname contains, case-insensitive; % and _ match themselves */
+                    q?: string;
+                    /** @description the next_cursor of the previous page: the next page by index lookup however deep (page is then only echoed) */
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    user_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TeamPage"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -7873,6 +9759,353 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/users/{user_id}/withdrawals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    per_page?: number;
+                };
+                header?: never;
+                path: {
+                    user_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminWithdrawalPage"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/withdrawals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What users asked to withdraw, newest first, with what each is waiting for. */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    per_page?: number;
+                    status?: "pending" | "in_wallet" | "submitting" | "wait_user_confirm" | "processing" | "succeeded" | "failed";
+                    user_id?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminWithdrawalPage"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/withdrawals/{withdrawal_id}/query": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                withdrawal_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Like the payout query, for a withdrawal. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    withdrawal_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminWithdrawal"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: WITHDRAWAL_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "WITHDRAWAL_NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/wechat-login": {
         parameters: {
             query?: never;
@@ -7904,7 +10137,7 @@ export interface paths {
                         "application/json": components["schemas"]["LoginResult"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -7913,7 +10146,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -7955,7 +10188,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -7964,7 +10197,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8139,7 +10372,7 @@ export interface paths {
                         "application/json": components["schemas"]["ApplyResult"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -8148,7 +10381,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8190,7 +10423,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -8199,7 +10432,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8268,7 +10501,7 @@ export interface paths {
                         "application/json": components["schemas"]["EventsAccepted"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -8277,7 +10510,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8319,7 +10552,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -8328,7 +10561,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8622,7 +10855,7 @@ export interface paths {
                         "application/json": components["schemas"]["User"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -8631,7 +10864,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8673,7 +10906,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -8682,7 +10915,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -9191,7 +11424,7 @@ export interface paths {
                         "application/json": components["schemas"]["Withdrawal"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -9200,7 +11433,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -9242,7 +11475,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: AMOUNT_TOO_SMALL, DAILY_LIMIT_EXCEEDED, INSUFFICIENT_BALANCE, VALIDATION_ERROR */
+                /** @description Error codes: AMOUNT_TOO_SMALL, DAILY_LIMIT_EXCEEDED, INSUFFICIENT_BALANCE, INVALID_TEXT, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -9251,7 +11484,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "AMOUNT_TOO_SMALL" | "DAILY_LIMIT_EXCEEDED" | "INSUFFICIENT_BALANCE" | "VALIDATION_ERROR";
+                                code: "AMOUNT_TOO_SMALL" | "DAILY_LIMIT_EXCEEDED" | "INSUFFICIENT_BALANCE" | "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -9407,7 +11640,7 @@ export interface paths {
                         "application/json": components["schemas"]["Order"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -9416,7 +11649,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -9492,7 +11725,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: ORDER_TOO_LARGE, ORDER_TOTAL_ZERO, VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, ORDER_TOO_LARGE, ORDER_TOTAL_ZERO, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -9501,7 +11734,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "ORDER_TOO_LARGE" | "ORDER_TOTAL_ZERO" | "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "ORDER_TOO_LARGE" | "ORDER_TOTAL_ZERO" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -10066,7 +12299,7 @@ export interface paths {
                         "application/json": components["schemas"]["BindResult"];
                     };
                 };
-                /** @description Error codes: MALFORMED_JSON */
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -10075,7 +12308,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_JSON";
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -10151,7 +12384,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: INVITER_NOT_DISTRIBUTOR, VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, INVITER_NOT_DISTRIBUTOR, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -10160,7 +12393,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVITER_NOT_DISTRIBUTOR" | "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "INVITER_NOT_DISTRIBUTOR" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -10198,6 +12431,48 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AdminCampaign: {
+            /** Format: date-time */
+            closed_at?: string | null;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            ends_at?: string;
+            id?: number;
+            metric?: string;
+            name?: string;
+            prizes?: components["schemas"]["PrizeTier"][];
+            /** Format: date-time */
+            starts_at?: string;
+            /** @description open or closed */
+            status?: string;
+        };
+        AdminCampaignDetail: {
+            /** @description the prizes paid at the close, by rank (empty while open) */
+            awards?: components["schemas"]["CampaignAward"][];
+            /** Format: date-time */
+            closed_at?: string | null;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            ends_at?: string;
+            id?: number;
+            metric?: string;
+            name?: string;
+            /** @description the sum of the prizes paid */
+            paid_fen?: number;
+            prizes?: components["schemas"]["PrizeTier"][];
+            /** Format: date-time */
+            starts_at?: string;
+            /** @description open or closed */
+            status?: string;
+        };
+        AdminCampaignPage: {
+            items?: components["schemas"]["AdminCampaign"][];
+            page?: number;
+            per_page?: number;
+            total?: number;
+        };
         AdminLoginArgs: {
             password: string;
             username: string;
@@ -10206,9 +12481,93 @@ export interface components {
             role?: string;
             token?: string;
         };
+        AdminOrder: {
+            buyer?: components["schemas"]["Person"];
+            /** Format: date-time */
+            created_at?: string;
+            id?: number;
+            /** @description order lines */
+            items_count?: number;
+            level1?: (Record<string, never> | null) | components["schemas"]["Person"];
+            level2?: (Record<string, never> | null) | components["schemas"]["Person"];
+            out_trade_no?: string | null;
+            /** Format: date-time */
+            paid_at?: string | null;
+            paid_fen?: number;
+            refunded_fen?: number;
+            /** @description pending_payment, paid, shipped, completed, cancelled, refunded, partially_refunded */
+            status?: string;
+            total_fen?: number;
+        };
+        AdminOrderDetail: {
+            chain?: components["schemas"]["OrderChain"];
+            commissions?: components["schemas"]["OrderCommission"][];
+            order?: components["schemas"]["AdminOrderDetailOrder"];
+            payouts?: components["schemas"]["OrderPayout"][];
+            refunds?: components["schemas"]["OrderRefund"][];
+        };
+        AdminOrderDetailOrder: {
+            buyer?: components["schemas"]["Person"];
+            chain_source?: string | null;
+            /** Format: date-time */
+            created_at?: string;
+            id?: number;
+            items?: components["schemas"]["AdminOrderItem"][];
+            /** @description order lines */
+            items_count?: number;
+            level1?: (Record<string, never> | null) | components["schemas"]["Person"];
+            level2?: (Record<string, never> | null) | components["schemas"]["Person"];
+            out_trade_no?: string | null;
+            /** Format: date-time */
+            paid_at?: string | null;
+            paid_fen?: number;
+            refunded_fen?: number;
+            /** @description pending_payment, paid, shipped, completed, cancelled, refunded, partially_refunded */
+            status?: string;
+            total_fen?: number;
+        };
+        AdminOrderItem: {
+            line_total_fen?: number;
+            part_no?: string | null;
+            product_id?: number;
+            quantity?: number;
+            title?: string;
+            unit_price_fen?: number;
+        };
+        AdminOrderPage: {
+            items?: components["schemas"]["AdminOrder"][];
+            page?: number;
+            per_page?: number;
+            total?: number;
+            /** @description true when total is the database's row estimate (unfiltered list of a large table) */
+            total_is_estimate?: boolean;
+        };
+        AdminPayout: {
+            amount_fen?: number;
+            attempt?: number;
+            commission_id?: number | null;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            finished_at?: string | null;
+            id?: number;
+            kind?: string;
+            last_error?: string | null;
+            out_bill_no?: string | null;
+            package_info?: string;
+            rail?: string;
+            status?: string;
+            user_id?: number;
+            /** @description a stable code: hold_period, worker, wechat_result, user_confirmation, minimum_amount, daily_limit, operator_retry, nothing */
+            waiting_for?: string;
+            /** @description the same in plain English, for an operator */
+            waiting_for_text?: string;
+        };
         AdminProduct: {
             active?: boolean;
             brand?: string | null;
+            /** Format: date-time */
+            created_at?: string;
             id?: number;
             level1_bp?: number | null;
             level1_fixed_fen?: number | null;
@@ -10218,6 +12577,43 @@ export interface components {
             price_fen?: number;
             stock?: number;
             title?: string;
+        };
+        AdminProductPage: {
+            items?: components["schemas"]["AdminProduct"][];
+            page?: number;
+            per_page?: number;
+            total?: number;
+        };
+        AdminUserPage: {
+            items?: components["schemas"]["UserListItem"][];
+            page?: number;
+            per_page?: number;
+            total?: number;
+            /** @description true when total is the database's row estimate (the unfiltered list of a large table) */
+            total_estimated?: boolean;
+        };
+        AdminWithdrawal: {
+            amount_fen?: number;
+            attempt?: number;
+            /** Format: date-time */
+            created_at?: string;
+            /** @description why it failed; null unless failed */
+            failure_reason?: string | null;
+            /** Format: date-time */
+            finished_at?: string | null;
+            id?: number;
+            last_error?: string | null;
+            out_bill_no?: string | null;
+            rail?: string;
+            status?: string;
+            /** Format: date-time */
+            updated_at?: string;
+        };
+        AdminWithdrawalPage: {
+            items?: components["schemas"]["AdminWithdrawal"][];
+            page?: number;
+            per_page?: number;
+            total?: number;
         };
         AlertList: {
             items?: components["schemas"]["AlertOut"][];
@@ -10233,6 +12629,12 @@ export interface components {
             resolved_at?: string | null;
             usable_groups?: number;
         };
+        AncestorRef: {
+            id?: number;
+            /** @description 1: the inviter, 2: theirs, then the root at its depth */
+            level?: number;
+            nickname?: string;
+        };
         ApplyArgs: {
             phone?: string;
             real_name?: string;
@@ -10240,8 +12642,29 @@ export interface components {
         ApplyResult: {
             status?: string;
         };
+        AwardUser: {
+            id?: number;
+            nickname?: string | null;
+        };
         BindArgs: {
             invite_code: string;
+        };
+        BindHistoryItem: {
+            /** Format: date-time */
+            created_at?: string;
+            id?: number;
+            new_inviter?: components["schemas"]["UserRef"];
+            old_inviter?: (Record<string, never> | null) | components["schemas"]["UserRef"];
+            operator?: (Record<string, never> | null) | components["schemas"]["OperatorRef"];
+            reason?: string;
+            /** @description login, bind, order or admin */
+            source?: string;
+        };
+        BindHistoryPage: {
+            items?: components["schemas"]["BindHistoryItem"][];
+            page?: number;
+            per_page?: number;
+            total?: number;
         };
         BindResult: {
             bound?: boolean;
@@ -10282,6 +12705,15 @@ export interface components {
             /** Format: date-time */
             starts_at: string;
         };
+        CampaignAward: {
+            /** @description the prize credited (ledger entry prize_awarded) */
+            amount_fen?: number;
+            payout_id?: number | null;
+            payout_status?: string | null;
+            rank?: number;
+            score?: number;
+            user?: components["schemas"]["AwardUser"];
+        };
         CampaignStandings: {
             /** Format: date-time */
             closed_at?: string | null;
@@ -10305,6 +12737,14 @@ export interface components {
             level2_id?: number | null;
             source?: string | null;
         };
+        ChainMember: {
+            id?: number;
+            nickname?: string | null;
+            /** @description the person's rate on this order; null when priced per product */
+            rate_bp?: number | null;
+            /** @description binding, share or self */
+            reason?: string | null;
+        };
         ChangedLine: {
             document_line_id?: number;
             new_amount_cents?: number;
@@ -10313,6 +12753,19 @@ export interface components {
             old_amount_cents?: number;
             old_qty?: number;
             old_unit_price?: string;
+        };
+        Clawback: {
+            amount_fen?: number;
+            commission_id?: number;
+            earner?: components["schemas"]["Person"];
+            /** @description pending (still on hold) or available */
+            from_account?: string;
+            level?: number;
+            /** @description may be negative */
+            wallet_available_after_fen?: number;
+            wallet_available_fen?: number;
+            wallet_pending_after_fen?: number;
+            wallet_pending_fen?: number;
         };
         Commission: {
             amount_fen?: number;
@@ -10815,6 +13268,10 @@ export interface components {
             invite_code: string;
             reason: string;
         };
+        OperatorRef: {
+            id?: number;
+            username?: string;
+        };
         Order: {
             /** Format: date-time */
             created_at?: string;
@@ -10830,6 +13287,20 @@ export interface components {
             status?: string;
             total_fen?: number;
         };
+        OrderChain: {
+            level1?: (Record<string, never> | null) | components["schemas"]["ChainMember"];
+            level2?: (Record<string, never> | null) | components["schemas"]["ChainMember"];
+        };
+        OrderCommission: {
+            amount_fen?: number;
+            /** Format: date-time */
+            created_at?: string;
+            earner?: components["schemas"]["Person"];
+            id?: number;
+            level?: number;
+            reversed_fen?: number;
+            status?: string;
+        };
         OrderCreateArgs: {
             items: components["schemas"]["OrderItemArgs"][];
             share_code?: string | null;
@@ -10844,6 +13315,23 @@ export interface components {
         OrderItemArgs: {
             product_id: number;
             quantity: number;
+        };
+        OrderPayout: {
+            amount_fen?: number;
+            commission_id?: number | null;
+            earner_id?: number;
+            id?: number;
+            rail?: string;
+            status?: string;
+        };
+        OrderRefund: {
+            amount_fen?: number;
+            /** Format: date-time */
+            created_at?: string;
+            id?: number;
+            out_refund_no?: string;
+            reason?: string;
+            status?: string;
         };
         PaginationMetadata: {
             /** @description First available page number. */
@@ -10889,28 +13377,15 @@ export interface components {
             out_trade_no?: string;
             total_fen?: number;
         };
-        Payout: {
-            amount_fen?: number;
-            attempt?: number;
-            commission_id?: number | null;
-            /** Format: date-time */
-            created_at?: string;
-            /** Format: date-time */
-            finished_at?: string | null;
-            id?: number;
-            kind?: string;
-            last_error?: string | null;
-            out_bill_no?: string | null;
-            package_info?: string;
-            rail?: string;
-            status?: string;
-            user_id?: number;
-        };
         PayoutPage: {
-            items?: components["schemas"]["Payout"][];
+            items?: components["schemas"]["AdminPayout"][];
             page?: number;
             per_page?: number;
             total?: number;
+        };
+        Person: {
+            id?: number;
+            nickname?: string | null;
         };
         PriceList: {
             /** Format: date-time */
@@ -11009,6 +13484,23 @@ export interface components {
             id?: number;
             nickname?: string;
         };
+        Rates: {
+            level1_bp_override?: number | null;
+            level2_bp_override?: number | null;
+        };
+        RatesArgs: {
+            /** @description 0..10000, null: the global rate */
+            level1_bp: number | null;
+            /** @description 0..10000, null: the global rate */
+            level2_bp: number | null;
+        };
+        RatesResult: {
+            after?: components["schemas"]["Rates"];
+            before?: components["schemas"]["Rates"];
+            level1_bp_override?: number | null;
+            level2_bp_override?: number | null;
+            user_id?: number;
+        };
         RebuildQueued: {
             job_id?: string;
             status?: string;
@@ -11033,6 +13525,15 @@ export interface components {
         };
         RefundArgs: {
             amount_fen?: number | null;
+            reason: string;
+        };
+        RefundPreview: {
+            amount_fen?: number;
+            clawbacks?: components["schemas"]["Clawback"][];
+            order_id?: number;
+            refundable_fen?: number;
+        };
+        RejectArgs: {
             reason: string;
         };
         RejectedRow: {
@@ -11232,6 +13733,55 @@ export interface components {
             invite_code?: string | null;
             inviter_id?: number | null;
             is_distributor?: boolean;
+            nickname?: string;
+        };
+        UserDetail: {
+            /** @description nearest first */
+            ancestors?: components["schemas"]["AncestorRef"][];
+            user?: components["schemas"]["UserDetailUser"];
+            wallet?: components["schemas"]["Wallet"];
+        };
+        UserDetailUser: {
+            avatar_url?: string;
+            bind_source?: string | null;
+            /** Format: date-time */
+            bound_at?: string | null;
+            /** Format: date-time */
+            created_at?: string;
+            depth?: number;
+            /** @description why the last application was rejected; cleared on approval */
+            distributor_rejection_reason?: string | null;
+            /** @description none, pending, approved or disabled */
+            distributor_status?: string;
+            has_paid_order?: boolean;
+            id?: number;
+            invite_code?: string | null;
+            inviter?: (Record<string, never> | null) | components["schemas"]["UserRef"];
+            level1_bp_override?: number | null;
+            level1_count?: number;
+            level2_bp_override?: number | null;
+            level2_count?: number;
+            nickname?: string;
+            phone?: string | null;
+            real_name?: string | null;
+            root_id?: number | null;
+        };
+        UserListItem: {
+            avatar_url?: string;
+            /** Format: date-time */
+            created_at?: string;
+            /** @description none, pending, approved or disabled */
+            distributor_status?: string;
+            has_paid_order?: boolean;
+            id?: number;
+            invite_code?: string | null;
+            inviter?: (Record<string, never> | null) | components["schemas"]["UserRef"];
+            level1_count?: number;
+            level2_count?: number;
+            nickname?: string;
+        };
+        UserRef: {
+            id?: number;
             nickname?: string;
         };
         VarianceLine: {
