@@ -52,15 +52,33 @@ class FissionFlask(Flask):
         from flask import request
 
         from backend import transactions
+        from backend.admin import audit
 
         with transactions.request_scope(f"request {request.endpoint}"):
             try:
                 response = self.make_response(super().dispatch_request())
-            except BaseException:
+            except BaseException as exc:
                 transactions.finish_request(500)  # roll back; the error handlers answer
+                audit.after_rollback(_status_of(exc))
                 raise
+            audit.finish(response.status_code)  # the audit entry's status, in the same commit
             transactions.finish_request(response.status_code)
+            if response.status_code >= 400:
+                audit.after_rollback(response.status_code)
         return response
+
+
+def _status_of(exc: BaseException) -> int:
+    """The status the error handlers will answer ``exc`` with."""
+    from werkzeug.exceptions import HTTPException
+
+    from backend.errors import ApiError
+
+    if isinstance(exc, ApiError):
+        return exc.status
+    if isinstance(exc, HTTPException) and exc.code:
+        return exc.code
+    return 500
 
 
 class IdConverter(IntegerConverter):
@@ -73,7 +91,8 @@ class IdConverter(IntegerConverter):
 
 
 def _register_blueprints(app: Flask, api) -> None:
-    from backend import health
+    from backend import api_docs, health
+    from backend.admin import admin_api as admin_console
     from backend.admin import console
     from backend.analytics import admin_api as analytics_admin
     from backend.auth import api as auth_api
@@ -101,13 +120,14 @@ def _register_blueprints(app: Flask, api) -> None:
     api.register_blueprint(campaign_api.blp)
     api.register_blueprint(campaign_api.admin_blp)
     for module in (catalog_admin, referral_admin, referral_admin_users, orders_admin, commission_admin,
-                   leaderboard_admin, analytics_admin, community_admin, reconciliation_admin):
+                   leaderboard_admin, analytics_admin, community_admin, reconciliation_admin, admin_console):
         api.register_blueprint(module.blp)
     # WeChat's callbacks speak XML / WeChat JSON: not part of our OpenAPI surface.
     app.register_blueprint(notify_api.blp)
     app.register_blueprint(wecom_callback.blp)
     app.register_blueprint(health.blp)
     app.register_blueprint(console.blp)
+    app.register_blueprint(api_docs.blp)
 
 
 def _token_storage(config: Config):

@@ -95,6 +95,24 @@ def register_cli(app: Flask) -> None:
             create(username, password, role)
         click.echo(f"created {role} {username}")
 
+    @group.command("dashboard-rollup")
+    @click.option("--day", "days", multiple=True, help="A Shanghai day (YYYY-MM-DD) to recompute; repeatable.")
+    def dashboard_rollup(days: tuple[str, ...]):
+        """Recompute the dashboard's daily figures: the given days, or those due."""
+        from datetime import date
+
+        from backend.admin import dashboard
+        from backend.transactions import unit_of_work
+
+        with unit_of_work("fission dashboard-rollup"):
+            if days:
+                done = [date.fromisoformat(day) for day in days]
+                for day in done:
+                    dashboard.roll_up_day(day)
+            else:
+                done = dashboard.roll_up_due()
+        click.echo(f"rolled up {len(done)} day(s): {', '.join(d.isoformat() for d in done) or '-'}")
+
     @group.command("openapi")
     @click.argument("out", type=click.Path(dir_okay=False, writable=True))
     def openapi(out: str):

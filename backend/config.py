@@ -108,6 +108,8 @@ class Config:
     message_min_interval_seconds: int  # at most one "you earned" message per person per interval
     queue_prefix: str
     wechat: WeChatConfig
+    # the built admin console (make console), served at /admin/ by backend/admin/console.py
+    console_dist: Path = PROJECT_ROOT / "console" / "dist"
     testing: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -125,9 +127,12 @@ class Config:
             "OPENAPI_URL_PREFIX": "/api/v1",
             "OPENAPI_JSON_PATH": "openapi.json",
             "OPENAPI_SWAGGER_UI_PATH": "/docs",
-            "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+            # served by backend/api_docs.py from the pinned swagger-ui-bundle package (no CDN)
+            "OPENAPI_SWAGGER_UI_URL": "/api/v1/docs/assets/",
+            "OPENAPI_SWAGGER_UI_CONFIG": {"validatorUrl": None},  # no badge from validator.swagger.io
             "OPENAPI_REDOC_PATH": "/redoc",
             "OPENAPI_REDOC_URL": "https://cdn.jsdelivr.net/npm/redoc/bundles/redoc.standalone.js",
+            "CONSOLE_DIST": str(self.console_dist),
             "FISSION": self,
         }
 
@@ -225,6 +230,7 @@ def load_config(**overrides) -> Config:
         "payout_lease_seconds": _env_int("PAYOUT_LEASE_SECONDS", 30),
         "message_min_interval_seconds": _env_int("MESSAGE_MIN_INTERVAL_SECONDS", 60),
         "queue_prefix": os.environ.get("QUEUE_PREFIX", "fission"),
+        "console_dist": Path(os.environ.get("CONSOLE_DIST") or PROJECT_ROOT / "console" / "dist"),
         "wechat": load_wechat_config(),
     }
     values.update(overrides)

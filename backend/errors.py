@@ -35,6 +35,9 @@ ERROR_CODES: dict[str, int] = {
     "INVALID_LOGIN_CODE": 401,
     "INVALID_CREDENTIALS": 401,
     "ADMIN_USER_NOT_FOUND": 404,
+    "USERNAME_TAKEN": 409,
+    "CANNOT_CHANGE_OWN_ACCOUNT": 409,  # an admin may not disable or demote themself
+    "LAST_ACTIVE_ADMIN": 409,  # the last active admin cannot be disabled or demoted
     # referral
     "ALREADY_BOUND": 409,
     "SELF_REFERRAL": 409,

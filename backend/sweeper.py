@@ -2,7 +2,8 @@
 
 It re-enqueues payouts a worker has not finished (Redis lost the job, a worker
 died, a retry is due), asks WeChat again about refunds whose answer was lost, and
-cancels unpaid orders past their deadline. It talks to Redis only to enqueue (and to
+cancels unpaid orders past their deadline; it also rolls up the dashboard's closed
+days (``backend/admin/dashboard.py``). It talks to Redis only to enqueue (and to
 notice a Redis that came back empty, whose leaderboards it has rebuilt), so during a
 Redis outage it simply finds the same rows again on its next pass.
 
@@ -21,6 +22,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select
 
+from backend.admin import dashboard
 from backend.commission import payouts
 from backend.commission.jobs import enqueue_credit, enqueue_transfers
 from backend.extensions import db
@@ -37,7 +39,8 @@ log = logging.getLogger(__name__)
 
 def sweep_once() -> dict:
     cfg = current_app.config["FISSION"]
-    stats = {"payouts": 0, "refunds": 0, "cancelled_orders": 0, "campaigns": 0, "board_rebuilds": 0}
+    stats = {"payouts": 0, "refunds": 0, "cancelled_orders": 0, "campaigns": 0, "board_rebuilds": 0,
+             "daily_stats": 0}
     with unit_of_work("sweep: due payouts"):
         due = payouts.due_payouts(older_than=timedelta(seconds=cfg.payout_sweep_after_seconds))
     pending = [pid for pid, status in due if status == "pending"]
@@ -53,6 +56,12 @@ def sweep_once() -> dict:
     with unit_of_work("sweep: due campaigns"):
         stats["campaigns"] = enqueue_due_campaigns()
     stats["board_rebuilds"] = int(enqueue_rebuild_if_lost())
+
+    try:
+        with unit_of_work("sweep: dashboard daily figures"):
+            stats["daily_stats"] = len(dashboard.roll_up_due())
+    except Exception:  # rolled back; the next pass tries again, the dashboard counts a missing day live
+        log.exception("could not roll up the dashboard's daily figures")
 
     with unit_of_work("sweep: expired orders"):
         expired = expiry.expired_unpaid_order_ids()

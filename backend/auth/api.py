@@ -60,4 +60,4 @@ admin_blp = Blueprint("admin_auth", __name__, url_prefix="/api/v1/admin", descri
 @admin_blp.response(200, schemas.AdminLoginResult)
 def admin_login(args):
     admin, token = auth.admin_login(args["username"], args["password"])
-    return {"token": token, "role": admin.role}
+    return {"token": token, "role": admin.role, "expires_at": auth.token_expires_at(token)}

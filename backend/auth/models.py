@@ -25,8 +25,9 @@ class User(db.Model):
         Index("ix_users_inviter_team", "inviter_id", "bound_at", "id", "nickname"),
         Index("ix_users_inviter2_team", "inviter2_id", "bound_at", "id", "nickname"),
         # the operators' user list (referral.user_search): newest first, by status,
-        # by joined range, and a nickname prefix (pattern ops: PostgreSQL's LIKE 'x%'
-        # reads a text index only with them, whatever the database's collation)
+        # by joined range (the dashboard's new users per day too), and a nickname
+        # prefix (pattern ops: PostgreSQL's LIKE 'x%' reads a text index only with
+        # them, whatever the database's collation)
         Index("ix_users_created", "created_at", "id"),
         Index("ix_users_status_created", "distributor_status", "created_at", "id"),
         Index("ix_users_nickname_prefix", "nickname", postgresql_ops={"nickname": "varchar_pattern_ops"}),
@@ -58,6 +59,8 @@ class User(db.Model):
     depth: Mapped[int] = mapped_column(Integer, default=0)  # 0 = a root
     root_id: Mapped[int | None] = mapped_column(Integer, index=True)
     has_paid_order: Mapped[bool] = mapped_column(Boolean, default=False)
+    # when the user last became an approved distributor (the dashboard's new distributors)
+    distributor_since: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     @property
     def is_distributor(self) -> bool:
@@ -74,3 +77,4 @@ class AdminUser(db.Model):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

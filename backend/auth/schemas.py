@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from backend.schemas import Timestamp
+
 
 class UserSchema(Schema):
     id = fields.Integer()
@@ -37,6 +39,7 @@ class AdminLoginArgs(Schema):
 class AdminLoginResult(Schema):
     token = fields.String()
     role = fields.String()
+    expires_at = Timestamp()
 
 
 def user_view(user) -> dict:

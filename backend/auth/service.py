@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select
@@ -11,9 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from backend.auth.models import AdminUser, User
-from backend.auth.tokens import ADMIN_SALT, USER_SALT, issue
+from backend.auth.tokens import ADMIN_SALT, USER_SALT, issue, read_with_expiry
 from backend.errors import ApiError
 from backend.extensions import db, redis_client, wechat
+from backend.timeutil import utcnow
 from backend.wechat.gateway import WeChatError, WeChatUnavailable
 
 log = logging.getLogger(__name__)
@@ -100,7 +102,10 @@ def ensure_first_admin(username: str, password: str | None) -> str | None:
 def admin_login(username: str, password: str) -> tuple[AdminUser, str]:
     admin = db.session.scalar(select(AdminUser).where(AdminUser.username == username))
     if admin is None or not admin.active or not check_password_hash(admin.password_hash, password):
+        log.warning("admin login refused for %r", username[:64])
         raise ApiError("INVALID_CREDENTIALS", "Wrong username or password")
+    admin.last_login_at = utcnow()
+    db.session.flush()
     return admin, issue({"aid": admin.id, "role": admin.role}, ADMIN_SALT)
 
 
@@ -111,3 +116,7 @@ def people(user_ids) -> dict[int, dict]:
         return {}
     rows = db.session.execute(select(User.id, User.nickname).where(User.id.in_(ids)))
     return {uid: {"id": uid, "nickname": nickname} for uid, nickname in rows}
+
+
+def token_expires_at(token: str) -> datetime:
+    return read_with_expiry(token, ADMIN_SALT)[1]

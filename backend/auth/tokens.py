@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from backend.errors import ApiError
+from backend.timeutil import as_utc
 
 USER_SALT = "fission.user-token"
 ADMIN_SALT = "fission.admin-token"
@@ -20,9 +23,15 @@ def issue(payload: dict, salt: str) -> str:
 
 
 def read(token: str, salt: str) -> dict:
+    return read_with_expiry(token, salt)[0]
+
+
+def read_with_expiry(token: str, salt: str) -> tuple[dict, datetime]:
+    """The payload and the moment the token stops working."""
     cfg = current_app.config["FISSION"]
     try:
-        return _serializer(salt).loads(token, max_age=cfg.token_ttl_seconds)
+        payload, issued = _serializer(salt).loads(token, max_age=cfg.token_ttl_seconds, return_timestamp=True)
+        return payload, as_utc(issued) + timedelta(seconds=cfg.token_ttl_seconds)
     except SignatureExpired as exc:
         raise ApiError("TOKEN_EXPIRED", "The token has expired; log in again") from exc
     except BadSignature as exc:

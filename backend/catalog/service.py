@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import or_, select, update
 
+from backend.admin import audit
 from backend.apidoc import get_or_404
 from backend.catalog.models import Product
 from backend.extensions import db
@@ -12,19 +13,26 @@ EDITABLE = ("title", "brand", "part_no", "price_fen", "stock", "level1_bp", "lev
             "level1_fixed_fen", "level2_fixed_fen", "active")
 
 
+def _fields(product: Product) -> dict:
+    return {k: getattr(product, k) for k in EDITABLE}
+
+
 def create_product(data: dict) -> Product:
     product = Product(**{k: v for k, v in data.items() if k in EDITABLE})
     db.session.add(product)
     db.session.flush()
+    audit.record_change("product", product.id, {}, {k: v for k, v in _fields(product).items() if v is not None})
     return product
 
 
 def update_product(product_id: int, data: dict) -> Product:
     product = get_product(product_id)
+    before = _fields(product)
     for key, value in data.items():
         if key in EDITABLE:
             setattr(product, key, value)
     db.session.flush()
+    audit.record_change("product", product.id, *audit.changed(before, _fields(product)))
     return product
 
 

@@ -66,6 +66,7 @@ class LedgerEntry(db.Model):
         CheckConstraint("amount_fen > 0", name="amount_positive"),
         CheckConstraint("debit_account <> credit_account", name="distinct_accounts"),
         Index("ix_ledger_entries_user_created", "user_id", "created_at"),
+        Index("ix_ledger_entries_kind_created", "kind", "created_at"),  # the dashboard's commission per day
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -140,8 +140,8 @@ class WalletCheckSchema(Schema):
                         metadata={"description": "wallet column → stored and ledger-derived fen; empty when ok"})
 
 
-class AdminWithdrawalSchema(Schema):
-    """A withdrawal as operators list it (``commission.listing.withdrawal_view``)."""
+class UserWithdrawalSchema(Schema):
+    """One user's withdrawal, on the operators' user page (``commission.listing.withdrawal_view``)."""
 
     id = fields.Integer()
     status = fields.String()
@@ -156,7 +156,7 @@ class AdminWithdrawalSchema(Schema):
     finished_at = Timestamp(allow_none=True)
 
 
-AdminWithdrawalPage = list_schema(AdminWithdrawalSchema, "AdminWithdrawalPage")
+UserWithdrawalPage = list_schema(UserWithdrawalSchema, "UserWithdrawalPage")
 
 
 class CommissionListArgs(PageArgs):

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, fields
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from backend.admin import audit
 from backend.commission.models import Setting
 from backend.errors import ApiError
 from backend.extensions import db
@@ -89,6 +90,7 @@ def save_settings(changes: dict, expected_version: int | None = None) -> Distrib
     If-Match or ``version``) a save made since the client read them is refused."""
     row = _locked_row()
     current = asdict(_from_document(row.value))
+    before = dict(current)
     if expected_version is not None and expected_version != current["version"]:
         raise ApiError("STALE_SETTINGS", f"the settings changed since version {expected_version}: "
                        f"they are at version {current['version']}; read them again",
@@ -98,6 +100,7 @@ def save_settings(changes: dict, expected_version: int | None = None) -> Distrib
     updated = DistributionSettings(**current)
     row.value = asdict(updated)
     db.session.flush()
+    audit.record_change("settings", "distribution", *audit.changed(before, asdict(updated)))
     # Forgotten now (the rest of this transaction reads the change) and again once it
     # is committed: a read by another thread in between kept the old settings.
     _cache.clear()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import g
 
+from backend.admin import audit
 from backend.apidoc import Blueprint, errors, get_or_404
 from backend.auth.guards import admin_required
 from backend.auth.models import User
@@ -43,7 +44,10 @@ def approve(user_id):
     """Approve a pending application (again for an approved distributor: no change);
     409 APPLICATION_NOT_PENDING for anyone else."""
     user = _user(user_id)
+    before = user.distributor_status
     referral.approve(user)
+    audit.record_change("user", user.id, {"distributor_status": before},
+                        {"distributor_status": user.distributor_status})
     return user_view(user)
 
 
@@ -56,6 +60,8 @@ def move(args, user_id):
     """Move a user (and their team) under another distributor; ``reason`` is required
     and kept in the bind history."""
     user = _user(user_id)
+    audit.record_change("user", user.id, {"inviter_id": user.inviter_id}, None)
     run_in_transaction(lambda: referral.bind(user, args["invite_code"], source="admin", reason=args["reason"],
                                             operator_id=g.admin.id, force=True))
+    audit.record_change("user", user.id, None, {"inviter_id": user.inviter_id})
     return user_view(user)

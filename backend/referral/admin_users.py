@@ -63,7 +63,7 @@ def user_commissions(args, user_id):
 @admin_required("operator")
 @errors("NOT_FOUND")
 @blp.arguments(PageArgs, location="query")
-@blp.response(200, commission_schemas.AdminWithdrawalPage)
+@blp.response(200, commission_schemas.UserWithdrawalPage)
 def user_withdrawals(args, user_id):
     user = _user(user_id)
     return listing.withdrawals_page(user.id, args["page"], args["per_page"])

@@ -29,6 +29,8 @@ def new_invite_code() -> str:
 
 
 def _make_distributor(user: User) -> None:
+    if user.distributor_status != "approved":
+        user.distributor_since = utcnow()
     user.distributor_status = "approved"
     commission.open_wallet(user.id)
     while user.invite_code is None:
