@@ -24,7 +24,7 @@ const auth: Middleware = {
     if (session.token) request.headers.set("Authorization", `Bearer ${session.token}`);
     return request;
   },
-  async onResponse({ response }) {
+  async onResponse({ request, response }) {
     if (response.status === 401) {
       // TOKEN_EXPIRED or a token the server no longer accepts: back to the login page, saying why
       const body = await response.clone().json().catch(() => null);
@@ -32,6 +32,15 @@ const auth: Middleware = {
       signOut(code === "TOKEN_EXPIRED" ? "expired" : "unauthorized");
       const here = router.currentRoute.value;
       if (here.name !== "login") router.push({ name: "login", query: { next: here.fullPath } });
+    } else if (response.status === 403 && session.token && !new URL(request.url).pathname.endsWith("/admin/me")) {
+      // FORBIDDEN is the role's refusal, or an account disabled since it signed in: /admin/me
+      // (open to every role) tells them apart, and a disabled account goes back to the login page.
+      const me = await fetch("/api/v1/admin/me", { headers: { Authorization: `Bearer ${session.token}` } });
+      if (me.status === 401 || me.status === 403) {
+        signOut("unauthorized");
+        const here = router.currentRoute.value;
+        if (here.name !== "login") router.push({ name: "login", query: { next: here.fullPath } });
+      }
     }
     return response;
   },
