@@ -233,6 +233,7 @@ class ChaosBench(Bench):
         app_url = f"http://127.0.0.1:{app_port}"
         env = self.env(db_url, emu_url, app_port)
         self.migrate(env)
+        env = {**env, "LOG_LEVEL": "INFO", "LOG_FORMAT": "text"}  # the workers' and sweeper's logs say what ran
         n_orders = round(a.rate * a.duration)
         orders = seed(db_url, n_orders, a.level2, a.level1, self.tag)
         sends = with_duplicates(orders, self.rng, a.rate)
@@ -278,9 +279,13 @@ class ChaosBench(Bench):
         a = self.args
         deadline = self.last_fault + a.settle_timeout
         state: dict = {}
+        next_note = time.monotonic() + 10
         while time.monotonic() < deadline:
             t = time.monotonic()
             state = settled_state(db_url, emu_url)
+            if t >= next_note:
+                next_note = t + 10
+                self.note(f"not settled yet: {self.diagnose(state)}")
             if state["settled_db"]:
                 check = subprocess.run([*FLASK, "fission", "ledger-check"], env=env, cwd=ROOT,
                                        capture_output=True, text=True)
@@ -289,6 +294,23 @@ class ChaosBench(Bench):
                     return t - self.last_fault, state
             time.sleep(0.5)
         return None, state
+
+    def diagnose(self, state: dict) -> str:
+        """What stands in the way: the database's counts and what Redis holds of the work."""
+        counts = {k: v for k, v in state.items() if k.endswith(("_final", "_released", "_returned")) and v}
+        prefix = self.queue_prefix
+        try:
+            lock_ttl = self.redis.pttl(f"{prefix}:credit-loop")
+            marker_ttl = self.redis.ttl(f"{prefix}:waiting:payouts-credit")
+            queued = {q: self.redis.llen(f"rq:queue:{prefix}-{q}") for q in ("payouts", "default")}
+            workers = self.redis.scard(f"rq:workers:{prefix}-payouts")
+            started = self.redis.zcard(f"rq:wip:{prefix}-payouts")
+            redis_says = (f"credit lock pttl {lock_ttl} ms, waiting marker ttl {marker_ttl} s, queued {queued}, "
+                          f"started {started}, workers registered {workers}")
+        except Exception as exc:  # noqa: BLE001 - a diagnosis, not a check
+            redis_says = f"Redis: {exc.__class__.__name__}"
+        alive = [c.name for c in self.stack.children if c.proc.poll() is None]
+        return f"{counts}; {redis_says}; alive {alive}"
 
     def report(self, orders, sends, sent, resent, faults_left, settle, state, checks) -> None:
         a = self.args
