@@ -286,6 +286,9 @@ class ChaosBench(Bench):
             if t >= next_note:
                 next_note = t + 10
                 self.note(f"not settled yet: {self.diagnose(state)}")
+                if t - self.last_fault > a.settle_target and not getattr(self, "dumped", False):
+                    self.dumped = True
+                    self.py_spy_dump()
             if state["settled_db"]:
                 check = subprocess.run([*FLASK, "fission", "ledger-check"], env=env, cwd=ROOT,
                                        capture_output=True, text=True)
@@ -294,6 +297,20 @@ class ChaosBench(Bench):
                     return t - self.last_fault, state
             time.sleep(0.5)
         return None, state
+
+    def py_spy_dump(self) -> None:
+        """Where the workers and the sweeper are, if py-spy is installed (into .venv, not requirements)."""
+        spy = Path(sys.executable).parent / "py-spy"
+        if not spy.exists():
+            return
+        out = self.work / "py-spy.txt"
+        with open(out, "w") as f:
+            for child in self.stack.by_prefix("worker-") + self.stack.by_prefix("sweeper"):
+                f.write(f"=== {child.name} pid {child.proc.pid}\n")
+                f.flush()
+                subprocess.run([str(spy), "dump", "--pid", str(child.proc.pid)], stdout=f, stderr=subprocess.STDOUT,
+                               timeout=30, check=False)
+        self.note(f"py-spy dump of the workers and the sweeper in {out}")
 
     def diagnose(self, state: dict) -> str:
         """What stands in the way: the database's counts and what Redis holds of the work."""
