@@ -50,7 +50,9 @@ def settled_state(db_url: str, emu_url: str) -> dict:
 
 def exactly_once(db_url: str, emu_url: str) -> dict:
     checks: dict[str, tuple[bool, str]] = {}
-    with psycopg.connect(db_url, autocommit=True, application_name="bench-checks") as conn:
+    # One snapshot for every count (the system may still be running when they are read).
+    with psycopg.connect(db_url, application_name="bench-checks") as conn:
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         one = lambda q: conn.execute(q).fetchone()  # noqa: E731
         paid, orders = one("SELECT count(*) FILTER (WHERE status = 'paid'), count(*) FROM orders")
         n_comm, most_per_order, order_ids = one(
@@ -65,8 +67,9 @@ def exactly_once(db_url: str, emu_url: str) -> dict:
                                                f"{n_pay} payouts for {n_comm} commissions, at most {per_comm} each")
         released = one("SELECT count(*), count(DISTINCT commission_id) FROM ledger_entries "
                        "WHERE kind = 'commission_released'")
-        checks["each commission released once"] = (released[0] == released[1] == n_comm,
-                                                    f"{released[0]} release entries, {released[1]} commissions")
+        checks["no commission released twice"] = (released[0] == released[1],
+                                                   f"{released[0]} release entries for {released[1]} commissions "
+                                                   f"(of {n_comm})")
         earned, commission_fen = one(
             "SELECT (SELECT coalesce(sum(total_earned_fen), 0) FROM wallets), "
             "(SELECT coalesce(sum(amount_fen), 0) FROM commissions)")
