@@ -51,3 +51,28 @@ def test_wallet_rail_commissions_are_not_stuck_behind_transfer_rail_payouts(live
         db.session.remove()
     drain(live)
     assert _pending(ops, b.id) == _pending(ops, a.id) == 0
+
+
+def test_a_credit_loop_stopped_with_more_waiting_runs_again_before_queued_jobs(live, ops, monkeypatch):
+    """A loop that stops at its time limit with payouts left enqueues its next run at the
+    front of the payouts queue, not behind the transfer jobs it has just enqueued."""
+    from backend import queue
+    from backend.commission import jobs
+    from backend.extensions import redis_client
+
+    product = create_product(ops, price_fen=10_000)
+    a, b, c = chain(live)
+    buy(live, c, product["id"])
+    with live.app.app_context():
+        prefix = live.app.config["FISSION"].queue_prefix
+        payouts_queue = queue.get_queue("payouts")
+        payouts_queue.empty()  # the credit job the payment enqueued: this test runs the loop itself
+        redis_client().delete(f"{prefix}:waiting:{jobs.CREDIT_JOB_ID}")
+        payouts_queue.enqueue("backend.commission.jobs.send_earned_messages")  # work already waiting
+        monkeypatch.setattr(jobs, "CREDIT_RUN_SECONDS", 0.0)  # stops after its first batch, "more" waiting
+        assert jobs.credit_pending_payouts() == 2
+        first, *rest = payouts_queue.get_jobs()
+        assert first.func_name == jobs.CREDIT_JOB and len(rest) == 1
+        db.session.remove()
+    drain(live)
+    assert (b.get("/me/wallet").json()["available_fen"], a.get("/me/wallet").json()["available_fen"]) == (1_000, 500)
