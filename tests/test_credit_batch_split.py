@@ -54,8 +54,9 @@ def test_wallet_rail_commissions_are_not_stuck_behind_transfer_rail_payouts(live
 
 
 def test_a_credit_loop_stopped_with_more_waiting_runs_again_before_queued_jobs(live, ops, monkeypatch):
-    """A loop that stops at its time limit with payouts left enqueues its next run at the
-    front of the payouts queue, not behind the transfer jobs it has just enqueued."""
+    """The credit job goes to the front of the payouts queue: a loop that stops at its
+    time limit with payouts left runs again before the transfer jobs queued meanwhile
+    (the sweeper re-enqueues hundreds after a Redis loss)."""
     from backend import queue
     from backend.commission import jobs
     from backend.extensions import redis_client

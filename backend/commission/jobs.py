@@ -15,8 +15,6 @@ import time
 from backend.commission import messages, payouts
 from backend.commission.credit import credit_batch
 from backend.commission.outbox import (  # noqa: F401 - enqueued by name from here (orders, sweeper, admin)
-    CREDIT_JOB,
-    CREDIT_JOB_ID,
     credit_lock,
     enqueue_credit,
     enqueue_messages,
@@ -24,7 +22,7 @@ from backend.commission.outbox import (  # noqa: F401 - enqueued by name from he
     messages_key,
 )
 from backend.extensions import redis_client
-from backend.queue import enqueue_once, job
+from backend.queue import job
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +57,7 @@ def credit_pending_payouts() -> int:
     # A job that found the lock held (just above) may have been the one meant for
     # payouts committed before that moment: this pass, after the release, takes them.
     if more:
-        # The next run goes to the front of the payouts queue: behind the transfer jobs
-        # this run just enqueued (a WeChat call each, seconds when WeChat is slow) the
-        # backlog waited between runs (bench/chaos.py). The lock is released: as enqueue_credit.
-        enqueue_once(CREDIT_JOB, job_id=CREDIT_JOB_ID, queue="payouts", at_front=True)
+        enqueue_credit()  # at the front of the queue, ahead of the transfer jobs this run enqueued
     else:
         credited += len(credit_batch().credited)
     return credited
