@@ -58,7 +58,7 @@ def test_a_credit_loop_stopped_with_more_waiting_runs_again_before_queued_jobs(l
     time limit with payouts left runs again before the transfer jobs queued meanwhile
     (the sweeper re-enqueues hundreds after a Redis loss)."""
     from backend import queue
-    from backend.commission import jobs
+    from backend.commission import jobs, outbox
     from backend.extensions import redis_client
 
     product = create_product(ops, price_fen=10_000)
@@ -68,12 +68,12 @@ def test_a_credit_loop_stopped_with_more_waiting_runs_again_before_queued_jobs(l
         prefix = live.app.config["FISSION"].queue_prefix
         payouts_queue = queue.get_queue("payouts")
         payouts_queue.empty()  # the credit job the payment enqueued: this test runs the loop itself
-        redis_client().delete(f"{prefix}:waiting:{jobs.CREDIT_JOB_ID}")
+        redis_client().delete(f"{prefix}:waiting:{outbox.CREDIT_JOB_ID}")
         payouts_queue.enqueue("backend.commission.jobs.send_earned_messages")  # work already waiting
         monkeypatch.setattr(jobs, "CREDIT_RUN_SECONDS", 0.0)  # stops after its first batch, "more" waiting
         assert jobs.credit_pending_payouts() == 2
         first, *rest = payouts_queue.get_jobs()
-        assert first.func_name == jobs.CREDIT_JOB and len(rest) == 1
+        assert first.func_name == outbox.CREDIT_JOB and len(rest) == 1
         db.session.remove()
     drain(live)
     assert (b.get("/me/wallet").json()["available_fen"], a.get("/me/wallet").json()["available_fen"]) == (1_000, 500)
