@@ -241,14 +241,27 @@ class Bench:
         print(f"flask db upgrade: {time.monotonic() - t:.1f}s", flush=True)
 
     def start_system(self, env: dict, emu_url: str, app_url: str) -> None:
+        self.start_emulator_and_api(env, emu_url, app_url)
+        self.start_workers(env)
+
+    def start_emulator_and_api(self, env: dict, emu_url: str, app_url: str) -> None:
         emu_port, app_port = emu_url.rsplit(":", 1)[1], app_url.rsplit(":", 1)[1]
         emu = self.stack.start("emulator", [PY, "-m", "backend.wechat.emulator", "--port", emu_port], env, ROOT)
         wait_http(f"{emu_url}/sandbox/ledger", "the WeChat emulator", emu.proc)
-        api = self.stack.start("gunicorn", self.gunicorn(app_port, "wsgi:app", []), env, ROOT)
+        api = self.stack.start("gunicorn", self.gunicorn(app_port, "wsgi:app", []), {**env, "PGAPPNAME": "fission-api"},
+                               ROOT)
         wait_http(f"{app_url}/api/v1/health", "the API", api.proc)
+
+    def start_worker(self, env: dict, name: str):
+        """One RQ worker; its database connections are named after it (PGAPPNAME)."""
+        return self.stack.start(name, [*FLASK, "fission", "worker"], {**env, "PGAPPNAME": f"fission-{name}"}, ROOT)
+
+    def start_workers(self, env: dict, sweeper: bool = True) -> None:
+        """The RQ workers (and the sweeper); returns once they registered in Redis."""
         for i in range(self.args.workers):
-            self.stack.start(f"worker-{i + 1}", [*FLASK, "fission", "worker"], env, ROOT)
-        self.stack.start("sweeper", [*FLASK, "fission", "sweep"], env, ROOT)
+            self.start_worker(env, f"worker-{i + 1}")
+        if sweeper:
+            self.stack.start("sweeper", [*FLASK, "fission", "sweep"], {**env, "PGAPPNAME": "fission-sweeper"}, ROOT)
         deadline = time.monotonic() + 30
         while self.redis.scard(f"rq:workers:{self.queue_prefix}-payouts") < self.args.workers:
             self.stack.check_alive()
@@ -465,9 +478,10 @@ class Bench:
                 pass
             if self.sender.is_alive():
                 self.sender.kill()
+        own_redis = bool(getattr(self, "redis_port", None))  # a redis-server of the bench's own: gone with the stack
         self.stack.stop_all()
         try:
-            keys = list(self.redis.scan_iter(match=f"*{self.queue_prefix}*", count=1000))
+            keys = [] if own_redis else list(self.redis.scan_iter(match=f"*{self.queue_prefix}*", count=1000))
             for i in range(0, len(keys), 500):
                 self.redis.delete(*keys[i:i + 500])
         except redis.RedisError as exc:

@@ -60,6 +60,21 @@ class Stack:
         self.children.append(child)
         return child
 
+    def start_redis(self, port: int, name: str = "redis") -> Child:
+        """A redis-server of the bench's own (no persistence): it may be killed and restarted."""
+        child = self.start(name, ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                  "--appendonly", "no"], dict(os.environ), self.log_dir)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if child.proc.poll() is not None:
+                raise RuntimeError(f"redis-server exited with code {child.proc.returncode}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    return child
+            time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not answer on port {port}")
+
     def by_prefix(self, prefix: str) -> list[Child]:
         return [c for c in self.children if c.name.startswith(prefix)]
 

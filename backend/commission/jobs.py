@@ -57,7 +57,7 @@ def credit_pending_payouts() -> int:
     # A job that found the lock held (just above) may have been the one meant for
     # payouts committed before that moment: this pass, after the release, takes them.
     if more:
-        enqueue_credit()
+        enqueue_credit()  # at the front of the queue, ahead of the transfer jobs this run enqueued
     else:
         credited += len(credit_batch().credited)
     return credited

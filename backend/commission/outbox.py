@@ -63,7 +63,11 @@ def enqueue_credit() -> bool:
             return True
     except Exception:  # noqa: S110 - enqueue_once below reports the Redis trouble
         pass
-    return enqueue_once(CREDIT_JOB, job_id=CREDIT_JOB_ID, queue="payouts")
+    # At the front of the payouts queue: at most one credit job waits (enqueue_once) and a
+    # run lasts about a second, while behind a queue of transfer jobs (the sweeper
+    # re-enqueues hundreds after a Redis loss, each a WeChat call) it waited a minute
+    # and no commission was credited meanwhile (bench/chaos.py).
+    return enqueue_once(CREDIT_JOB, job_id=CREDIT_JOB_ID, queue="payouts", at_front=True)
 
 
 def enqueue_credit_after_commit() -> None:
