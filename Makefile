@@ -26,6 +26,7 @@ console/node_modules/.package-lock.json: console/package-lock.json $(BIN)/.insta
 
 console/dist/index.html: console/node_modules/.package-lock.json $(CONSOLE_SOURCES)
 	cd console && $(NODE_PATH_ENV) npm run build --silent
+	$(BIN)/python -m backend.admin.console compress console/dist
 	touch $@
 
 console: console/dist/index.html

@@ -39,6 +39,21 @@ def test_assets_are_served_with_long_cache(live, dist):
     assert "root:" not in r.text
 
 
+def test_a_compressed_build_is_sent_gzipped_to_browsers_that_take_it(live, dist):
+    from backend.admin.console import compress
+
+    script = "console.log('" + "fission " * 2000 + "')"
+    (dist / "assets" / "big.js").write_text(script)
+    assert compress(dist) == 2  # x.js and big.js
+    r = requests.get(live.url + "/admin/assets/big.js", timeout=10)  # requests asks for gzip
+    assert r.headers["Content-Encoding"] == "gzip" and r.headers["Content-Type"].startswith("text/javascript")
+    assert r.text == script  # requests decompressed it
+    assert int(r.headers["Content-Length"]) < len(script) / 20
+    assert "Accept-Encoding" in r.headers["Vary"]
+    r = requests.get(live.url + "/admin/assets/big.js", headers={"Accept-Encoding": "identity"}, timeout=10)
+    assert "Content-Encoding" not in r.headers and r.text == script
+
+
 def test_the_api_under_admin_is_not_the_bundle(live, dist, admin_token):
     r = requests.get(live.api("/admin/me"), headers={"Authorization": f"Bearer {admin_token}"}, timeout=10)
     assert r.status_code == 200 and r.json()["username"] == "admin"
