@@ -170,6 +170,11 @@ def _type_time(page, selector: str, ms_from_now: int) -> None:
     box = page.locator(selector)
     box.fill(text)
     box.press("Enter")
+    # Enter may leave the picker's own panel open (its date and time boxes are Element
+    # Plus's, not the page's); close it as a person would, by clicking the dialog's title
+    # (Escape would close the dialog when the panel is already shut).
+    page.locator(".el-dialog__title:visible").first.click()
+    page.locator(".el-picker__popper:visible").first.wait_for(state="hidden")
 
 
 def test_an_operator_creates_a_campaign_and_closes_it(console, live, ops):
