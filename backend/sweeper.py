@@ -3,7 +3,8 @@
 It re-enqueues payouts a worker has not finished (Redis lost the job, a worker
 died, a retry is due), asks WeChat again about refunds whose answer was lost, and
 cancels unpaid orders past their deadline; it also rolls up the dashboard's closed
-days (``backend/admin/dashboard.py``). It talks to Redis only to enqueue (and to
+days (``backend/admin/dashboard.py``) and, once a day, has the analytics page's
+opening range computed (``backend/analytics/jobs.py``). It talks to Redis only to enqueue (and to
 notice a Redis that came back empty, whose leaderboards it has rebuilt), so during a
 Redis outage it simply finds the same rows again on its next pass.
 
@@ -23,6 +24,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from backend.admin import dashboard
+from backend.analytics.jobs import enqueue_warm_if_due
 from backend.commission import payouts
 from backend.commission.jobs import enqueue_credit, enqueue_transfers
 from backend.extensions import db
@@ -40,7 +42,7 @@ log = logging.getLogger(__name__)
 def sweep_once() -> dict:
     cfg = current_app.config["FISSION"]
     stats = {"payouts": 0, "refunds": 0, "cancelled_orders": 0, "campaigns": 0, "board_rebuilds": 0,
-             "daily_stats": 0}
+             "analytics_warm": 0, "daily_stats": 0}
     with unit_of_work("sweep: due payouts"):
         due = payouts.due_payouts(older_than=timedelta(seconds=cfg.payout_sweep_after_seconds))
     pending = [pid for pid, status in due if status == "pending"]
@@ -56,6 +58,7 @@ def sweep_once() -> dict:
     with unit_of_work("sweep: due campaigns"):
         stats["campaigns"] = enqueue_due_campaigns()
     stats["board_rebuilds"] = int(enqueue_rebuild_if_lost())
+    stats["analytics_warm"] = int(enqueue_warm_if_due())
 
     try:
         with unit_of_work("sweep: dashboard daily figures"):

@@ -200,11 +200,13 @@ def console_data(url: str) -> dict:
 
 
 def app_side(env: dict, rebuild_funnel: bool, rebuild_boards: bool) -> None:
-    """What the app computes itself: the funnel rollup of the invites (community.rebuild)
-    and the leaderboards from the ledger (jobs_rebuild), in an app context here."""
+    """What the app computes itself: the funnel rollup of the invites (community.rebuild),
+    the dashboard's closed days (the sweeper's ``roll_up_due``) and the leaderboards from
+    the ledger (jobs_rebuild), in an app context here."""
     os.environ.update(env)  # the app config is read from the environment
     sys.path.insert(0, str(ROOT))
     from backend import create_app
+    from backend.admin import dashboard
     from backend.community import funnel, rebuild
     from backend.extensions import db
     from backend.leaderboard import jobs_rebuild
@@ -220,6 +222,10 @@ def app_side(env: dict, rebuild_funnel: bool, rebuild_boards: bool) -> None:
                 rebuild.rebuild(today - timedelta(days=62), today + timedelta(days=1))
                 funnel.ensure_paid_rollups(today - timedelta(days=62), today + timedelta(days=1))
             print(f"  funnel rollup rebuilt in {time.monotonic() - t:.1f}s", flush=True)
+        t = time.monotonic()
+        with unit_of_work("bench dashboard rollup"):  # the sweeper's step, as a running shop has it
+            rolled = dashboard.roll_up_due()
+        print(f"  dashboard: {len(rolled)} closed days rolled up in {time.monotonic() - t:.1f}s", flush=True)
         if rebuild_boards:  # kept in Redis between runs on the same database
             t = time.monotonic()
             boards = jobs_rebuild.rebuild_all()

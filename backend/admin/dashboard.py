@@ -14,31 +14,26 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
-import logging
 from datetime import date, datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import delete, func, select, text
 
+from backend import read_cache
 from backend.admin.models import ShopDailyCommission, ShopDailyStats
 from backend.auth.models import User
 from backend.commission.models import LedgerEntry, Payout
 from backend.community import funnel
-from backend.extensions import db, redis_client
+from backend.extensions import db
 from backend.orders.models import Order, Refund
 from backend.timeutil import SHOP_TZ, as_utc, utcnow
 
 DAYS = 30
 TOP = 10
 CANDIDATES = 200  # the closed days' leaders kept for the top 10
-CACHE_SECONDS = 24 * 3600
 # A day is rolled up this long after it ends (a payment committed just after midnight
 # with paid_at just before it is still counted), and rolled again once this much later.
 SETTLE = timedelta(hours=1)
 RESETTLE = timedelta(hours=3)
-log = logging.getLogger(__name__)
 FIGURES = ("gmv_fen", "paid_orders", "refunded_fen", "commission_credited_fen", "new_users", "new_distributors")
 PAYOUT_STATES = {"pending": ("pending",), "failed": ("failed",),
                  "in_transit": ("submitting", "wait_user_confirm", "processing")}
@@ -131,24 +126,12 @@ def _series(now: datetime) -> list[dict]:
 
 
 def _cached(name: str, day: date, compute):
-    """Figures of closed days only, kept in Redis under the day and the rollup's latest
-    ``rolled_at`` (a new roll-up is a new key). Without Redis they are computed each time."""
+    """Figures of closed days only, cached under the day and the rollup's latest
+    ``rolled_at`` (a new roll-up is a new key)."""
     version = db.session.scalar(select(func.max(ShopDailyStats.rolled_at)).where(
         ShopDailyStats.day >= day - timedelta(days=DAYS), ShopDailyStats.day < day))
     stamp = as_utc(version).isoformat() if version else "none"
-    key = f"{current_app.config['FISSION'].queue_prefix}:dashboard:{name}:{day.isoformat()}:{stamp}"
-    try:
-        conn = redis_client()
-        raw = conn.get(key)
-        if raw is not None:
-            return json.loads(raw)
-    except Exception:
-        log.warning("dashboard cache unavailable; computing %s", name)
-        return compute()
-    value = compute()
-    with contextlib.suppress(Exception):
-        conn.setex(key, CACHE_SECONDS, json.dumps(value))
-    return value
+    return read_cache.cached(f"dashboard:{name}", f"{day.isoformat()}:{stamp}", compute)
 
 
 def _join_counts(from_day: date, to_day: date) -> list[int]:

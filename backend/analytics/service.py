@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import and_, case, exists, func, literal_column, or_, select
 from sqlalchemy.orm import aliased
 
+from backend import read_cache
 from backend.apidoc import get_or_404
 from backend.auth.models import User
 from backend.commission.models import Commission
@@ -37,11 +38,14 @@ from backend.errors import ApiError
 from backend.extensions import db
 from backend.orders.models import Order
 from backend.referral.models import BindHistory
-from backend.timeutil import SHOP_TZ
+from backend.timeutil import SHOP_TZ, utcnow
 
 MAX_DAYS = 366
 SHARE_BIND_SOURCES = ("login", "order", "bind")  # binds a share link made; operator moves ("admin") are not
 TOP_SHARE = 0.2  # "top 20 % of distributors"
+DEPTH_CACHE_SECONDS = 600
+CLOSED_AFTER = timedelta(hours=1)  # a range is closed this long after its last day ended
+CLOSED_CACHE_SECONDS = 26 * 3600
 
 
 @dataclass(frozen=True)
@@ -96,11 +100,24 @@ def _during(column, win: Window):
 # --- the tree --------------------------------------------------------------------
 
 def depth_distribution(root_id: int | None) -> list[dict]:
-    """Users per depth (0 = a root), one GROUP BY; the whole user base without a root."""
-    stmt = select(User.depth, func.count()).group_by(User.depth).order_by(User.depth)
-    if root_id is not None:
-        stmt = stmt.where(or_(User.id == root_id, User.root_id == root_id))
-    return [{"depth": depth, "users": n} for depth, n in db.session.execute(stmt)]
+    """Users per depth (0 = a root), one GROUP BY; the whole user base without a root.
+
+    Cached under what it depends on: a depth is set only by a new user (depth 0) or a
+    bind, and every bind writes a ``bind_history`` row, so the newest user id and the
+    newest bind id are its version (two primary-key lookups). Ids are handed out before
+    commit, so a transaction committing after a later id could leave the cached figure
+    one person behind; it is kept ten minutes at most for that."""
+    version = db.session.execute(select(select(func.max(User.id)).scalar_subquery(),
+                                        select(func.max(BindHistory.id)).scalar_subquery())).one()
+
+    def compute() -> list[dict]:
+        stmt = select(User.depth, func.count()).group_by(User.depth).order_by(User.depth)
+        if root_id is not None:
+            stmt = stmt.where(or_(User.id == root_id, User.root_id == root_id))
+        return [{"depth": depth, "users": n} for depth, n in db.session.execute(stmt)]
+
+    return read_cache.cached("analytics:depth", f"{root_id or 'all'}:{version[0]}:{version[1]}", compute,
+                             seconds=DEPTH_CACHE_SECONDS)
 
 
 # --- facts: (t, key) rows, counted in total and per day ----------------------------
@@ -280,10 +297,41 @@ def _ratio(num: int, den: int) -> float | None:
     return num / den if den else None
 
 
+def closed(to_day: date, now: datetime | None = None) -> bool:
+    """The range ended, and settled, a while ago: a payment committed just after midnight
+    with ``paid_at`` just before it is in (the dashboard's and the funnel's rule)."""
+    return datetime.combine(to_day, time(0), SHOP_TZ) + CLOSED_AFTER <= (now or utcnow())
+
+
 def fission(from_day: date, to_day: date, root_id: int | None) -> dict:
-    """Totals of the range and one entry per Shanghai day."""
+    """Totals of the range and one entry per Shanghai day.
+
+    A closed range is computed once a Shanghai day and kept in Redis (T+1): its facts
+    are stamped when they happen, so nothing new lands in it, and what can still move
+    (a customer rebound later, a late level-2 commission) is taken in the next day. A
+    range that includes today is counted live."""
     win = window(from_day, to_day)
     check_root(root_id)
+    if not closed(to_day):
+        return _fission(win, from_day, to_day, root_id)
+    today = utcnow().astimezone(SHOP_TZ).date()
+    cached = read_cache.cached("analytics:fission", f"{from_day}:{to_day}:{root_id or 'all'}:{today}",
+                               lambda: _jsonable(_fission(win, from_day, to_day, root_id)),
+                               seconds=CLOSED_CACHE_SECONDS)
+    return _from_json(cached)
+
+
+def _jsonable(result: dict) -> dict:
+    return {**result, "from": result["from"].isoformat(), "to": result["to"].isoformat(),
+            "days": [{**day, "date": day["date"].isoformat()} for day in result["days"]]}
+
+
+def _from_json(result: dict) -> dict:
+    return {**result, "from": date.fromisoformat(result["from"]), "to": date.fromisoformat(result["to"]),
+            "days": [{**day, "date": date.fromisoformat(day["date"])} for day in result["days"]]}
+
+
+def _fission(win: Window, from_day: date, to_day: date, root_id: int | None) -> dict:
     counts = {
         "shares": shares(win, root_id),
         "visitors": visitors(win, root_id),

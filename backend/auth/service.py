@@ -57,7 +57,7 @@ def _remember_session_key(user_id: int, session_key: str | None) -> None:
         return
     try:
         prefix = current_app.config["FISSION"].queue_prefix
-        redis_client().setex(f"{prefix}:session_key:{{{user_id}}}", SESSION_KEY_TTL, session_key)
+        redis_client().set(f"{prefix}:session_key:{{{user_id}}}", session_key, ex=SESSION_KEY_TTL)
     except Exception:  # Redis down must not stop a login
         log.warning("could not store session_key for user %s", user_id)
 

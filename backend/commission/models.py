@@ -124,6 +124,9 @@ class Payout(db.Model):
         CheckConstraint("amount_fen > 0", name="amount_positive"),
         CheckConstraint("attempt >= 1", name="attempt_positive"),
         Index("ix_payouts_status_next", "status", "next_attempt_at"),
+        # The console's lists, newest first: withdrawals (kind) and payouts by status.
+        Index("ix_payouts_kind_id", "kind", "id"),
+        Index("ix_payouts_status_id", "status", "id"),
         Index("ix_payouts_user_created", "user_id", "created_at"),
     )
 

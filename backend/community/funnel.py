@@ -31,6 +31,8 @@ MAX_DAYS = 366
 # A day's paid orders are frozen this long after the day ends: a payment committed a
 # little after midnight with paid_at just before it is still counted.
 SETTLE = timedelta(hours=1)
+SHOP = "shop"  # funnel_paid_daily's whole-shop row of a day (dim_id 0)
+PAID_DIMS = ("distributor", "product", SHOP)
 COLUMNS = ("paid_orders", *COUNTERS[:-1], "join_rate", "show_rate", "open_rate", "join_rate_of_shown",
            "avg_join_seconds")
 
@@ -51,8 +53,10 @@ def check_range(from_day: date, to_day: date) -> None:
 
 def _paid_by(day: date, dim: str):
     """SELECT dim_id, count(*) of the orders paid on ``day``; the product of an order is
-    its first line's (as on its invite)."""
+    its first line's (as on its invite); the shop is one row (dim_id 0)."""
     start, end = day_bounds(day)
+    if dim == SHOP:
+        return select(literal(0), func.count()).where(Order.paid_at >= start, Order.paid_at < end)
     first_product = (select(OrderItem.product_id).where(OrderItem.order_id == Order.id)
                      .order_by(OrderItem.id).limit(1).correlate(Order).scalar_subquery())
     value = Order.level1_id if dim == "distributor" else first_product
@@ -67,7 +71,7 @@ def roll_up_paid_day(day: date) -> bool:
             db.session.add(FunnelPaidDay(day=day, rolled_at=utcnow()))
     except IntegrityError:
         return False
-    for dim in ("distributor", "product"):
+    for dim in PAID_DIMS:
         counted = _paid_by(day, dim).subquery()
         columns = list(counted.c)
         db.session.execute(FunnelPaidDaily.__table__.insert().from_select(
@@ -96,7 +100,8 @@ def ensure_paid_rollups(from_day: date, to_day: date) -> list[date]:
 
 def _paid(from_day: date, to_day: date, by: str) -> dict:
     live_days = ensure_paid_rollups(from_day, to_day)
-    dim = "product" if by == "product" else "distributor"  # by day: any one dimension sums to the total
+    # By day: the shop's one row a day (a month is 30 rows, not a row per distributor a day).
+    dim = SHOP if by == "day" else by
     key = FunnelPaidDaily.day if by == "day" else FunnelPaidDaily.dim_id
     paid: dict = dict(db.session.execute(
         select(key, func.sum(FunnelPaidDaily.paid_orders)).where(

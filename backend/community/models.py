@@ -179,8 +179,9 @@ class FunnelDaily(db.Model):
 
 
 class FunnelPaidDaily(db.Model):
-    """Paid orders by paid day and one dimension (distributor or product), for days that
-    are over (listed in ``FunnelPaidDay``); later days are counted from the orders table."""
+    """Paid orders by paid day and one dimension (distributor, product, or the whole shop:
+    dim ``shop``, dim_id 0), for days that are over (listed in ``FunnelPaidDay``); later
+    days are counted from the orders table."""
 
     __tablename__ = "funnel_paid_daily"
 

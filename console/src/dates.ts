@@ -18,3 +18,9 @@ export function lastDays(n: number): [string, string] {
   const today = shopToday();
   return [addDays(today, 1 - n), today];
 }
+
+/** The last `n` closed shop days, yesterday the last: [first, last] (both inclusive). */
+export function closedDays(n: number): [string, string] {
+  const today = shopToday();
+  return [addDays(today, -n), addDays(today, -1)];
+}
