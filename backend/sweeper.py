@@ -3,7 +3,8 @@
 It re-enqueues payouts a worker has not finished (Redis lost the job, a worker
 died, a retry is due), asks WeChat again about refunds whose answer was lost, and
 cancels unpaid orders past their deadline; it also rolls up the dashboard's closed
-days (``backend/admin/dashboard.py``) and, once a day, has the analytics page's
+days and advances today's running figures (``backend/admin/dashboard.py``,
+``running_day.py``) and, once a day, has the analytics page's
 opening range computed (``backend/analytics/jobs.py``). It talks to Redis only to enqueue (and to
 notice a Redis that came back empty, whose leaderboards it has rebuilt), so during a
 Redis outage it simply finds the same rows again on its next pass.
@@ -23,7 +24,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from backend.admin import dashboard
+from backend.admin import dashboard, running_day
 from backend.analytics.jobs import enqueue_warm_if_due
 from backend.commission import payouts
 from backend.commission.jobs import enqueue_credit, enqueue_transfers
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 def sweep_once() -> dict:
     cfg = current_app.config["FISSION"]
     stats = {"payouts": 0, "refunds": 0, "cancelled_orders": 0, "campaigns": 0, "board_rebuilds": 0,
-             "analytics_warm": 0, "daily_stats": 0}
+             "analytics_warm": 0, "daily_stats": 0, "running_day": 0}
     with unit_of_work("sweep: due payouts"):
         due = payouts.due_payouts(older_than=timedelta(seconds=cfg.payout_sweep_after_seconds))
     pending = [pid for pid, status in due if status == "pending"]
@@ -65,6 +66,11 @@ def sweep_once() -> dict:
             stats["daily_stats"] = len(dashboard.roll_up_due())
     except Exception:  # rolled back; the next pass tries again, the dashboard counts a missing day live
         log.exception("could not roll up the dashboard's daily figures")
+    try:
+        with unit_of_work("sweep: today so far"):
+            stats["running_day"] = int(running_day.advance())
+    except Exception:  # rolled back; the dashboard counts the longer tail live meanwhile
+        log.exception("could not advance today's running figures")
 
     with unit_of_work("sweep: expired orders"):
         expired = expiry.expired_unpaid_order_ids()

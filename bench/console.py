@@ -201,12 +201,14 @@ def console_data(url: str) -> dict:
 
 def app_side(env: dict, rebuild_funnel: bool, rebuild_boards: bool) -> None:
     """What the app computes itself: the funnel rollup of the invites (community.rebuild),
-    the dashboard's closed days (the sweeper's ``roll_up_due``) and the leaderboards from
+    the dashboard's closed days (the sweeper's ``roll_up_due``), the analytics page's
+    opening range (the sweeper's daily warm-up) and the leaderboards from
     the ledger (jobs_rebuild), in an app context here."""
     os.environ.update(env)  # the app config is read from the environment
     sys.path.insert(0, str(ROOT))
     from backend import create_app
-    from backend.admin import dashboard
+    from backend.admin import dashboard, running_day
+    from backend.analytics import jobs as analytics_jobs
     from backend.community import funnel, rebuild
     from backend.extensions import db
     from backend.leaderboard import jobs_rebuild
@@ -226,6 +228,13 @@ def app_side(env: dict, rebuild_funnel: bool, rebuild_boards: bool) -> None:
         with unit_of_work("bench dashboard rollup"):  # the sweeper's step, as a running shop has it
             rolled = dashboard.roll_up_due()
         print(f"  dashboard: {len(rolled)} closed days rolled up in {time.monotonic() - t:.1f}s", flush=True)
+        t = time.monotonic()
+        with unit_of_work("bench running day"):  # the sweeper's step on every pass
+            running_day.advance()
+        print(f"  today so far (the sweeper's running row) advanced in {time.monotonic() - t:.1f}s", flush=True)
+        t = time.monotonic()
+        analytics_jobs.warm_job()  # the sweeper's daily job: the analytics page's opening range
+        print(f"  analytics opening range computed (the daily warm-up) in {time.monotonic() - t:.1f}s", flush=True)
         if rebuild_boards:  # kept in Redis between runs on the same database
             t = time.monotonic()
             boards = jobs_rebuild.rebuild_all()
@@ -241,6 +250,7 @@ def endpoints(ids: dict) -> list[tuple[str, str, dict]]:
     """(label, path, query) of each first-screen call, in the console's page order."""
     today = ids["today"]
     window = {"from": (today - timedelta(days=29)).isoformat(), "to": (today + timedelta(days=1)).isoformat()}
+    closed = {"from": (today - timedelta(days=30)).isoformat(), "to": today.isoformat()}
     return [
         ("GET /admin/dashboard", "/api/v1/admin/dashboard", {}),
         ("GET /admin/users?page=1&per_page=20", "/api/v1/admin/users", {"page": 1, "per_page": 20}),
@@ -261,7 +271,8 @@ def endpoints(ids: dict) -> list[tuple[str, str, dict]]:
         ("GET /admin/community/groups", "/api/v1/admin/community/groups", {}),
         ("GET /admin/community/funnel?by=day", "/api/v1/admin/community/funnel", {"by": "day", **window}),
         ("GET /admin/analytics/depth", "/api/v1/admin/analytics/depth", {}),
-        ("GET /admin/analytics/fission", "/api/v1/admin/analytics/fission", window),
+        # the page opens on the 30 closed days up to yesterday (T+1, precomputed by the sweeper)
+        ("GET /admin/analytics/fission", "/api/v1/admin/analytics/fission", closed),
         ("GET /admin/accounts", "/api/v1/admin/accounts", {}),
     ]
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 from helpers import buy, chain, create_product, drain, finance_client, login
 
-from backend.admin import dashboard
-from backend.admin.models import ShopDailyCommission, ShopDailyStats
+from backend.admin import dashboard, running_day
+from backend.admin.models import ShopDailyCommission, ShopDailyStats, ShopRunningCommission, ShopRunningDay
 from backend.extensions import db
-from backend.timeutil import SHOP_TZ
+from backend.timeutil import SHOP_TZ, shop_day_bounds, utcnow
 
 FIGURES = ("gmv_fen", "paid_orders", "refunded_fen", "commission_credited_fen", "new_users", "new_distributors")
 
@@ -74,7 +74,7 @@ def test_the_rollup_recomputes_a_day_idempotently(live, ops):
     today = dashboard.shop_today(now)
     with live.app.app_context():
         try:
-            live_today = dashboard.figures(*dashboard.funnel.day_bounds(today))
+            live_today = dashboard.figures(*shop_day_bounds(today))
             first = dashboard.roll_up_day(today)
             db.session.commit()
             second = dashboard.roll_up_day(today)
@@ -83,7 +83,7 @@ def test_the_rollup_recomputes_a_day_idempotently(live, ops):
             [row] = db.session.scalars(db.select(ShopDailyStats).where(ShopDailyStats.day == today)).all()
             assert {name: getattr(row, name) for name in FIGURES} == first
             # once today has closed, the dashboard reads it from the rollup, not live
-            later = dashboard.funnel.day_bounds(today)[1] + timedelta(hours=2)
+            later = shop_day_bounds(today)[1] + timedelta(hours=2)
             db.session.execute(db.update(ShopDailyStats).where(ShopDailyStats.day == today).values(gmv_fen=123))
             db.session.commit()
             seen = dashboard.dashboard(now=later)
@@ -97,5 +97,47 @@ def test_the_rollup_recomputes_a_day_idempotently(live, ops):
             db.session.rollback()
             for model in (ShopDailyCommission, ShopDailyStats):
                 db.session.execute(db.delete(model).where(model.day >= today - timedelta(days=1)))
+            db.session.commit()
+            db.session.remove()
+
+
+def test_today_is_its_running_row_plus_the_minutes_since(live, ops):
+    """The sweeper advances today's running row a slice at a time; the dashboard adds
+    the minutes since, so today's figures are the same whichever way they were counted."""
+    product = create_product(ops, price_fen=9_100)
+    _, b, c = chain(live)
+    buy(live, c, product["id"])
+    drain(live)
+    try:
+        with live.app.app_context():
+            start, _ = shop_day_bounds(dashboard.shop_today())
+            assert running_day.advance(now=utcnow() + running_day.LAG)  # the slice ends now
+            db.session.commit()
+            assert not running_day.advance(now=utcnow() + running_day.LAG - timedelta(seconds=30))  # nothing new
+            row = db.session.get(ShopRunningDay, dashboard.shop_today())
+            assert {name: getattr(row, name) for name in FIGURES} == dashboard.figures(start, row.through)
+            earned = db.session.get(ShopRunningCommission, (row.day, b.id)).commission_fen
+            assert earned >= 910
+            db.session.remove()
+        # an order paid after the slice is counted live on top of the row
+        before = _read(ops)
+        buy(live, c, product["id"])
+        drain(live)
+        after = _read(ops)
+        assert _delta(after["today"], before["today"])["gmv_fen"] == 9_100
+        assert _delta(after["today"], before["today"])["paid_orders"] == 1
+        top = {row["user"]["id"]: row["commission_fen"] for row in after["top_distributors"]}
+        assert top.get(b.id) == earned + 910 or (b.id not in top and len(top) == dashboard.TOP)
+        with live.app.app_context():
+            assert running_day.advance(now=utcnow() + running_day.LAG)
+            db.session.commit()
+            row = db.session.get(ShopRunningDay, dashboard.shop_today())
+            assert {name: getattr(row, name) for name in FIGURES} == dashboard.figures(start, row.through)
+            db.session.remove()
+        assert _read(ops)["today"] == after["today"]  # moved into the row, counted once
+    finally:
+        with live.app.app_context():
+            for model in (ShopRunningCommission, ShopRunningDay):
+                db.session.execute(db.delete(model))
             db.session.commit()
             db.session.remove()

@@ -7,9 +7,11 @@
   replaces its rows: running it twice gives the same figures. The sweeper rolls up the
   missing days of the last 30 and rolls the last two closed days once more after they
   settled (``roll_up_due``); ``flask fission dashboard-rollup`` does it on demand.
-* Today is read live with the same range scans from today's Shanghai midnight.
-* Payouts by status use the ``(status, next_attempt_at)`` index; the group join rate
-  comes from the community funnel's rollups.
+* Today (and a day not rolled up yet) is its running row, which the sweeper advances a
+  slice at a time (``running_day``), plus the minutes since, counted live with the
+  same range scans (``shop_figures``).
+* Payouts by status read the ``(status, id, amount_fen)`` index alone; the group join
+  rate comes from the community funnel's rollups.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, func, select, text
 
 from backend import read_cache
+from backend.admin import running_day
 from backend.admin.models import ShopDailyCommission, ShopDailyStats
+from backend.admin.shop_figures import FIGURES, commission_by_user, figures
 from backend.auth.models import User
-from backend.commission.models import LedgerEntry, Payout
+from backend.commission.models import Payout
 from backend.community import funnel
 from backend.extensions import db
-from backend.orders.models import Order, Refund
-from backend.timeutil import SHOP_TZ, as_utc, utcnow
+from backend.timeutil import as_utc, shop_day_bounds, shop_today, utcnow
 
 DAYS = 30
 TOP = 10
@@ -34,48 +37,19 @@ CANDIDATES = 200  # the closed days' leaders kept for the top 10
 # with paid_at just before it is still counted), and rolled again once this much later.
 SETTLE = timedelta(hours=1)
 RESETTLE = timedelta(hours=3)
-FIGURES = ("gmv_fen", "paid_orders", "refunded_fen", "commission_credited_fen", "new_users", "new_distributors")
 PAYOUT_STATES = {"pending": ("pending",), "failed": ("failed",),
                  "in_transit": ("submitting", "wait_user_confirm", "processing")}
 
 
-def shop_today(now: datetime | None = None) -> date:
-    return as_utc(now or utcnow()).astimezone(SHOP_TZ).date()
-
-
-def _count(column, start: datetime, end: datetime) -> int:
-    return int(db.session.scalar(select(func.count()).where(column >= start, column < end)) or 0)
-
-
-def figures(start: datetime, end: datetime) -> dict:
-    """The shop's figures over ``[start, end)``: one index range scan each."""
-    gmv, paid = db.session.execute(select(func.coalesce(func.sum(Order.paid_fen), 0), func.count()).where(
-        Order.paid_at >= start, Order.paid_at < end)).one()
-    refunded = db.session.scalar(select(func.coalesce(func.sum(Refund.amount_fen), 0)).where(
-        Refund.succeeded_at >= start, Refund.succeeded_at < end, Refund.status == "succeeded"))
-    credited = db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0)).where(
-        LedgerEntry.kind == "commission_earned", LedgerEntry.created_at >= start, LedgerEntry.created_at < end))
-    return {"gmv_fen": int(gmv), "paid_orders": int(paid), "refunded_fen": int(refunded),
-            "commission_credited_fen": int(credited), "new_users": _count(User.created_at, start, end),
-            "new_distributors": _count(User.distributor_since, start, end)}
-
-
-def _commission_by_user(start: datetime, end: datetime):
-    return (select(LedgerEntry.user_id, func.sum(LedgerEntry.amount_fen))
-            .where(LedgerEntry.kind == "commission_earned", LedgerEntry.created_at >= start,
-                   LedgerEntry.created_at < end, LedgerEntry.user_id.is_not(None))
-            .group_by(LedgerEntry.user_id))
-
-
 def roll_up_day(day: date, now: datetime | None = None) -> dict:
     """Recompute one Shanghai day's rows (idempotent: the day's rows are replaced)."""
-    start, end = funnel.day_bounds(day)
+    start, end = shop_day_bounds(day)
     values = figures(start, end)
     db.session.execute(delete(ShopDailyCommission).where(ShopDailyCommission.day == day))
     db.session.execute(delete(ShopDailyStats).where(ShopDailyStats.day == day))
     db.session.add(ShopDailyStats(day=day, rolled_at=now or utcnow(), **values))
     rows = [{"day": day, "user_id": uid, "commission_fen": int(fen)}
-            for uid, fen in db.session.execute(_commission_by_user(start, end)) if fen]
+            for uid, fen in db.session.execute(commission_by_user(start, end)) if fen]
     if rows:
         db.session.execute(ShopDailyCommission.__table__.insert(), rows)
     db.session.flush()
@@ -83,7 +57,7 @@ def roll_up_day(day: date, now: datetime | None = None) -> dict:
 
 
 def _closed(day: date, now: datetime, after: timedelta = SETTLE) -> bool:
-    return funnel.day_bounds(day)[1] + after <= now
+    return shop_day_bounds(day)[1] + after <= now
 
 
 def roll_up_due(now: datetime | None = None) -> list[date]:
@@ -98,7 +72,7 @@ def roll_up_due(now: datetime | None = None) -> list[date]:
     for n, day in enumerate(days):
         if not _closed(day, now):
             continue
-        settled_again = funnel.day_bounds(day)[1] + RESETTLE
+        settled_again = shop_day_bounds(day)[1] + RESETTLE
         if day not in rolled or n < 2 and settled_again <= now and as_utc(rolled[day]) < settled_again:
             due.append(day)
     for day in due:
@@ -120,7 +94,7 @@ def _series(now: datetime) -> list[dict]:
     series = []
     for n in range(DAYS):
         day = first + timedelta(days=n)
-        values = stored.get(day) or figures(*funnel.day_bounds(day))
+        values = stored.get(day) or running_day.day_figures(day, now)
         series.append({"day": day.isoformat(), **values})
     return series
 
@@ -171,8 +145,8 @@ def _top_distributors(now: datetime) -> list[dict]:
             select(ShopDailyCommission.user_id, func.sum(ShopDailyCommission.commission_fen).label("fen"))
             .where(ShopDailyCommission.day >= first, ShopDailyCommission.day < today)
             .group_by(ShopDailyCommission.user_id).order_by(text("fen DESC")).limit(CANDIDATES))])}
-    for uid, fen in db.session.execute(_commission_by_user(*funnel.day_bounds(today))):
-        totals[uid] = int(totals.get(uid, 0)) + int(fen or 0)
+    for uid, fen in running_day.leaders(today, now, CANDIDATES).items():
+        totals[uid] = int(totals.get(uid, 0)) + fen
     top = sorted(((int(fen), uid) for uid, fen in totals.items() if fen), key=lambda t: (-t[0], t[1]))[:TOP]
     names = dict(db.session.execute(select(User.id, User.nickname).where(User.id.in_([u for _, u in top]))).all())
     return [{"user": {"id": uid, "nickname": names.get(uid)}, "commission_fen": fen} for fen, uid in top]

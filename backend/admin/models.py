@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Date, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.extensions import UTCDateTime, db
@@ -64,3 +64,32 @@ class ShopDailyCommission(db.Model):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     commission_fen: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ShopRunningDay(db.Model):
+    """The current Asia/Shanghai day so far: its figures up to ``through``, advanced by the
+    sweeper a slice at a time (``backend/admin/running_day.py``), so a reader counts
+    only the minutes since ``through`` live. Dropped once the day is rolled up whole."""
+
+    __tablename__ = "shop_running_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    through: Mapped[datetime] = mapped_column(UTCDateTime)
+    gmv_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    paid_orders: Mapped[int] = mapped_column(Integer, default=0)
+    refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    commission_credited_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    new_users: Mapped[int] = mapped_column(Integer, default=0)
+    new_distributors: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ShopRunningCommission(db.Model):
+    """One distributor's commission earned so far on the running day (up to its ``through``);
+    indexed by amount so the day's leaders are an index range, not a sort."""
+
+    __tablename__ = "shop_running_commissions"
+    __table_args__ = (Index("ix_shop_running_commissions_day_fen", "day", "commission_fen"),)
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    commission_fen: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -124,9 +124,10 @@ class Payout(db.Model):
         CheckConstraint("amount_fen > 0", name="amount_positive"),
         CheckConstraint("attempt >= 1", name="attempt_positive"),
         Index("ix_payouts_status_next", "status", "next_attempt_at"),
-        # The console's lists, newest first: withdrawals (kind) and payouts by status.
+        # The console's lists, newest first: withdrawals (kind) and payouts by status;
+        # with the amount, the dashboard's sums by status read the index alone.
         Index("ix_payouts_kind_id", "kind", "id"),
-        Index("ix_payouts_status_id", "status", "id"),
+        Index("ix_payouts_status_id", "status", "id", "amount_fen"),
         Index("ix_payouts_user_created", "user_id", "created_at"),
     )
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import Date, func, literal, select
 from sqlalchemy.exc import IntegrityError
 
+from backend.admin import running_day
 from backend.auth.models import User
 from backend.catalog.models import Product
 from backend.cells import text_cell
@@ -24,7 +25,7 @@ from backend.community.rollups import COUNTERS
 from backend.errors import ApiError
 from backend.extensions import db
 from backend.orders.models import Order, OrderItem
-from backend.timeutil import SHOP_TZ, utcnow
+from backend.timeutil import shop_day_bounds, utcnow
 
 BY = ("day", "distributor", "product", "group")
 MAX_DAYS = 366
@@ -35,12 +36,6 @@ SHOP = "shop"  # funnel_paid_daily's whole-shop row of a day (dim_id 0)
 PAID_DIMS = ("distributor", "product", SHOP)
 COLUMNS = ("paid_orders", *COUNTERS[:-1], "join_rate", "show_rate", "open_rate", "join_rate_of_shown",
            "avg_join_seconds")
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """A Shanghai day as UTC instants (SQLite compares the stored UTC text)."""
-    start = datetime.combine(day, time(0), SHOP_TZ).astimezone(UTC)
-    return start, datetime.combine(day + timedelta(days=1), time(0), SHOP_TZ).astimezone(UTC)
 
 
 def check_range(from_day: date, to_day: date) -> None:
@@ -54,7 +49,7 @@ def check_range(from_day: date, to_day: date) -> None:
 def _paid_by(day: date, dim: str):
     """SELECT dim_id, count(*) of the orders paid on ``day``; the product of an order is
     its first line's (as on its invite); the shop is one row (dim_id 0)."""
-    start, end = day_bounds(day)
+    start, end = shop_day_bounds(day)
     if dim == SHOP:
         return select(literal(0), func.count()).where(Order.paid_at >= start, Order.paid_at < end)
     first_product = (select(OrderItem.product_id).where(OrderItem.order_id == Order.id)
@@ -91,7 +86,7 @@ def ensure_paid_rollups(from_day: date, to_day: date) -> list[date]:
     for day in days:
         if day in done:
             continue
-        if day_bounds(day)[1] + SETTLE <= now:
+        if shop_day_bounds(day)[1] + SETTLE <= now:
             roll_up_paid_day(day)
         else:
             live.append(day)
@@ -108,6 +103,9 @@ def _paid(from_day: date, to_day: date, by: str) -> dict:
             FunnelPaidDaily.day >= from_day, FunnelPaidDaily.day < to_day, FunnelPaidDaily.dim == dim)
         .group_by(key)).all())
     for day in live_days:
+        if dim == SHOP:  # today's running row and the minutes since, not a count from midnight
+            paid[day] = paid.get(day, 0) + running_day.paid_orders(day, utcnow())
+            continue
         for dim_id, count in db.session.execute(_paid_by(day, dim)).all():
             k = day if by == "day" else dim_id
             paid[k] = paid.get(k, 0) + count
