@@ -7,6 +7,8 @@ Revises: 0011_admin_console
   funnel by day (and the dashboard's group join rate) read 30 rows for a month instead
   of a row per distributor per day. Days already rolled up get theirs from the product
   rows (every paid order is in exactly one of them, 0 for an order without lines).
+* ``funnel_daily`` / ``funnel_paid_daily`` get (dim, day): a report reads one
+  dimension over a range of days, not every dimension's rows of those days.
 * ``payouts`` gets (kind, id) and (status, id, amount_fen): the withdrawals list and
   the payouts list by status, newest first, without a sort, and the dashboard's sums
   by status from the index alone.
@@ -33,6 +35,9 @@ def upgrade():
         "SELECT p.day, 'shop', 0, SUM(p.paid_orders) FROM funnel_paid_daily p WHERE p.dim = 'product' "
         "AND NOT EXISTS (SELECT 1 FROM funnel_paid_daily s WHERE s.day = p.day AND s.dim = 'shop') "
         "GROUP BY p.day"))
+    for table in ("funnel_daily", "funnel_paid_daily"):  # one dimension over a range of days
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.create_index(f"ix_{table}_dim_day", ["dim", "day"], unique=False)
     with op.batch_alter_table("payouts", schema=None) as batch_op:
         batch_op.create_index("ix_payouts_kind_id", ["kind", "id"], unique=False)
         batch_op.create_index("ix_payouts_status_id", ["status", "id", "amount_fen"], unique=False)
@@ -62,6 +67,9 @@ def upgrade():
 def downgrade():
     op.drop_table("shop_running_commissions")
     op.drop_table("shop_running_days")
+    for table in ("funnel_daily", "funnel_paid_daily"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_index(f"ix_{table}_dim_day")
     with op.batch_alter_table("payouts", schema=None) as batch_op:
         batch_op.drop_index("ix_payouts_status_id")
         batch_op.drop_index("ix_payouts_kind_id")
