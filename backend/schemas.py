@@ -26,8 +26,13 @@ class Timestamp(fields.DateTime):
         return as_utc(super()._deserialize(value, attr, data, **kwargs))
 
 
+# Past this a page is empty on any shop (a million rows at 100 a page is 10,000 pages),
+# and below it the offset always fits the database's integer.
+MAX_PAGE = 1_000_000
+
+
 class PageArgs(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 

@@ -11,7 +11,7 @@ from backend.schemas import PageArgs, Timestamp, list_schema
 class AuditListArgs(PageArgs):
     q = fields.String(validate=validate.Length(min=1, max=100),
                       metadata={"description": "part of the path, action, admin name or target id"})
-    admin_id = fields.Integer(validate=validate.Range(min=1))
+    admin_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     action = fields.String(validate=validate.Length(min=1, max=128))
     target_type = fields.String(validate=validate.Length(min=1, max=32))
     target_id = fields.String(validate=validate.Length(min=1, max=64))

@@ -123,7 +123,7 @@ class SettingsSchema(Schema):
     min_transfer_fen = fields.Integer(strict=True, validate=validate.Range(min=10, max=10**8))
     legacy_min_transfer_fen = fields.Integer(strict=True, validate=validate.Range(min=30, max=10**8))
     daily_transfer_limit_fen = fields.Integer(strict=True, validate=validate.Range(min=0, max=10**10))
-    version = fields.Integer(strict=True, validate=validate.Range(min=0), metadata={
+    version = fields.Integer(strict=True, validate=validate.Range(min=0, max=2**31 - 1), metadata={
         "description": "counts the saves. In a PUT (optional; or the If-Match header, the ETag of the "
                        "read): save only if the settings are still at this version, else 409 STALE_SETTINGS"})
 
