@@ -148,7 +148,9 @@ def v2_sign(fields: dict, key: str = SANDBOX_PAY_API_KEY) -> str:
     return hashlib.md5(f"{text}&key={key}".encode()).hexdigest().upper()
 
 
-def notify_xml(out_trade_no: str, total_fee: int, openid: str, *, key: str = SANDBOX_PAY_API_KEY) -> bytes:
+def notify_xml(out_trade_no: str, total_fee: int, openid: str, *, key: str = SANDBOX_PAY_API_KEY,
+               **overrides: str) -> bytes:
+    """A payment notify as WeChat signs it; ``overrides`` replace fields before signing."""
     fields = {
         "appid": SANDBOX_APPID, "mch_id": SANDBOX_MCH_ID, "nonce_str": uuid.uuid4().hex,
         "result_code": "SUCCESS", "return_code": "SUCCESS", "openid": openid, "is_subscribe": "N",
@@ -156,6 +158,7 @@ def notify_xml(out_trade_no: str, total_fee: int, openid: str, *, key: str = SAN
         "cash_fee": str(total_fee), "out_trade_no": out_trade_no,
         "transaction_id": "4200" + uuid.uuid4().hex[:24],
         "time_end": "20250101120000",
+        **overrides,
     }
     fields["sign"] = v2_sign(fields, key)
     body = "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in fields.items())

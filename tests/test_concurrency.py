@@ -102,7 +102,7 @@ def test_ten_identical_payment_notifies_pay_once(live, admin_token):
     assert earned == 2
 
 
-def test_forged_or_wrong_amount_notify_changes_nothing(live, admin_token):
+def test_forged_wrong_amount_or_currency_notify_changes_nothing(live, admin_token):
     ops = admin(live, admin_token)
     set_settings(ops, level1_bp=1000, level2_bp=500, cap_bp=3000, payout_rail="wallet", hold_days=0)
     a, b, c = chain(live)
@@ -111,9 +111,14 @@ def test_forged_or_wrong_amount_notify_changes_nothing(live, admin_token):
 
     forged = notify_xml(order["out_trade_no"], 5_000, openid, key="NotTheMerchantKey" + "0" * 15)
     underpaid = notify_xml(order["out_trade_no"], 1, openid)  # correctly signed, wrong amount
+    # correctly signed, the right number, but of another currency or kind of payment
+    in_dollars = notify_xml(order["out_trade_no"], 5_000, openid, fee_type="USD")
+    native_qr = notify_xml(order["out_trade_no"], 5_000, openid, trade_type="NATIVE")
 
     assert "FAIL" in post_notify(live, forged)
     assert "FAIL" in post_notify(live, underpaid)
+    assert "FAIL" in post_notify(live, in_dollars)
+    assert "FAIL" in post_notify(live, native_qr)
     # the same forged body from ten hands at once fails ten times
     assert all("FAIL" in reply for reply in in_parallel([lambda: post_notify(live, forged)] * 10))
     drain(live)

@@ -41,7 +41,8 @@ def cancel_if_unpaid(order_id: int) -> bool:
         state = {"trade_state": "NOTEXIST"}  # WeChat never saw it: nothing to close
     trade_state = state.get("trade_state")
     if trade_state in _PAID_TRADE_STATES:
-        mark_paid(out_trade_no, state["transaction_id"], int(state["total_fee"]))
+        mark_paid(out_trade_no, state["transaction_id"], int(state["total_fee"]),
+                  fee_type=state.get("fee_type"), trade_type=state.get("trade_type"))
         return False
     if trade_state == "USERPAYING":
         return False  # the user is entering a password right now: ask again later
@@ -52,7 +53,8 @@ def cancel_if_unpaid(order_id: int) -> bool:
             if exc.code == "ORDERPAID":  # paid after our query: record it, never cancel
                 state = wechat().query_order(out_trade_no)
                 if state.get("trade_state") in _PAID_TRADE_STATES:
-                    mark_paid(out_trade_no, state["transaction_id"], int(state["total_fee"]))
+                    mark_paid(out_trade_no, state["transaction_id"], int(state["total_fee"]),
+                  fee_type=state.get("fee_type"), trade_type=state.get("trade_type"))
                 return False
             if exc.code not in ("ORDERNOTEXIST", "ORDERCLOSED"):
                 raise

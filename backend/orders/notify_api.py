@@ -39,11 +39,12 @@ def payment_notify():
     if data.get("return_code") != "SUCCESS" or data.get("result_code") != "SUCCESS":
         return _xml("SUCCESS", "OK")  # a failed payment: nothing to record
     try:
-        payment.mark_paid(data["out_trade_no"], data["transaction_id"], int(data["total_fee"]))
+        payment.mark_paid(data["out_trade_no"], data["transaction_id"], int(data["total_fee"]),
+                          fee_type=data.get("fee_type"), trade_type=data.get("trade_type"))
     except payment.AmountMismatch as exc:
         db.session.rollback()  # a 200 answer: the boundary would commit
-        log.error("payment notify amount mismatch: %s", exc)
-        return _xml("FAIL", "amount mismatch")
+        log.error("payment notify does not match its order: %s", exc)
+        return _xml("FAIL", "amount, currency or trade type mismatch")
     except ApiError as exc:
         db.session.rollback()  # a 200 answer: the boundary would commit
         return _xml("FAIL", exc.message)

@@ -49,7 +49,11 @@ def start_payment(user: User, order: Order, client_ip: str) -> dict:
 
 
 class AmountMismatch(Exception):
-    pass
+    """The payment is not for what the order asks: another amount, currency or kind."""
+
+
+SHOP_CURRENCY = "CNY"
+TRADE_TYPE = "JSAPI"  # the mini-program's payment; WeChat leaves fee_type out for CNY
 
 
 @dataclass
@@ -59,8 +63,11 @@ class PaymentResult:
     payouts: int = 0  # pending payouts written: the credit job has work
 
 
-def mark_paid(out_trade_no: str, transaction_id: str, total_fee: int) -> PaymentResult:
-    """Record a verified payment. Locks the order; a repeat is a no-op.
+def mark_paid(out_trade_no: str, transaction_id: str, total_fee: int, *, fee_type: str | None = None,
+              trade_type: str | None = None) -> PaymentResult:
+    """Record a verified payment. Locks the order; a repeat is a no-op. ``fee_type`` and
+    ``trade_type`` are WeChat's, from the notify or the order query (a signed notify in
+    another currency, or of another kind of payment, does not pay a CNY JSAPI order).
 
     The busiest write of the shop, so it is plain Core SQL: one read (the order, the
     buyer, the two people above them and the order's lines), the order and buyer
@@ -70,6 +77,10 @@ def mark_paid(out_trade_no: str, transaction_id: str, total_fee: int) -> Payment
         raise ApiError("ORDER_NOT_FOUND", f"No order {out_trade_no}")
     if total_fee != read.total_fen:
         raise AmountMismatch(f"order {read.order_id}: paid {total_fee}, expected {read.total_fen}")
+    if (fee_type or SHOP_CURRENCY) != SHOP_CURRENCY:
+        raise AmountMismatch(f"order {read.order_id}: paid in {fee_type}, orders are in {SHOP_CURRENCY}")
+    if trade_type not in (None, TRADE_TYPE):  # an order query may leave it out
+        raise AmountMismatch(f"order {read.order_id}: a {trade_type} payment, orders are paid by {TRADE_TYPE}")
     if read.status != "pending_payment":
         if read.status == "cancelled":
             # We close the WeChat order before cancelling, so this means WeChat
