@@ -140,6 +140,10 @@ def test_no_token_or_a_bad_one_is_unauthorized(live, admin_token):
             assert error_of(r) == (401, "UNAUTHORIZED"), (headers, path, r.text)
     for path in ADMIN_READS:
         assert error_of(requests.get(live.api(path), timeout=30)) == (401, "UNAUTHORIZED"), path
+        # a token that is nobody's is 401 on admin routes too (a customer's own token is 403)
+        for bad in ("Bearer not-a-token", f"Bearer {admin_token[:-4]}AAAA", "Basic abc"):
+            r = requests.get(live.api(path), headers={"Authorization": bad}, timeout=30)
+            assert error_of(r) == (401, "UNAUTHORIZED"), (bad, path, r.text)
 
 
 # --- bad input -------------------------------------------------------------------------

@@ -52,6 +52,14 @@ def login_required(view):
     return errors("UNAUTHORIZED", "TOKEN_EXPIRED")(wrapper)
 
 
+def _is_user_token(token: str) -> bool:
+    try:
+        read(token, USER_SALT)
+    except ApiError:
+        return False
+    return True
+
+
 def admin_required(*roles: str):
     """Admins pass everywhere; other roles only where named."""
 
@@ -62,12 +70,14 @@ def admin_required(*roles: str):
             try:
                 payload, g.admin_token_expires_at = read_with_expiry(token, ADMIN_SALT)
             except ApiError as exc:
-                if exc.code == "UNAUTHORIZED":
+                if exc.code == "UNAUTHORIZED" and _is_user_token(token):
+                    # a customer, known to us, asking for an admin page: not allowed (403);
+                    # a token that is nobody's stays 401 (sign in again)
                     raise ApiError("FORBIDDEN", "This needs an admin account") from exc
                 raise
             admin = db.session.get(AdminUser, payload.get("aid"))
             if admin is None or not admin.active:
-                raise ApiError("FORBIDDEN", "This needs an admin account")
+                raise ApiError("UNAUTHORIZED", "This admin account no longer exists or was deactivated")
             if admin.role != "admin" and admin.role not in roles:
                 raise ApiError("FORBIDDEN", f"Role {admin.role} may not do this")
             g.admin = admin
