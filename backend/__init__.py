@@ -19,12 +19,13 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.from_mapping(config.flask_mapping())
     app.url_map.converters["int"] = IdConverter  # before any route is added
 
-    from backend import logs
+    from backend import logs, security_headers
     from backend.errors import register_error_handlers
     from backend.extensions import api, db, migrate, ping_idle_connections
     from backend.wechat.gateway import WeChatGateway
 
     logs.init_app(app)
+    security_headers.init_app(app)
     db.init_app(app)
     with app.app_context():
         for engine in db.engines.values():

@@ -191,7 +191,10 @@ def test_a_second_run_on_the_same_folder_is_refused_a_dead_worker_comes_back_and
     assert f"pid {first.process.pid}" in second.output, second.output
     assert "FISSION_INSTANCE_DIR" in second.output and "PORT" in second.output
     assert UP not in second.output
-    assert requests.get(first.health, timeout=10).status_code == 200
+    answer = requests.get(first.health, timeout=10)
+    assert answer.status_code == 200
+    assert "gunicorn" not in answer.headers.get("Server", "").lower()  # no server banner
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
     assert {p.pid for p in first.descendants()} == before  # nothing of the first was touched
     assert (first.instance / "logs" / "migrate.log").read_bytes() == migrate_log
 

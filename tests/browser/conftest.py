@@ -58,6 +58,7 @@ class Console:
         self.password = password
         self.api = Client(live, token)  # the same account, through the API, to check what the page did
         self.outside: list[str] = []  # requests the page tried to send off this machine
+        self.blocked: list[str] = []  # what its Content-Security-Policy refused
 
     def open(self, path: str) -> None:
         """Go to a console route (``/orders``) and wait for the page to settle."""
@@ -119,6 +120,8 @@ def console(live, browser, ops):
         page = context.new_page()
         outside: list[str] = []
         _guard_network(page, live, outside)
+        blocked: list[str] = []  # what the page's Content-Security-Policy refused (the app's own code)
+        page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
         page.goto(f"{live.url}/admin/login")
         page.fill("#login-username", username)
         page.fill("#login-password", password)
@@ -129,6 +132,7 @@ def console(live, browser, ops):
         assert r.status_code == 200, r.text
         c = Console(live, page, role, username, password, r.json()["token"])
         c.outside = outside
+        c.blocked = blocked
         consoles.append(c)
         return c
 
@@ -137,3 +141,4 @@ def console(live, browser, ops):
         context.close()
     for c in consoles:
         assert c.outside == [], f"the console tried to reach other hosts: {c.outside}"
+        assert c.blocked == [], f"the console's security policy refused: {c.blocked}"

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import requests
 from helpers import buy, chain, create_product, drain, live_code, tiny_png
+
+from backend.timeutil import SHOP_TZ
 
 
 def _pick(page, select: str, option: str) -> None:
@@ -140,7 +142,11 @@ def test_analytics_draws_its_charts_with_the_api_figures(console, live, ops):
     drain(live)
 
     c = console("operator")
+    # It opens on the 30 closed days up to yesterday (T+1); this order was paid today.
     c.open("/analytics")
+    today = datetime.now(SHOP_TZ).date()
+    assert f"to={today - timedelta(days=1)}" in c.page.url and f"from={today - timedelta(days=30)}" in c.page.url
+    c.open(f"/analytics?from={today - timedelta(days=29)}&to={today}")
     for chart in ("spread", "daily", "depth", "mix"):
         c.page.wait_for_selector(f"[data-test=an-chart-{chart}] canvas")
     first = c.page.url.split("from=")[1].split("&")[0]

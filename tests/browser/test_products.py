@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from playwright.sync_api import expect
+
 
 def field(name: str) -> str:
     """An el-input's native input (Element Plus puts the attributes on it) by data-test."""
@@ -20,7 +22,7 @@ def test_create_and_edit_a_product(console):
     dialog = page.locator(".el-dialog:visible")
     dialog.locator(field("product-title")).wait_for()
     # the focus is on the first field
-    page.wait_for_function("document.activeElement?.dataset.test === 'product-title'", timeout=3000)
+    expect(page.locator("[data-test=product-title]")).to_be_focused(timeout=3000)
     dialog.locator("[data-test=product-submit]").click()  # empty: refused by the form, nothing sent
     dialog.get_by_text("请填写商品名称").wait_for()
     dialog.locator(field("product-title")).fill(title)

@@ -4,6 +4,7 @@ another with a reason, opens a distributor and gives them their own (KOL) rates.
 from __future__ import annotations
 
 from helpers import distributor, login, set_settings
+from playwright.sync_api import expect
 
 
 def _pending(live, ops):
@@ -32,7 +33,7 @@ def test_approve_and_reject_pending_applications_from_the_list(console, live, op
 
     page.click(f"[data-test=reject-{second.id}]")
     dialog = page.locator(".el-dialog:visible")
-    page.wait_for_function("document.activeElement?.dataset.test === 'reason-input'", timeout=3000)
+    expect(page.locator("[data-test=reason-input]")).to_be_focused(timeout=3000)
     dialog.locator("[data-test=reason-confirm]").click()
     dialog.get_by_text("请填写原因").wait_for()  # a reason is required
     dialog.locator("[data-test=reason-input]").fill("phone number does not answer")
@@ -60,7 +61,7 @@ def test_set_kol_rates_on_the_user_page(console, live, ops):
 
     page.click("[data-test=rates]")
     dialog = page.locator(".el-dialog:visible")
-    page.wait_for_function("document.activeElement?.dataset.test === 'rate-level1'", timeout=3000)
+    expect(page.locator("[data-test=rate-level1]")).to_be_focused(timeout=3000)
     dialog.locator("[data-test=rate-level1]").fill("101")
     dialog.locator("[data-test=rates-submit]").click()
     dialog.get_by_text("0–100").wait_for()  # refused by the form
@@ -85,7 +86,7 @@ def test_move_a_user_under_another_inviter(console, live, ops):
     page.locator("[data-test=inviter]", has_text=old.user["nickname"]).wait_for()
     page.click("[data-test=move]")
     dialog = page.locator(".el-dialog:visible")
-    page.wait_for_function("document.activeElement?.dataset.test === 'move-target'", timeout=3000)
+    expect(page.locator("[data-test=move-target]")).to_be_focused(timeout=3000)
     dialog.locator("[data-test=move-target]").fill(str(new.id))
     dialog.locator("[data-test=move-submit]").click()
     dialog.get_by_text("请填写原因").wait_for()  # the reason is required
