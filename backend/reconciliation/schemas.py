@@ -111,6 +111,8 @@ class CounterpartySchema(Schema):
 
 class CounterpartyListArgs(PageArgs):
     kind = fields.String(validate=validate.OneOf(KINDS))
+    q = fields.String(validate=_text(validate.Length(min=1, max=64)),
+                      metadata={"description": "part of the name, or the start of the code"})
 
 
 class PartArgs(Schema):
@@ -178,6 +180,8 @@ class PurchaseOrderArgs(Schema):
 class ConvertLine(Schema):
     po_line_id = fields.Integer(validate=_id, required=True, strict=True)
     qty = fields.Integer(required=True, validate=_qty, strict=True)
+    use_po_price = fields.Boolean(load_default=False, metadata={
+        "description": "keep the PO price on this line (its difference under the policy not accepted)"})
 
 
 class ConvertArgs(Schema):
@@ -223,6 +227,8 @@ class DocumentSchema(Schema):
 class PurchaseOrderLineSchema(Schema):
     id = fields.Integer()
     part_id = fields.Integer()
+    part_no = fields.String()
+    brand = fields.String()
     qty = fields.Integer()
     received_qty = fields.Integer()
     unit_price = fields.Decimal(as_string=True)
@@ -232,6 +238,8 @@ class PurchaseOrderSchema(Schema):
     id = fields.Integer()
     number = fields.String()
     supplier_id = fields.Integer()
+    supplier_code = fields.String()
+    supplier_name = fields.String()
     order_date = fields.Date()
     currency = fields.String()
     lines = fields.List(fields.Nested(PurchaseOrderLineSchema))
