@@ -89,6 +89,8 @@ class CounterpartyArgs(Schema):
 
 class CounterpartyUpdateArgs(Schema):
     name = fields.String(validate=_name)
+    currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$"),
+                             metadata={"description": "documents made from now on take it; saved ones keep theirs"})
     billing_cycle = fields.String(validate=validate.OneOf(CYCLES))
     cutoff_day = fields.Integer(validate=validate.Range(min=0, max=31), strict=True)
     email = fields.String(validate=_email)

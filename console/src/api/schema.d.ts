@@ -14477,6 +14477,8 @@ export interface components {
         CounterpartyUpdateArgs: {
             /** @enum {string} */
             billing_cycle?: "weekly" | "semi_monthly" | "monthly";
+            /** @description documents made from now on take it; saved ones keep theirs */
+            currency?: string;
             cutoff_day?: number;
             email?: string;
             name?: string;
