@@ -85,7 +85,7 @@ def test_a_price_list_with_two_bad_rows_is_checked_then_applied(console, fin):
                        data={"effective_date": "2026-06-15"}).json()
     assert [(r["row"], r["column"]) for r in preview["report"]["rejected"]] == [(3, "unit_price"), (5, "part_no")]
     assert fin.get(f"{R}/suppliers/{supplier['id']}/price-lists").json() == []
-    c.shot("finance-price-list-checked")
+    c.shot("price-list-checked")
 
     page.click("[data-test=pl-apply]")
     page.locator("[data-test=pl-report][data-stage=applied]").wait_for()
@@ -109,7 +109,7 @@ def test_a_price_list_with_two_bad_rows_is_checked_then_applied(console, fin):
     assert table.locator("tr").count() == 2 and "0.012300" in table.inner_text()
     history = fin.get(f"{R}/parts/{good['id']}/price-history").json()
     assert {s["supplier_id"] for s in history["series"]} == {supplier["id"], second["id"]}
-    c.shot("finance-price-lists")
+    c.shot("price-lists")
 
 
 def test_a_po_after_a_mid_month_price_change_is_reviewed_accepted_within_tolerance_and_saved(console, fin):
@@ -133,7 +133,7 @@ def test_a_po_after_a_mid_month_price_change_is_reviewed_accepted_within_toleran
     c.open(f"/finance/purchase-orders?supplier_id={supplier['id']}")
     page = c.page
     page.locator(f"[data-test=po-status-{po['id']}]", has_text="未收货").wait_for()
-    c.shot("finance-purchase-orders")
+    c.shot("purchase-orders")
     page.click(f"[data-test=po-link-{po['id']}]")
     page.locator("[data-test=po-lines]").wait_for()
     _pick_date(page, "#conv-date", "2026-06-20")
@@ -154,7 +154,7 @@ def test_a_po_after_a_mid_month_price_change_is_reviewed_accepted_within_toleran
     page.locator("[data-test=conv-totals]", has_text="800.30").wait_for()
     # the review saved nothing
     assert fin.get(f"{R}/purchase-orders/{po['id']}").json()["lines"][0]["received_qty"] == 0
-    c.shot("finance-conversion-review")
+    c.shot("conversion-review")
 
     page.click("[data-test=conv-save]")
     page.locator(".el-message--success").first.wait_for()
@@ -175,13 +175,13 @@ def test_a_po_after_a_mid_month_price_change_is_reviewed_accepted_within_toleran
     qty = page.locator(f"[data-test=ret-qty-{lines[near_line]['id']}] input")
     qty.fill("10")
     qty.press("Tab")
-    c.shot("finance-return")
+    c.shot("return")
     page.click("[data-test=ret-save]")
     page.locator("[data-test=po-returns]", has_text=f"RT-{receipt['number']}").wait_for()
     [back] = fin.get(f"{R}/documents", params={"kind": "return", "counterparty_id": supplier["id"]}).json()["items"]
     detail = fin.get(f"{R}/documents/{back['id']}").json()
     assert [(x["part_id"], x["qty"], x["unit_price"]) for x in detail["lines"]] == [(near["id"], -10, "1.000500")]
-    c.shot("finance-purchase-order")
+    c.shot("purchase-order")
 
 
 def test_the_variance_page_filters_and_its_export_holds_the_rows_shown(console, fin):
@@ -218,7 +218,7 @@ def test_the_variance_page_filters_and_its_export_holds_the_rows_shown(console, 
     assert shown == {x["document"]: x["diff_amount"] for x in api_page["items"]}
     assert set(shown.values()) == {"3.00", "3.30"}
     page.locator("[data-test=var-by-supplier]", has_text="6.30").wait_for()
-    c.shot("finance-price-variance")
+    c.shot("price-variance")
 
     with page.expect_download() as info:
         page.click("[data-test=var-export]")
@@ -238,7 +238,7 @@ def test_an_operator_cannot_open_the_finance_pages_nor_call_their_api(console):
                  "/finance/counterparties", "/finance/parts"):
         op.open(path)
         op.page.wait_for_selector("[data-test=forbidden]")
-    op.shot("finance-forbidden")
+    op.shot("finance-pages-forbidden")
     for path in ("/purchase-orders", "/reports/price-variance", "/counterparties", "/parts"):
         r = op.api.get(f"{R}{path}")
         assert r.status_code == 403 and r.json()["error"]["code"] == "FORBIDDEN", path
