@@ -79,7 +79,10 @@ def test_a_price_list_with_two_bad_rows_is_checked_then_applied(console, fin):
     page.set_input_files("#pl-file", files=[{"name": "报价单.csv", "mimeType": "text/csv", "buffer": data}])
     page.click("[data-test=pl-check]")
     page.locator("[data-test=pl-report][data-stage=checked]").wait_for()
-    assert _rejected_rows(page) == [("3", "unit_price"), ("5", "part_no")]
+    # the page names the columns and reasons in Chinese (the API's words in the tooltip)
+    assert _rejected_rows(page) == [("3", "单价"), ("5", "型号")]
+    page.locator("[data-test=pl-rejected]", has_text="未知物料 NO-SUCH-PART / ST").wait_for()
+    page.locator("[data-test=pl-rejected]", has_text="不是数字").wait_for()
     # the API agrees, and the check saved nothing
     preview = fin.post(f"{R}/suppliers/{supplier['id']}/price-lists/preview", files={"file": ("p.csv", data)},
                        data={"effective_date": "2026-06-15"}).json()
@@ -89,7 +92,7 @@ def test_a_price_list_with_two_bad_rows_is_checked_then_applied(console, fin):
 
     page.click("[data-test=pl-apply]")
     page.locator("[data-test=pl-report][data-stage=applied]").wait_for()
-    assert _rejected_rows(page) == [("3", "unit_price"), ("5", "part_no")]
+    assert _rejected_rows(page) == [("3", "单价"), ("5", "型号")]
     page.locator("[data-test=pl-version-1]").wait_for()
     [version] = fin.get(f"{R}/suppliers/{supplier['id']}/price-lists").json()
     assert (version["version"], version["effective_date"], version["rows"]) == (1, "2026-06-15", 2)
