@@ -5,6 +5,7 @@ preview, a part's price history, the PO and document lists, the conversion previ
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 import pytest
 from helpers import finance_client, upload
@@ -149,6 +150,14 @@ def test_counterparties_are_searched_by_name_or_code(fin):
     assert [c["id"] for c in fin.get(f"{R}/counterparties", params={"q": one["code"]}).json()["items"]] == [one["id"]]
     assert fin.get(f"{R}/counterparties", params={"q": "%"}).json()["total"] == 0
     assert fin.get(f"{R}/counterparties", params={"per_page": 101}).status_code == 422
+    # the edit dialog changes the currency too
+    r = fin.patch(f"{R}/counterparties/{one['id']}", json={"currency": "USD", "price_tolerance": "0.0005"})
+    assert r.status_code == 200 and r.json()["currency"] == "USD"
+    assert Decimal(r.json()["price_tolerance"]) == Decimal("0.0005")
+    r = fin.patch(f"{R}/counterparties/{one['id']}", json={"currency": "usd"})
+    assert r.status_code == 422 and _code(r) == "VALIDATION_ERROR"
+    r = fin.patch(f"{R}/counterparties/99999999", json={"currency": "USD"})
+    assert r.status_code == 404 and _code(r) == "COUNTERPARTY_NOT_FOUND"
 
 
 def test_an_operator_is_refused_the_new_endpoints(live):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, exists, func, select
 
 from backend.extensions import db
 from backend.reconciliation import parts, pricing, receipts
@@ -63,11 +63,10 @@ def price_history(part_id: int) -> dict:
     return {"part": part, "series": list(series.values())}
 
 
-def _po_totals(po_ids=None):
-    query = (select(PurchaseOrderLine.po_id, func.count().label("lines"), func.sum(PurchaseOrderLine.qty).label("qty"),
-                    func.sum(PurchaseOrderLine.received_qty).label("received_qty"))
-             .group_by(PurchaseOrderLine.po_id))
-    return query.where(PurchaseOrderLine.po_id.in_(po_ids)) if po_ids is not None else query
+def _po_totals(po_ids: list[int]):
+    return (select(PurchaseOrderLine.po_id, func.count().label("lines"), func.sum(PurchaseOrderLine.qty).label("qty"),
+                   func.sum(PurchaseOrderLine.received_qty).label("received_qty"))
+            .where(PurchaseOrderLine.po_id.in_(po_ids)).group_by(PurchaseOrderLine.po_id))
 
 
 def _state(qty: int, received: int) -> str:
@@ -76,7 +75,7 @@ def _state(qty: int, received: int) -> str:
 
 def list_purchase_orders(args: dict) -> dict:
     """A page of POs, newest first, with their supplier, line count, quantities and state.
-    The sums are taken for the page's POs only, unless ``status`` filters on them."""
+    The sums are taken for the page's POs only; ``status`` filters by EXISTS on the lines."""
     query = select(PurchaseOrder.id)
     if args.get("supplier_id"):
         query = query.where(PurchaseOrder.supplier_id == args["supplier_id"])
@@ -87,10 +86,14 @@ def list_purchase_orders(args: dict) -> dict:
     if args.get("date_to"):
         query = query.where(PurchaseOrder.order_date <= args["date_to"])
     if args.get("status"):
-        totals = _po_totals().subquery()
-        query = query.join(totals, totals.c.po_id == PurchaseOrder.id).where(
-            {"open": totals.c.received_qty <= 0, "received": totals.c.received_qty >= totals.c.qty,
-             "partial": and_(totals.c.received_qty > 0, totals.c.received_qty < totals.c.qty)}[args["status"]])
+        # correlated EXISTS probes of the lines' po_id index: the newest page stops early
+        def line(*where):
+            return exists().where(PurchaseOrderLine.po_id == PurchaseOrder.id, *where)
+
+        got_some = line(PurchaseOrderLine.received_qty > 0)
+        still_open = line(PurchaseOrderLine.received_qty < PurchaseOrderLine.qty)
+        query = query.where({"open": ~got_some, "received": ~still_open,
+                             "partial": and_(got_some, still_open)}[args["status"]])
     page, per_page = args["page"], args["per_page"]
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     ids = db.session.scalars(query.order_by(PurchaseOrder.order_date.desc(), PurchaseOrder.id.desc())

@@ -169,6 +169,7 @@ class DocumentLine(db.Model):
         # rewrites only unindexed columns, so every row can be updated in place (a heap-only
         # update) without touching the indexes. Measured: 4.8 s -> 3.3 s for 200,000 lines.
         Index("ix_recon_document_lines_open", "counterparty_id", "doc_date"),
+        Index("ix_recon_document_lines_day", "doc_date"),  # the variance report by dates, all suppliers
     )
 
 

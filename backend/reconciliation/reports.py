@@ -37,7 +37,8 @@ def _shape(row) -> dict:
 def variance_page(args: dict) -> dict:
     """A page of the lines, the total count and the sums by supplier, brand and part."""
     query = variance_query(args)
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    total = db.session.scalar(select(func.count()).select_from(
+        variance_query(args, with_document=False).order_by(None).subquery()))
     page, per_page = args["page"], args["per_page"]
     rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
     summary = variance_summary(args)

@@ -6,7 +6,9 @@ Revises: 0011_admin_console
 * ix_recon_prices_part: one part's price history across every supplier (the lookup
   index leads with the supplier, so without this the history scans every price);
 * ix_recon_purchase_orders_date: the PO list, newest first, a page at a time;
-* ix_recon_documents_po_id: a PO's receipts on its detail page.
+* ix_recon_documents_po_id: a PO's receipts on its detail page;
+* ix_recon_document_lines_day: the price-variance report over a date range for all
+  suppliers (the open-lines index leads with the counterparty).
 """
 from alembic import op
 
@@ -23,9 +25,13 @@ def upgrade():
         batch_op.create_index('ix_recon_purchase_orders_date', ['order_date', 'id'], unique=False)
     with op.batch_alter_table('recon_documents', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_recon_documents_po_id'), ['po_id'], unique=False)
+    with op.batch_alter_table('recon_document_lines', schema=None) as batch_op:
+        batch_op.create_index('ix_recon_document_lines_day', ['doc_date'], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('recon_document_lines', schema=None) as batch_op:
+        batch_op.drop_index('ix_recon_document_lines_day')
     with op.batch_alter_table('recon_documents', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_recon_documents_po_id'))
     with op.batch_alter_table('recon_purchase_orders', schema=None) as batch_op:

@@ -221,6 +221,7 @@ def test_the_variance_page_filters_and_its_export_holds_the_rows_shown(console, 
     assert shown == {x["document"]: x["diff_amount"] for x in api_page["items"]}
     assert set(shown.values()) == {"3.00", "3.30"}
     page.locator("[data-test=var-by-supplier]", has_text="6.30").wait_for()
+    page.locator("[data-test=var-table] .el-loading-mask").wait_for(state="hidden")
     c.shot("price-variance")
 
     with page.expect_download() as info:
@@ -248,3 +249,53 @@ def test_an_operator_cannot_open_the_finance_pages_nor_call_their_api(console):
     r = op.api.post(f"{R}/suppliers/1/price-lists/preview", files={"file": ("p.csv", b"part_no,brand,unit_price\n")},
                     data={"effective_date": "2026-06-01"})
     assert r.status_code == 403
+
+
+def test_counterparties_and_parts_are_created_and_edited_on_their_pages(console, fin):
+    c = console("finance")
+    page = c.page
+    code = f"S{uuid.uuid4().hex[:8].upper()}"
+    c.open("/finance/counterparties")
+    page.click("[data-test=cp-create]")
+    page.locator("[data-test=cp-dialog]").wait_for()
+    page.fill("#cp-code", code)
+    page.fill("#cp-name", "苏州精密电子有限公司")
+    page.locator("[data-test=cp-cycle] label", has_text="半月").click()
+    page.fill("#cp-email", "ap@szjm.test, boss@szjm.test")
+    page.fill("#cp-price-tolerance", "0.0005")
+    c.shot("counterparty-dialog")
+    page.click("[data-test=cp-save]")
+    page.locator(".el-message--success").first.wait_for()
+    [made] = fin.get(f"{R}/counterparties", params={"q": code}).json()["items"]
+    assert (made["kind"], made["billing_cycle"], made["cutoff_day"], made["email"]) == (
+        "supplier", "semi_monthly", 15, "ap@szjm.test, boss@szjm.test")
+    assert made["price_tolerance"].startswith("0.0005")
+
+    # search it, then make it weekly with the period ending on Fridays
+    page.fill("[data-test=filter-q]", "精密电子")
+    page.click("[data-test=search]")
+    page.locator(f"[data-test=cp-cycle-{made['id']}]", has_text="半月").wait_for()
+    page.click(f"[data-test=cp-edit-{made['id']}]")
+    page.locator("[data-test=cp-cycle] label", has_text="按周").click()
+    page.click("[data-test=cp-cutoff-weekday]")
+    page.locator(".el-select-dropdown__item:visible", has_text="周五").click()
+    page.click("[data-test=cp-save]")
+    page.locator(f"[data-test=cp-cycle-{made['id']}]", has_text="每周五截止").wait_for()
+    again = fin.get(f"{R}/counterparties/{made['id']}").json()
+    assert (again["billing_cycle"], again["cutoff_day"]) == ("weekly", 5)
+    c.shot("counterparties")
+
+    part_no = f"RC{uuid.uuid4().hex[:8].upper()}"
+    c.open("/finance/parts")
+    page.click("[data-test=part-create]")
+    page.fill("#part-no", part_no)
+    page.fill("#part-brand", "Yageo")
+    page.fill("#part-package", "0603")
+    page.click("[data-test=part-save]")
+    page.locator(".el-message--success").first.wait_for()
+    page.fill("[data-test=filter-q]", part_no)
+    page.click("[data-test=search]")
+    [part] = fin.get(f"{R}/parts", params={"q": part_no}).json()["items"]
+    page.locator(f"[data-test=part-{part['id']}]", has_text=part_no).wait_for()
+    assert (part["brand"], part["package"]) == ("Yageo", "0603")
+    c.shot("parts")
