@@ -283,6 +283,7 @@ def test_counterparties_and_parts_are_created_and_edited_on_their_pages(console,
     page.locator(f"[data-test=cp-cycle-{made['id']}]", has_text="每周五截止").wait_for()
     again = fin.get(f"{R}/counterparties/{made['id']}").json()
     assert (again["billing_cycle"], again["cutoff_day"]) == ("weekly", 5)
+    page.locator("[data-test=cp-dialog]").wait_for(state="hidden")
     c.shot("counterparties")
 
     part_no = f"RC{uuid.uuid4().hex[:8].upper()}"
