@@ -313,6 +313,8 @@ def main(argv=None) -> None:
         generate_purchase_orders(conn, a)
         if a.console_only:
             db.session.remove()
+            label, secs, ceiling, target = rows[0]
+            print(f"{label}: {secs:.2f} s (COPY {ceiling:.2f} s, target <= {target} s)")
             print_console_figures(console_first_screens(app, a.samples))
             conn.close()
             return
