@@ -12,8 +12,12 @@ from flask import Response, send_file
 
 from backend.apidoc import errors
 from backend.errors import ApiError
+from backend.reconciliation import (  # noqa: F401 - catalog_api, statements_api: their routes join ``blp``
+    catalog_api,
+    service,
+    statements_api,
+)
 from backend.reconciliation import schemas as s
-from backend.reconciliation import service, statements_api  # noqa: F401 - statements_api: its routes join ``blp``
 from backend.reconciliation.blueprint import blp, finance
 from backend.reconciliation.reports import XLSX
 
@@ -38,7 +42,7 @@ def create_counterparty(args):
 @blp.arguments(s.CounterpartyListArgs, location="query")
 @blp.response(200, s.CounterpartyPage)
 def list_counterparties(args):
-    return service.list_counterparties(args.get("kind"), args["page"], args["per_page"])
+    return service.list_counterparties(args.get("kind"), args["page"], args["per_page"], args.get("q"))
 
 
 @blp.get("/reconciliation/counterparties/<int:cp_id>")

@@ -96,6 +96,7 @@ class Price(db.Model):
     __table_args__ = (
         UniqueConstraint("price_list_id", "part_id", name="uq_recon_prices_list_part"),
         Index("ix_recon_prices_lookup", "supplier_id", "part_id", "effective_date", "version"),
+        Index("ix_recon_prices_part", "part_id", "supplier_id"),  # one part's history across suppliers
     )
 
 
@@ -108,6 +109,8 @@ class PurchaseOrder(db.Model):
     order_date = mapped_column(Date, nullable=False)
     currency: Mapped[str] = mapped_column(String(3))
     created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (Index("ix_recon_purchase_orders_date", "order_date", "id"),)  # the PO list, newest first
 
 
 class PurchaseOrderLine(db.Model):
@@ -133,7 +136,7 @@ class Document(db.Model):
     kind: Mapped[str] = mapped_column(String(16))
     number: Mapped[str] = mapped_column(String(64), unique=True)
     counterparty_id: Mapped[int] = mapped_column(ForeignKey("recon_counterparties.id"), index=True)
-    po_id: Mapped[int | None] = mapped_column(ForeignKey("recon_purchase_orders.id"), nullable=True)
+    po_id: Mapped[int | None] = mapped_column(ForeignKey("recon_purchase_orders.id"), nullable=True, index=True)
     doc_date = mapped_column(Date, nullable=False)  # the business day in Asia/Shanghai
     currency: Mapped[str] = mapped_column(String(3))
     pricing_policy: Mapped[str] = mapped_column(String(16), default="manual")
@@ -166,6 +169,7 @@ class DocumentLine(db.Model):
         # rewrites only unindexed columns, so every row can be updated in place (a heap-only
         # update) without touching the indexes. Measured: 4.8 s -> 3.3 s for 200,000 lines.
         Index("ix_recon_document_lines_open", "counterparty_id", "doc_date"),
+        Index("ix_recon_document_lines_day", "doc_date"),  # the variance report by dates, all suppliers
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from backend.apidoc import get_or_404
@@ -47,10 +47,14 @@ def get_counterparty(cp_id: int, kind: str | None = None) -> Counterparty:
     return cp
 
 
-def list_counterparties(kind: str | None, page: int, per_page: int) -> dict:
+def list_counterparties(kind: str | None, page: int, per_page: int, q: str | None = None) -> dict:
     query = select(Counterparty).order_by(Counterparty.code)
     if kind:
         query = query.where(Counterparty.kind == kind)
+    if q:
+        pattern = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(or_(Counterparty.name.like(f"%{pattern}%", escape="\\"),
+                                Counterparty.code.like(f"{pattern}%", escape="\\")))
     return paginate(query, page, per_page, lambda row: row)
 
 

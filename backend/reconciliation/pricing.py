@@ -23,6 +23,34 @@ def import_price_list(supplier_id: int, filename: str, data: bytes, effective_da
                       currency: str | None = None) -> tuple[PriceList, Report]:
     """Good rows become a new version; bad rows are reported, and a file with no good
     row writes nothing (IMPORT_NO_VALID_ROWS)."""
+    supplier, prices, report = check_rows(supplier_id, filename, data)
+    if not prices:
+        raise no_valid_rows(report)
+    version = next_version(supplier.id)
+    price_list = PriceList(supplier_id=supplier.id, version=version, effective_date=effective_date,
+                           currency=currency or supplier.currency, source=safe_source(filename), rows=len(prices))
+    try:
+        with db.session.begin_nested():
+            db.session.add(price_list)
+    except IntegrityError as exc:  # another import took this version number first
+        raise ApiError("CONFLICT", "Another price list import for this supplier is running; retry") from exc
+    items = list(prices.items())
+    for i in range(0, len(items), BATCH):  # bounded batches
+        db.session.execute(insert(Price), [
+            {"price_list_id": price_list.id, "supplier_id": supplier.id, "part_id": pid,
+             "effective_date": effective_date, "version": version, "unit_price": price}
+            for pid, price in items[i:i + BATCH]])
+    return price_list, report
+
+
+def next_version(supplier_id: int) -> int:
+    return (db.session.scalar(select(func.max(PriceList.version)).where(PriceList.supplier_id == supplier_id))
+            or 0) + 1
+
+
+def check_rows(supplier_id: int, filename: str, data: bytes):
+    """(supplier, part id -> price of the good rows, report): what an import would keep and
+    refuse, row by row. Writes nothing (the preview and the import both call it)."""
     report = Report()
     rows = parse_upload(filename, data, COLUMNS, ("package", "description"), report)  # before any query
     supplier = parts.get_counterparty(supplier_id, "supplier")
@@ -46,24 +74,7 @@ def import_price_list(supplier_id: int, filename: str, data: bytes, effective_da
             continue
         prices[known[key]] = price
     report.accepted = len(prices)
-    if not prices:
-        raise no_valid_rows(report)
-    version = (db.session.scalar(select(func.max(PriceList.version))
-                                 .where(PriceList.supplier_id == supplier.id)) or 0) + 1
-    price_list = PriceList(supplier_id=supplier.id, version=version, effective_date=effective_date,
-                           currency=currency or supplier.currency, source=safe_source(filename), rows=len(prices))
-    try:
-        with db.session.begin_nested():
-            db.session.add(price_list)
-    except IntegrityError as exc:  # another import took this version number first
-        raise ApiError("CONFLICT", "Another price list import for this supplier is running; retry") from exc
-    items = list(prices.items())
-    for i in range(0, len(items), BATCH):  # bounded batches
-        db.session.execute(insert(Price), [
-            {"price_list_id": price_list.id, "supplier_id": supplier.id, "part_id": pid,
-             "effective_date": effective_date, "version": version, "unit_price": price}
-            for pid, price in items[i:i + BATCH]])
-    return price_list, report
+    return supplier, prices, report
 
 
 def _ranked(query_cols, partition, order, where):

@@ -18,7 +18,15 @@ from backend.apidoc import get_or_404
 from backend.errors import ApiError
 from backend.extensions import db
 from backend.reconciliation import parts, pricing
-from backend.reconciliation.models import Document, DocumentLine, PurchaseOrder, PurchaseOrderLine, columns
+from backend.reconciliation.models import (
+    Counterparty,
+    Document,
+    DocumentLine,
+    Part,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    columns,
+)
 from backend.reconciliation.money import checked_amount_cents
 
 POLICIES = ("po", "price_list", "latest_po")
@@ -60,10 +68,7 @@ def po_lines(po_id: int, lock: bool = False) -> list[PurchaseOrderLine]:
 
 def _line_row(doc: Document, part_id: int, qty: int, applied: Decimal, source: str,
               po_price: Decimal | None = None, po_line_id: int | None = None) -> dict:
-    try:
-        amount_cents = checked_amount_cents(qty, applied)
-    except ValueError as exc:
-        raise ApiError("VALIDATION_ERROR", f"Part {part_id}: {exc}") from exc
+    amount_cents = line_amount(part_id, qty, applied)
     return {"document_id": doc.id, "counterparty_id": doc.counterparty_id, "doc_date": doc.doc_date,
             "currency": doc.currency, "part_id": part_id, "po_line_id": po_line_id, "qty": qty,
             "po_price": po_price, "unit_price": applied, "price_source": source,
@@ -71,14 +76,16 @@ def _line_row(doc: Document, part_id: int, qty: int, applied: Decimal, source: s
             "amount_cents": amount_cents}
 
 
-def convert(po_id: int, policy: str, number: str, doc_date: date, wanted: list[dict] | None) -> Document:
-    """PO → receipt, in full (``wanted`` None: every open quantity) or in part."""
-    po = get_po(po_id, lock=True)
-    lines = {line.id: line for line in po_lines(po.id, lock=True)}  # racing conversions queue here
+def price_picks(po: PurchaseOrder, lines: dict[int, PurchaseOrderLine], policy: str, doc_date: date,
+                wanted: list[dict] | None) -> list[tuple[PurchaseOrderLine, int, Decimal, str]]:
+    """The lines a conversion takes and the price of each under ``policy``:
+    (PO line, qty, applied price, source). Checks the quantities against what is open;
+    changes nothing, so the preview (``catalog.preview_convert``) and ``convert`` agree.
+    A wanted line with ``use_po_price`` keeps its PO price (a difference not accepted)."""
     if wanted is None:
         wanted = [{"po_line_id": lid, "qty": line.qty - line.received_qty}
                   for lid, line in lines.items() if line.qty > line.received_qty]
-    picks: list[tuple[PurchaseOrderLine, int]] = []
+    picks: list[tuple[PurchaseOrderLine, int, bool]] = []
     asked: dict[int, int] = {}  # a line named twice counts once against what is open
     for item in wanted:
         line = lines.get(item["po_line_id"])
@@ -88,25 +95,44 @@ def convert(po_id: int, policy: str, number: str, doc_date: date, wanted: list[d
         if asked[line.id] > line.qty - line.received_qty:
             raise ApiError("QTY_EXCEEDS_OPEN",
                            f"Line {line.id} has {line.qty - line.received_qty} open, asked {asked[line.id]}")
-        picks.append((line, item["qty"]))
+        picks.append((line, item["qty"], bool(item.get("use_po_price"))))
     if not picks:
         raise ApiError("QTY_EXCEEDS_OPEN", f"PO {po.number} has nothing left to receive")
-    part_set = {line.part_id for line, _ in picks}
+    part_set = {line.part_id for line, _, _ in picks}
     if policy == "price_list":
         policy_prices = pricing.latest_list_prices(po.supplier_id, part_set, doc_date)
     elif policy == "latest_po":
         policy_prices = pricing.latest_po_prices(po.supplier_id, part_set, doc_date)
     else:
         policy_prices = {}
+    out = []
+    for line, qty, keep in picks:
+        po_price = Decimal(line.unit_price)
+        found = None if keep else policy_prices.get(line.part_id)
+        applied, source = (Decimal(found), policy) if found is not None else (po_price, "po")
+        out.append((line, qty, applied, source))
+    return out
+
+
+def line_amount(part_id: int, qty: int, applied: Decimal) -> int:
+    """A line's amount in cents, or VALIDATION_ERROR when it is too large to store."""
+    try:
+        return checked_amount_cents(qty, applied)
+    except ValueError as exc:
+        raise ApiError("VALIDATION_ERROR", f"Part {part_id}: {exc}") from exc
+
+
+def convert(po_id: int, policy: str, number: str, doc_date: date, wanted: list[dict] | None) -> Document:
+    """PO → receipt, in full (``wanted`` None: every open quantity) or in part."""
+    po = get_po(po_id, lock=True)
+    lines = {line.id: line for line in po_lines(po.id, lock=True)}  # racing conversions queue here
+    picks = price_picks(po, lines, policy, doc_date, wanted)
     doc = Document(kind="receipt", number=number, counterparty_id=po.supplier_id, po_id=po.id,
                    doc_date=doc_date, currency=po.currency, pricing_policy=policy)
     _claim_number(doc)
     rows = []
-    for line, qty in picks:
-        po_price = Decimal(line.unit_price)
-        found = policy_prices.get(line.part_id)
-        applied, source = (Decimal(found), policy) if found is not None else (po_price, "po")
-        rows.append(_line_row(doc, line.part_id, qty, applied, source, po_price, line.id))
+    for line, qty, applied, source in picks:
+        rows.append(_line_row(doc, line.part_id, qty, applied, source, Decimal(line.unit_price), line.id))
         line.received_qty += qty
     db.session.execute(insert(DocumentLine), rows)
     db.session.flush()
@@ -138,7 +164,14 @@ def document_lines(doc_id: int) -> list[DocumentLine]:
 
 
 def po_with_lines(po: PurchaseOrder) -> dict:
-    return {**columns(po), "lines": po_lines(po.id)}
+    """The PO, its supplier's code and name, and its lines with each part's number and brand."""
+    lines = po_lines(po.id)
+    named = {pid: (no, brand) for pid, no, brand in db.session.execute(
+        select(Part.id, Part.part_no, Part.brand).where(Part.id.in_({line.part_id for line in lines})))}
+    supplier = db.session.get(Counterparty, po.supplier_id)
+    return {**columns(po), "supplier_code": supplier.code, "supplier_name": supplier.name,
+            "lines": [{**columns(line), "part_no": named[line.part_id][0], "brand": named[line.part_id][1]}
+                      for line in lines]}
 
 
 def document_with_lines(doc: Document) -> dict:

@@ -7,11 +7,13 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
+from datetime import date
 
 from sqlalchemy import func, select
 
 from backend.cells import text_cell
 from backend.extensions import db
+from backend.reconciliation import xlsx_stream
 from backend.reconciliation.money import cents_text, price_text
 from backend.reconciliation.repricing import variance_query, variance_summary
 
@@ -35,7 +37,8 @@ def _shape(row) -> dict:
 def variance_page(args: dict) -> dict:
     """A page of the lines, the total count and the sums by supplier, brand and part."""
     query = variance_query(args)
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    total = db.session.scalar(select(func.count()).select_from(
+        variance_query(args, with_document=False).order_by(None).subquery()))
     page, per_page = args["page"], args["per_page"]
     rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
     summary = variance_summary(args)
@@ -58,17 +61,31 @@ def variance_csv(args: dict) -> str:
     return buffer.getvalue()
 
 
-def variance_xlsx(args: dict):
-    """A temporary file holding the workbook (deleted when closed, after it is sent)."""
-    import xlsxwriter
+PRICE_COLUMNS = {"po_price", "unit_price", "price_diff"}
+MONEY_COLUMNS = {"amount", "po_amount", "diff_amount"}
 
+
+def _xlsx_cell(column: str, value):
+    """Prices and amounts as numbers with their format (from their exact decimal text),
+    the date as a date; the rest as they are (text stays text: never a formula)."""
+    if value is None:
+        return None
+    if column in PRICE_COLUMNS:
+        return (value, xlsx_stream.PRICE)
+    if column in MONEY_COLUMNS:
+        return (value, xlsx_stream.MONEY)
+    if column == "doc_date":
+        return date.fromisoformat(value)
+    return value
+
+
+def variance_xlsx(args: dict):
+    """A temporary file holding the workbook (deleted when closed, after it is sent),
+    streamed row by row by ``xlsx_stream`` in constant memory."""
     handle = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115 - the caller sends and closes it
-    # Strings stay strings: a supplier's "=..." must not become a formula, nor a URL a link.
-    book = xlsxwriter.Workbook(handle.name, {"constant_memory": True, "strings_to_formulas": False,
-                                             "strings_to_urls": False})
-    sheet = book.add_worksheet("price variance")
-    sheet.write_row(0, 0, COLUMNS)
-    for i, row in enumerate(_all_rows(args), start=1):
-        sheet.write_row(i, 0, [row[c] for c in COLUMNS])
-    book.close()
+    with xlsx_stream.SheetWriter(handle.name, "price variance", "Price variance", {"report": "price-variance"}) as w:
+        w.row(COLUMNS, xlsx_stream.BOLD)
+        for row in _all_rows(args):
+            w.row([_xlsx_cell(c, row[c]) for c in COLUMNS])
+    handle.seek(0)
     return handle

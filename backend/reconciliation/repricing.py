@@ -87,15 +87,20 @@ def _reprice_via_temp(priced) -> int:
     return count
 
 
-def variance_query(args: dict):
-    """Receipt lines whose applied price differs from their PO price."""
-    query = (select(DocumentLine.id, Counterparty.code.label("supplier_code"), Counterparty.name.label("supplier"),
-                    Document.number.label("document"), DocumentLine.doc_date, Part.part_no, Part.brand,
-                    DocumentLine.qty, DocumentLine.po_price, DocumentLine.unit_price, DocumentLine.price_diff,
-                    DocumentLine.price_source, DocumentLine.amount_cents,
-                    amount_cents_sql(DocumentLine.qty, DocumentLine.po_price).label("po_amount_cents"))
-             .join(Document, Document.id == DocumentLine.document_id)
-             .join(Counterparty, Counterparty.id == DocumentLine.counterparty_id)
+def variance_query(args: dict, with_document: bool = True):
+    """Receipt lines whose applied price differs from their PO price. The sums and the
+    count leave out the join to the documents (``with_document`` False): only the
+    lines' rows name the document's number, and every line has its document."""
+    cols = [DocumentLine.id, Counterparty.code.label("supplier_code"), Counterparty.name.label("supplier"),
+            DocumentLine.doc_date, Part.part_no, Part.brand, DocumentLine.qty, DocumentLine.po_price,
+            DocumentLine.unit_price, DocumentLine.price_diff, DocumentLine.price_source, DocumentLine.amount_cents,
+            amount_cents_sql(DocumentLine.qty, DocumentLine.po_price).label("po_amount_cents")]
+    if with_document:
+        cols.insert(3, Document.number.label("document"))
+    query = select(*cols)
+    if with_document:
+        query = query.join(Document, Document.id == DocumentLine.document_id)
+    query = (query.join(Counterparty, Counterparty.id == DocumentLine.counterparty_id)
              .join(Part, Part.id == DocumentLine.part_id)
              .where(DocumentLine.po_price.is_not(None), DocumentLine.price_diff != 0,
                     Counterparty.kind == "supplier"))
@@ -114,7 +119,7 @@ def variance_query(args: dict):
 
 def variance_summary(args: dict) -> dict:
     """Totals of the difference (applied − PO amount) by supplier, brand and part."""
-    lines = variance_query(args).order_by(None).subquery()
+    lines = variance_query(args, with_document=False).order_by(None).subquery()
     diff = func.sum(lines.c.amount_cents - lines.c.po_amount_cents)
     out = {}
     for name, cols in (("by_supplier", (lines.c.supplier_code,)), ("by_brand", (lines.c.brand,)),

@@ -89,6 +89,8 @@ class CounterpartyArgs(Schema):
 
 class CounterpartyUpdateArgs(Schema):
     name = fields.String(validate=_name)
+    currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$"),
+                             metadata={"description": "documents made from now on take it; saved ones keep theirs"})
     billing_cycle = fields.String(validate=validate.OneOf(CYCLES))
     cutoff_day = fields.Integer(validate=validate.Range(min=0, max=31), strict=True)
     email = fields.String(validate=_email)
@@ -111,6 +113,8 @@ class CounterpartySchema(Schema):
 
 class CounterpartyListArgs(PageArgs):
     kind = fields.String(validate=validate.OneOf(KINDS))
+    q = fields.String(validate=_text(validate.Length(min=1, max=64)),
+                      metadata={"description": "part of the name, or the start of the code"})
 
 
 class PartArgs(Schema):
@@ -178,6 +182,8 @@ class PurchaseOrderArgs(Schema):
 class ConvertLine(Schema):
     po_line_id = fields.Integer(validate=_id, required=True, strict=True)
     qty = fields.Integer(required=True, validate=_qty, strict=True)
+    use_po_price = fields.Boolean(load_default=False, metadata={
+        "description": "keep the PO price on this line (its difference under the policy not accepted)"})
 
 
 class ConvertArgs(Schema):
@@ -223,6 +229,8 @@ class DocumentSchema(Schema):
 class PurchaseOrderLineSchema(Schema):
     id = fields.Integer()
     part_id = fields.Integer()
+    part_no = fields.String()
+    brand = fields.String()
     qty = fields.Integer()
     received_qty = fields.Integer()
     unit_price = fields.Decimal(as_string=True)
@@ -232,6 +240,8 @@ class PurchaseOrderSchema(Schema):
     id = fields.Integer()
     number = fields.String()
     supplier_id = fields.Integer()
+    supplier_code = fields.String()
+    supplier_name = fields.String()
     order_date = fields.Date()
     currency = fields.String()
     lines = fields.List(fields.Nested(PurchaseOrderLineSchema))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from backend.errors import ApiError
 from backend.reconciliation import (
+    catalog,
     deliveries,
     exports,
     parts,
@@ -44,6 +45,11 @@ list_parts = parts.list_parts
 
 import_price_list = pricing.import_price_list
 list_price_lists = pricing.list_price_lists
+preview_price_list = catalog.preview_price_list
+price_history = catalog.price_history
+list_purchase_orders = catalog.list_purchase_orders
+list_documents = catalog.list_documents
+preview_convert = catalog.preview_convert
 
 
 def latest_price(supplier_id: int, part_id: int, as_of: date | None) -> dict:

@@ -16,6 +16,7 @@ declare module "vue-router" {
 
 const OPS: Role[] = ["operator"];
 const ALL: Role[] = ["operator", "finance"];
+const FINANCE: Role[] = ["finance"];
 
 export const pages: RouteRecordRaw[] = [
   { path: "", name: "dashboard", component: () => import("./views/DashboardView.vue"),
@@ -50,6 +51,20 @@ export const pages: RouteRecordRaw[] = [
     meta: { title: "menu.accounts", roles: [], menu: "menu.groups.system", icon: "Avatar" } },
   { path: "audit", name: "audit", component: () => import("./views/AuditView.vue"),
     meta: { title: "menu.audit", roles: OPS, menu: "menu.groups.system", icon: "Document" } },
+  // --- finance (R1): counterparties, parts, price lists, purchase orders & receipts, price variance ---
+  { path: "finance/counterparties", name: "finance-counterparties", component: () => import("./views/pricing/CounterpartiesView.vue"),
+    meta: { title: "pricing.menu.counterparties", roles: FINANCE, menu: "menu.groups.finance", icon: "OfficeBuilding" } },
+  { path: "finance/parts", name: "finance-parts", component: () => import("./views/pricing/PartsView.vue"),
+    meta: { title: "pricing.menu.parts", roles: FINANCE, menu: "menu.groups.finance", icon: "Cpu" } },
+  { path: "finance/price-lists", name: "finance-price-lists", component: () => import("./views/pricing/PriceListsView.vue"),
+    meta: { title: "pricing.menu.price_lists", roles: FINANCE, menu: "menu.groups.finance", icon: "PriceTag" } },
+  { path: "finance/purchase-orders", name: "finance-purchase-orders", component: () => import("./views/pricing/PurchaseOrdersView.vue"),
+    meta: { title: "pricing.menu.purchase_orders", roles: FINANCE, menu: "menu.groups.finance", icon: "ShoppingCart" } },
+  { path: "finance/purchase-orders/:id(\\d+)", name: "finance-purchase-order", component: () => import("./views/pricing/PurchaseOrderView.vue"),
+    meta: { title: "pricing.menu.purchase_order", roles: FINANCE } },
+  { path: "finance/price-variance", name: "finance-price-variance", component: () => import("./views/pricing/VarianceView.vue"),
+    meta: { title: "pricing.menu.price_variance", roles: FINANCE, menu: "menu.groups.finance", icon: "TrendCharts" } },
+  // --- end finance (R1) ---
   { path: "forbidden", name: "forbidden", component: () => import("./views/ForbiddenView.vue"),
     meta: { title: "menu.forbidden" } },
   { path: ":rest(.*)*", name: "not-found", component: () => import("./views/NotFoundView.vue"),

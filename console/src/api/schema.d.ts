@@ -4903,6 +4903,8 @@ export interface paths {
                     page?: number;
                     per_page?: number;
                     kind?: "supplier" | "customer";
+                    /** @description part of the name, or the start of the code */
+                    q?: string;
                 };
                 header?: never;
                 path?: never;
@@ -5548,7 +5550,102 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Receipts, returns and deliveries, newest first, by kind, counterparty or PO. */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    per_page?: number;
+                    kind?: "receipt" | "return" | "delivery";
+                    counterparty_id?: number;
+                    po_id?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DocumentPage"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         put?: never;
         /** A receipt without a PO, a return (a negative receipt) or a delivery to a customer. */
         post: {
@@ -6077,6 +6174,115 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/reconciliation/parts/{part_id}/price-history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                part_id: number;
+            };
+            cookie?: never;
+        };
+        /** Every list price of one part across all suppliers, a series per supplier. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    part_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PriceHistory"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: PART_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PART_NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/reconciliation/purchase-orders": {
         parameters: {
             query?: never;
@@ -6084,7 +6290,105 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** POs newest first; ``status`` open (nothing received), partial or received. */
+        get: {
+            parameters: {
+                query?: {
+                    date_from?: string;
+                    date_to?: string;
+                    page?: number;
+                    per_page?: number;
+                    supplier_id?: number;
+                    status?: "open" | "partial" | "received";
+                    /** @description the start of the PO number */
+                    number?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PurchaseOrderPage"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         put?: never;
         post: {
             parameters: {
@@ -6478,6 +6782,173 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "DUPLICATE_NUMBER";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: PAYLOAD_TOO_LARGE */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INVALID_TEXT, QTY_EXCEEDS_OPEN, VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TEXT" | "QTY_EXCEEDS_OPEN" | "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/reconciliation/purchase-orders/{po_id}/receipts/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                po_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What POST …/receipts would save for the same policy, date and lines, line by line,
+         *     with each price difference; saves nothing.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    po_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ConvertPreviewArgs"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ConvertPreview"];
+                    };
+                };
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: NOT_FOUND, PURCHASE_ORDER_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "NOT_FOUND" | "PURCHASE_ORDER_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8748,6 +9219,157 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "IMPORT_BAD_COLUMNS" | "IMPORT_NO_VALID_ROWS" | "IMPORT_UNREADABLE" | "VALIDATION_ERROR" | "WRONG_COUNTERPARTY_KIND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/reconciliation/suppliers/{supplier_id}/price-lists/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                supplier_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The row-level report an import of this file would give (row, column, reason) and the
+         *     version it would make. Saves nothing; a file with no good row is 200 with
+         *     ``applicable`` false (the import itself would answer 422 IMPORT_NO_VALID_ROWS).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    supplier_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "multipart/form-data": components["schemas"]["FileUpload"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PriceListPreview"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: COUNTERPARTY_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "COUNTERPARTY_NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: PAYLOAD_TOO_LARGE */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: IMPORT_BAD_COLUMNS, IMPORT_UNREADABLE, VALIDATION_ERROR, WRONG_COUNTERPARTY_KIND */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "IMPORT_BAD_COLUMNS" | "IMPORT_UNREADABLE" | "VALIDATION_ERROR" | "WRONG_COUNTERPARTY_KIND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -13772,6 +14394,49 @@ export interface components {
         ConvertLine: {
             po_line_id: number;
             qty: number;
+            /**
+             * @description keep the PO price on this line (its difference under the policy not accepted)
+             * @default false
+             */
+            use_po_price: boolean;
+        };
+        ConvertPreview: {
+            amount?: string;
+            currency?: string;
+            diff_amount?: string;
+            /** Format: date */
+            doc_date?: string;
+            lines?: components["schemas"]["ConvertPreviewLine"][];
+            po_amount?: string;
+            po_id?: number;
+            policy?: string;
+        };
+        ConvertPreviewArgs: {
+            /** Format: date */
+            doc_date: string;
+            lines?: components["schemas"]["ConvertLine"][];
+            /** @description ignored: nothing is saved */
+            number?: string;
+            /** @enum {string} */
+            policy: "po" | "price_list" | "latest_po";
+        };
+        ConvertPreviewLine: {
+            amount?: string;
+            amount_cents?: number;
+            brand?: string;
+            /** @description amount - the amount at the PO price */
+            diff_amount?: string;
+            open_qty?: number;
+            part_id?: number;
+            part_no?: string;
+            po_line_id?: number;
+            po_price?: string;
+            /** @description unit_price - po_price */
+            price_diff?: string;
+            price_source?: string;
+            qty?: number;
+            /** @description the price convert would apply */
+            unit_price?: string;
         };
         Counterparty: {
             billing_cycle?: string;
@@ -13812,6 +14477,8 @@ export interface components {
         CounterpartyUpdateArgs: {
             /** @enum {string} */
             billing_cycle?: "weekly" | "semi_monthly" | "monthly";
+            /** @description documents made from now on take it; saved ones keep theirs */
+            currency?: string;
             cutoff_day?: number;
             email?: string;
             name?: string;
@@ -13895,6 +14562,28 @@ export interface components {
             price_source?: string;
             qty?: number;
             unit_price?: number;
+        };
+        DocumentPage: {
+            items?: components["schemas"]["DocumentRow"][];
+            page?: number;
+            per_page?: number;
+            total?: number;
+        };
+        DocumentRow: {
+            amount?: string;
+            amount_cents?: number;
+            counterparty_code?: string;
+            counterparty_id?: number;
+            counterparty_name?: string;
+            currency?: string;
+            /** Format: date */
+            doc_date?: string;
+            id?: number;
+            kind?: string;
+            lines?: number;
+            number?: string;
+            po_id?: number | null;
+            pricing_policy?: string;
         };
         DriftBoard: {
             members?: components["schemas"]["DriftMember"][];
@@ -14405,6 +15094,10 @@ export interface components {
             id?: number;
             nickname?: string | null;
         };
+        PriceHistory: {
+            part?: components["schemas"]["Part"];
+            series?: components["schemas"]["PriceSeries"][];
+        };
         PriceList: {
             /** Format: date-time */
             created_at?: string;
@@ -14420,6 +15113,33 @@ export interface components {
         PriceListImport: {
             price_list?: components["schemas"]["PriceList"];
             report?: components["schemas"]["ImportReport"];
+        };
+        PriceListPreview: {
+            /** @description false: no good row, the import would be 422 */
+            applicable?: boolean;
+            /** @description good rows whose price differs from the one in force */
+            changed?: number;
+            currency?: string;
+            /** Format: date */
+            effective_date?: string;
+            report?: components["schemas"]["ImportReport"];
+            supplier_id?: number;
+            /** @description the version the import would make now */
+            version?: number;
+        };
+        PricePoint: {
+            /** Format: date */
+            effective_date?: string;
+            /** @description decimal text, 6 places */
+            unit_price?: string;
+            version?: number;
+        };
+        PriceSeries: {
+            currency?: string;
+            points?: components["schemas"]["PricePoint"][];
+            supplier_code?: string;
+            supplier_id?: number;
+            supplier_name?: string;
         };
         PrizeTier: {
             amount_fen: number;
@@ -14475,7 +15195,9 @@ export interface components {
             number?: string;
             /** Format: date */
             order_date?: string;
+            supplier_code?: string;
             supplier_id?: number;
+            supplier_name?: string;
         };
         PurchaseOrderArgs: {
             currency?: string;
@@ -14486,11 +15208,34 @@ export interface components {
             supplier_id: number;
         };
         PurchaseOrderLine: {
+            brand?: string;
             id?: number;
             part_id?: number;
+            part_no?: string;
             qty?: number;
             received_qty?: number;
             unit_price?: number;
+        };
+        PurchaseOrderPage: {
+            items?: components["schemas"]["PurchaseOrderRow"][];
+            page?: number;
+            per_page?: number;
+            total?: number;
+        };
+        PurchaseOrderRow: {
+            currency?: string;
+            id?: number;
+            lines?: number;
+            number?: string;
+            /** Format: date */
+            order_date?: string;
+            qty?: number;
+            received_qty?: number;
+            /** @description open, partial or received */
+            status?: string;
+            supplier_code?: string;
+            supplier_id?: number;
+            supplier_name?: string;
         };
         RankItem: {
             rank?: number;

@@ -1,0 +1,40 @@
+"""the finance console's price and purchase pages: indexes for their first screens
+
+Revision ID: 0014_finance_console
+Revises: 0011_admin_console
+
+* ix_recon_prices_part: one part's price history across every supplier (the lookup
+  index leads with the supplier, so without this the history scans every price);
+* ix_recon_purchase_orders_date: the PO list, newest first, a page at a time;
+* ix_recon_documents_po_id: a PO's receipts on its detail page;
+* ix_recon_document_lines_day: the price-variance report over a date range for all
+  suppliers (the open-lines index leads with the counterparty).
+"""
+from alembic import op
+
+revision = '0014_finance_console'
+down_revision = '0011_admin_console'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('recon_prices', schema=None) as batch_op:
+        batch_op.create_index('ix_recon_prices_part', ['part_id', 'supplier_id'], unique=False)
+    with op.batch_alter_table('recon_purchase_orders', schema=None) as batch_op:
+        batch_op.create_index('ix_recon_purchase_orders_date', ['order_date', 'id'], unique=False)
+    with op.batch_alter_table('recon_documents', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_recon_documents_po_id'), ['po_id'], unique=False)
+    with op.batch_alter_table('recon_document_lines', schema=None) as batch_op:
+        batch_op.create_index('ix_recon_document_lines_day', ['doc_date'], unique=False)
+
+
+def downgrade():
+    with op.batch_alter_table('recon_document_lines', schema=None) as batch_op:
+        batch_op.drop_index('ix_recon_document_lines_day')
+    with op.batch_alter_table('recon_documents', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_recon_documents_po_id'))
+    with op.batch_alter_table('recon_purchase_orders', schema=None) as batch_op:
+        batch_op.drop_index('ix_recon_purchase_orders_date')
+    with op.batch_alter_table('recon_prices', schema=None) as batch_op:
+        batch_op.drop_index('ix_recon_prices_part')
