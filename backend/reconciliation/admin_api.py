@@ -12,8 +12,8 @@ from flask import Response, send_file
 
 from backend.apidoc import errors
 from backend.errors import ApiError
+from backend.reconciliation import console_api, service, statements_api  # noqa: F401 - their routes join ``blp``
 from backend.reconciliation import schemas as s
-from backend.reconciliation import service, statements_api  # noqa: F401 - statements_api: its routes join ``blp``
 from backend.reconciliation.blueprint import blp, finance
 from backend.reconciliation.reports import XLSX
 

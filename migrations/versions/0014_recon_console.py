@@ -1,0 +1,38 @@
+"""resolved differences of a counterparty's own statement (finance console)
+
+Revision ID: 0014_recon_console
+Revises: 0011_admin_console
+
+One row per difference (only theirs, only ours, quantity, price) of a statement
+version that finance marked resolved, with the note. The statement runs list is
+ordered newest first by the primary key (no index needed).
+"""
+import sqlalchemy as sa
+from alembic import op
+
+from backend.extensions import UTCDateTime
+
+revision = "0014_recon_console"
+down_revision = "0011_admin_console"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table('recon_diff_resolutions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('statement_id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('ref', sa.String(length=200), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('admin_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', UTCDateTime, nullable=False),
+    sa.ForeignKeyConstraint(['statement_id'], ['recon_statements.id'], name=op.f('fk_recon_diff_resolutions_statement_id_recon_statements')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_recon_diff_resolutions')),
+    sa.UniqueConstraint('statement_id', 'version', 'kind', 'ref', name='uq_recon_diff_resolutions')
+    )
+
+
+def downgrade():
+    op.drop_table('recon_diff_resolutions')
