@@ -49,7 +49,7 @@ class ResolveArgs(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(RESOLUTION_KINDS))
     ref = fields.String(required=True, validate=[validate.Length(min=1, max=200), free_text],
                         metadata={"description": "document_line_id (only_ours, qty, price) or "
-                                                 "number|part_no|n of their line (only_theirs)"})
+                                                 "number|part_no|row of their line (only_theirs)"})
     note = fields.String(required=True, validate=[validate.Length(min=1, max=2000), free_text])
 
 

@@ -325,7 +325,7 @@ RESOLUTION_KINDS = ("only_theirs", "only_ours", "qty", "price")
 class SupplierDiffResolution(db.Model):
     """A difference between the counterparty's own statement and ours, marked resolved
     with a note. ``ref`` names the difference: our line (``document_line_id``) for
-    only_ours / qty / price, their line (``number|part_no|n``) for only_theirs."""
+    only_ours / qty / price, their line (``number|part_no|row`` of their file) for only_theirs."""
 
     __tablename__ = "recon_diff_resolutions"
 

@@ -16,6 +16,7 @@ declare module "vue-router" {
 
 const OPS: Role[] = ["operator"];
 const ALL: Role[] = ["operator", "finance"];
+const FIN: Role[] = ["finance"]; // R2: the finance pages
 
 export const pages: RouteRecordRaw[] = [
   { path: "", name: "dashboard", component: () => import("./views/DashboardView.vue"),
@@ -50,6 +51,15 @@ export const pages: RouteRecordRaw[] = [
     meta: { title: "menu.accounts", roles: [], menu: "menu.groups.system", icon: "Avatar" } },
   { path: "audit", name: "audit", component: () => import("./views/AuditView.vue"),
     meta: { title: "menu.audit", roles: OPS, menu: "menu.groups.system", icon: "Document" } },
+  // R2 (finance): statement runs, a run, a statement, receivables / payables aging
+  { path: "finance/statement-runs", name: "statement-runs", component: () => import("./views/StatementRunsView.vue"),
+    meta: { title: "recon_statements.menu.runs", roles: FIN, menu: "menu.groups.finance", icon: "Files" } },
+  { path: "finance/statement-runs/:id(\\d+)", name: "statement-run", component: () => import("./views/StatementRunView.vue"),
+    meta: { title: "recon_statements.menu.run", roles: FIN } },
+  { path: "finance/statements/:id(\\d+)", name: "statement", component: () => import("./views/StatementView.vue"),
+    meta: { title: "recon_statements.menu.statement", roles: FIN } },
+  { path: "finance/aging", name: "aging", component: () => import("./views/AgingView.vue"),
+    meta: { title: "recon_statements.menu.aging", roles: FIN, menu: "menu.groups.finance", icon: "Histogram" } },
   { path: "forbidden", name: "forbidden", component: () => import("./views/ForbiddenView.vue"),
     meta: { title: "menu.forbidden" } },
   { path: ":rest(.*)*", name: "not-found", component: () => import("./views/NotFoundView.vue"),

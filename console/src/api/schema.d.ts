@@ -15360,7 +15360,7 @@ export interface components {
             /** @enum {string} */
             kind: "only_theirs" | "only_ours" | "qty" | "price";
             note: string;
-            /** @description document_line_id (only_ours, qty, price) or number|part_no|n of their line (only_theirs) */
+            /** @description document_line_id (only_ours, qty, price) or number|part_no|row of their line (only_theirs) */
             ref: string;
         };
         Run: {
