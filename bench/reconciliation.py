@@ -49,6 +49,12 @@ def parse_args(argv=None):
     p.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432",
                    help="the PostgreSQL server; the bench uses its own database on it")
     p.add_argument("--export-worker", nargs=2, metavar=("RUN_ID", "DIR"), help=argparse.SUPPRESS)
+    # R2: the finance console's statement pages (console_pages below)
+    p.add_argument("--console-pages", action="store_true",
+                   help="instead: p95 of the statement pages' first-screen endpoints, start run -> 100%%, "
+                        "and a 100,000-line statement's first page of lines in headless Chromium")
+    p.add_argument("--console-db", default=f"{DB}_console", help="the database --console-pages builds")
+    p.add_argument("--samples", type=int, default=40, help="requests per endpoint for the p95")
     return p.parse_args(argv)
 
 
@@ -62,10 +68,14 @@ def app_for(url: str):
 
 
 def fresh_database(server: str) -> str:
+    return fresh_database_named(server, DB)
+
+
+def fresh_database_named(server: str, name: str) -> str:
     with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB}")
-    return f"{server}/{DB}"
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"{server}/{name}"
 
 
 def generate(conn, a) -> None:
@@ -176,6 +186,11 @@ def export_worker(run_id: int, directory: str) -> None:
 
 def main(argv=None) -> None:
     a = parse_args(argv)
+    if a.console_pages:
+        from recon_console import console_pages
+
+        console_pages(a, fresh_database_named, app_for, generate)
+        return
     if a.export_worker:
         export_worker(int(a.export_worker[0]), a.export_worker[1])
         return
