@@ -13,7 +13,8 @@
    (statement, first page of lines, events), the aging (payable, first page) — HTTP on
    loopback to the app under werkzeug (threaded), ``--samples`` requests each;
 5. the 100,000-line statement opened in headless Chromium (Debian's), signed in through
-   the login form: time from navigation until the lines table shows rows.
+   the login form: time until the lines table shows rows, from a click on its number on
+   the run's page and from its address typed in (the whole console loads).
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def _first_screen(s: requests.Session, base: str, run_id: int, big_id: int,
     return rows
 
 
-def _browser(base: str, big_id: int) -> str:
+def _browser(base: str, run_id: int, big_id: int) -> str:
     chromium = shutil.which("chromium")
     if chromium is None:
         return "skipped: no chromium on PATH"
@@ -127,18 +128,27 @@ def _browser(base: str, big_id: int) -> str:
         page.fill("#login-password", PASSWORD)
         page.click("[data-test=login-submit]")
         page.wait_for_selector("[data-test=who]")
-        times = []
-        for _ in range(5):
+        cold, warm = [], []
+        for _ in range(5):  # the statement's address typed in: the whole console loads
             page.goto(f"{base}/admin/")
             page.wait_for_load_state("networkidle")
             t0 = time.perf_counter()
             page.goto(f"{base}/admin/finance/statements/{big_id}")
             page.wait_for_selector("[data-test=lines-table] .el-table__body tr")
-            times.append(time.perf_counter() - t0)
+            cold.append(time.perf_counter() - t0)
+        for _ in range(5):  # as finance opens it: a click on its number on the run's page
+            page.goto(f"{base}/admin/finance/statement-runs/{run_id}")
+            page.wait_for_selector(f"[data-test=statement-link-{big_id}]")
+            page.wait_for_load_state("networkidle")
+            t0 = time.perf_counter()
+            page.click(f"[data-test=statement-link-{big_id}]")
+            page.wait_for_selector("[data-test=lines-table] .el-table__body tr")
+            warm.append(time.perf_counter() - t0)
         rows = page.locator("[data-test=lines-table] .el-table__body tr").count()
         browser.close()
-    return (f"{statistics.median(times):.3f} s median, {max(times):.3f} s worst of 5 "
-            f"({rows} rows shown; navigation -> rows in the table; target < 1 s)")
+    return (f"from the run page (a click) {statistics.median(warm):.3f} s median, {max(warm):.3f} s worst of 5; "
+            f"its address typed in (the whole console loads) {statistics.median(cold):.3f} s median, "
+            f"{max(cold):.3f} s worst ({rows} rows shown; until the table shows rows; target < 1 s)")
 
 
 def console_pages(a, fresh_database_named, app_for, generate) -> None:
@@ -184,5 +194,5 @@ def console_pages(a, fresh_database_named, app_for, generate) -> None:
     print(f"\n{'first-screen endpoint':<52} {'median ms':>10} {'p95 ms':>8}  target p95 <= 150 ms")
     for label, median, p95 in rows:
         print(f"{label:<52} {median * 1000:>10.1f} {p95 * 1000:>8.1f}  {'ok' if p95 <= 0.150 else 'OVER'}")
-    print(f"\n100,000-line statement in headless Chromium: {_browser(base, big['id'])}")
+    print(f"\n100,000-line statement in headless Chromium: {_browser(base, weekly['id'], big['id'])}")
     conn.close()

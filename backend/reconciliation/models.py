@@ -242,7 +242,8 @@ class StatementLine(_FrozenLine, db.Model):
 
     __table_args__ = (
         UniqueConstraint("document_line_id", name="uq_recon_statement_lines_document_line"),
-        Index("ix_recon_statement_lines_statement", "statement_id", "doc_date"),
+        # in the lines page's order (doc_date, document_line_id): a page is an index range, no sort
+        Index("ix_recon_statement_lines_page", "statement_id", "doc_date", "document_line_id"),
     )
 
 

@@ -6,6 +6,10 @@ Revises: 0011_admin_console
 One row per difference (only theirs, only ours, quantity, price) of a statement
 version that finance marked resolved, with the note. The statement runs list is
 ordered newest first by the primary key (no index needed).
+
+The statement lines' index on (statement_id, doc_date) gains document_line_id, the
+lines page's tie-breaker: the first page of a 100,000-line statement was a sort of the
+lines of its first day (a few days hold all of them), now it is an index range.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -32,7 +36,14 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_recon_diff_resolutions')),
     sa.UniqueConstraint('statement_id', 'version', 'kind', 'ref', name='uq_recon_diff_resolutions')
     )
+    with op.batch_alter_table('recon_statement_lines', schema=None) as batch_op:
+        batch_op.create_index('ix_recon_statement_lines_page', ['statement_id', 'doc_date', 'document_line_id'],
+                              unique=False)
+        batch_op.drop_index('ix_recon_statement_lines_statement')
 
 
 def downgrade():
+    with op.batch_alter_table('recon_statement_lines', schema=None) as batch_op:
+        batch_op.create_index('ix_recon_statement_lines_statement', ['statement_id', 'doc_date'], unique=False)
+        batch_op.drop_index('ix_recon_statement_lines_page')
     op.drop_table('recon_diff_resolutions')

@@ -237,7 +237,7 @@ def test_send_a_run_with_one_failing_recipient_then_send_what_failed(console, li
         page.click("[data-test=send-failed]")
     drain(live)
     page.locator("[data-test=run-state]", has_text="已完成").wait_for(timeout=15_000)
-    page.locator(f"[data-test='delivery-{bad}']", has_text="已发送").wait_for()
+    page.locator(f"[data-test='delivery-{bad}']", has_text="已重发").wait_for()
     assert [m["X-Envelope-To"] for m in smtp.messages[sent_before:]] == [bad]
     log = {d["recipient"]: d for d in c.api.get(f"{R}/statement-runs/{run_id}/deliveries").json()}
     assert (log[bad]["state"], log[bad]["attempts"], log[good]["attempts"]) == ("sent", 2, 1)
