@@ -10,14 +10,14 @@ from __future__ import annotations
 import random
 import re
 import uuid
+import zipfile
 from datetime import date
+from pathlib import Path
 
 from helpers import drain, upload
 from test_reconciliation_pricing import R, csv_bytes, make_part, make_supplier
-from test_reconciliation_send import Inbox, smtp  # noqa: F401 - smtp: the local SMTP server fixture
+from test_reconciliation_send import smtp  # noqa: F401 - the local SMTP server fixture
 from test_reconciliation_statements import deliveries, receipt, statements_of
-
-__all__ = ["Inbox"]
 
 
 def year_of_our_own() -> int:
@@ -155,6 +155,10 @@ def test_dispute_a_line_regenerate_and_confirm(console, live):
     page.click("#tab-events")
     page.locator("[data-test=events-table]", has_text="数量应为 99").wait_for()
     c.shot("statement-confirmed")
+    with page.expect_download() as got:
+        page.click("[data-test=export-csv]")
+    text = Path(got.value.path()).read_text(encoding="utf-8-sig")
+    assert statement["number"] in text and text.count("DN-") == 3
 
 
 def test_the_suppliers_statement_shows_exactly_the_planted_differences(console, live):
@@ -244,6 +248,14 @@ def test_send_a_run_with_one_failing_recipient_then_send_what_failed(console, li
     assert c.api.get(f"{R}/statement-runs/{run_id}").json()["state"] == "done"
     assert page.locator("[data-test=send-failed]").is_disabled()
     c.shot("statement-run-done")
+
+    # the whole run as PDF: one file per statement, named for its counterparty, in one zip
+    with page.expect_download() as got:
+        page.click("[data-test=run-export-pdf]")
+    with zipfile.ZipFile(got.value.path()) as archive:
+        names = archive.namelist()
+        assert sorted(n.split("_")[0] for n in names) == sorted(cp["code"] for cp in cps)
+        assert all(n.endswith(".pdf") and archive.read(n).startswith(b"%PDF") for n in names)
 
 
 def test_the_aging_page_shows_what_the_api_returns(console, live):
