@@ -233,7 +233,11 @@ def test_send_a_run_with_one_failing_recipient_then_send_what_failed(console, li
     log = {d["recipient"]: d for d in c.api.get(f"{R}/statement-runs/{run_id}/deliveries").json()}
     assert (log[bad]["state"], log[good]["state"]) == ("failed", "sent")
     assert c.api.get(f"{R}/statement-runs/{run_id}").json()["state"] == "send_failed"
+    page.click("[data-test=log-failed]")
+    assert page.locator("[data-test=deliveries-table] .el-table__body tr").count() == 1
+    page.locator(f"[data-test='delivery-{bad}']").wait_for()
     c.shot("statement-run-send-failed")
+    page.click("[data-test=log-all]")
 
     smtp.refuse.clear()
     sent_before = len(smtp.messages)
