@@ -60,6 +60,11 @@ def parse_args(argv=None):
                    help="only the console's first-screen endpoints (after generating and re-pricing)")
     p.add_argument("--samples", type=int, default=30, help="calls per endpoint for the p95")
     p.add_argument("--export-worker", nargs=2, metavar=("RUN_ID", "DIR"), help=argparse.SUPPRESS)
+    # R2: the finance console's statement pages (console_pages below)
+    p.add_argument("--console-pages", action="store_true",
+                   help="instead: p95 of the statement pages' first-screen endpoints, start run -> 100%%, "
+                        "and a 100,000-line statement's first page of lines in headless Chromium")
+    p.add_argument("--console-db", default=f"{DB}_console", help="the database --console-pages builds")
     return p.parse_args(argv)
 
 
@@ -280,6 +285,11 @@ def print_console_figures(figures) -> None:
 
 def main(argv=None) -> None:
     a = parse_args(argv)
+    if a.console_pages:
+        from recon_console import console_pages
+
+        console_pages(a, fresh_database, app_for, generate)
+        return
     if a.export_worker:
         export_worker(int(a.export_worker[0]), a.export_worker[1])
         return

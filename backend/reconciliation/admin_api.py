@@ -12,8 +12,9 @@ from flask import Response, send_file
 
 from backend.apidoc import errors
 from backend.errors import ApiError
-from backend.reconciliation import (  # noqa: F401 - catalog_api, statements_api: their routes join ``blp``
+from backend.reconciliation import (  # noqa: F401 - catalog_api, console_api, statements_api: their routes join ``blp``
     catalog_api,
+    console_api,
     service,
     statements_api,
 )

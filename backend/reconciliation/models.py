@@ -246,7 +246,8 @@ class StatementLine(_FrozenLine, db.Model):
 
     __table_args__ = (
         UniqueConstraint("document_line_id", name="uq_recon_statement_lines_document_line"),
-        Index("ix_recon_statement_lines_statement", "statement_id", "doc_date"),
+        # in the lines page's order (doc_date, document_line_id): a page is an index range, no sort
+        Index("ix_recon_statement_lines_page", "statement_id", "doc_date", "document_line_id"),
     )
 
 
@@ -321,3 +322,25 @@ class Delivery(db.Model):
     __table_args__ = (
         UniqueConstraint("statement_id", "version", "recipient", name="uq_recon_mail_log_statement_recipient"),
     )
+
+
+RESOLUTION_KINDS = ("only_theirs", "only_ours", "qty", "price")
+
+
+class SupplierDiffResolution(db.Model):
+    """A difference between the counterparty's own statement and ours, marked resolved
+    with a note. ``ref`` names the difference: our line (``document_line_id``) for
+    only_ours / qty / price, their line (``number|part_no|row`` of their file) for only_theirs."""
+
+    __tablename__ = "recon_diff_resolutions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("recon_statements.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    ref: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text, default="")
+    admin_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("statement_id", "version", "kind", "ref", name="uq_recon_diff_resolutions"),)

@@ -14,7 +14,9 @@ from datetime import date
 from pathlib import Path
 
 from backend.errors import ApiError
+from backend.reconciliation import aging as aging_report
 from backend.reconciliation import (
+    batches,
     catalog,
     deliveries,
     exports,
@@ -28,6 +30,7 @@ from backend.reconciliation import (
     supplier_diff,
     workflow,
 )
+from backend.reconciliation import resolutions as diff_resolutions
 from backend.reconciliation import statements as engine
 from backend.reconciliation.money import cents_text, price_text
 from backend.reconciliation.periods import parse_month, shop_date
@@ -175,3 +178,14 @@ def export_statement(statement_id: int, fmt: str, version: int | None) -> tuple[
     row = exports.export(found, fmt, sending.export_dir() / "downloads")
     disposition = exports.content_disposition(found, parts.get_counterparty(found.counterparty_id), fmt)
     return Path(row.path), exports.CONTENT_TYPES[fmt], disposition
+
+
+# --- the finance console: runs list, run totals and zip, resolved differences, aging ----
+
+list_runs = batches.list_runs
+run_totals = batches.run_totals
+run_zip = batches.run_zip
+resolve_difference = diff_resolutions.resolve
+resolutions = diff_resolutions.resolutions
+aging = aging_report.aging
+aging_xlsx = aging_report.aging_xlsx

@@ -16,7 +16,7 @@ declare module "vue-router" {
 
 const OPS: Role[] = ["operator"];
 const ALL: Role[] = ["operator", "finance"];
-const FINANCE: Role[] = ["finance"];
+const FINANCE: Role[] = ["finance"]; // the finance pages
 
 export const pages: RouteRecordRaw[] = [
   { path: "", name: "dashboard", component: () => import("./views/DashboardView.vue"),
@@ -65,6 +65,15 @@ export const pages: RouteRecordRaw[] = [
   { path: "finance/price-variance", name: "finance-price-variance", component: () => import("./views/pricing/VarianceView.vue"),
     meta: { title: "pricing.menu.price_variance", roles: FINANCE, menu: "menu.groups.finance", icon: "TrendCharts" } },
   // --- end finance (R1) ---
+  // R2 (finance): statement runs, a run, a statement, receivables / payables aging
+  { path: "finance/statement-runs", name: "statement-runs", component: () => import("./views/StatementRunsView.vue"),
+    meta: { title: "recon_statements.menu.runs", roles: FINANCE, menu: "menu.groups.finance", icon: "Files" } },
+  { path: "finance/statement-runs/:id(\\d+)", name: "statement-run", component: () => import("./views/StatementRunView.vue"),
+    meta: { title: "recon_statements.menu.run", roles: FINANCE } },
+  { path: "finance/statements/:id(\\d+)", name: "statement", component: () => import("./views/StatementView.vue"),
+    meta: { title: "recon_statements.menu.statement", roles: FINANCE } },
+  { path: "finance/aging", name: "aging", component: () => import("./views/AgingView.vue"),
+    meta: { title: "recon_statements.menu.aging", roles: FINANCE, menu: "menu.groups.finance", icon: "Histogram" } },
   { path: "forbidden", name: "forbidden", component: () => import("./views/ForbiddenView.vue"),
     meta: { title: "menu.forbidden" } },
   { path: ":rest(.*)*", name: "not-found", component: () => import("./views/NotFoundView.vue"),

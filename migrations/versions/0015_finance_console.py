@@ -1,7 +1,7 @@
 """the finance console's price and purchase pages: indexes for their first screens
 
-Revision ID: 0014_finance_console
-Revises: 0011_admin_console
+Revision ID: 0015_finance_console
+Revises: 0014_console_speed
 
 * ix_recon_prices_part: one part's price history across every supplier (the lookup
   index leads with the supplier, so without this the history scans every price);
@@ -12,8 +12,8 @@ Revises: 0011_admin_console
 """
 from alembic import op
 
-revision = '0014_finance_console'
-down_revision = '0011_admin_console'
+revision = '0015_finance_console'
+down_revision = "0014_console_speed"
 branch_labels = None
 depends_on = None
 
