@@ -32,9 +32,22 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('recon_document_lines', schema=None) as batch_op:
         batch_op.drop_index('ix_recon_document_lines_day')
-    with op.batch_alter_table('recon_documents', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_recon_documents_po_id'))
+    _drop_key_index("recon_documents", "ix_recon_documents_po_id", "po_id", "recon_purchase_orders")
     with op.batch_alter_table('recon_purchase_orders', schema=None) as batch_op:
         batch_op.drop_index('ix_recon_purchase_orders_date')
-    with op.batch_alter_table('recon_prices', schema=None) as batch_op:
-        batch_op.drop_index('ix_recon_prices_part')
+    _drop_key_index("recon_prices", "ix_recon_prices_part", "part_id", "recon_parts")
+
+
+def _drop_key_index(table: str, index: str, column: str, referred: str) -> None:
+    """Drop an index that leads with a foreign key's column. InnoDB dropped the index it
+    had made for the key once ours could serve it, and refuses to drop ours while the key
+    needs it: there, drop the key, our index, and add the key back (InnoDB makes its own
+    index again, as before the upgrade)."""
+    if op.get_bind().dialect.name in ("mysql", "mariadb"):
+        key = f"fk_{table}_{column}_{referred}"
+        op.drop_constraint(key, table, type_="foreignkey")
+        op.drop_index(index, table_name=table)
+        op.create_foreign_key(key, table, referred, [column], ["id"])
+    else:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_index(index)
