@@ -5,6 +5,7 @@ campaigns (created with prizes and closed) and the leaderboards (a board and its
 from __future__ import annotations
 
 import base64
+import re
 import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -145,6 +146,7 @@ def test_analytics_draws_its_charts_with_the_api_figures(console, live, ops):
     # It opens on the 30 closed days up to yesterday (T+1); this order was paid today.
     c.open("/analytics")
     today = datetime.now(SHOP_TZ).date()
+    c.page.wait_for_url(re.compile(r"to=\d{4}-\d{2}-\d{2}"))  # the page writes its range into the address
     assert f"to={today - timedelta(days=1)}" in c.page.url and f"from={today - timedelta(days=30)}" in c.page.url
     c.open(f"/analytics?from={today - timedelta(days=29)}&to={today}")
     for chart in ("spread", "daily", "depth", "mix"):
