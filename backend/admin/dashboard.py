@@ -138,8 +138,8 @@ def _payouts() -> dict:
 def _top_distributors(now: datetime) -> list[dict]:
     today = shop_today(now)
     first = today - timedelta(days=DAYS - 1)
-    # The closed days' leaders (cached for the day), then today's commission live. A
-    # distributor outside the closed days' top CANDIDATES counts with today's alone.
+    # The closed days' leaders (cached for the day), then today's (its running leaders and the
+    # minutes since). A distributor outside the closed days' top CANDIDATES counts with today's alone.
     totals = {int(uid): int(fen) for uid, fen in _cached("top", today, lambda: [
         [uid, int(fen)] for uid, fen in db.session.execute(
             select(ShopDailyCommission.user_id, func.sum(ShopDailyCommission.commission_fen).label("fen"))

@@ -4,7 +4,9 @@ Everything is keyed by the Asia/Shanghai day the order was paid (a cohort: an or
 paid at 23:50 whose buyer joins at 00:10 counts on the day of payment). Invite figures
 come from the ``funnel_daily`` rollup. Paid orders come from the orders table: each
 finished day is counted once into ``funnel_paid_daily`` (by ``orders.paid_at``, so one
-index range a day) and the current day is counted live.
+index range a day; per distributor, per product and for the whole shop) and the current
+day is counted live: by day, as the dashboard's running day plus the minutes since
+(``backend/admin/running_day``), by distributor or product from the orders of the day.
 """
 
 from __future__ import annotations
