@@ -154,7 +154,11 @@ def _run(sup: Supervisor) -> int:
         sup.wait_until(f"the WeChat emulator at {cfg.wechat.emulator_url}",
                        lambda: _http_ok(f"{cfg.wechat.emulator_url}/sandbox/ledger"), watched)
 
-    gunicorn = ["-m", "gunicorn", "--bind", f"0.0.0.0:{cfg.port}", "--workers", env.get("WEB_CONCURRENCY", "2"),
+    # This machine only unless told otherwise: a shop's API goes behind its proxy, and a
+    # laptop's sandbox should not answer the café's network.
+    host = env.get("HOST") or "127.0.0.1"
+    shown = "127.0.0.1" if host == "0.0.0.0" else host  # noqa: S104 - compared, not bound (where to ask)
+    gunicorn = ["-m", "gunicorn", "--bind", f"{host}:{cfg.port}", "--workers", env.get("WEB_CONCURRENCY", "2"),
                 "--threads", "4", "--access-logfile", "-", "--no-control-socket", "wsgi:app"]
     if env.get(TEST_START_DELAY):
         gunicorn = ["-c", "import os, sys, time; time.sleep(float(sys.argv[1])); "
@@ -162,7 +166,7 @@ def _run(sup: Supervisor) -> int:
     watched.append(sup.start(sup.child("api", "API (gunicorn)", [python, *gunicorn], env)))
     watched.append(sup.start(sup.child("worker", "RQ worker", [*flask, "fission", "worker"], env)))
     watched.append(sup.start(sup.child("sweeper", "sweeper", [*flask, "fission", "sweep"], env)))
-    health = f"http://127.0.0.1:{cfg.port}/api/v1/health"
+    health = f"http://{shown}:{cfg.port}/api/v1/health"
     sup.wait_until(f"the API at {health}", lambda: _http_ok(health), watched)
     sup.pump()
 
@@ -171,9 +175,9 @@ def _run(sup: Supervisor) -> int:
         demo = f"  demo shop      {demo_command(embedded is not None)}  (in another terminal)\n"
     say(
         "\nFission is running\n"
-        f"  API            http://127.0.0.1:{cfg.port}/api/v1  (health: /api/v1/health)\n"
-        f"  API docs       http://127.0.0.1:{cfg.port}/api/v1/docs  (OpenAPI: /api/v1/openapi.json)\n"
-        f"  admin console  http://127.0.0.1:{cfg.port}/admin/  (sign in as {cfg.admin_username})\n"
+        f"  API            http://{shown}:{cfg.port}/api/v1  (health: /api/v1/health)\n"
+        f"  API docs       http://{shown}:{cfg.port}/api/v1/docs  (OpenAPI: /api/v1/openapi.json)\n"
+        f"  admin console  http://{shown}:{cfg.port}/admin/  (sign in as {cfg.admin_username})\n"
         f"  WeChat         {'sandbox: emulator at ' + cfg.wechat.emulator_url if cfg.wechat.sandbox else 'live'}\n"
         f"  database       {cfg.database_url}\n"
         f"  redis          {env['REDIS_URL']}{' (embedded)' if embedded else ''}\n"

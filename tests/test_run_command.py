@@ -194,6 +194,7 @@ def test_a_second_run_on_the_same_folder_is_refused_a_dead_worker_comes_back_and
     answer = requests.get(first.health, timeout=10)
     assert answer.status_code == 200
     assert "gunicorn" not in answer.headers.get("Server", "").lower()  # no server banner
+    assert f"Listening at: http://127.0.0.1:{first.port}" in first.output  # this machine only, by default
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
     assert {p.pid for p in first.descendants()} == before  # nothing of the first was touched
     assert (first.instance / "logs" / "migrate.log").read_bytes() == migrate_log
