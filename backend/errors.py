@@ -169,7 +169,12 @@ def register_error_handlers(app: Flask) -> None:
             message = "The request body is too large"
         else:
             message = exc.description or exc.name
-        return error_response(code, message, status, details)
+        response, _ = error_response(code, message, status, details)
+        # Werkzeug's own headers of the error (a 405's Allow: which methods the URL takes)
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response, status
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

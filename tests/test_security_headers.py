@@ -36,3 +36,11 @@ def test_the_console_and_the_api_docs_may_load_only_from_this_origin(live):
     docs = requests.get(live.api("/docs"), timeout=30)
     policy = docs.headers["Content-Security-Policy"]
     assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+
+
+def test_a_wrong_method_is_the_json_error_with_allow(live):
+    r = requests.delete(live.api("/products"), timeout=30)
+    assert r.status_code == 405 and r.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+    assert set(r.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "HEAD"}
+    r = requests.get(live.api("/payments/wechat/notify"), timeout=30)
+    assert r.status_code == 405 and "POST" in r.headers["Allow"]
