@@ -15,7 +15,7 @@ from flask import current_app
 from backend.analytics import service
 from backend.extensions import redis_client
 from backend.queue import get_queue, job
-from backend.timeutil import SHOP_TZ, utcnow
+from backend.timeutil import shop_today, utcnow
 
 log = logging.getLogger(__name__)
 OPENING_DAYS = 30  # the console's analytics page opens on these (console/src/views/AnalyticsView.vue)
@@ -29,15 +29,14 @@ def opening_range(today: date) -> tuple[date, date]:
 
 @job
 def warm_job() -> None:
-    today = utcnow().astimezone(SHOP_TZ).date()
-    service.fission(*opening_range(today), None)
+    service.fission(*opening_range(shop_today()), None)
 
 
 def enqueue_warm_if_due(now: datetime | None = None) -> bool:
     """Enqueue today's warm-up once the day's opening range is closed. False when it was
     done already, is not due yet, or Redis is unreachable."""
     now = now or utcnow()
-    today = now.astimezone(SHOP_TZ).date()
+    today = shop_today(now)
     if not service.closed(opening_range(today)[1], now):
         return False
     marker = f"{current_app.config['FISSION'].queue_prefix}:analytics:warm:{today.isoformat()}"

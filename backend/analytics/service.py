@@ -38,7 +38,7 @@ from backend.errors import ApiError
 from backend.extensions import db
 from backend.orders.models import Order
 from backend.referral.models import BindHistory
-from backend.timeutil import SHOP_TZ, utcnow
+from backend.timeutil import SHOP_TZ, shop_day_bounds, shop_today, utcnow
 
 MAX_DAYS = 366
 SHARE_BIND_SOURCES = ("login", "order", "bind")  # binds a share link made; operator moves ("admin") are not
@@ -300,7 +300,7 @@ def _ratio(num: int, den: int) -> float | None:
 def closed(to_day: date, now: datetime | None = None) -> bool:
     """The range ended, and settled, a while ago: a payment committed just after midnight
     with ``paid_at`` just before it is in (the dashboard's and the funnel's rule)."""
-    return datetime.combine(to_day, time(0), SHOP_TZ) + CLOSED_AFTER <= (now or utcnow())
+    return shop_day_bounds(to_day)[0] + CLOSED_AFTER <= (now or utcnow())
 
 
 def fission(from_day: date, to_day: date, root_id: int | None) -> dict:
@@ -314,7 +314,7 @@ def fission(from_day: date, to_day: date, root_id: int | None) -> dict:
     check_root(root_id)
     if not closed(to_day):
         return _fission(win, from_day, to_day, root_id)
-    today = utcnow().astimezone(SHOP_TZ).date()
+    today = shop_today()
     cached = read_cache.cached("analytics:fission", f"{from_day}:{to_day}:{root_id or 'all'}:{today}",
                                lambda: _jsonable(_fission(win, from_day, to_day, root_id)),
                                seconds=CLOSED_CACHE_SECONDS)
