@@ -181,8 +181,20 @@ def _type_time(page, selector: str, ms_from_now: int) -> None:
     # Enter may leave the picker's own panel open (its date and time boxes are Element
     # Plus's, not the page's); close it as a person would, by clicking the dialog's title
     # (Escape would close the dialog when the panel is already shut).
-    page.locator(".el-dialog__title:visible").first.click()
-    page.locator(".el-picker__popper:visible").first.wait_for(state="hidden")
+    # The panel opens on focus, after a transition, so it may only show after the first
+    # click: go on closing until none has been open for a moment (CI's loaded machine
+    # opened it late, and it stayed open over the page after the dialog had closed).
+    panels, quiet = page.locator(".el-picker__popper:visible"), 0
+    for _ in range(40):
+        if panels.count():
+            quiet = 0
+            page.locator(".el-dialog__title:visible").first.click()
+        else:
+            quiet += 1
+            if quiet == 3:
+                return
+        page.wait_for_timeout(150)
+    raise AssertionError("the date picker's panel would not close")
 
 
 def test_an_operator_creates_a_campaign_and_closes_it(console, live, ops):
