@@ -84,3 +84,13 @@ def test_commission_comes_from_what_the_buyer_paid_for_the_line(live, admin_toke
     drain(live)
     [earned] = inviter.get("/me/commissions").json()["items"]
     assert (earned["order_id"], earned["level"], earned["amount_fen"]) == (order["id"], 1, 62)  # 10% of 621, down
+
+
+def test_a_form_sending_price_fen_back_unchanged_keeps_sub_fen_breaks(live, admin_token):
+    ops = admin(live, admin_token)
+    product = create_product(ops, price_breaks=MICRO_BREAKS)
+    r = ops.put(f"/admin/products/{product['id']}", json={"title": "renamed", "price_fen": product["price_fen"]})
+    assert r.status_code == 200 and r.json()["price_breaks"] == product["price_breaks"]
+    r = ops.put(f"/admin/products/{product['id']}", json={"price_fen": 2})
+    assert r.json()["price_breaks"][0] == {"min_qty": 1, "unit_price": "0.020000"}
+    assert r.json()["price_fen"] == 2

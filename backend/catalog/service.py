@@ -30,12 +30,13 @@ def breaks_of(product: Product) -> list[PriceBreak]:
 
 def _wanted_breaks(product: Product, data: dict) -> list[PriceBreak]:
     """The breaks the product will have: the ones given; else its own, the first one
-    moved to the MOQ and priced at a ``price_fen`` given (one price, as before breaks)."""
+    moved to the MOQ and priced at a ``price_fen`` given that differs from its rounded price."""
     if data.get("price_breaks") is not None:
         return sorted(PriceBreak(b["min_qty"], b["unit_price"]) for b in data["price_breaks"])
     breaks = breaks_of(product) or [PriceBreak(product.moq, product.price_fen * MICRO_PER_FEN)]
     first = breaks[0]
-    if "price_fen" in data:
+    # A form that sends price_fen back unchanged (the console's) leaves a sub-fen first price alone.
+    if "price_fen" in data and data["price_fen"] != rounded_fen(first.unit_price_micro):
         first = PriceBreak(first.min_qty, data["price_fen"] * MICRO_PER_FEN)
     return [PriceBreak(product.moq, first.unit_price_micro), *breaks[1:]]
 
