@@ -56,6 +56,8 @@ ERROR_CODES: dict[str, int] = {
     "REFUND_EXCEEDS_PAID": 422,
     "ORDER_TOO_LARGE": 422,
     "ORDER_TOTAL_ZERO": 422,
+    "BELOW_MOQ": 422,  # a line's quantity is below the product's minimum order quantity
+    "NOT_A_MULTIPLE": 422,  # a line's quantity is not a whole number of order multiples (reels, bags)
     # commission / payouts
     "INSUFFICIENT_BALANCE": 422,
     "AMOUNT_TOO_SMALL": 422,

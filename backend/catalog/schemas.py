@@ -1,11 +1,45 @@
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from backend.catalog.price_breaks import parse_unit_price, price_text
 from backend.schemas import PageArgs, Timestamp, list_schema
 
 _bp = validate.Range(min=0, max=10000)
 _fen = validate.Range(min=0, max=2**31 - 1)  # the columns are 32-bit, as is WeChat's total_fee
+
+
+_qty = validate.Range(min=1, max=10**9)
+
+
+class UnitPrice(fields.Field):
+    """A unit price in yuan, a decimal string with up to six places ("0.0065"), held as
+    integer micro-yuan (docs/catalog.md). A JSON number is refused: it may be a float."""
+
+    def __init__(self, **kwargs):
+        super().__init__(metadata={"type": "string", "example": "0.006500",
+                                   "description": "yuan, a decimal string with up to six places"}, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else price_text(value)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError("a decimal string, e.g. \"0.0065\"")
+        try:
+            return parse_unit_price(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+class PriceBreakSchema(Schema):
+    min_qty = fields.Integer(required=True, validate=_qty, strict=True)
+    unit_price = UnitPrice(required=True, attribute="unit_price_micro", data_key="unit_price")
+
+
+class PriceBreakArgs(Schema):
+    min_qty = fields.Integer(required=True, validate=_qty, strict=True)
+    unit_price = UnitPrice(required=True)
 
 
 class ProductSchema(Schema):
@@ -13,8 +47,11 @@ class ProductSchema(Schema):
     title = fields.String()
     brand = fields.String(allow_none=True)
     part_no = fields.String(allow_none=True)
-    price_fen = fields.Integer()
+    price_fen = fields.Integer(metadata={"description": "the first price break's unit price, rounded half-up"})
     stock = fields.Integer()
+    moq = fields.Integer()
+    order_multiple = fields.Integer()
+    price_breaks = fields.List(fields.Nested(PriceBreakSchema))
 
 
 class AdminProductSchema(ProductSchema):
@@ -30,19 +67,32 @@ class ProductCreateArgs(Schema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
     brand = fields.String(validate=validate.Length(max=100), allow_none=True)
     part_no = fields.String(validate=validate.Length(max=100), allow_none=True)
-    price_fen = fields.Integer(required=True, validate=_fen, strict=True)
+    price_fen = fields.Integer(validate=_fen, strict=True,
+                               metadata={"description": "one price from the MOQ on; or give price_breaks"})
     stock = fields.Integer(required=True, validate=validate.Range(min=0, max=10**9), strict=True)
+    moq = fields.Integer(validate=_qty, strict=True)
+    order_multiple = fields.Integer(validate=_qty, strict=True)
+    price_breaks = fields.List(fields.Nested(PriceBreakArgs), validate=validate.Length(min=1, max=20),
+                               metadata={"description": "replaces the breaks; the first starts at the MOQ"})
     level1_bp = fields.Integer(validate=_bp, allow_none=True, strict=True)
     level2_bp = fields.Integer(validate=_bp, allow_none=True, strict=True)
     level1_fixed_fen = fields.Integer(validate=_fen, allow_none=True, strict=True)
     level2_fixed_fen = fields.Integer(validate=_fen, allow_none=True, strict=True)
     active = fields.Boolean()
 
+    @validates_schema
+    def _a_price(self, data, **kwargs):
+        if "price_fen" not in data and not data.get("price_breaks"):
+            raise ValidationError("give price_fen or price_breaks", "price_fen")
+
 
 class ProductUpdateArgs(ProductCreateArgs):
     title = fields.String(validate=validate.Length(min=1, max=200))
     price_fen = fields.Integer(validate=_fen, strict=True)
     stock = fields.Integer(validate=validate.Range(min=0, max=10**9), strict=True)
+
+    def _a_price(self, data, **kwargs):  # an update may leave the price alone
+        pass
 
 
 class ProductListArgs(PageArgs):

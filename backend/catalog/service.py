@@ -6,19 +6,62 @@ from sqlalchemy import or_, select, update
 
 from backend.admin import audit
 from backend.apidoc import get_or_404
-from backend.catalog.models import Product
+from backend.catalog.models import PriceBreakRow, Product
+from backend.catalog.price_breaks import MICRO_PER_FEN, PriceBreak, check_breaks, price_text, rounded_fen
+from backend.errors import ApiError
 from backend.extensions import db
 
 EDITABLE = ("title", "brand", "part_no", "price_fen", "stock", "level1_bp", "level2_bp",
-            "level1_fixed_fen", "level2_fixed_fen", "active")
+            "level1_fixed_fen", "level2_fixed_fen", "active", "moq", "order_multiple")
 
 
 def _fields(product: Product) -> dict:
-    return {k: getattr(product, k) for k in EDITABLE}
+    fields = {k: getattr(product, k) for k in EDITABLE}
+    breaks = product.price_breaks
+    # One break at price_fen says nothing price_fen does not: the audit names breaks only when they say more.
+    plain = len(breaks) == 1 and breaks[0].unit_price_micro == product.price_fen * MICRO_PER_FEN
+    fields["price_breaks"] = None if plain else [[b.min_qty, price_text(b.unit_price_micro)] for b in breaks]
+    return fields
+
+
+def breaks_of(product: Product) -> list[PriceBreak]:
+    return [PriceBreak(b.min_qty, b.unit_price_micro) for b in product.price_breaks]
+
+
+def _wanted_breaks(product: Product, data: dict) -> list[PriceBreak]:
+    """The breaks the product will have: the ones given; else its own, the first one
+    moved to the MOQ and priced at a ``price_fen`` given that differs from its rounded price."""
+    if data.get("price_breaks") is not None:
+        return sorted(PriceBreak(b["min_qty"], b["unit_price"]) for b in data["price_breaks"])
+    breaks = breaks_of(product) or [PriceBreak(product.moq, product.price_fen * MICRO_PER_FEN)]
+    first = breaks[0]
+    # A form that sends price_fen back unchanged (the console's) leaves a sub-fen first price alone.
+    if "price_fen" in data and data["price_fen"] != rounded_fen(first.unit_price_micro):
+        first = PriceBreak(first.min_qty, data["price_fen"] * MICRO_PER_FEN)
+    return [PriceBreak(product.moq, first.unit_price_micro), *breaks[1:]]
+
+
+def _apply_breaks(product: Product, data: dict) -> None:
+    """Check the breaks against the MOQ and multiple (VALIDATION_ERROR, nothing saved)
+    and store them; ``price_fen`` follows the first break."""
+    breaks = _wanted_breaks(product, data)
+    try:
+        check_breaks(breaks, product.moq, product.order_multiple)
+    except ValueError as exc:
+        raise ApiError("VALIDATION_ERROR", str(exc), details={"json": {"price_breaks": [str(exc)]}}) from exc
+    if breaks != breaks_of(product):
+        product.price_breaks.clear()
+        db.session.flush()  # the old rows go before new ones take their (product, min_qty)
+        product.price_breaks.extend(PriceBreakRow(min_qty=b.min_qty, unit_price_micro=b.unit_price_micro)
+                                    for b in breaks)
+    product.price_fen = rounded_fen(breaks[0].unit_price_micro)
 
 
 def create_product(data: dict) -> Product:
     product = Product(**{k: v for k, v in data.items() if k in EDITABLE})
+    product.moq, product.order_multiple = data.get("moq", 1), data.get("order_multiple", 1)
+    product.price_fen = data.get("price_fen", 0)
+    _apply_breaks(product, data)
     db.session.add(product)
     db.session.flush()
     audit.record_change("product", product.id, {}, {k: v for k, v in _fields(product).items() if v is not None})
@@ -31,6 +74,7 @@ def update_product(product_id: int, data: dict) -> Product:
     for key, value in data.items():
         if key in EDITABLE:
             setattr(product, key, value)
+    _apply_breaks(product, data)
     db.session.flush()
     audit.record_change("product", product.id, *audit.changed(before, _fields(product)))
     return product

@@ -6,7 +6,8 @@ scheme (value × package × voltage), so every MPN reads as it would on a reel l
 Yageo ``RC0603FR-0710KL``, UniOhm ``0603WAF1002T5E``, Vishay ``CRCW060310K0FKEA``,
 Murata ``GRM188R71H104KA01D``, Samsung ``CL10B104KB8NNNC``, Yageo
 ``CC0603KRX7R9BB104``, 风华 ``0603B104K500NT``, TDK ``C1608X7R1H104K080AA``.
-Passives are sold in bags of 100 (the title says so), everything else per piece.
+Passives are sold in bags of 100 (the title says so), everything else per piece;
+passives have price breaks by the bag (``price_breaks``).
 Prices and stock are derived from the part number, so every run plans the same shop.
 """
 
@@ -170,3 +171,13 @@ def catalog() -> list[Part]:
                 price *= 4
             parts.setdefault(part_no, Part(part_no, brand, title, price, _stock(part_no, kind), kind))
     return list(parts.values())
+
+
+def price_breaks(part: Part) -> list[dict]:
+    """Passives get cheaper by the bag (阶梯价): 5% off from 10 bags, 10% off from 50;
+    everything else has one price. Unit prices in micro-yuan (docs/catalog.md)."""
+    micro = part.price_fen * 10_000
+    if part.category not in ("Resistor", "Capacitor"):
+        return [{"min_qty": 1, "unit_price": micro}]
+    return [{"min_qty": 1, "unit_price": micro}, {"min_qty": 10, "unit_price": micro * 95 // 100},
+            {"min_qty": 50, "unit_price": micro * 90 // 100}]

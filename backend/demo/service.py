@@ -69,7 +69,7 @@ def load_catalog(echo: Callable[[str], None], summary: Summary) -> dict[str, int
                 continue
             have[part.part_no] = catalog.create_product({
                 "title": part.title, "brand": part.brand, "part_no": part.part_no, "price_fen": part.price_fen,
-                "stock": part.stock})
+                "stock": part.stock, "price_breaks": parts.price_breaks(part)})
             summary.products_added += 1
             echo(f"[{n:3d}/{len(wanted)}] {part.part_no:<28} {part.brand:<16} ¥{part.price_fen / 100:>8.2f}  "
                  f"stock {part.stock}")

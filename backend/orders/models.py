@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.extensions import UTCDateTime, db
@@ -64,7 +64,10 @@ class OrderItem(db.Model):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     title: Mapped[str] = mapped_column(String(200))
     quantity: Mapped[int] = mapped_column(Integer)
-    unit_price_fen: Mapped[int] = mapped_column(Integer)
+    unit_price_fen: Mapped[int] = mapped_column(Integer)  # the unit price rounded to the fen, for display
+    # The exact unit price of the line's price break, micro-yuan (docs/catalog.md);
+    # amount_fen = quantity × this, rounded half-up once. Set on every line since 0017.
+    unit_price_micro: Mapped[int | None] = mapped_column(BigInteger)
     amount_fen: Mapped[int] = mapped_column(Integer)  # what the buyer pays for the line
 
     order: Mapped[Order] = relationship(back_populates="items")

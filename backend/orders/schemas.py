@@ -20,8 +20,10 @@ class OrderItemSchema(Schema):
     product_id = fields.Integer()
     title = fields.String()
     quantity = fields.Integer()
-    unit_price_fen = fields.Integer()
-    amount_fen = fields.Integer()
+    unit_price_fen = fields.Integer(metadata={"description": "the unit price rounded half-up to the fen"})
+    unit_price = fields.String(allow_none=True, metadata={
+        "description": "the exact unit price of the line's price break, yuan with six places"})
+    amount_fen = fields.Integer(metadata={"description": "quantity × unit_price, rounded half-up once"})
 
 
 class OrderSchema(Schema):

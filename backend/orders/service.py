@@ -19,6 +19,7 @@ from backend.apidoc import get_or_404
 from backend.auth.models import User
 from backend.catalog import service as catalog
 from backend.catalog.models import Product
+from backend.catalog.price_breaks import break_for, check_quantity, line_total_fen, price_text, rounded_fen
 from backend.errors import ApiError
 from backend.extensions import db
 from backend.orders.models import Order, OrderItem
@@ -50,7 +51,14 @@ def create_order(user: User, items: list[dict], share_code: str | None) -> Order
     missing = [pid for pid in wanted if pid not in products or not products[pid].active]
     if missing:
         raise ApiError("PRODUCT_NOT_FOUND", "Some products do not exist", details={"product_ids": missing})
-    total = sum(products[pid].price_fen * quantity for pid, quantity in wanted.items())
+    # Each line at the price break of its quantity, its total rounded once (docs/catalog.md).
+    unit_micro: dict[int, int] = {}
+    for pid in sorted(wanted):
+        product = products[pid]
+        check_quantity(pid, wanted[pid], product.moq, product.order_multiple)
+        unit_micro[pid] = break_for(catalog.breaks_of(product), wanted[pid]).unit_price_micro
+    amounts = {pid: line_total_fen(wanted[pid], unit_micro[pid]) for pid in wanted}
+    total = sum(amounts.values())
     if total <= 0:  # WeChat Pay takes no order of 0 fen: it could never be paid
         raise ApiError("ORDER_TOTAL_ZERO", "An order must cost something to be paid through WeChat Pay",
                        details={"total_fen": total})
@@ -79,10 +87,10 @@ def create_order(user: User, items: list[dict], share_code: str | None) -> Order
     total = 0
     for pid in sorted(wanted):
         product = products[pid]
-        amount = product.price_fen * wanted[pid]
-        total += amount
+        total += amounts[pid]
         order.items.append(OrderItem(product_id=pid, title=product.title, quantity=wanted[pid],
-                                     unit_price_fen=product.price_fen, amount_fen=amount))
+                                     unit_price_fen=rounded_fen(unit_micro[pid]), unit_price_micro=unit_micro[pid],
+                                     amount_fen=amounts[pid]))
     order.total_fen = total
     db.session.add(order)
     db.session.flush()
@@ -119,5 +127,7 @@ def order_view(order: Order) -> dict:
         "refunded_fen": order.refunded_fen, "out_trade_no": order.out_trade_no,
         "created_at": order.created_at, "paid_at": order.paid_at, "expires_at": order.expires_at,
         "items": [{"product_id": i.product_id, "title": i.title, "quantity": i.quantity,
-                   "unit_price_fen": i.unit_price_fen, "amount_fen": i.amount_fen} for i in order.items],
+                   "unit_price_fen": i.unit_price_fen, "amount_fen": i.amount_fen,
+                   "unit_price": None if i.unit_price_micro is None else price_text(i.unit_price_micro)}
+                  for i in order.items],
     }
