@@ -22,10 +22,12 @@ def create_app(config: Config | None = None) -> Flask:
     from backend import logs, security_headers
     from backend.errors import register_error_handlers
     from backend.extensions import api, db, migrate, ping_idle_connections
+    from backend.metrics import web as metrics_web
     from backend.wechat.gateway import WeChatGateway
 
     logs.init_app(app)
     security_headers.init_app(app)
+    metrics_web.init_app(app)
     db.init_app(app)
     with app.app_context():
         for engine in db.engines.values():

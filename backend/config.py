@@ -111,6 +111,11 @@ class Config:
     # the built admin console (make console), served at /admin/ by backend/admin/console.py
     console_dist: Path = PROJECT_ROOT / "console" / "dist"
     testing: bool = False
+    # Observability (backend/metrics): GET /metrics needs this bearer token (unset: 404);
+    # METRICS_ENABLED=0 turns the event counters off as well
+    metrics_token: str | None = None
+    metrics_enabled: bool = True
+    board_drift_check_seconds: int = 600  # how often the sweeper has the boards checked against the database
     extra: dict = field(default_factory=dict)
 
     def flask_mapping(self) -> dict:
@@ -230,6 +235,9 @@ def load_config(**overrides) -> Config:
         "queue_prefix": os.environ.get("QUEUE_PREFIX", "fission"),
         "console_dist": Path(os.environ.get("CONSOLE_DIST") or PROJECT_ROOT / "console" / "dist"),
         "wechat": load_wechat_config(),
+        "metrics_token": os.environ.get("METRICS_TOKEN") or None,
+        "metrics_enabled": _env_bool("METRICS_ENABLED", default=True),
+        "board_drift_check_seconds": _env_int("BOARD_DRIFT_CHECK_SECONDS", 600),
     }
     values.update(overrides)
     return Config(**values)

@@ -22,6 +22,7 @@ from flask import current_app, has_app_context
 from rq import Queue, get_current_job
 
 from backend.extensions import db, redis_client
+from backend.logs import current_request_id, request_id_context
 from backend.transactions import after_commit, unit_of_work
 
 log = logging.getLogger(__name__)
@@ -33,8 +34,29 @@ def queue_name(name: str) -> str:
     return f"{current_app.config['FISSION'].queue_prefix}-{name}"
 
 
+# The job's meta key holding the id of the request (or job) that enqueued it: the
+# worker logs the job's lines under that id (backend/logs.py).
+REQUEST_ID = "request_id"
+
+
+class FissionQueue(Queue):
+    """Every job enqueued through it carries the current request id in its meta."""
+
+    def create_job(self, *args, meta: dict | None = None, **kwargs):
+        request_id = current_request_id.get()
+        if request_id:
+            meta = {**(meta or {}), REQUEST_ID: request_id}
+        return super().create_job(*args, meta=meta, **kwargs)
+
+
 def get_queue(name: str = "default") -> Queue:
-    return Queue(queue_name(name), connection=redis_client())
+    return FissionQueue(queue_name(name), connection=redis_client())
+
+
+def job_request_id(rq_job) -> str | None:
+    """The request id a job was enqueued under, if any."""
+    meta = getattr(rq_job, "meta", None) or {}
+    return meta.get(REQUEST_ID)
 
 
 # How long a "waiting" marker outlives a job that never started (its worker died
@@ -109,7 +131,8 @@ def job(func):
             from backend import create_app
 
             _worker_app = create_app()
-        with _worker_app.app_context():
+        with _worker_app.app_context(), request_id_context(job_request_id(get_current_job())):
+            log.debug("job %s started", func.__qualname__)
             _clear_waiting_marker()  # from now on a new job for this work may be enqueued
             try:
                 with unit_of_work(f"job {func.__qualname__}"):

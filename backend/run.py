@@ -58,6 +58,14 @@ class EmbeddedRedis:
         return None
 
 
+def _fresh_metrics_dir() -> Path:
+    """prometheus_client's multiprocess directory, emptied: counts start again with the run."""
+    path = INSTANCE_DIR / "metrics"
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
 def _redis_answers(url: str) -> bool:
     try:
         return bool(redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1).ping())
@@ -132,6 +140,7 @@ def _run(sup: Supervisor) -> int:
         embedded = EmbeddedRedis(sup)
         env["REDIS_URL"] = embedded.url
         sup.start(embedded.child)  # it comes up while the migrations run
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_fresh_metrics_dir()))  # /metrics adds up every child's counts
     os.environ.update(env)
     cfg = load_config()
     python = sys.executable

@@ -29,8 +29,10 @@ from backend.analytics.jobs import enqueue_warm_if_due
 from backend.commission import payouts
 from backend.commission.jobs import enqueue_credit, enqueue_transfers
 from backend.extensions import db
+from backend.leaderboard.drift_report import enqueue_drift_check_if_due
 from backend.leaderboard.jobs import enqueue_due_campaigns
 from backend.leaderboard.jobs_rebuild import enqueue_rebuild_if_lost
+from backend.metrics import events as metrics
 from backend.orders import expiry
 from backend.orders.jobs import enqueue_refund
 from backend.orders.models import Refund
@@ -43,7 +45,7 @@ log = logging.getLogger(__name__)
 def sweep_once() -> dict:
     cfg = current_app.config["FISSION"]
     stats = {"payouts": 0, "refunds": 0, "cancelled_orders": 0, "campaigns": 0, "board_rebuilds": 0,
-             "analytics_warm": 0, "daily_stats": 0, "running_day": 0}
+             "board_drift_checks": 0, "analytics_warm": 0, "daily_stats": 0, "running_day": 0}
     with unit_of_work("sweep: due payouts"):
         due = payouts.due_payouts(older_than=timedelta(seconds=cfg.payout_sweep_after_seconds))
     pending = [pid for pid, status in due if status == "pending"]
@@ -59,6 +61,7 @@ def sweep_once() -> dict:
     with unit_of_work("sweep: due campaigns"):
         stats["campaigns"] = enqueue_due_campaigns()
     stats["board_rebuilds"] = int(enqueue_rebuild_if_lost())
+    stats["board_drift_checks"] = int(enqueue_drift_check_if_due())
     stats["analytics_warm"] = int(enqueue_warm_if_due())
 
     try:
@@ -82,6 +85,7 @@ def sweep_once() -> dict:
             log.exception("could not cancel order %s", order_id)
             continue
         stats["cancelled_orders"] += int(cancelled)
+    metrics.sweeper_pass(stats)
     return stats
 
 

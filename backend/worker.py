@@ -28,6 +28,9 @@ import redis
 from rq import SimpleWorker, Worker
 from rq.exceptions import StopRequested
 
+from backend.logs import request_id_context
+from backend.queue import job_request_id
+
 log = logging.getLogger("backend.worker")
 
 REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
@@ -42,7 +45,8 @@ class _OutlivesRedis:
 
     def execute_job(self, job, queue):
         try:
-            super().execute_job(job, queue)
+            with request_id_context(job_request_id(job)):  # RQ's own lines of the job carry it too
+                super().execute_job(job, queue)
         except REDIS_ERRORS as exc:
             self.redis_lost = exc
             log.warning("worker %s lost Redis while running or recording job %s (%s: %s); its bookkeeping is "

@@ -45,6 +45,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 
+from metrics_scrape import lag_buckets, quantile  # noqa: E402
 from seed import SeedOrder, prepare_database, seed  # noqa: E402
 from sender import Credentials, Sent, sender_main  # noqa: E402
 from stack import CpuMeter, Stack, free_port, processes_named, rss_mb, run_to_end, tree, wait_http  # noqa: E402
@@ -54,6 +55,7 @@ from backend.config import SANDBOX_APPID, SANDBOX_MCH_ID, SANDBOX_PAY_API_KEY  #
 
 PY = sys.executable
 FLASK = [PY, "-m", "flask", "--app", "wsgi:app"]
+METRICS_TOKEN = "bench-metrics-token"  # noqa: S105 - the bench's own API, on loopback
 COMPLETED_SQL = """
     SELECT order_id FROM commissions
     WHERE order_id = ANY(%s) AND status = 'available'
@@ -84,6 +86,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--stop-after", type=int, default=2,
                    help="skip the higher rates after this many steps in a row not sustained (or one left unfinished)")
     p.add_argument("--keep-logs", action="store_true", help="keep the temp dir with the child logs")
+    p.add_argument("--scrape-metrics", action="store_true",
+                   help="scrape /metrics before and after the steps and print its credit-lag p99 next to the bench's")
     args = p.parse_args(argv)
     args.rates = [float(r) for r in args.rates.split(",") if r.strip()]
     return args
@@ -177,6 +181,7 @@ class StepResult:
     cpu_cores: dict = field(default_factory=dict)
     cpu_ms_per_order: dict = field(default_factory=dict)
     sustained: bool = False
+    latencies: list = field(default_factory=list)
 
 
 class Bench:
@@ -186,6 +191,9 @@ class Bench:
         self.queue_prefix = f"bench{self.tag.lower()}"
         self.work = Path(tempfile.mkdtemp(prefix="fission-bench-"))
         self.stack = Stack(self.work)
+        self.metrics_dir = self.work / "metrics"
+        self.metrics_dir.mkdir()
+        self.lag_p99 = (float("nan"), float("nan"))  # (bench's own, /metrics's) over the measured steps
         self.sender = None
         self.sender_conn = None
         self.redis = redis.Redis.from_url(args.redis_url)
@@ -204,6 +212,8 @@ class Bench:
             "FISSION_INSTANCE_DIR": str(self.work / "instance"), "WECHAT_SANDBOX": "1",
             "WECHAT_EMULATOR_URL": emu_url, "WECHAT_API_BASE": emu_url, "WECHAT_PAY_API_BASE": emu_url,
             "PORT": str(app_port), "LOG_LEVEL": "WARNING", "FLASK_APP": "wsgi:app", "PYTHONUNBUFFERED": "1",
+            # every process's counters add up in /metrics (prometheus_client's multiprocess mode)
+            "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir), "METRICS_TOKEN": METRICS_TOKEN,
         })
         return env
 
@@ -347,6 +357,7 @@ class Bench:
         r.failure_sample = failures[0].detail if failures else ""
         latencies = [done[s.order_id] - s.sent for s in sent if s.order_id in done]
         r.completed = len(latencies)
+        r.latencies = latencies
         r.p50, r.p99, r.max = pct(latencies, 0.50), pct(latencies, 0.99), max(latencies, default=float("nan"))
         r.drain = (max(done.values()) - last) if done else float("nan")
         if done and max(done.values()) > first:
@@ -392,6 +403,7 @@ class Bench:
             print(f"warm-up: {warm.completed}/{warm.n} done, p99 {ms(warm.p99).strip()} ms", flush=True)
         self.sample_memory("start")
         meter = CpuMeter(self.cpu_groups())
+        scraped = lag_buckets(app_url, METRICS_TOKEN) if a.scrape_metrics else {}
         print("steps (latency = notify sent → both commissions available):", flush=True)
         middle = len(plan) // 2
         misses = 0
@@ -408,6 +420,10 @@ class Bench:
             if i == middle or (misses >= a.stop_after and "middle" not in self.memory):
                 self.sample_memory("middle")
             time.sleep(1.0)  # let the sweeper and the workers settle between steps
+        if a.scrape_metrics:
+            time.sleep(1.0)  # the last batch's after-commit observation
+            own = pct([lat for s in self.steps for lat in s.latencies], 0.99)
+            self.lag_p99 = (own, quantile(0.99, scraped, lag_buckets(app_url, METRICS_TOKEN)))
         if "middle" not in self.memory:
             self.sample_memory("middle")
         self.sample_memory("end")
@@ -466,6 +482,10 @@ class Bench:
                         f"{self.memory['end'][p]:.1f} MB" for p in growth)
         print(f"  RQ worker RSS start -> middle -> end: {mem}  -> worker memory {'flat' if flat else 'GROWING'}")
         print(f"  books: {self.books}")
+        if a.scrape_metrics:
+            own, scraped = self.lag_p99
+            print(f"  credit lag p99 over the steps: bench {ms(own).strip()} ms, /metrics histogram "
+                  f"{ms(scraped).strip()} ms ({(scraped - own) / own:+.1%})")
         print(line, flush=True)
 
     def cleanup(self, keep_logs: bool) -> None:

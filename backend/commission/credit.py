@@ -24,6 +24,7 @@ from backend.commission.models import Commission, Payout
 from backend.commission.routing import TRANSFER_RAILS, backoff, credit_and_route
 from backend.errors import ApiError
 from backend.extensions import db
+from backend.metrics import events as metrics
 from backend.timeutil import as_utc, utcnow
 from backend.transactions import after_commit, unit_of_work
 
@@ -44,6 +45,7 @@ class CreditBatch:
     to_transfer: list[int]  # payouts now ``submitting``: one job each, they call WeChat
     more: bool  # the batch was full: run again
     released: list[int] = field(default_factory=list)  # commissions released now (for the boards)
+    lags: list[float] = field(default_factory=list)  # seconds from each one's hold end to now (for /metrics)
 
 
 def credit_batch() -> CreditBatch:
@@ -58,6 +60,8 @@ def credit_batch() -> CreditBatch:
             outbox.commissions_released.send(None, commission_ids=batch.released)
         if batch.credited:
             after_commit(outbox.enqueue_messages, batch.credited)
+        if batch.lags:
+            after_commit(metrics.credit_lags, batch.lags)
     return batch
 
 
@@ -85,6 +89,7 @@ def credit_pending(limit: int = 500) -> CreditBatch:
     _credit_in_bulk(simple, commissions, now)
     batch.credited.extend(p.id for p in simple)
     batch.released.extend(p.commission_id for p in simple)
+    batch.lags.extend(_lag(commissions[p.commission_id].available_at, now) for p in simple)
     simple_ids = {p.id for p in simple}
     others = [p for p in rows if p.id not in simple_ids]
     # As ORM objects, both read in one query each (the rows are locked already).
@@ -115,6 +120,7 @@ def credit_pending(limit: int = 500) -> CreditBatch:
             batch.credited.append(payout.id)
         if was_pending and commission.status == "available":
             batch.released.append(commission.id)
+            batch.lags.append(_lag(commission.available_at, now))
         if payout.status == "submitting":
             batch.to_transfer.append(payout.id)
     db.session.flush()
@@ -148,6 +154,12 @@ _PAYOUTS_IN_WALLET = (
     .values(status="in_wallet", finished_at=bindparam("now"), amount_fen=(
         select(_COMMISSIONS.c.amount_fen - _COMMISSIONS.c.reversed_fen)
         .where(_COMMISSIONS.c.id == _PAYOUTS.c.commission_id).scalar_subquery())))
+
+
+def _lag(available_at, now) -> float:
+    """Credit lag: since the commission could be released (its hold's end: with no hold,
+    the payment notify that wrote it) until this batch released it."""
+    return (now - as_utc(available_at)).total_seconds()
 
 
 def _is_simple_credit(payout, commission, now) -> bool:

@@ -17,7 +17,9 @@ from backend.commission import payouts
 from backend.commission.models import Payout
 from backend.errors import ApiError
 from backend.extensions import db, wechat
+from backend.metrics import events as metrics
 from backend.orders import payment, refunds
+from backend.transactions import after_commit
 from backend.wechat.gateway import InvalidSignature, TransferResult
 
 log = logging.getLogger(__name__)
@@ -35,19 +37,27 @@ def payment_notify():
         data = wechat().parse_payment_notify(request.get_data())
     except InvalidSignature:
         log.warning("payment notify with a bad signature refused")
+        metrics.payment_notify("forged")
         return _xml("FAIL", "invalid signature")
     if data.get("return_code") != "SUCCESS" or data.get("result_code") != "SUCCESS":
+        metrics.payment_notify("not_paid")
         return _xml("SUCCESS", "OK")  # a failed payment: nothing to record
     try:
-        payment.mark_paid(data["out_trade_no"], data["transaction_id"], int(data["total_fee"]),
+        result = payment.mark_paid(data["out_trade_no"], data["transaction_id"], int(data["total_fee"]),
                           fee_type=data.get("fee_type"), trade_type=data.get("trade_type"))
     except payment.AmountMismatch as exc:
         db.session.rollback()  # a 200 answer: the boundary would commit
         log.error("payment notify does not match its order: %s", exc)
+        metrics.payment_notify("amount_mismatch")
         return _xml("FAIL", "amount, currency or trade type mismatch")
     except ApiError as exc:
         db.session.rollback()  # a 200 answer: the boundary would commit
+        metrics.payment_notify("unknown_order")
         return _xml("FAIL", exc.message)
+    if result.newly_paid:
+        after_commit(metrics.payment_notify, "paid")  # counted once the payment is committed
+    else:
+        metrics.payment_notify("duplicate")
     # The credit job's enqueue was registered by record_commissions (after the commit).
     return _xml("SUCCESS", "OK")
 
