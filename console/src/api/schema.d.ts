@@ -13974,7 +13974,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: INVALID_TEXT, ORDER_TOO_LARGE, ORDER_TOTAL_ZERO, VALIDATION_ERROR */
+                /** @description Error codes: BELOW_MOQ, INVALID_TEXT, NOT_A_MULTIPLE, ORDER_TOO_LARGE, ORDER_TOTAL_ZERO, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -13983,7 +13983,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVALID_TEXT" | "ORDER_TOO_LARGE" | "ORDER_TOTAL_ZERO" | "VALIDATION_ERROR";
+                                code: "BELOW_MOQ" | "INVALID_TEXT" | "NOT_A_MULTIPLE" | "ORDER_TOO_LARGE" | "ORDER_TOTAL_ZERO" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -14858,7 +14858,11 @@ export interface components {
             level1_fixed_fen?: number | null;
             level2_bp?: number | null;
             level2_fixed_fen?: number | null;
+            moq?: number;
+            order_multiple?: number;
             part_no?: string | null;
+            price_breaks?: components["schemas"]["PriceBreak"][];
+            /** @description the first price break's unit price, rounded half-up */
             price_fen?: number;
             stock?: number;
             title?: string;
@@ -15749,10 +15753,14 @@ export interface components {
             share_code?: string | null;
         };
         OrderItem: {
+            /** @description quantity × unit_price, rounded half-up once */
             amount_fen?: number;
             product_id?: number;
             quantity?: number;
             title?: string;
+            /** @description the exact unit price of the line's price break, yuan with six places */
+            unit_price?: string | null;
+            /** @description the unit price rounded half-up to the fen */
             unit_price_fen?: number;
         };
         OrderItemArgs: {
@@ -15862,6 +15870,22 @@ export interface components {
             id?: number;
             nickname?: string | null;
         };
+        PriceBreak: {
+            min_qty: number;
+            /**
+             * @description yuan, a decimal string with up to six places
+             * @example 0.006500
+             */
+            unit_price: string;
+        };
+        PriceBreakArgs: {
+            min_qty: number;
+            /**
+             * @description yuan, a decimal string with up to six places
+             * @example 0.006500
+             */
+            unit_price: string;
+        };
         PriceHistory: {
             part?: components["schemas"]["Part"];
             series?: components["schemas"]["PriceSeries"][];
@@ -15917,7 +15941,11 @@ export interface components {
         Product: {
             brand?: string | null;
             id?: number;
+            moq?: number;
+            order_multiple?: number;
             part_no?: string | null;
+            price_breaks?: components["schemas"]["PriceBreak"][];
+            /** @description the first price break's unit price, rounded half-up */
             price_fen?: number;
             stock?: number;
             title?: string;
@@ -15929,8 +15957,13 @@ export interface components {
             level1_fixed_fen?: number | null;
             level2_bp?: number | null;
             level2_fixed_fen?: number | null;
+            moq?: number;
+            order_multiple?: number;
             part_no?: string | null;
-            price_fen: number;
+            /** @description replaces the breaks; the first starts at the MOQ */
+            price_breaks?: components["schemas"]["PriceBreakArgs"][];
+            /** @description one price from the MOQ on; or give price_breaks */
+            price_fen?: number;
             stock: number;
             title: string;
         };
@@ -15947,7 +15980,11 @@ export interface components {
             level1_fixed_fen?: number | null;
             level2_bp?: number | null;
             level2_fixed_fen?: number | null;
+            moq?: number;
+            order_multiple?: number;
             part_no?: string | null;
+            /** @description replaces the breaks; the first starts at the MOQ */
+            price_breaks?: components["schemas"]["PriceBreakArgs"][];
             price_fen?: number;
             stock?: number;
             title?: string;
