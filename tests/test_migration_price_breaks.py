@@ -14,7 +14,7 @@ from backend.extensions import db
 
 def test_products_and_order_lines_from_before_keep_their_prices(live, admin_token):
     title = f"Old part {uuid.uuid4().hex[:6]}"
-    sold = create_product(admin(live, admin_token), price_fen=321)
+    sold = create_product(admin(live, admin_token), price_fen=321_000)  # ¥3,210: in micro-yuan past 2**31
     buyer = login(live)
     r = buyer.post("/orders", json={"items": [{"product_id": sold["id"], "quantity": 3}]})
     assert r.status_code == 201, r.text
@@ -38,7 +38,7 @@ def test_products_and_order_lines_from_before_keep_their_prices(live, admin_toke
         db.session.rollback()
     assert tuple(product) == (1234, 1, 1)
     assert [tuple(b) for b in breaks] == [(1, 12_340_000)]
-    assert (line.unit_price_fen, line_after) == (321, 3_210_000)
+    assert (line.unit_price_fen, line_after) == (321_000, 3_210_000_000)
     assert buyer.get(f"/products/{pid}").json()["price_breaks"] == [{"min_qty": 1, "unit_price": "12.340000"}]
     [item] = buyer.get(f"/orders/{order_id}").json()["items"]
-    assert (item["unit_price"], item["amount_fen"]) == ("3.210000", 963)
+    assert (item["unit_price"], item["amount_fen"]) == ("3210.000000", 963_000)

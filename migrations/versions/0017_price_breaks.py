@@ -32,10 +32,13 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_product_price_breaks')),
     sa.UniqueConstraint('product_id', 'min_qty', name=op.f('uq_product_price_breaks_product_id_min_qty'))
     )
+    # PostgreSQL multiplies two integers as int4: a price over ¥2,147.48 overflowed.
+    # 10000 as a 64-bit number makes the product 64-bit everywhere (MariaDB's already is).
+    wide = "CAST(10000 AS BIGINT)" if op.get_bind().dialect.name == "postgresql" else "10000"
     op.execute("INSERT INTO product_price_breaks (product_id, min_qty, unit_price_micro)"
-               " SELECT id, 1, price_fen * 10000 FROM products")
+               f" SELECT id, 1, price_fen * {wide} FROM products")  # noqa: S608 - a constant
     op.add_column('order_items', sa.Column('unit_price_micro', sa.BigInteger(), nullable=True))
-    op.execute("UPDATE order_items SET unit_price_micro = unit_price_fen * 10000")
+    op.execute(f"UPDATE order_items SET unit_price_micro = unit_price_fen * {wide}")  # noqa: S608
 
 
 def _drop_column(table: str, column: str) -> None:
