@@ -93,6 +93,27 @@ def enqueue_once(func, *args, job_id: str, queue: str = "default", **kwargs) -> 
         return False
 
 
+def enqueue_once_per(period: str, seconds: int, func, *, job_timeout: int) -> bool:
+    """Enqueue ``func`` at most once per ``period`` (a name such as ``analytics:warm:2026-12-03``;
+    its marker is kept ``seconds``). False when it was enqueued already or Redis is
+    unreachable: the caller's next pass asks again. A failed enqueue gives the marker back,
+    so the period is not lost."""
+    marker = f"{current_app.config['FISSION'].queue_prefix}:{period}"
+    try:
+        conn = redis_client()
+        if not conn.set(marker, 1, nx=True, ex=seconds):
+            return False
+        try:
+            get_queue("default").enqueue(func, job_timeout=job_timeout, result_ttl=0, failure_ttl=86400)
+        except Exception:
+            conn.delete(marker)
+            raise
+        return True
+    except Exception as exc:  # the next pass asks again
+        log.warning("%s not enqueued (%s)", period, exc.__class__.__name__)
+        return False
+
+
 def enqueue_after_commit(func, *args, job_id: str, queue: str = "default", **kwargs) -> None:
     """``enqueue_once`` once the current transaction commits (nothing if it rolls back)."""
     after_commit(enqueue_once, func, *args, job_id=job_id, queue=queue, **kwargs)

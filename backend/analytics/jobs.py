@@ -7,17 +7,12 @@ one enqueue. Losing the job or Redis only costs the first reader the live comput
 
 from __future__ import annotations
 
-import logging
 from datetime import date, datetime, timedelta
 
-from flask import current_app
-
 from backend.analytics import service
-from backend.extensions import redis_client
-from backend.queue import get_queue, job
+from backend.queue import enqueue_once_per, job
 from backend.timeutil import shop_today, utcnow
 
-log = logging.getLogger(__name__)
 OPENING_DAYS = 30  # the console's analytics page opens on these (console/src/views/AnalyticsView.vue)
 WARM_TIMEOUT = 1800
 
@@ -39,12 +34,4 @@ def enqueue_warm_if_due(now: datetime | None = None) -> bool:
     today = shop_today(now)
     if not service.closed(opening_range(today)[1], now):
         return False
-    marker = f"{current_app.config['FISSION'].queue_prefix}:analytics:warm:{today.isoformat()}"
-    try:
-        if not redis_client().set(marker, 1, nx=True, ex=26 * 3600):
-            return False
-        get_queue("default").enqueue(warm_job, job_timeout=WARM_TIMEOUT, result_ttl=0, failure_ttl=86400)
-        return True
-    except Exception as exc:  # the next pass asks again
-        log.warning("analytics warm-up not enqueued (%s)", exc.__class__.__name__)
-        return False
+    return enqueue_once_per(f"analytics:warm:{today.isoformat()}", 26 * 3600, warm_job, job_timeout=WARM_TIMEOUT)

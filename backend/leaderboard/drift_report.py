@@ -18,7 +18,7 @@ from flask import current_app
 
 from backend.extensions import redis_client
 from backend.leaderboard.jobs_rebuild import check_all
-from backend.queue import get_queue, job
+from backend.queue import enqueue_once_per, job
 
 log = logging.getLogger(__name__)
 CHECK_TIMEOUT = 1800
@@ -61,11 +61,4 @@ def enqueue_drift_check_if_due() -> bool:
     cfg = current_app.config["FISSION"]
     if cfg.board_drift_check_seconds <= 0:
         return False
-    try:
-        if not redis_client().set(f"{cfg.queue_prefix}:lb:drift-due", 1, nx=True, ex=cfg.board_drift_check_seconds):
-            return False
-        get_queue("default").enqueue(drift_check_job, job_timeout=CHECK_TIMEOUT, result_ttl=0, failure_ttl=86400)
-        return True
-    except Exception as exc:  # the next pass asks again
-        log.warning("board drift check not enqueued (%s)", exc.__class__.__name__)
-        return False
+    return enqueue_once_per("lb:drift-due", cfg.board_drift_check_seconds, drift_check_job, job_timeout=CHECK_TIMEOUT)
