@@ -23,6 +23,8 @@ def create_app(config: Config | None = None) -> Flask:
     from backend.errors import register_error_handlers
     from backend.extensions import api, db, migrate, ping_idle_connections
     from backend.metrics import web as metrics_web
+    from backend.transactions import guard_remote_call
+    from backend.wechat import gateway
     from backend.wechat.gateway import WeChatGateway
 
     logs.init_app(app)
@@ -34,6 +36,8 @@ def create_app(config: Config | None = None) -> Flask:
             ping_idle_connections(engine)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     api.init_app(app)
+    if guard_remote_call not in gateway.BEFORE_REMOTE_CALL:
+        gateway.BEFORE_REMOTE_CALL.append(guard_remote_call)
     app.extensions["wechat_gateway"] = WeChatGateway(config.wechat, token_storage=_token_storage(config))
     register_error_handlers(app)
     _register_blueprints(app, api)

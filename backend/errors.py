@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify
 from marshmallow import Schema, fields
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 # code -> default HTTP status. One place, so clients and docs can list them.
@@ -176,6 +177,19 @@ def register_error_handlers(app: Flask) -> None:
         for name, value in exc.get_headers():
             if name.lower() != "content-type":
                 response.headers[name] = value
+        return response, status
+
+    @app.errorhandler(DBAPIError)
+    def _database_error(exc: DBAPIError):
+        # A connection the database cut (a restart, a failover) fails the request that
+        # held it; SQLAlchemy has dropped the pool by then, so the next try gets a new
+        # connection. Nothing was committed (the boundary rolled back): say "try again"
+        # (WeChat repeats a notify that was not answered SUCCESS), not "our bug".
+        if not exc.connection_invalidated:
+            return _unexpected(exc)
+        app.logger.warning("database connection lost during a request: %s", exc.orig.__class__.__name__)
+        response, status = error_response("SERVICE_UNAVAILABLE", "The database is unavailable; try again", 503)
+        response.headers["Retry-After"] = "1"
         return response, status
 
     @app.errorhandler(Exception)

@@ -32,6 +32,7 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
+from flask import current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -86,6 +87,24 @@ def commit_before_remote_call() -> None:
     must never run inside a transaction (it would hold row locks for seconds, or lose
     the record of what was asked if the process died during the call)."""
     _commit()
+
+
+class RemoteCallInTransaction(RuntimeError):
+    """A call to WeChat while a database transaction is open (tests raise it)."""
+
+
+def guard_remote_call(what: str) -> None:
+    """Installed before every WeChat call (``gateway.BEFORE_REMOTE_CALL``): the session
+    must be between transactions, as ``commit_before_remote_call`` leaves it. An open
+    one would hold its row locks (and a connection "idle in transaction") for as long
+    as WeChat takes, up to the HTTP timeout: under a backlog that stalled every notify
+    waiting on those wallets. Raises under tests, so a path that breaks the rule fails
+    its test; logs a warning in production, where the call should still go out."""
+    if not has_app_context() or not db.session().in_transaction():
+        return
+    if current_app.testing:
+        raise RemoteCallInTransaction(f"WeChat call {what} inside an open database transaction")
+    log.warning("WeChat call %s inside an open database transaction", what)
 
 
 @contextlib.contextmanager

@@ -1,14 +1,18 @@
 """The credit path under faults: does every paid order settle, exactly once?
 
-The real stack on PostgreSQL (emulator, gunicorn API, RQ workers, sweeper) with a
-redis-server of the bench's own. For ``--duration`` seconds it sends signed payment
-notifies for ``--rate`` orders a second, each sent 1-3 times (the copies a few
-seconds apart, as WeChat repeats a notify), while:
+The real stack (emulator, gunicorn API, RQ workers, sweeper) on a PostgreSQL cluster
+and a redis-server of the bench's own (``bench/private_postgres.py``: initdb into a
+temporary folder; never the machine's shared services, which it kills and restarts).
+For ``--duration`` seconds it sends signed payment notifies for ``--rate`` orders a
+second, each sent 1-3 times (the copies a few seconds apart, as WeChat repeats a
+notify), while:
 
 * an RQ worker is SIGKILLed every 5-8 s, and started again at once (as ``make run``'s
   supervisor does);
 * the Redis server is SIGKILLed once for ``--redis-outage`` seconds and started again,
   empty (no persistence);
+* PostgreSQL is restarted once (fast shutdown: every session cut off) at
+  ``--pg-restart-at`` seconds;
 * the distribution settings switch between the wallet rail and the
   ``wechat_transfer`` rail every ``--rail-phase`` seconds, and during the transfer
   phases the emulator is told to fail transfers (``/sandbox/faults``: SYSTEMERROR,
@@ -19,10 +23,12 @@ After the last fault (the last kill, the faults cleared, Redis back) it measures
 the time until everything has settled: every paid order's commissions released,
 every payout final (``succeeded`` / ``in_wallet`` / ``failed`` with the money
 returned), ``flask fission ledger-check`` passing, and the emulator's transfers
-equal to the succeeded payouts. Then it prints the exactly-once checks.
+equal to the succeeded payouts. Then it prints the exactly-once checks, and exits 1
+when one fails or nothing settled within ``--settle-timeout`` (CI runs a short
+scenario: .ci/run).
 
     .venv/bin/python bench/chaos.py [--duration 60] [--rate 20] [--workers 2]
-        [--database-url postgresql://postgres@127.0.0.1:5432/test]
+        [--pg-restart-at 45] [--database-url URL (a server of yours instead: no restart)]
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -47,6 +54,7 @@ sys.path.insert(0, str(BENCH))
 
 from chaos_checks import exactly_once, settled_state  # noqa: E402
 from payout_latency import FLASK, ROOT, Bench, ms, pct  # noqa: E402
+from private_postgres import PrivatePostgres  # noqa: E402
 from seed import prepare_database, seed  # noqa: E402
 from stack import free_port, run_to_end  # noqa: E402
 
@@ -65,8 +73,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--duration", type=float, default=60.0, help="seconds of notifies and faults")
     p.add_argument("--rate", type=float, default=20.0, help="orders notified per second (each sent 1-3 times)")
-    p.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test",
-                   help="the PostgreSQL server (its database is not used)")
+    p.add_argument("--database-url", default=None,
+                   help="a PostgreSQL server to use instead of a private cluster (it is not restarted)")
     p.add_argument("--bench-db", default="fission_bench_chaos", help="dedicated database, dropped and recreated")
     p.add_argument("--workers", type=int, default=2, help="RQ worker processes")
     p.add_argument("--web-workers", type=int, default=2)
@@ -75,6 +83,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--kill-every", default="5,8", help="seconds between worker kills: min,max")
     p.add_argument("--redis-at", type=float, default=25.0, help="seconds into the run Redis is killed")
     p.add_argument("--redis-outage", type=float, default=10.0, help="seconds Redis stays down")
+    p.add_argument("--pg-restart-at", type=float, default=45.0,
+                   help="seconds into the run the private PostgreSQL is restarted (0: never)")
     p.add_argument("--rail-phase", type=float, default=10.0, help="seconds per rail phase (wallet first)")
     p.add_argument("--reject-one-in", type=int, default=10, help="the user rejects one transfer bill in N")
     p.add_argument("--settle-timeout", type=float, default=300.0)
@@ -115,6 +125,9 @@ class ChaosBench(Bench):
         self.last_fault = 0.0
         self.confirmed = self.rejected = 0
         self.t_start = 0.0
+        self.pg = None if args.database_url else PrivatePostgres(free_port())
+        self.pg_restarts: list[float] = []  # seconds each restart took
+        self.failed = False  # an exactly-once check failed, or nothing settled: exit 1
 
     def note(self, what: str) -> None:
         t = time.monotonic() - self.t_start
@@ -171,24 +184,33 @@ class ChaosBench(Bench):
         self.last_fault = time.monotonic()
         self.note(f"redis-server started again, empty, after {a.redis_outage:.0f}s")
 
+    def postgres_restart(self) -> None:
+        if self.pg is None or not self.args.pg_restart_at or self._sleep_chaos(self.args.pg_restart_at):
+            return
+        self.note("PostgreSQL: fast restart (every session cut off)")
+        began = time.monotonic()
+        self.pg.restart()
+        self.pg_restarts.append(time.monotonic() - began)
+        self.last_fault = time.monotonic()
+        self.note(f"PostgreSQL accepting connections again after {self.pg_restarts[-1]:.1f}s")
+
     def rail_phases(self, db_url: str, emu_url: str) -> None:
         a = self.args
         rail = "wallet"
-        with psycopg.connect(db_url, autocommit=True, application_name="bench-chaos") as conn:
-            while not self._sleep_chaos(a.rail_phase):
-                rail = "wechat_transfer" if rail == "wallet" else "wallet"
-                set_rail(conn, rail)
-                self.note(f"payout rail -> {rail}")
-                if rail != "wechat_transfer":
-                    continue
-                began = time.monotonic()
-                for at, fault in PHASE_FAULTS:
-                    if at >= a.rail_phase or self._sleep_chaos(max(0.0, began + at - time.monotonic())):
-                        break
-                    requests.post(f"{emu_url}/sandbox/faults", json=fault, timeout=5).raise_for_status()
-                    self.faults_added += 1
-                    self.last_fault = time.monotonic()
-                    self.note(f"emulator fault: {json.dumps(fault)}")
+        while not self._sleep_chaos(a.rail_phase):
+            rail = "wechat_transfer" if rail == "wallet" else "wallet"
+            set_rail(db_url, rail)
+            self.note(f"payout rail -> {rail}")
+            if rail != "wechat_transfer":
+                continue
+            began = time.monotonic()
+            for at, fault in PHASE_FAULTS:
+                if at >= a.rail_phase or self._sleep_chaos(max(0.0, began + at - time.monotonic())):
+                    break
+                requests.post(f"{emu_url}/sandbox/faults", json=fault, timeout=5).raise_for_status()
+                self.faults_added += 1
+                self.last_fault = time.monotonic()
+                self.note(f"emulator fault: {json.dumps(fault)}")
 
     def confirm_bills(self, emu_url: str) -> None:
         """The users: each transfer bill waiting for its user is confirmed (or rejected) a moment later."""
@@ -228,7 +250,8 @@ class ChaosBench(Bench):
         a = self.args
         print(f"Fission chaos bench (run {self.tag}, logs in {self.work})", flush=True)
         self.stack.start_redis(self.redis_port)
-        db_url = prepare_database(a.database_url, a.bench_db)
+        server_url = a.database_url or self.pg.start()
+        db_url = prepare_database(server_url, a.bench_db)
         emu_url, app_port = f"http://127.0.0.1:{free_port()}", free_port()
         app_url = f"http://127.0.0.1:{app_port}"
         env = self.env(db_url, emu_url, app_port)
@@ -250,13 +273,14 @@ class ChaosBench(Bench):
         threads = [threading.Thread(target=self.supervise, args=(env,), daemon=True),
                    threading.Thread(target=self.kill_workers, daemon=True),
                    threading.Thread(target=self.redis_outage, daemon=True),
+                   threading.Thread(target=self.postgres_restart, daemon=True),
                    threading.Thread(target=self.rail_phases, args=(db_url, emu_url), daemon=True),
                    threading.Thread(target=self.confirm_bills, args=(emu_url,), daemon=True)]
         for thread in threads:
             thread.start()
         sent = self.send(sends, len(sends) / a.duration)
         self.chaos_on.clear()
-        for thread in threads[1:4]:
+        for thread in threads[1:5]:
             thread.join(timeout=a.redis_outage + 15)
         requests.delete(f"{emu_url}/sandbox/faults", timeout=5).raise_for_status()
         left = requests.get(f"{emu_url}/sandbox/faults", timeout=5).json()["faults"]
@@ -273,6 +297,7 @@ class ChaosBench(Bench):
         self.confirming.clear()
         self.supervising.clear()
         checks = exactly_once(db_url, emu_url)
+        self.failed = settle is None or not all(ok for ok, _ in checks["checks"].values())
         self.report(orders, sends, sent, resent, left, settle, state, checks)
 
     def wait_settled(self, db_url: str, emu_url: str, env: dict) -> tuple[float | None, dict]:
@@ -334,8 +359,9 @@ class ChaosBench(Bench):
         replies = [s.replied - s.sent for s in sent]
         failed = [s for s in sent if not s.ok]
         line = "=" * 100
+        database = "a private PostgreSQL cluster" if self.pg else f"PostgreSQL at {a.database_url}"
         print(f"\n{line}\nSUMMARY  chaos: {a.workers} RQ worker(s), gunicorn --workers {a.web_workers} --threads "
-              f"{a.threads}; PostgreSQL; redis-server of the bench's own")
+              f"{a.threads}; {database}; redis-server of the bench's own")
         print(line)
         print(f"  orders: {len(orders)} (paid: {checks['orders_paid']})")
         print(f"  notifies sent: {len(sends)} at {len(sends) / a.duration:.1f}/s over {a.duration:.0f}s; "
@@ -345,7 +371,8 @@ class ChaosBench(Bench):
         print(f"  notify answer p50 {ms(pct(replies, 0.5)).strip()} ms  p99 {ms(pct(replies, 0.99)).strip()} ms  "
               f"max {ms(max(replies, default=float('nan'))).strip()} ms")
         print(f"  worker kills (SIGKILL): {self.kills}; processes started again: {self.restarts}; "
-              f"Redis killed once for {a.redis_outage:.0f}s; emulator faults queued {self.faults_added} "
+              f"Redis killed once for {a.redis_outage:.0f}s; PostgreSQL restarted {len(self.pg_restarts)}x"
+              + "".join(f" ({t:.1f}s)" for t in self.pg_restarts) + f"; emulator faults queued {self.faults_added} "
               f"({sum(f['times'] for f in faults_left)} firings left unfired at the end)")
         print(f"  transfer bills confirmed by users {self.confirmed}, rejected {self.rejected}")
         if settle is None:
@@ -358,17 +385,36 @@ class ChaosBench(Bench):
         for name, (ok, detail) in checks["checks"].items():
             print(f"    {'OK  ' if ok else 'FAIL'} {name}: {detail}")
         print(f"  payouts by status: {checks['payouts_by_status']}")
+        print(f"  RESULT: {'FAILED' if self.failed else 'passed'}")
         print(line, flush=True)
 
+    def cleanup(self, keep_logs: bool) -> None:
+        keep_logs = keep_logs or self.failed
+        if self.pg is not None and keep_logs and self.pg.log.exists():
+            shutil.copy(self.pg.log, self.work / "postgres.log")
+        super().cleanup(keep_logs)
+        if self.pg is not None:
+            self.pg.stop()
 
-def set_rail(conn, rail: str) -> None:
-    conn.execute("UPDATE settings SET value = jsonb_set(value::jsonb, '{payout_rail}', to_jsonb(%s::text))::json "
-                 "WHERE key = 'distribution'", (rail,))
+
+def set_rail(db_url: str, rail: str) -> None:
+    """A connection each time, tried again: the bench restarts PostgreSQL meanwhile."""
+    for attempt in range(50):
+        try:
+            with psycopg.connect(db_url, autocommit=True, application_name="bench-chaos", connect_timeout=2) as conn:
+                conn.execute("UPDATE settings SET value = jsonb_set(value::jsonb, '{payout_rail}', "
+                             "to_jsonb(%s::text))::json WHERE key = 'distribution'", (rail,))
+                return
+        except psycopg.OperationalError:
+            if attempt == 49:
+                raise
+            time.sleep(0.2)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    return run_to_end(ChaosBench(args), args.keep_logs)
+    bench = ChaosBench(args)
+    return run_to_end(bench, args.keep_logs) or int(bench.failed)
 
 
 if __name__ == "__main__":

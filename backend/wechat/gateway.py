@@ -65,6 +65,17 @@ class TransferResult:
     amount_fen: int | None
 
 
+# Called with the SDK function's name before every call to WeChat (the app installs
+# ``transactions.guard_remote_call``: no database transaction may be open then). A list
+# of plain callables so this package imports nothing of the app's.
+BEFORE_REMOTE_CALL: list = []
+
+
+def _before_remote_call(fn) -> None:
+    for hook in BEFORE_REMOTE_CALL:
+        hook(getattr(fn, "__qualname__", None) or repr(fn))
+
+
 class _TimeoutSession(requests.Session):
     """wechatpy fetches tokens without a timeout; give every request one."""
 
@@ -154,6 +165,7 @@ class WeChatGateway:
     # ---- error translation -------------------------------------------------------
     @staticmethod
     def _call_mp(fn, *args, **kwargs):
+        _before_remote_call(fn)
         try:
             return fn(*args, **kwargs)
         except requests.RequestException as exc:
@@ -167,6 +179,7 @@ class WeChatGateway:
 
     @staticmethod
     def _call_pay(fn, *args, **kwargs) -> dict:
+        _before_remote_call(fn)
         try:
             data = fn(*args, **kwargs)
         except requests.RequestException as exc:
@@ -187,6 +200,7 @@ class WeChatGateway:
 
     @staticmethod
     def _call_v3(fn, *args, **kwargs) -> tuple[int, dict]:
+        _before_remote_call(fn)
         try:
             status, text = fn(*args, **kwargs)
         except requests.RequestException as exc:
