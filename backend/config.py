@@ -187,6 +187,8 @@ class Config:
     metrics_token: str | None = None
     metrics_enabled: bool = True
     board_drift_check_seconds: int = 600  # how often the sweeper has the boards checked against the database
+    # old signing keys that still verify tokens (not sign them) while SECRET_KEY is rotated
+    secret_key_fallbacks: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 
     def live_mode_problems(self) -> list[str]:
@@ -205,6 +207,12 @@ class Config:
         elif len(self.secret_key.encode()) < SECRET_KEY_MIN_BYTES:
             problems.append(f"SECRET_KEY is {len(self.secret_key.encode())} bytes: at least "
                             f"{SECRET_KEY_MIN_BYTES} are needed")
+        for number, key in enumerate(self.secret_key_fallbacks, 1):
+            if key in PUBLISHED_SECRET_KEYS or key == _instance_secret_key():
+                problems.append(f"SECRET_KEY_FALLBACKS key {number} is a published or development key")
+            elif len(key.encode()) < SECRET_KEY_MIN_BYTES:
+                problems.append(f"SECRET_KEY_FALLBACKS key {number} is {len(key.encode())} bytes: at least "
+                                f"{SECRET_KEY_MIN_BYTES} are needed")
         password = self.admin_password
         if password is not None:
             if password in PUBLISHED_ADMIN_PASSWORDS or password == self.admin_username:
@@ -216,6 +224,7 @@ class Config:
     def flask_mapping(self) -> dict:
         return {
             "SECRET_KEY": self.secret_key,
+            "SECRET_KEY_FALLBACKS": list(self.secret_key_fallbacks),
             "SQLALCHEMY_DATABASE_URI": self.database_url,
             "SQLALCHEMY_ENGINE_OPTIONS": engine_options(self.database_url),
             "MAX_CONTENT_LENGTH": self.max_content_length,
@@ -268,6 +277,11 @@ def _instance_secret_key() -> str | None:
         return (INSTANCE_DIR / "secret_key").read_text().strip()
     except OSError:
         return None
+
+
+def _secret_key_fallbacks() -> tuple[str, ...]:
+    """SECRET_KEY_FALLBACKS: comma-separated old keys (a key never contains a comma)."""
+    return tuple(key.strip() for key in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if key.strip())
 
 
 def _secret_key() -> str:
@@ -326,6 +340,7 @@ def load_config(**overrides) -> Config:
         "database_url": normalise_database_url(database_url),
         "redis_url": os.environ.get("REDIS_URL") or None,
         "secret_key": _secret_key(),
+        "secret_key_fallbacks": _secret_key_fallbacks(),
         "port": _env_int("PORT", 5000),
         "admin_username": os.environ.get("ADMIN_USERNAME", "admin"),
         "admin_password": os.environ.get("ADMIN_PASSWORD") or None,
