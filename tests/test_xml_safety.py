@@ -125,6 +125,12 @@ def test_refund_notify_with_a_dtd_outside_or_inside_is_refused_and_the_refund_st
         assert refund_status() == "processing"
         assert buyer.get(f"/orders/{order['id']}").json() == before
 
+    # a document escaped as the root's text: it must not be parsed a second time, unchecked
+    escaped = hostile(_refund_notify_body(out_refund_no, order["out_trade_no"]), attack).decode()
+    smuggled = "<xml>" + escaped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + "</xml>"
+    answer = _post_refund_notify(live, smuggled.encode())
+    assert "FAIL" in answer and refund_status() == "processing"
+
     assert "SUCCESS" in _post_refund_notify(live, _refund_notify_body(out_refund_no, order["out_trade_no"]).encode())
     assert refund_status() == "succeeded"
 

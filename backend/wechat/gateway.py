@@ -150,7 +150,7 @@ class WeChatGateway:
                 cert = None if cfg.sandbox else os.environ.get("WECHAT_MCH_CERT_PATH")
                 key = cfg.merchant_private_key_path if cert else None
                 client = _WeChatPay(appid=cfg.appid, api_key=cfg.pay_api_key, mch_id=cfg.mch_id, mch_cert=cert,
-                                   mch_key=key, timeout=cfg.http_timeout, sandbox=False)
+                                    mch_key=key, timeout=cfg.http_timeout, sandbox=False)
                 client.API_BASE_URL = cfg.pay_api_base + "/"
                 client._http = _TimeoutSession(cfg.http_timeout)
                 self._pay_client = client
@@ -316,6 +316,8 @@ class WeChatGateway:
         pay = self._pay()
         try:
             outer = xml_safety.parse(xml)["xml"]
+            if not isinstance(outer, dict):  # wechatpy would parse a text root again, unchecked
+                raise InvalidSignature("refund notify without fields")
             data = _CheckedRefundNotify(pay.api_key).decrypt_message(outer, pay.appid, pay.mch_id)
         except (WeChatException, ValueError, KeyError, TypeError, ExpatError) as exc:
             raise InvalidSignature("refund notify could not be decrypted") from exc
