@@ -54,13 +54,14 @@ def test_the_check_refuses_undeclared_entities_and_junk():
 
 def test_a_pay_answer_with_a_dtd_is_an_unknown_outcome():
     """WeChat Pay's own answers are read through the check as well (outcome unknown)."""
-    from backend.wechat.gateway import WeChatGateway, WeChatUnavailable, _WeChatPay
+    from backend.wechat.gateway import WeChatGateway, WeChatUnavailable
+    from backend.wechat.v2_xml import CheckedWeChatPay
 
     class Answer:
         content = hostile(b"<xml><return_code>SUCCESS</return_code><result_code>SUCCESS</result_code></xml>",
                           "billion_laughs")
 
-    client = _WeChatPay(appid="a", api_key="k" * 32, mch_id="m")
+    client = CheckedWeChatPay(appid="a", api_key="k" * 32, mch_id="m")
     with pytest.raises(WeChatUnavailable):
         WeChatGateway._call_pay(client._handle_result, Answer())
 

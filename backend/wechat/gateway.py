@@ -20,18 +20,16 @@ import requests
 from wechatpayv3 import WeChatPay as WeChatPayV3
 from wechatpayv3 import WeChatPayType
 from wechatpy import WeChatClient
-from wechatpy.crypto import RefundCrypto, WeChatRefundCrypto
 from wechatpy.exceptions import (
     InvalidSignatureException,
     WeChatClientException,
-    WeChatException,
     WeChatPayException,
 )
 from wechatpy.pay import WeChatPay
 
 from backend.config import WeChatConfig
 from backend.timeutil import SHOP_TZ
-from backend.wechat import sandbox_keys, xml_safety
+from backend.wechat import sandbox_keys, v2_xml, xml_safety
 from backend.wechat.errors import InvalidSignature, WeChatError, WeChatUnavailable
 
 __all__ = ["InvalidSignature", "TransferResult", "WeChatError", "WeChatGateway", "WeChatUnavailable"]
@@ -95,29 +93,6 @@ class _MiniProgramClient(WeChatClient):
         )
 
 
-class _WeChatPay(WeChatPay):
-    """wechatpy's Pay v2 client, reading WeChat's answers through xml_safety first."""
-
-    def _handle_result(self, res):
-        # UnsafeXml is a ValueError: _call_pay makes it WeChatUnavailable (outcome unknown).
-        xml_safety.check(res.content)
-        return super()._handle_result(res)
-
-
-class _CheckedRefundCrypto(RefundCrypto):
-    """req_info's decrypted XML is checked too: wechatpy parses it right after this."""
-
-    def decrypt(self, text):
-        plain = super().decrypt(text)
-        xml_safety.check(plain)
-        return plain
-
-
-class _CheckedRefundNotify(WeChatRefundCrypto):
-    def decrypt_message(self, msg, appid, mch_id):
-        return self._decrypt_message(msg, appid, mch_id, _CheckedRefundCrypto)
-
-
 def _read(path: str | None, what: str) -> str:
     if not path:
         raise WeChatError("NOT_CONFIGURED", f"{what} path is not configured")
@@ -149,8 +124,9 @@ class WeChatGateway:
                 # Real refunds/企业付款 need the v2 client certificate; the sandbox does not.
                 cert = None if cfg.sandbox else os.environ.get("WECHAT_MCH_CERT_PATH")
                 key = cfg.merchant_private_key_path if cert else None
-                client = _WeChatPay(appid=cfg.appid, api_key=cfg.pay_api_key, mch_id=cfg.mch_id, mch_cert=cert,
-                                    mch_key=key, timeout=cfg.http_timeout, sandbox=False)
+                client = v2_xml.CheckedWeChatPay(appid=cfg.appid, api_key=cfg.pay_api_key, mch_id=cfg.mch_id,
+                                                 mch_cert=cert, mch_key=key, timeout=cfg.http_timeout,
+                                                 sandbox=False)
                 client.API_BASE_URL = cfg.pay_api_base + "/"
                 client._http = _TimeoutSession(cfg.http_timeout)
                 self._pay_client = client
@@ -311,26 +287,7 @@ class WeChatGateway:
 
     def parse_refund_notify(self, xml: bytes) -> dict:
         # No signature here: authenticity comes from decrypting req_info with md5(api key).
-        # wechatpy's parse_refund_notify_result, with the outer XML and the decrypted
-        # req_info both through xml_safety before xmltodict reads them.
-        pay = self._pay()
-        try:
-            outer = xml_safety.parse(xml)["xml"]
-            if not isinstance(outer, dict):  # wechatpy would parse a text root again, unchecked
-                raise InvalidSignature("refund notify without fields")
-            data = _CheckedRefundNotify(pay.api_key).decrypt_message(outer, pay.appid, pay.mch_id)
-        except (WeChatException, ValueError, KeyError, TypeError, ExpatError) as exc:
-            raise InvalidSignature("refund notify could not be decrypted") from exc
-        if not isinstance(data, dict) or not data.get("out_refund_no"):
-            raise InvalidSignature("refund notify without out_refund_no")
-        data = dict(data)
-        for key in ("total_fee", "settlement_total_fee", "refund_fee", "settlement_refund_fee"):
-            if data.get(key) not in (None, ""):  # as wechatpy's parse_refund_notify_result does
-                try:
-                    data[key] = int(data[key])
-                except (TypeError, ValueError) as exc:
-                    raise InvalidSignature(f"refund notify with a bad {key}") from exc
-        return data
+        return v2_xml.parse_refund_notify(self._pay(), xml)
 
     # ---- 商家转账 (v3 transfer bills) --------------------------------------------
     def create_transfer_bill(self, *, out_bill_no: str, openid: str, amount_fen: int, remark: str,
