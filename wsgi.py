@@ -1,12 +1,10 @@
 """gunicorn entry: ``gunicorn wsgi:app``."""
 
-import gunicorn.http.wsgi
+from backend import create_app, gunicorn_errors
 
-from backend import create_app
-
-# gunicorn writes "Server: gunicorn" into every response itself, after the app: it reads
-# this module-level name for each response, so blanking it here (loaded in each worker)
-# keeps the server's name and version out of the answers.
-gunicorn.http.wsgi.SERVER = ""
+# Loaded in each gunicorn worker before it serves: gunicorn's own error pages (431 for a
+# header too large, 400 …) become the API's JSON error shape, and gunicorn's name and
+# version ("Server: gunicorn", which it writes after the app) leave every answer.
+gunicorn_errors.install()
 
 app = create_app()

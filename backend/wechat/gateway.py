@@ -23,14 +23,13 @@ from wechatpy import WeChatClient
 from wechatpy.exceptions import (
     InvalidSignatureException,
     WeChatClientException,
-    WeChatException,
     WeChatPayException,
 )
 from wechatpy.pay import WeChatPay
 
 from backend.config import WeChatConfig
 from backend.timeutil import SHOP_TZ
-from backend.wechat import sandbox_keys
+from backend.wechat import sandbox_keys, v2_xml, xml_safety
 from backend.wechat.errors import InvalidSignature, WeChatError, WeChatUnavailable
 
 __all__ = ["InvalidSignature", "TransferResult", "WeChatError", "WeChatGateway", "WeChatUnavailable"]
@@ -136,8 +135,9 @@ class WeChatGateway:
                 # Real refunds/企业付款 need the v2 client certificate; the sandbox does not.
                 cert = None if cfg.sandbox else os.environ.get("WECHAT_MCH_CERT_PATH")
                 key = cfg.merchant_private_key_path if cert else None
-                client = WeChatPay(appid=cfg.appid, api_key=cfg.pay_api_key, mch_id=cfg.mch_id, mch_cert=cert,
-                                   mch_key=key, timeout=cfg.http_timeout, sandbox=False)
+                client = v2_xml.CheckedWeChatPay(appid=cfg.appid, api_key=cfg.pay_api_key, mch_id=cfg.mch_id,
+                                                 mch_cert=cert, mch_key=key, timeout=cfg.http_timeout,
+                                                 sandbox=False)
                 client.API_BASE_URL = cfg.pay_api_base + "/"
                 client._http = _TimeoutSession(cfg.http_timeout)
                 self._pay_client = client
@@ -266,6 +266,7 @@ class WeChatGateway:
 
     def parse_payment_notify(self, xml: bytes) -> dict:
         try:
+            xml_safety.check(xml)  # before wechatpy's parser (UnsafeXml is a ValueError)
             data = self._pay().parse_payment_result(xml)
         except (InvalidSignatureException, ValueError, KeyError, TypeError, ExpatError) as exc:
             raise InvalidSignature("payment notify signature check failed") from exc
@@ -300,13 +301,7 @@ class WeChatGateway:
 
     def parse_refund_notify(self, xml: bytes) -> dict:
         # No signature here: authenticity comes from decrypting req_info with md5(api key).
-        try:
-            data = self._pay().parse_refund_notify_result(xml)
-        except (WeChatException, ValueError, KeyError, TypeError, ExpatError) as exc:
-            raise InvalidSignature("refund notify could not be decrypted") from exc
-        if not isinstance(data, dict) or not data.get("out_refund_no"):
-            raise InvalidSignature("refund notify without out_refund_no")
-        return dict(data)
+        return v2_xml.parse_refund_notify(self._pay(), xml)
 
     # ---- 商家转账 (v3 transfer bills) --------------------------------------------
     def create_transfer_bill(self, *, out_bill_no: str, openid: str, amount_fen: int, remark: str,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 from xml.parsers.expat import ExpatError
 
-import xmltodict
 from flask import current_app
 from wechatpy.enterprise import WeChatClient as WeComClient
 from wechatpy.enterprise.crypto import WeChatCrypto
@@ -19,6 +18,7 @@ from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
 from backend.config import WeChatConfig
+from backend.wechat import xml_safety
 from backend.wechat.errors import InvalidSignature, WeChatError, WeChatUnavailable
 from backend.wechat.gateway import WeChatGateway, _TimeoutSession
 
@@ -115,8 +115,11 @@ class WeComGateway:
     def parse_callback(self, body: bytes, signature: str, timestamp: str, nonce: str) -> dict:
         """Verify and decrypt an event; returns its fields (Event, ChangeType, ChatId, …)."""
         try:
+            # Both the body and the event decrypted from it pass xml_safety before a parser
+            # (wechatpy's decrypt_message parses the body with xmltodict).
+            xml_safety.check(body)
             plain = self._crypto().decrypt_message(body, signature, timestamp, nonce)
-            data = xmltodict.parse(plain)["xml"]
+            data = xml_safety.parse(plain)["xml"]
         except (InvalidSignatureException, InvalidCorpIdException, ExpatError, KeyError, TypeError,
                 ValueError, UnicodeError) as exc:
             raise InvalidSignature("企业微信 callback signature or decryption failed") from exc

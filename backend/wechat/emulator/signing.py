@@ -15,12 +15,13 @@ import string
 from xml.parsers.expat import ExpatError
 from xml.sax.saxutils import escape
 
-import xmltodict
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, padding, serialization
 from cryptography.hazmat.primitives.asymmetric import padding as rsa_padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from backend.wechat import xml_safety
 
 _ALPHABET = string.ascii_letters + string.digits
 
@@ -66,9 +67,10 @@ def to_xml(fields: dict) -> str:
 
 
 def parse_xml(raw: bytes | str, root: str = "xml") -> dict | None:
+    # xml_safety first: disable_entities alone still reads a DTD (and declares its entities).
     try:
-        doc = xmltodict.parse(raw, disable_entities=True)
-    except (ExpatError, ValueError, TypeError):  # malformed input is simply "not XML" to the caller
+        doc = xml_safety.parse(raw)
+    except (ExpatError, ValueError, TypeError):  # malformed or unsafe input is simply "not XML" to the caller
         return None
     data = doc.get(root) if isinstance(doc, dict) else None
     if not isinstance(data, dict):
