@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import wraps
 
 from flask import Response, g, request
@@ -19,6 +20,7 @@ from backend.transactions import after_commit, commit_before_remote_call, unit_o
 from backend.wechat.errors import WeChatError, WeChatUnavailable
 from backend.wechat.wecom import wecom
 
+log = logging.getLogger(__name__)
 blp = Blueprint("community", __name__, url_prefix="/api/v1", description="Share events and group invites")
 
 
@@ -65,24 +67,52 @@ def group_invite(order_id):
         after_commit(community_jobs.enqueue_freeze)  # finished days' paid orders, counted off the request path
     if shown is None:
         raise ApiError("NO_GROUP_AVAILABLE", "No group can be offered for this order now")
-    invite_id, state = shown.invite.id, shown.invite.state
+    invite_id, state, invite = shown.invite.id, shown.invite.state, shown.invite
+    contact_userid = shown.code.contact_userid
+
+    def join_way() -> tuple[str, str]:
+        chat_ids = invites.wecom_chat_ids(invite)
+        commit_before_remote_call()
+        config_id = wecom().add_join_way(chat_ids, state, remark=f"order {order_id}")
+        return config_id, wecom().get_join_way(config_id).get("qr_code") or ""
+
+    def contact_way() -> tuple[str, str]:
+        commit_before_remote_call()
+        return wecom().add_contact_way(contact_userid, state)
+
     try:
         if shown.needs_join_way:
-            chat_ids = invites.wecom_chat_ids(shown.invite)
-            commit_before_remote_call()
-            config_id = wecom().add_join_way(chat_ids, state, remark=f"order {order_id}")
-            invites.attach_join_way(invite_id, config_id, wecom().get_join_way(config_id).get("qr_code") or "")
+            _ensure_way(invite_id, "join", join_way)
         if shown.needs_contact_way:
-            userid = shown.code.contact_userid
-            commit_before_remote_call()  # also keeps the join way just attached, whatever follows
-            config_id, qr_code = wecom().add_contact_way(userid, state)
-            invites.attach_contact_way(invite_id, config_id, qr_code)
+            _ensure_way(invite_id, "contact", contact_way)
     except WeChatUnavailable as exc:
         raise ApiError("WECHAT_UNAVAILABLE", "企业微信 is not reachable, try again") from exc
     except WeChatError as exc:
         raise ApiError("WECHAT_ERROR", f"企业微信 refused: {exc.code} {exc.message}") from exc
     shown = invites.show(g.user, order_id)
     return invites.invite_view(shown.invite, shown.group, shown.code)
+
+
+def _ensure_way(invite_id: int, way: str, create) -> None:
+    """The invite's ``way`` in 企业微信, created once however many requests race for it:
+    the one that claims it calls ``create`` (which calls 企业微信 and returns the config id
+    and QR); the others wait for that one to attach it."""
+    if not invites.claim_way(invite_id, way):
+        commit_before_remote_call()  # nothing held while waiting for the claimant
+        if invites.wait_for_way(invite_id, way):
+            return
+        if not invites.claim_way(invite_id, way):  # the claimant is still at it
+            raise ApiError("WECHAT_UNAVAILABLE", "企业微信 is still preparing this invite, try again")
+    commit_before_remote_call()  # the claim is on record before 企业微信 hears of it
+    try:
+        config_id, qr_code = create()
+    except (WeChatUnavailable, WeChatError):
+        with unit_of_work("release a way claim"):  # the next request may try at once
+            invites.release_way(invite_id, way)
+        raise
+    if not invites.attach_way(invite_id, way, config_id, qr_code):
+        log.warning("invite %s: a %s way was attached while this one was made (claim lapsed); %s is spare",
+                    invite_id, way, config_id)
 
 
 @blp.get("/group-qr/<token>")

@@ -7,10 +7,11 @@ mini-program's open/save events for the invite.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend.auth.models import User
@@ -103,6 +104,7 @@ def _repick_if_stale(invite: GroupInvite, order: Order) -> None:
     rollups.move(locked, locked.group_id, group.id)
     locked.group_id, locked.live_code_id = group.id, code.id
     locked.join_way_config_id = locked.join_way_qr = None  # the next join way lists the new groups
+    locked.join_way_claimed_until = None
     db.session.flush()
 
 
@@ -115,16 +117,67 @@ def wecom_chat_ids(invite: GroupInvite) -> list[str]:
     return [shown.chat_id, *others][:5]
 
 
-def attach_join_way(invite_id: int, config_id: str, qr_code: str) -> None:
-    invite = db.session.get(GroupInvite, invite_id)
-    if invite.join_way_config_id is None:  # a parallel request may have attached one already
-        invite.join_way_config_id, invite.join_way_qr = config_id, qr_code[:255]
+# The ways an invite may need in 企业微信: (config id column, QR column, claim column).
+WAYS = {
+    "join": (GroupInvite.join_way_config_id, GroupInvite.join_way_qr, GroupInvite.join_way_claimed_until),
+    "contact": (GroupInvite.contact_way_config_id, GroupInvite.contact_way_qr,
+                GroupInvite.contact_way_claimed_until),
+}
+# Longer than the calls a claim covers (two for a join way) at their HTTP timeout, so a
+# slow 企业微信 does not let a second request in; short enough that a request that died
+# mid-call holds the invite up only for a moment.
+WAY_CLAIM = timedelta(seconds=10)
+WAIT_FOR_WAY_SECONDS, WAIT_POLL_SECONDS = 5.0, 0.05
 
 
-def attach_contact_way(invite_id: int, config_id: str, qr_code: str) -> None:
-    invite = db.session.get(GroupInvite, invite_id)
-    if invite.contact_way_config_id is None:
-        invite.contact_way_config_id, invite.contact_way_qr = config_id, qr_code[:255]
+def claim_way(invite_id: int, way: str) -> bool:
+    """Claim the creation of the invite's ``way`` ("join" or "contact"): True for the one
+    request whose conditional UPDATE took it (no way yet, no live claim). Racing first
+    calls (a page's onLoad + onShow, a double tap) would otherwise each create one in
+    企业微信. The caller commits the claim before calling 企业微信."""
+    config_id, _, claimed_until = WAYS[way]
+    now = utcnow()
+    claimed = db.session.execute(
+        update(GroupInvite)
+        .where(GroupInvite.id == invite_id, config_id.is_(None), or_(claimed_until.is_(None), claimed_until < now))
+        .values({claimed_until: now + WAY_CLAIM})
+        .execution_options(synchronize_session=False))
+    return claimed.rowcount == 1
+
+
+def release_way(invite_id: int, way: str) -> None:
+    """The claimant's call failed: the next request may try at once."""
+    _, _, claimed_until = WAYS[way]
+    db.session.execute(update(GroupInvite).where(GroupInvite.id == invite_id).values({claimed_until: None})
+                       .execution_options(synchronize_session=False))
+
+
+def wait_for_way(invite_id: int, way: str) -> bool:
+    """For a request that lost the claim: wait (outside any transaction: each look is
+    its own, so it sees the claimant's commit on every database) until the way is
+    attached or no claim is live any more. True when it was attached."""
+    config_id, _, claimed_until = WAYS[way]
+    deadline = time.monotonic() + WAIT_FOR_WAY_SECONDS
+    while True:
+        attached, claim = db.session.execute(
+            select(config_id, claimed_until).where(GroupInvite.id == invite_id)).one()
+        db.session.rollback()  # end the look's transaction: nothing is held while waiting
+        if attached is not None:
+            return True
+        if claim is None or as_utc(claim) < utcnow() or time.monotonic() >= deadline:
+            return False
+        time.sleep(WAIT_POLL_SECONDS)
+
+
+def attach_way(invite_id: int, way: str, config_id: str, qr_code: str) -> bool:
+    """Record the way the claimant created, and let go of the claim. False if one was
+    attached meanwhile (the claim had lapsed): the caller's way is then spare."""
+    config_column, qr_column, claimed_until = WAYS[way]
+    attached = db.session.execute(
+        update(GroupInvite).where(GroupInvite.id == invite_id, config_column.is_(None))
+        .values({config_column: config_id, qr_column: qr_code[:255], claimed_until: None})
+        .execution_options(synchronize_session=False))
+    return attached.rowcount == 1
 
 
 def invite_view(invite: GroupInvite, group: CommunityGroup, code: LiveCode) -> dict:

@@ -110,6 +110,9 @@ class GroupInvite(db.Model):
     join_way_qr: Mapped[str | None] = mapped_column(String(255))
     contact_way_config_id: Mapped[str | None] = mapped_column(String(64))
     contact_way_qr: Mapped[str | None] = mapped_column(String(255))
+    # Held by the one request creating the way in 企业微信 (``invites.claim_way``).
+    join_way_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    contact_way_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     shown_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
