@@ -1,0 +1,404 @@
+"""Abuse limits (issue 15): how often a caller may log in, bind, try invite codes,
+withdraw, send events, have a share code made, and try an admin password.
+
+* The counts live in the app's own Redis (``extensions.redis_for``: REDIS_URL, or the
+  embedded server), under ``{QUEUE_PREFIX}:limits:``. Every gunicorn worker, and every
+  instance on that Redis, counts against the same limit.
+* Flask-Limiter counts (moving window: no burst of twice the limit at a window's edge).
+  One ``Limiter`` per app, because its storage and its switch belong to the instance
+  and one process may hold several apps (the tests do): a view is marked with
+  ``@limited("bind", "bind_ip")`` at import, and ``init_app`` wraps that app's marked
+  views. The check runs before the body is parsed: a flood costs no JSON work.
+* Who is counted: names ending in ``_ip``, and the two logins (no account yet), per
+  client IP (``client_ip``: a trusted proxy header only when configured); the others
+  per signed-in user, read from the token alone, or per IP for a caller without one.
+* A refusal is ``429 RATE_LIMITED`` with ``Retry-After`` in seconds.
+* Redis unreachable: the request goes through and a warning is logged (at most every
+  ``WARN_EVERY`` seconds per process), because refusing every login while Redis
+  restarts would be the outage the limits exist to prevent. The WeChat callbacks
+  (payment, refund and transfer notifies, the 企业微信 callback), health and /metrics
+  are never marked, so the payment path never asks the limiter anything.
+* Invite codes are counted on misses only (a code that names nobody): guessing is the
+  abuse, a customer binding once is not. ``check_invite_lookup`` / ``invite_missed``.
+* The admin lock-out is per username (``admin_login_*``): after
+  ``ADMIN_LOCKOUT_FAILURES`` wrong passwords within the window the username is refused
+  for ``ADMIN_LOCKOUT_SECONDS``, even with the right password, and one audit entry
+  (``admin_auth.login_locked_out``) is written for the operators. ``flask fission
+  unlock-admin USER`` lifts it.
+
+``RATE_LIMITS_ENABLED=0`` turns all of it off (the test suite's default app).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+
+import redis
+from flask import Flask, current_app, has_request_context, request
+from flask_limiter import Limiter
+from flask_limiter.errors import RateLimitExceeded
+from limits import RateLimitItem, parse_many
+from limits.storage import RedisStorage, Storage
+
+from backend.apidoc import errors
+from backend.errors import ApiError, error_response
+
+log = logging.getLogger(__name__)
+
+_MARK = "_fission_rate_limits"
+_EXTENSION = "fission_limiter"
+IP_KEYED = frozenset({"login", "admin_login"})  # besides every name ending in _ip
+OFF = {"off", "none", "0", "unlimited"}
+WARN_EVERY = 30.0  # seconds between two "Redis is down, not limiting" warnings of one process
+LOCKED_OUT_ACTION = "admin_auth.login_locked_out"  # the audit entry's action
+
+
+def limited(*names: str):
+    """Mark a view for the limits ``names`` (settings of ``RATE_LIMIT_DEFAULTS``) and
+    document its 429. Put it under the route decorator, with ``errors``."""
+    from backend.config import RATE_LIMIT_DEFAULTS
+
+    unknown = [n for n in names if n not in RATE_LIMIT_DEFAULTS]
+    if unknown:
+        raise ValueError(f"unknown rate limits {unknown}: add them to backend.config.RATE_LIMIT_DEFAULTS")
+
+    def decorator(func):
+        func = errors("RATE_LIMITED")(func)
+        setattr(func, _MARK, (*getattr(func, _MARK, ()), *names))
+        return func
+
+    return decorator
+
+
+# ---- who is asking ---------------------------------------------------------------
+
+def client_ip() -> str:
+    """The client's address: the socket's peer, unless ``TRUSTED_PROXY_HEADER`` is set,
+    then the address our proxies wrote there: the ``TRUSTED_PROXY_HOPS``-th from the
+    right (each proxy appends what it saw; what the client wrote itself is further left
+    and never believed). A header with fewer entries than hops did not pass our proxies."""
+    cfg = current_app.config["FISSION"]
+    if cfg.trusted_proxy_header:
+        hops = max(cfg.trusted_proxy_hops, 1)
+        values = [v.strip() for v in request.headers.get(cfg.trusted_proxy_header, "").split(",") if v.strip()]
+        if len(values) >= hops:
+            return values[-hops][:64]
+    return request.remote_addr or "unknown"
+
+
+def _ip_key() -> str:
+    return f"ip:{client_ip()}"
+
+
+def _caller_key() -> str:
+    """The signed-in user (from the token alone, no database read), else the IP: a bad
+    token is the view's 401 to give, not the limiter's."""
+    from backend.auth.guards import current_user_id_or_none
+
+    try:
+        uid = current_user_id_or_none(request)
+    except ApiError:
+        uid = None
+    return f"user:{uid}" if uid is not None else _ip_key()
+
+
+def _key_of(name: str):
+    return _ip_key if name.endswith("_ip") or name in IP_KEYED else _caller_key
+
+
+# ---- the app's limiter ------------------------------------------------------------
+
+def parsed_limits(cfg) -> dict[str, list[RateLimitItem]]:
+    """Every configured limit, parsed (``[]``: off). A limit that does not parse stops
+    the app at start, naming its variable, rather than silently limiting nothing."""
+    out = {}
+    for name, value in cfg.rate_limits.items():
+        text = (value or "").strip()
+        if text.lower() in OFF:
+            out[name] = []
+            continue
+        try:
+            out[name] = parse_many(text)
+        except ValueError as exc:
+            raise RuntimeError(f"RATE_LIMIT_{name.upper()}={value!r} is not a rate limit "
+                               "(write e.g. '10/minute;100/hour', or 'off')") from exc
+    return out
+
+
+class AppRedisStorage(RedisStorage):
+    """limits' Redis storage on the app's own client, taken on first use: creating the
+    app opens nothing (and starts no embedded server)."""
+
+    STORAGE_SCHEME = ["fission+app"]
+
+    def __init__(self, uri: str, *, fission_config=None, key_prefix: str = "fission:limits", **_options) -> None:
+        Storage.__init__(self, uri)
+        self.fission_config = fission_config
+        self.key_prefix = key_prefix
+        self.target_server = "redis"
+        self.dependency = redis
+        self._ready = threading.Lock()
+
+    def initialize_storage(self, _uri: str) -> None:  # deferred to the first call (_client)
+        return None
+
+    def _client(self) -> redis.Redis:
+        client = self.__dict__.get("storage")
+        if client is None:
+            from backend.extensions import redis_for
+
+            with self._ready:
+                client = self.__dict__.get("storage")
+                if client is None:
+                    client = self.storage = redis_for(self.fission_config)
+                    RedisStorage.initialize_storage(self, "")  # registers the Lua scripts on it
+        return client
+
+    def get_connection(self, readonly: bool = False):
+        return self._client()
+
+    def __getattr__(self, name: str):
+        if name.startswith("lua_"):  # the scripts, registered with the client
+            self._client()
+            return self.__dict__[name]
+        raise AttributeError(name)
+
+
+class FissionLimiter(Limiter):
+    """Flask-Limiter with the degraded mode we want: a storage error lets the request
+    through with a (throttled) warning, not a traceback per request."""
+
+    _last_warning = 0.0
+
+    def _check_request_limit(self, callable_name: str | None = None, in_middleware: bool = True) -> None:
+        try:
+            super()._check_request_limit(callable_name=callable_name, in_middleware=in_middleware)
+        except RateLimitExceeded:
+            raise
+        except Exception as exc:
+            limiter_unavailable(exc)
+
+
+def limiter_unavailable(exc: Exception) -> None:
+    from backend.metrics import events
+
+    events.rate_limiter_error()
+    now = time.monotonic()
+    if now - FissionLimiter._last_warning >= WARN_EVERY:
+        FissionLimiter._last_warning = now
+        log.warning("rate limits not enforced: their Redis is unreachable (%s: %s); requests are let through",
+                    exc.__class__.__name__, exc)
+
+
+def limiter(app: Flask | None = None) -> FissionLimiter | None:
+    return (app or current_app).extensions.get(_EXTENSION)
+
+
+def init_app(app: Flask) -> None:
+    """After the blueprints: wrap the marked views in this app's limits."""
+    cfg = app.config["FISSION"]
+    by_name = parsed_limits(cfg)
+    app.extensions[_EXTENSION] = None
+    app.register_error_handler(RateLimitExceeded, _refused)
+    if not cfg.rate_limits_enabled:
+        return
+    instance = FissionLimiter(
+        key_func=_ip_key, strategy="moving-window", headers_enabled=False, swallow_errors=False,
+        storage_uri="fission+app://", storage_options={"fission_config": cfg, "key_prefix": _prefix(cfg)})
+    instance.init_app(app)
+    app.extensions[_EXTENSION] = instance
+    for endpoint, view in list(app.view_functions.items()):
+        wrapped = view
+        for name in getattr(view, _MARK, ()):
+            text = cfg.rate_limits[name]
+            if by_name[name]:
+                wrapped = instance.shared_limit(text, scope=name, key_func=_key_of(name))(wrapped)
+        app.view_functions[endpoint] = wrapped
+
+
+def _prefix(cfg) -> str:
+    return f"{cfg.queue_prefix}:limits"
+
+
+def _retry_after(reset_at: float) -> int:
+    return max(1, math.ceil(reset_at - time.time()))
+
+
+def _refused(exc: RateLimitExceeded):
+    from backend.metrics import events
+
+    scope = getattr(exc.limit, "scope", None)
+    events.rate_limited(scope if isinstance(scope, str) else "other")
+    try:
+        current = limiter().current_limit
+        seconds = _retry_after(current.reset_at) if current else exc.limit.limit.get_expiry()
+    except Exception:  # Redis went away between the count and now: the window's length
+        seconds = exc.limit.limit.get_expiry()
+    return _too_many(f"Too many requests ({exc.description}); try again in {seconds} s", seconds)
+
+
+def _too_many(message: str, seconds: int):
+    response, status = error_response("RATE_LIMITED", message, 429, {"retry_after": seconds})
+    response.headers["Retry-After"] = str(seconds)
+    return response, status
+
+
+class RateLimited(ApiError):
+    """429 RATE_LIMITED with Retry-After, raised by the checks below (not Flask-Limiter's)."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__("RATE_LIMITED", message, 429, {"retry_after": retry_after})
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+# ---- limits counted by hand: invite-code misses ------------------------------------
+
+def _items(*names: str):
+    instance = limiter() if has_request_context() else None
+    if instance is None:
+        return None, []
+    cfg = current_app.config["FISSION"]
+    by_name = parsed_limits(cfg)
+    return instance, [(item, [_key_of(name)(), name]) for name in names for item in by_name[name]]
+
+
+def check_invite_lookup() -> None:
+    """Raise ``RateLimited`` when this caller (user, IP) has tried too many invite codes
+    that named nobody: asked before the lookup, so an exhausted guesser learns nothing."""
+    instance, items = _items("invite_lookup", "invite_lookup_ip")
+    try:
+        for item, args in items:
+            if not instance.limiter.test(item, *args):
+                reset_at, _ = instance.limiter.get_window_stats(item, *args)
+                seconds = _retry_after(reset_at)
+                from backend.metrics import events
+
+                events.rate_limited(args[-1])
+                raise RateLimited(f"Too many unknown invite codes ({item}); try again in {seconds} s", seconds)
+    except RateLimited:
+        raise
+    except Exception as exc:
+        limiter_unavailable(exc)
+
+
+def invite_missed() -> None:
+    """Count one invite code that named nobody against this caller."""
+    instance, items = _items("invite_lookup", "invite_lookup_ip")
+    try:
+        for item, args in items:
+            instance.limiter.hit(item, *args)
+    except Exception as exc:
+        limiter_unavailable(exc)
+
+
+# ---- the admin lock-out --------------------------------------------------------------
+
+def _lock_keys(cfg, username: str) -> tuple[str, str]:
+    name = username[:64]
+    return f"{_prefix(cfg)}:admin-failures:{name}", f"{_prefix(cfg)}:admin-lock:{name}"
+
+
+def _lockout_on(cfg) -> bool:
+    return cfg.rate_limits_enabled and cfg.admin_lockout_failures > 0
+
+
+def admin_login_allowed(username: str) -> None:
+    """Raise ``RateLimited`` while ``username`` is locked out (whatever the password)."""
+    from backend.extensions import redis_for
+
+    cfg = current_app.config["FISSION"]
+    if not _lockout_on(cfg):
+        return
+    try:
+        ttl = redis_for(cfg).ttl(_lock_keys(cfg, username)[1])
+    except Exception as exc:
+        limiter_unavailable(exc)
+        return
+    if ttl is not None and ttl > 0:
+        from backend.metrics import events
+
+        events.rate_limited("admin_lockout")
+        raise RateLimited(f"Too many wrong passwords for this account: locked for {ttl} s more", int(ttl))
+
+
+def admin_login_failed(username: str) -> None:
+    """One more wrong password for ``username``; the one that reaches the limit locks it
+    and writes the audit entry, once per lock."""
+    from backend.extensions import redis_for
+
+    cfg = current_app.config["FISSION"]
+    if not _lockout_on(cfg):
+        return
+    failures_key, lock_key = _lock_keys(cfg, username)
+    try:
+        client = redis_for(cfg)
+        pipe = client.pipeline()
+        pipe.set(failures_key, 0, ex=cfg.admin_lockout_window_seconds, nx=True)  # the window starts here
+        pipe.incr(failures_key)  # INCR keeps the window's expiry
+        failures = int(pipe.execute()[1])
+        if failures < cfg.admin_lockout_failures:
+            return
+        # SET NX: of two workers that both saw the limit, one locks and one writes the entry
+        locked = client.set(lock_key, failures, ex=cfg.admin_lockout_seconds, nx=True)
+        client.delete(failures_key)
+    except Exception as exc:
+        limiter_unavailable(exc)
+        return
+    if locked:
+        _record_lockout(cfg, username, failures)
+
+
+def admin_login_succeeded(username: str) -> None:
+    from backend.extensions import redis_for
+
+    cfg = current_app.config["FISSION"]
+    if not _lockout_on(cfg):
+        return
+    try:
+        redis_for(cfg).delete(_lock_keys(cfg, username)[0])
+    except Exception as exc:
+        limiter_unavailable(exc)
+
+
+def unlock_admin(cfg, username: str) -> bool:
+    """Lift ``username``'s lock-out and forget its failures (``flask fission unlock-admin``)."""
+    from backend.extensions import redis_for
+
+    failures_key, lock_key = _lock_keys(cfg, username)
+    return bool(redis_for(cfg).delete(lock_key, failures_key))
+
+
+def _record_lockout(cfg, username: str, failures: int) -> None:
+    """The audit entry operators see (GET /admin/audit?action=admin_auth.login_locked_out),
+    in a transaction of its own: the failed login's own request rolls back."""
+    from sqlalchemy import select
+
+    from backend import logs, transactions
+    from backend.admin.models import AdminAuditEntry
+    from backend.auth.models import AdminUser
+    from backend.extensions import db
+    from backend.metrics import events
+    from backend.timeutil import utcnow
+
+    events.admin_lockout()
+    ip = client_ip()
+    log.warning("admin login locked out: %r after %s wrong passwords (last from %s), for %s s",
+                username[:64], failures, ip, cfg.admin_lockout_seconds)
+    try:
+        with transactions.unit_of_work("audit: admin login locked out"):
+            account = db.session.execute(
+                select(AdminUser.id, AdminUser.role).where(AdminUser.username == username)).first()
+            db.session.add(AdminAuditEntry(
+                admin_id=account.id if account else 0, admin_username=username[:64],
+                role=account.role if account else "", action=LOCKED_OUT_ACTION, method=request.method,
+                path=request.path[:512], target_type="admin_user", target_id=username[:64],
+                after={"failures": failures, "window_seconds": cfg.admin_lockout_window_seconds,
+                       "locked_seconds": cfg.admin_lockout_seconds, "client_ip": ip,
+                       "known_account": account is not None},
+                request_id=(logs.current_request_id.get() or "")[:64] or None, status_code=429,
+                created_at=utcnow()))
+    except Exception:  # the lock holds either way; the log line above says what happened
+        log.exception("could not write the audit entry of the lock-out of %r", username[:64])
