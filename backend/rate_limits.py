@@ -223,8 +223,10 @@ def _prefix(cfg) -> str:
     return f"{cfg.queue_prefix}:limits"
 
 
-def _retry_after(reset_at: float) -> int:
-    return max(1, math.ceil(reset_at - time.time()))
+def _retry_after(reset_at: float, item: RateLimitItem) -> int:
+    """Whole seconds until the window lets one more through: never more than the window
+    (the storage rounds its reset time up to the next second)."""
+    return max(1, min(math.ceil(reset_at - time.time()), item.get_expiry()))
 
 
 def _refused(exc: RateLimitExceeded):
@@ -234,7 +236,7 @@ def _refused(exc: RateLimitExceeded):
     events.rate_limited(scope if isinstance(scope, str) else "other")
     try:
         current = limiter().current_limit
-        seconds = _retry_after(current.reset_at) if current else exc.limit.limit.get_expiry()
+        seconds = _retry_after(current.reset_at, current.limit) if current else exc.limit.limit.get_expiry()
     except Exception:  # Redis went away between the count and now: the window's length
         seconds = exc.limit.limit.get_expiry()
     return _too_many(f"Too many requests ({exc.description}); try again in {seconds} s", seconds)
@@ -273,7 +275,7 @@ def check_invite_lookup() -> None:
         for item, args in items:
             if not instance.limiter.test(item, *args):
                 reset_at, _ = instance.limiter.get_window_stats(item, *args)
-                seconds = _retry_after(reset_at)
+                seconds = _retry_after(reset_at, item)
                 from backend.metrics import events
 
                 events.rate_limited(args[-1])
