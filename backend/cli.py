@@ -99,7 +99,7 @@ def register_cli(app: Flask) -> None:
     @click.argument("username")
     def unlock_admin(username: str):
         """Lift USERNAME's lock-out after repeated wrong passwords (and forget its failures)."""
-        from backend.rate_limits import unlock_admin as unlock
+        from backend.auth.lockout import unlock_admin as unlock
 
         if unlock(app.config["FISSION"], username):
             click.echo(f"{username}: lock-out lifted, failed attempts forgotten")

@@ -20,7 +20,7 @@ withdraw, send events, have a share code made, and try an admin password.
   are never marked, so the payment path never asks the limiter anything.
 * Invite codes are counted on misses only (a code that names nobody): guessing is the
   abuse, a customer binding once is not. ``check_invite_lookup`` / ``invite_missed``.
-* The admin lock-out is per username (``admin_login_*``): after
+* The admin lock-out (``backend/auth/lockout.py``) is per username: after
   ``ADMIN_LOCKOUT_FAILURES`` wrong passwords within the window the username is refused
   for ``ADMIN_LOCKOUT_SECONDS``, even with the right password, and one audit entry
   (``admin_auth.login_locked_out``) is written for the operators. ``flask fission
@@ -53,7 +53,6 @@ _EXTENSION = "fission_limiter"
 IP_KEYED = frozenset({"login", "admin_login"})  # besides every name ending in _ip
 OFF = {"off", "none", "0", "unlimited"}
 WARN_EVERY = 30.0  # seconds between two "Redis is down, not limiting" warnings of one process
-LOCKED_OUT_ACTION = "admin_auth.login_locked_out"  # the audit entry's action
 
 
 def limited(*names: str):
@@ -207,7 +206,7 @@ def init_app(app: Flask) -> None:
         return
     instance = FissionLimiter(
         key_func=_ip_key, strategy="moving-window", headers_enabled=False, swallow_errors=False,
-        storage_uri="fission+app://", storage_options={"fission_config": cfg, "key_prefix": _prefix(cfg)})
+        storage_uri="fission+app://", storage_options={"fission_config": cfg, "key_prefix": key_prefix(cfg)})
     instance.init_app(app)
     app.extensions[_EXTENSION] = instance
     for endpoint, view in list(app.view_functions.items()):
@@ -219,7 +218,7 @@ def init_app(app: Flask) -> None:
         app.view_functions[endpoint] = wrapped
 
 
-def _prefix(cfg) -> str:
+def key_prefix(cfg) -> str:
     return f"{cfg.queue_prefix}:limits"
 
 
@@ -294,113 +293,3 @@ def invite_missed() -> None:
             instance.limiter.hit(item, *args)
     except Exception as exc:
         limiter_unavailable(exc)
-
-
-# ---- the admin lock-out --------------------------------------------------------------
-
-def _lock_keys(cfg, username: str) -> tuple[str, str]:
-    name = username[:64]
-    return f"{_prefix(cfg)}:admin-failures:{name}", f"{_prefix(cfg)}:admin-lock:{name}"
-
-
-def _lockout_on(cfg) -> bool:
-    return cfg.rate_limits_enabled and cfg.admin_lockout_failures > 0
-
-
-def admin_login_allowed(username: str) -> None:
-    """Raise ``RateLimited`` while ``username`` is locked out (whatever the password)."""
-    from backend.extensions import redis_for
-
-    cfg = current_app.config["FISSION"]
-    if not _lockout_on(cfg):
-        return
-    try:
-        ttl = redis_for(cfg).ttl(_lock_keys(cfg, username)[1])
-    except Exception as exc:
-        limiter_unavailable(exc)
-        return
-    if ttl is not None and ttl > 0:
-        from backend.metrics import events
-
-        events.rate_limited("admin_lockout")
-        raise RateLimited(f"Too many wrong passwords for this account: locked for {ttl} s more", int(ttl))
-
-
-def admin_login_failed(username: str) -> None:
-    """One more wrong password for ``username``; the one that reaches the limit locks it
-    and writes the audit entry, once per lock."""
-    from backend.extensions import redis_for
-
-    cfg = current_app.config["FISSION"]
-    if not _lockout_on(cfg):
-        return
-    failures_key, lock_key = _lock_keys(cfg, username)
-    try:
-        client = redis_for(cfg)
-        pipe = client.pipeline()
-        pipe.set(failures_key, 0, ex=cfg.admin_lockout_window_seconds, nx=True)  # the window starts here
-        pipe.incr(failures_key)  # INCR keeps the window's expiry
-        failures = int(pipe.execute()[1])
-        if failures < cfg.admin_lockout_failures:
-            return
-        # SET NX: of two workers that both saw the limit, one locks and one writes the entry
-        locked = client.set(lock_key, failures, ex=cfg.admin_lockout_seconds, nx=True)
-        client.delete(failures_key)
-    except Exception as exc:
-        limiter_unavailable(exc)
-        return
-    if locked:
-        _record_lockout(cfg, username, failures)
-
-
-def admin_login_succeeded(username: str) -> None:
-    from backend.extensions import redis_for
-
-    cfg = current_app.config["FISSION"]
-    if not _lockout_on(cfg):
-        return
-    try:
-        redis_for(cfg).delete(_lock_keys(cfg, username)[0])
-    except Exception as exc:
-        limiter_unavailable(exc)
-
-
-def unlock_admin(cfg, username: str) -> bool:
-    """Lift ``username``'s lock-out and forget its failures (``flask fission unlock-admin``)."""
-    from backend.extensions import redis_for
-
-    failures_key, lock_key = _lock_keys(cfg, username)
-    return bool(redis_for(cfg).delete(lock_key, failures_key))
-
-
-def _record_lockout(cfg, username: str, failures: int) -> None:
-    """The audit entry operators see (GET /admin/audit?action=admin_auth.login_locked_out),
-    in a transaction of its own: the failed login's own request rolls back."""
-    from sqlalchemy import select
-
-    from backend import logs, transactions
-    from backend.admin.models import AdminAuditEntry
-    from backend.auth.models import AdminUser
-    from backend.extensions import db
-    from backend.metrics import events
-    from backend.timeutil import utcnow
-
-    events.admin_lockout()
-    ip = client_ip()
-    log.warning("admin login locked out: %r after %s wrong passwords (last from %s), for %s s",
-                username[:64], failures, ip, cfg.admin_lockout_seconds)
-    try:
-        with transactions.unit_of_work("audit: admin login locked out"):
-            account = db.session.execute(
-                select(AdminUser.id, AdminUser.role).where(AdminUser.username == username)).first()
-            db.session.add(AdminAuditEntry(
-                admin_id=account.id if account else 0, admin_username=username[:64],
-                role=account.role if account else "", action=LOCKED_OUT_ACTION, method=request.method,
-                path=request.path[:512], target_type="admin_user", target_id=username[:64],
-                after={"failures": failures, "window_seconds": cfg.admin_lockout_window_seconds,
-                       "locked_seconds": cfg.admin_lockout_seconds, "client_ip": ip,
-                       "known_account": account is not None},
-                request_id=(logs.current_request_id.get() or "")[:64] or None, status_code=429,
-                created_at=utcnow()))
-    except Exception:  # the lock holds either way; the log line above says what happened
-        log.exception("could not write the audit entry of the lock-out of %r", username[:64])

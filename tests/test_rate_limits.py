@@ -33,6 +33,7 @@ from test_worker_outage import RedisServer, wait_until
 
 from backend import create_app, rate_limits
 from backend.admin.models import AdminAuditEntry
+from backend.auth import lockout
 from backend.config import PROJECT_ROOT, RATE_LIMIT_DEFAULTS
 from backend.extensions import db
 
@@ -192,7 +193,7 @@ def test_40_wrong_admin_passwords_lock_the_account_out_once_with_one_audit_entry
 
     with live.app.app_context():
         entries = db.session.scalars(select(AdminAuditEntry).where(
-            AdminAuditEntry.action == rate_limits.LOCKED_OUT_ACTION,
+            AdminAuditEntry.action == lockout.LOCKED_OUT_ACTION,
             AdminAuditEntry.target_id == username)).all()
         assert len(entries) == 1
         entry = entries[0]
@@ -203,7 +204,7 @@ def test_40_wrong_admin_passwords_lock_the_account_out_once_with_one_audit_entry
     from helpers import admin
 
     listed = admin(live, admin_token).get(
-        "/admin/audit", params={"action": rate_limits.LOCKED_OUT_ACTION, "target_id": username})
+        "/admin/audit", params={"action": lockout.LOCKED_OUT_ACTION, "target_id": username})
     assert listed.status_code == 200 and len(listed.json()["items"]) == 1, listed.text
 
     result = app.test_cli_runner().invoke(args=["fission", "unlock-admin", username])

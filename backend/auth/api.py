@@ -6,7 +6,7 @@ from flask import g
 
 from backend import rate_limits
 from backend.apidoc import Blueprint, errors
-from backend.auth import profiles, schemas
+from backend.auth import lockout, profiles, schemas
 from backend.auth import service as auth
 from backend.auth.guards import login_required
 from backend.auth.schemas import user_view
@@ -68,12 +68,12 @@ admin_blp = Blueprint("admin_auth", __name__, url_prefix="/api/v1/admin", descri
 def admin_login(args):
     """Sign in. Repeated wrong passwords lock the username out for a while (429, even with
     the right password; docs/operations.md says how to lift it)."""
-    rate_limits.admin_login_allowed(args["username"])
+    lockout.refuse_if_locked(args["username"])
     try:
         admin, token = auth.admin_login(args["username"], args["password"])
     except ApiError as exc:
         if exc.code == "INVALID_CREDENTIALS":
-            rate_limits.admin_login_failed(args["username"])
+            lockout.note_failure(args["username"])
         raise
-    rate_limits.admin_login_succeeded(args["username"])
+    lockout.note_success(args["username"])
     return {"token": token, "role": admin.role, "expires_at": auth.token_expires_at(token)}
