@@ -305,7 +305,9 @@ def test_the_limited_operations_document_their_429(live):
 
     doc = openapi(live.app)
     for method, path in LIMITED_PATHS.values():
-        assert "RATE_LIMITED" in documented_codes(doc["paths"][path][method]).get(429, set()), path
+        operation = doc["paths"][path][method]
+        assert "RATE_LIMITED" in documented_codes(operation).get(429, set()), path
+        assert "Retry-After" in operation["responses"]["429"]["headers"], path
 
 
 def test_gunicorn_with_two_workers_counts_one_limit(live):
