@@ -45,11 +45,13 @@ from limits.storage import RedisStorage, Storage
 
 from backend.apidoc import errors
 from backend.errors import ApiError, error_response
+from backend.metrics import events
 
 log = logging.getLogger(__name__)
 
 _MARK = "_fission_rate_limits"
 _EXTENSION = "fission_limiter"
+_PARSED = "fission_rate_limits"
 IP_KEYED = frozenset({"login", "admin_login"})  # besides every name ending in _ip
 OFF = {"off", "none", "0", "unlimited"}
 WARN_EVERY = 30.0  # seconds between two "Redis is down, not limiting" warnings of one process
@@ -182,8 +184,6 @@ class FissionLimiter(Limiter):
 
 
 def limiter_unavailable(exc: Exception) -> None:
-    from backend.metrics import events
-
     events.rate_limiter_error()
     now = time.monotonic()
     if now - FissionLimiter._last_warning >= WARN_EVERY:
@@ -199,7 +199,7 @@ def limiter(app: Flask | None = None) -> FissionLimiter | None:
 def init_app(app: Flask) -> None:
     """After the blueprints: wrap the marked views in this app's limits."""
     cfg = app.config["FISSION"]
-    by_name = parsed_limits(cfg)
+    by_name = app.extensions[_PARSED] = parsed_limits(cfg)
     app.extensions[_EXTENSION] = None
     app.register_error_handler(RateLimitExceeded, _refused)
     if not cfg.rate_limits_enabled:
@@ -212,9 +212,8 @@ def init_app(app: Flask) -> None:
     for endpoint, view in list(app.view_functions.items()):
         wrapped = view
         for name in getattr(view, _MARK, ()):
-            text = cfg.rate_limits[name]
-            if by_name[name]:
-                wrapped = instance.shared_limit(text, scope=name, key_func=_key_of(name))(wrapped)
+            if by_name[name]:  # shared: the scope is the limit's name, so share-code and share-qr count together
+                wrapped = instance.shared_limit(cfg.rate_limits[name], scope=name, key_func=_key_of(name))(wrapped)
         app.view_functions[endpoint] = wrapped
 
 
@@ -229,8 +228,6 @@ def _retry_after(reset_at: float, item: RateLimitItem) -> int:
 
 
 def _refused(exc: RateLimitExceeded):
-    from backend.metrics import events
-
     scope = getattr(exc.limit, "scope", None)
     events.rate_limited(scope if isinstance(scope, str) else "other")
     try:
@@ -261,8 +258,7 @@ def _items(*names: str):
     instance = limiter() if has_request_context() else None
     if instance is None:
         return None, []
-    cfg = current_app.config["FISSION"]
-    by_name = parsed_limits(cfg)
+    by_name = current_app.extensions[_PARSED]
     return instance, [(item, [_key_of(name)(), name]) for name in names for item in by_name[name]]
 
 
@@ -275,8 +271,6 @@ def check_invite_lookup() -> None:
             if not instance.limiter.test(item, *args):
                 reset_at, _ = instance.limiter.get_window_stats(item, *args)
                 seconds = _retry_after(reset_at, item)
-                from backend.metrics import events
-
                 events.rate_limited(args[-1])
                 raise RateLimited(f"Too many unknown invite codes ({item}); try again in {seconds} s", seconds)
     except RateLimited:

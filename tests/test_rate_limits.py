@@ -282,6 +282,15 @@ def test_a_redis_outage_lets_requests_through_with_a_warning_and_limits_come_bac
             wrong = [c.post("/api/v1/admin/auth/login", json={"username": "admin", "password": "no"}).status_code
                      for _ in range(8)]
             assert wrong == [401] * 8  # no limit and no lock-out to count with: the password decides
+            # the payment notify never asks the limiter (nor fails for it)
+            asked = []
+            monkeypatch.setattr(rate_limits, "limiter_unavailable", asked.append)
+            assert login(c).status_code == 200 and len(asked) == 1
+            for _ in range(5):
+                assert c.post("/api/v1/payments/wechat/notify", data=b"<xml><a>1</a></xml>").status_code == 200
+            assert len(asked) == 1
+            monkeypatch.undo()
+            monkeypatch.setattr(logging.getLogger("backend.rate_limits"), "disabled", False)
         warnings = [r for r in caplog.records if "rate limits not enforced" in r.getMessage()]
         assert 1 <= len(warnings) <= 2, [r.getMessage() for r in caplog.records]  # throttled, not one per request
 
