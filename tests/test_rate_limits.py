@@ -20,7 +20,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -352,7 +351,6 @@ def test_gunicorn_with_two_workers_counts_one_limit(live):
 
         wait_until(up, 90, "gunicorn answers", out_path)
         wait_until(lambda: out_path.read_text().count("Booting worker") >= 2, 60, "two workers", out_path)
-        time.sleep(1)  # both workers have imported the app (the second boots after the first answers)
 
         def attempt(i: int) -> int:  # a new connection each time
             return requests.post(f"{url}/api/v1/admin/auth/login", json={"username": f"g{i}", "password": "x"},
