@@ -372,3 +372,20 @@ def test_gunicorn_with_two_workers_counts_one_limit(live):
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
         server.kill()
+
+
+def test_the_limits_are_read_from_the_environment(monkeypatch):
+    from backend.config import load_config
+
+    monkeypatch.setenv("RATE_LIMIT_LOGIN", "3/minute;30/hour")
+    monkeypatch.setenv("RATE_LIMIT_SHARE_CODE_IP", "off")
+    monkeypatch.setenv("RATE_LIMITS_ENABLED", "1")
+    monkeypatch.setenv("TRUSTED_PROXY_HEADER", "X-Real-IP")
+    monkeypatch.setenv("ADMIN_LOCKOUT_FAILURES", "3")
+    cfg = load_config()
+    assert cfg.rate_limits_enabled and cfg.trusted_proxy_header == "X-Real-IP" and cfg.trusted_proxy_hops == 1
+    assert cfg.rate_limits["login"] == "3/minute;30/hour" and cfg.rate_limits["share_code_ip"] == "off"
+    assert cfg.rate_limits["bind"] == RATE_LIMIT_DEFAULTS["bind"] and cfg.admin_lockout_failures == 3
+    parsed = rate_limits.parsed_limits(cfg)
+    assert [str(item) for item in parsed["login"]] == ["3 per 1 minute", "30 per 1 hour"]
+    assert parsed["share_code_ip"] == []
