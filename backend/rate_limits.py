@@ -19,7 +19,7 @@ withdraw, send events, have a share code made, and try an admin password.
   (payment, refund and transfer notifies, the 企业微信 callback), health and /metrics
   are never marked, so the payment path never asks the limiter anything.
 * Invite codes are counted on misses only (a code that names nobody): guessing is the
-  abuse, a customer binding once is not. ``check_invite_lookup`` / ``invite_missed``.
+  abuse, a customer binding once is not: ``with invite_lookup(): ...`` around a bind.
 * The admin lock-out (``backend/auth/lockout.py``) is per username: after
   ``ADMIN_LOCKOUT_FAILURES`` wrong passwords within the window the username is refused
   for ``ADMIN_LOCKOUT_SECONDS``, even with the right password, and one audit entry
@@ -31,6 +31,7 @@ withdraw, send events, have a share code made, and try an admin password.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
@@ -277,6 +278,19 @@ def check_invite_lookup() -> None:
         raise
     except Exception as exc:
         limiter_unavailable(exc)
+
+
+@contextlib.contextmanager
+def invite_lookup():
+    """Around code that looks an invite code up (a bind, a login's or an order's code):
+    refused with ``RateLimited`` when the caller is out of tries, and a miss counted."""
+    check_invite_lookup()
+    try:
+        yield
+    except ApiError as exc:
+        if exc.code == "INVITE_CODE_NOT_FOUND":
+            invite_missed()
+        raise
 
 
 def invite_missed() -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from helpers import close_engines, free_port
+from helpers import close_engines, create_product, free_port
 from sqlalchemy import select
 from test_worker_outage import RedisServer, wait_until
 
@@ -128,6 +128,12 @@ def test_guessed_invite_codes_run_out_per_user_and_per_address_and_then_learn_no
     r = login(c, invite_code=real_code)
     assert r.status_code == 200 and r.get_json()["bind_error"] == "RATE_LIMITED"
     assert r.get_json()["user"]["inviter_id"] is None
+    # an order's share code likewise: the order goes ahead, the code is not looked up
+    product = create_product(ops)
+    r = c.post("/api/v1/orders", json={"items": [{"product_id": product["id"], "quantity": 1}],
+                                       "share_code": real_code}, headers=second)
+    assert r.status_code == 201, r.get_json()
+    assert c.get("/api/v1/me", headers=second).get_json()["inviter_id"] is None
 
     elsewhere = client(app, ip="203.0.113.50")  # a customer elsewhere binds with the real code
     r = elsewhere.post("/api/v1/referral/bind", json={"invite_code": real_code}, headers=token_of(elsewhere))
@@ -350,7 +356,17 @@ def test_gunicorn_with_two_workers_counts_one_limit(live):
                 return False
 
         wait_until(up, 90, "gunicorn answers", out_path)
-        wait_until(lambda: out_path.read_text().count("Booting worker") >= 2, 60, "two workers", out_path)
+
+        def pids(*statuses: str) -> set[str]:
+            return {line.split()[0] for line in out_path.read_text().splitlines()
+                    if line.startswith("pid=") and line.split()[1] in {f"status={s}" for s in statuses}}
+
+        def both_answer() -> bool:  # each worker imports the app on its own after booting
+            with ThreadPoolExecutor(4) as pool:
+                list(pool.map(lambda _: requests.get(f"{url}/api/v1/health", timeout=10), range(8)))
+            return len(pids("200")) == 2
+
+        wait_until(both_answer, 90, "both workers answer", out_path)
 
         def attempt(i: int) -> int:  # a new connection each time
             return requests.post(f"{url}/api/v1/admin/auth/login", json={"username": f"g{i}", "password": "x"},
@@ -361,9 +377,7 @@ def test_gunicorn_with_two_workers_counts_one_limit(live):
             codes = list(pool.map(attempt, range(30)))
         assert codes.count(401) == 10 and codes.count(429) == 20, codes
         wait_until(lambda: out_path.read_text().count("status=429") >= 20, 20, "the access log", out_path)
-        pids = {line.split()[0] for line in out_path.read_text().splitlines()
-                if line.startswith("pid=") and ("status=401" in line or "status=429" in line)}
-        assert len(pids) == 2, out_path.read_text()  # both workers answered, and counted together
+        assert len(pids("401", "429")) == 2, out_path.read_text()  # both workers answered, and counted together
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:

@@ -30,13 +30,10 @@ def wechat_login(args):
         # An invite code binds on first login; a refusal never blocks the login (a caller
         # out of invite-code tries gets bind_error RATE_LIMITED, and the code is not looked up).
         try:
-            rate_limits.check_invite_lookup()
-            with db.session.begin_nested():
+            with rate_limits.invite_lookup(), db.session.begin_nested():
                 referral.bind(user, args["invite_code"], source="login")
         except ApiError as exc:
             bind_error = exc.code
-            if exc.code == "INVITE_CODE_NOT_FOUND":
-                rate_limits.invite_missed()
     return {"token": auth.user_token(user), "user": user_view(user), "bind_error": bind_error}
 
 

@@ -42,13 +42,8 @@ def apply(args):
 def bind(args):
     # Binds that cross (x→y while y→z) may deadlock on the rows of the team that moves
     # along; the victim runs again and then sees the winner's bind (a cycle is refused).
-    rate_limits.check_invite_lookup()  # before the lookup: a guesser out of tries learns nothing
-    try:
+    with rate_limits.invite_lookup():  # out of tries, even a real code is refused: a guesser learns nothing
         user = run_in_transaction(lambda: referral.bind(g.user, args["invite_code"], source="bind"))
-    except ApiError as exc:
-        if exc.code == "INVITE_CODE_NOT_FOUND":
-            rate_limits.invite_missed()
-        raise
     return {"bound": True, "inviter_id": user.inviter_id}
 
 
