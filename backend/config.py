@@ -51,7 +51,7 @@ RATE_LIMIT_DEFAULTS: dict[str, str] = {
     "login": "60/minute;600/hour",  # POST /auth/wechat-login
     "bind": "10/minute;30/hour",  # POST /referral/bind
     "bind_ip": "60/minute",
-    "invite_lookup": "10/hour",  # invite codes that named nobody (bind, login with invite_code)
+    "invite_lookup": "10/hour",  # invite codes that named nobody (bind, a login's or an order's code)
     "invite_lookup_ip": "60/hour",
     "withdrawal": "5/minute;30/day",  # POST /me/withdrawals
     "withdrawal_ip": "30/minute",
