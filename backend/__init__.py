@@ -41,6 +41,9 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["wechat_gateway"] = WeChatGateway(config.wechat, token_storage=_token_storage(config))
     register_error_handlers(app)
     _register_blueprints(app, api)
+    from backend import rate_limits
+
+    rate_limits.init_app(app)  # wraps the views marked @limited, so after the blueprints
 
     from backend.cli import register_cli
 

@@ -31,6 +31,10 @@ class Blueprint(flask_smorest.Blueprint):
 
     ARGUMENTS_PARSER = FissionParser()
 
+# A 429 (backend/rate_limits.py) says when to ask again.
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds until the limit lets this caller through again",
+                                "schema": {"type": "integer", "minimum": 1}}}
+
 # Every operation may answer these (the database or Redis went away, a bug).
 _ALWAYS = ("INTERNAL_ERROR",)
 
@@ -89,6 +93,7 @@ def errors(*codes: str):
                 "schema": _error_schema(sorted(listed)),
                 "description": "Error codes: " + ", ".join(sorted(listed)),
                 "content_type": None,
+                **({"headers": _RETRY_AFTER} if status == 429 else {}),
             }]
         func._apidoc = apidoc
         return func

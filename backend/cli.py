@@ -95,6 +95,17 @@ def register_cli(app: Flask) -> None:
             create(username, password, role)
         click.echo(f"created {role} {username}")
 
+    @group.command("unlock-admin")
+    @click.argument("username")
+    def unlock_admin(username: str):
+        """Lift USERNAME's lock-out after repeated wrong passwords (and forget its failures)."""
+        from backend.auth.lockout import unlock_admin as unlock
+
+        if unlock(app.config["FISSION"], username):
+            click.echo(f"{username}: lock-out lifted, failed attempts forgotten")
+        else:
+            click.echo(f"{username}: was not locked out (no failed attempts on record)")
+
     @group.command("dashboard-rollup")
     @click.option("--day", "days", multiple=True, help="A Shanghai day (YYYY-MM-DD) to recompute; repeatable.")
     def dashboard_rollup(days: tuple[str, ...]):

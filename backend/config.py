@@ -57,6 +57,32 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+# Abuse limits (backend/rate_limits.py), each overridden by RATE_LIMIT_<NAME> in limits'
+# notation ("10/minute;100/hour"; "off" turns one off). Per client IP where the name ends
+# in _ip or the caller has no account yet (the logins); otherwise per signed-in user, or
+# per IP for a caller without a token. Per-IP limits are loose on purpose: mobile
+# carriers put many customers behind one address.
+RATE_LIMIT_DEFAULTS: dict[str, str] = {
+    "login": "60/minute;600/hour",  # POST /auth/wechat-login
+    "bind": "10/minute;30/hour",  # POST /referral/bind
+    "bind_ip": "60/minute",
+    "invite_lookup": "10/hour",  # invite codes that named nobody (bind, a login's or an order's code)
+    "invite_lookup_ip": "60/hour",
+    "withdrawal": "5/minute;30/day",  # POST /me/withdrawals
+    "withdrawal_ip": "30/minute",
+    "events": "60/minute",  # POST /events (batches of up to 100 events)
+    "events_ip": "300/minute",
+    "share_code": "10/minute;200/day",  # GET /me/share-code and /me/share-qr together
+    "share_code_ip": "60/minute",
+    "admin_login": "20/minute",  # POST /admin/auth/login, per IP (the lock-out is per username)
+}
+
+
+def _rate_limits() -> dict[str, str]:
+    return {name: os.environ.get(f"RATE_LIMIT_{name.upper()}", default).strip() or default
+            for name, default in RATE_LIMIT_DEFAULTS.items()}
+
+
 @dataclass(frozen=True)
 class WeChatConfig:
     sandbox: bool
@@ -189,6 +215,18 @@ class Config:
     board_drift_check_seconds: int = 600  # how often the sweeper has the boards checked against the database
     # old signing keys that still verify tokens (not sign them) while SECRET_KEY is rotated
     secret_key_fallbacks: tuple[str, ...] = ()
+    # Abuse limits (backend/rate_limits.py): RATE_LIMITS_ENABLED=0 turns them and the admin lock-out off
+    rate_limits_enabled: bool = True
+    rate_limits: dict = field(default_factory=lambda: dict(RATE_LIMIT_DEFAULTS))
+    # The client's address: request.remote_addr unless a proxy we trust names it in this
+    # header (X-Forwarded-For, X-Real-IP), as the Nth address from the right (N = hops)
+    trusted_proxy_header: str | None = None
+    trusted_proxy_hops: int = 1
+    # After this many wrong passwords for one admin username within the window, that
+    # username is refused (429) for the lock period, even with the right password
+    admin_lockout_failures: int = 5
+    admin_lockout_window_seconds: int = 900
+    admin_lockout_seconds: int = 900
     extra: dict = field(default_factory=dict)
 
     def live_mode_problems(self) -> list[str]:
@@ -356,6 +394,13 @@ def load_config(**overrides) -> Config:
         "metrics_token": os.environ.get("METRICS_TOKEN") or None,
         "metrics_enabled": _env_bool("METRICS_ENABLED", default=True),
         "board_drift_check_seconds": _env_int("BOARD_DRIFT_CHECK_SECONDS", 600),
+        "rate_limits_enabled": _env_bool("RATE_LIMITS_ENABLED", default=True),
+        "rate_limits": _rate_limits(),
+        "trusted_proxy_header": os.environ.get("TRUSTED_PROXY_HEADER", "").strip() or None,
+        "trusted_proxy_hops": _env_int("TRUSTED_PROXY_HOPS", 1),
+        "admin_lockout_failures": _env_int("ADMIN_LOCKOUT_FAILURES", 5),
+        "admin_lockout_window_seconds": _env_int("ADMIN_LOCKOUT_WINDOW_SECONDS", 900),
+        "admin_lockout_seconds": _env_int("ADMIN_LOCKOUT_SECONDS", 900),
     }
     values.update(overrides)
     return Config(**values)

@@ -120,6 +120,7 @@ class ApiError(Exception):
         self.message = message
         self.status = status or ERROR_CODES.get(code, 400)
         self.details = details
+        self.headers: dict[str, str] = {}  # sent with the answer (a 429's Retry-After)
 
     def to_dict(self) -> dict:
         body = {"code": self.code, "message": self.message}
@@ -160,7 +161,7 @@ def _is_json_error(messages, exc: HTTPException) -> bool:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
-        return jsonify(exc.to_dict()), exc.status
+        return jsonify(exc.to_dict()), exc.status, exc.headers
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -34,6 +34,9 @@ os.environ.setdefault("FISSION_INSTANCE_DIR", str(TMP / "instance"))
 os.environ.setdefault("LOG_FORMAT", "plain")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("EMULATOR_NOTIFY_RETRY_SECONDS", "0.5,1,2")
+# The suite logs in hundreds of times from one address: its apps run without abuse
+# limits; tests/test_rate_limits.py makes apps with them on, and low.
+os.environ.setdefault("RATE_LIMITS_ENABLED", "0")
 
 from helpers import admin, close_engines, free_port, set_settings  # noqa: E402
 from records import ENQUEUED, NAIVE_TIMES, SEEN_ERRORS  # noqa: E402

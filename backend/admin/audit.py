@@ -6,7 +6,8 @@
   the action commits the entry too: the request's end, or
   ``transactions.commit_before_remote_call()`` before a WeChat call. An action that is
   rolled back leaves no entry. The admin login is not audited (failed logins go to the
-  app log).
+  app log); a lock-out after repeated wrong passwords writes its own entry, in its own
+  transaction (``backend/auth/lockout.py``).
 * ``finish(status)`` / ``after_rollback(status)`` are called by the request boundary
   (``backend.FissionFlask.dispatch_request``): they fill ``status_code``. An entry that
   was committed early (a refund before its WeChat call) keeps the request's final

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import g
 
+from backend import rate_limits
 from backend.apidoc import Blueprint, errors
-from backend.auth import profiles, schemas
+from backend.auth import lockout, profiles, schemas
 from backend.auth import service as auth
 from backend.auth.guards import login_required
 from backend.auth.schemas import user_view
@@ -18,6 +19,7 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="WeChat logi
 
 
 @blp.post("/auth/wechat-login")
+@rate_limits.limited("login")
 @errors("INVALID_LOGIN_CODE", "WECHAT_UNAVAILABLE", "WECHAT_ERROR", "MALFORMED_JSON")
 @blp.arguments(schemas.LoginArgs)
 @blp.response(200, schemas.LoginResult)
@@ -25,9 +27,10 @@ def wechat_login(args):
     user, _created = auth.wechat_login(args["code"])
     bind_error = None
     if args.get("invite_code") and user.inviter_id is None:
-        # An invite code binds on first login; a refusal never blocks the login.
+        # An invite code binds on first login; a refusal never blocks the login (a caller
+        # out of invite-code tries gets bind_error RATE_LIMITED, and the code is not looked up).
         try:
-            with db.session.begin_nested():
+            with rate_limits.invite_lookup(), db.session.begin_nested():
                 referral.bind(user, args["invite_code"], source="login")
         except ApiError as exc:
             bind_error = exc.code
@@ -55,9 +58,19 @@ admin_blp = Blueprint("admin_auth", __name__, url_prefix="/api/v1/admin", descri
 
 
 @admin_blp.post("/auth/login")
+@rate_limits.limited("admin_login")
 @errors("INVALID_CREDENTIALS", "MALFORMED_JSON")
 @admin_blp.arguments(schemas.AdminLoginArgs)
 @admin_blp.response(200, schemas.AdminLoginResult)
 def admin_login(args):
-    admin, token = auth.admin_login(args["username"], args["password"])
+    """Sign in. Repeated wrong passwords lock the username out for a while (429, even with
+    the right password; docs/operations.md says how to lift it)."""
+    lockout.refuse_if_locked(args["username"])
+    try:
+        admin, token = auth.admin_login(args["username"], args["password"])
+    except ApiError as exc:
+        if exc.code == "INVALID_CREDENTIALS":
+            lockout.note_failure(args["username"])
+        raise
+    lockout.note_success(args["username"])
     return {"token": token, "role": admin.role, "expires_at": auth.token_expires_at(token)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import g
 
+from backend import rate_limits
 from backend.apidoc import Blueprint, errors
 from backend.auth.guards import login_required
 from backend.commission import listing, payouts, schemas, withdrawals
@@ -34,6 +35,7 @@ def my_wallet():
 
 
 @blp.post("/withdrawals")
+@rate_limits.limited("withdrawal", "withdrawal_ip")
 @login_required
 @errors("AMOUNT_TOO_SMALL", "DAILY_LIMIT_EXCEEDED", "INSUFFICIENT_BALANCE", "VALIDATION_ERROR", "MALFORMED_JSON")
 @blp.arguments(schemas.WithdrawalArgs)

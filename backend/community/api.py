@@ -8,6 +8,7 @@ from functools import wraps
 from flask import Response, g, request
 from sqlalchemy import select
 
+from backend import rate_limits
 from backend.apidoc import Blueprint, errors
 from backend.auth.guards import current_user_or_none, login_required
 from backend.community import invites, schemas
@@ -37,6 +38,7 @@ def login_optional(view):
 
 
 @blp.post("/events")
+@rate_limits.limited("events", "events_ip")
 @login_optional
 @blp.arguments(schemas.EventBatch)
 @blp.response(202, schemas.EventsAccepted)

@@ -35,6 +35,13 @@ CREDIT_LAG = Histogram("fission_credit_lag_seconds",
 SWEEPER_ACTIONS = Counter("fission_sweeper_actions", "What the sweeper's passes did, by action (sweep --once's counts)",
                           ["action"], registry=EVENTS)
 
+RATE_LIMITED = Counter("fission_rate_limited", "Requests refused 429 by an abuse limit, by limit (backend/rate_limits)",
+                       ["limit"], registry=EVENTS)
+RATE_LIMITER_ERRORS = Counter("fission_rate_limiter_errors", "Limit checks that could not reach Redis: the request "
+                              "was let through unlimited", registry=EVENTS)
+ADMIN_LOCKOUTS = Counter("fission_admin_lockouts", "Admin usernames locked out after repeated wrong passwords",
+                         registry=EVENTS)
+
 NOTIFY_OUTCOMES = ("paid", "duplicate", "forged", "amount_mismatch", "unknown_order", "not_paid")
 
 
@@ -56,6 +63,21 @@ def request_answered(route: str, method: str, status: int, seconds: float) -> No
 def payment_notify(outcome: str) -> None:
     if _enabled:
         NOTIFIES.labels(outcome).inc()
+
+
+def rate_limited(limit: str) -> None:
+    if _enabled:
+        RATE_LIMITED.labels(limit).inc()
+
+
+def rate_limiter_error() -> None:
+    if _enabled:
+        RATE_LIMITER_ERRORS.inc()
+
+
+def admin_lockout() -> None:
+    if _enabled:
+        ADMIN_LOCKOUTS.inc()
 
 
 def credit_lags(seconds: list[float]) -> None:

@@ -15,6 +15,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select
 
+from backend import rate_limits
 from backend.apidoc import get_or_404
 from backend.auth.models import User
 from backend.catalog import service as catalog
@@ -99,9 +100,10 @@ def create_order(user: User, items: list[dict], share_code: str | None) -> Order
 
 def _try_bind(user: User, share_code: str) -> None:
     """A share link binds a new customer when the rules allow; if they do not, the
-    order still goes ahead (the share is remembered on the order)."""
+    order still goes ahead (the share is remembered on the order). The code is an
+    invite-code lookup like a bind's (else the order would be the guessers' way around)."""
     try:
-        with db.session.begin_nested():
+        with rate_limits.invite_lookup(), db.session.begin_nested():
             referral.bind(user, share_code, source="order")
     except ApiError as exc:
         log.info("share code %s did not bind user %s: %s", share_code, user.id, exc.code)

@@ -7,6 +7,7 @@ import io
 import qrcode
 from flask import current_app, g, send_file
 
+from backend import rate_limits
 from backend.apidoc import Blueprint, errors
 from backend.auth.guards import login_required
 from backend.errors import ApiError
@@ -33,6 +34,7 @@ def apply(args):
 
 
 @blp.post("/referral/bind")
+@rate_limits.limited("bind", "bind_ip")
 @login_required
 @errors(*referral.BIND_ERRORS, "VALIDATION_ERROR", "MALFORMED_JSON")
 @blp.arguments(schemas.BindArgs)
@@ -40,7 +42,8 @@ def apply(args):
 def bind(args):
     # Binds that cross (x→y while y→z) may deadlock on the rows of the team that moves
     # along; the victim runs again and then sees the winner's bind (a cycle is refused).
-    user = run_in_transaction(lambda: referral.bind(g.user, args["invite_code"], source="bind"))
+    with rate_limits.invite_lookup():  # out of tries, even a real code is refused: a guesser learns nothing
+        user = run_in_transaction(lambda: referral.bind(g.user, args["invite_code"], source="bind"))
     return {"bound": True, "inviter_id": user.inviter_id}
 
 
@@ -60,6 +63,7 @@ def _require_code():
 
 
 @blp.get("/me/share-code")
+@rate_limits.limited("share_code", "share_code_ip")
 @login_required
 @errors("NOT_A_DISTRIBUTOR", "WECHAT_UNAVAILABLE", "WECHAT_ERROR")
 @blp.response(200, PNG, content_type="image/png")
@@ -76,6 +80,7 @@ def share_code():
 
 
 @blp.get("/me/share-qr")
+@rate_limits.limited("share_code", "share_code_ip")
 @login_required
 @errors("NOT_A_DISTRIBUTOR")
 @blp.response(200, PNG, content_type="image/png")
