@@ -985,6 +985,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Sign in. Repeated wrong passwords lock the username out for a while (429, even with
+         *     the right password; docs/operations.md says how to lift it).
+         */
         post: {
             parameters: {
                 query?: never;
@@ -1068,6 +1072,25 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INVALID_TEXT" | "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: RATE_LIMITED */
+                429: {
+                    headers: {
+                        /** @description Seconds until the limit lets this caller through again */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -12454,6 +12477,25 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: RATE_LIMITED */
+                429: {
+                    headers: {
+                        /** @description Seconds until the limit lets this caller through again */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 /** @description Error codes: INTERNAL_ERROR */
                 500: {
                     headers: {
@@ -12811,6 +12853,25 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INVALID_TEXT" | "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: RATE_LIMITED */
+                429: {
+                    headers: {
+                        /** @description Seconds until the limit lets this caller through again */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -13343,6 +13404,25 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: RATE_LIMITED */
+                429: {
+                    headers: {
+                        /** @description Seconds until the limit lets this caller through again */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 /** @description Error codes: INTERNAL_ERROR */
                 500: {
                     headers: {
@@ -13440,6 +13520,25 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "NOT_A_DISTRIBUTOR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: RATE_LIMITED */
+                429: {
+                    headers: {
+                        /** @description Seconds until the limit lets this caller through again */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -13734,6 +13833,25 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "AMOUNT_TOO_SMALL" | "DAILY_LIMIT_EXCEEDED" | "INSUFFICIENT_BALANCE" | "INVALID_TEXT" | "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: RATE_LIMITED */
+                429: {
+                    headers: {
+                        /** @description Seconds until the limit lets this caller through again */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -14643,6 +14761,25 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INVALID_TEXT" | "INVITER_NOT_DISTRIBUTOR" | "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: RATE_LIMITED */
+                429: {
+                    headers: {
+                        /** @description Seconds until the limit lets this caller through again */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
