@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from backend.limit_settings import RATE_LIMIT_DEFAULTS, rate_limits_from_env
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("FISSION_INSTANCE_DIR", PROJECT_ROOT / "instance"))
 
@@ -55,32 +57,6 @@ def _env_bool(name: str, default: bool = False) -> bool:
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value not in (None, "") else default
-
-
-# Abuse limits (backend/rate_limits.py), each overridden by RATE_LIMIT_<NAME> in limits'
-# notation ("10/minute;100/hour"; "off" turns one off). Per client IP where the name ends
-# in _ip or the caller has no account yet (the logins); otherwise per signed-in user, or
-# per IP for a caller without a token. Per-IP limits are loose on purpose: mobile
-# carriers put many customers behind one address.
-RATE_LIMIT_DEFAULTS: dict[str, str] = {
-    "login": "60/minute;600/hour",  # POST /auth/wechat-login
-    "bind": "10/minute;30/hour",  # POST /referral/bind
-    "bind_ip": "60/minute",
-    "invite_lookup": "10/hour",  # invite codes that named nobody (bind, a login's or an order's code)
-    "invite_lookup_ip": "60/hour",
-    "withdrawal": "5/minute;30/day",  # POST /me/withdrawals
-    "withdrawal_ip": "30/minute",
-    "events": "60/minute",  # POST /events (batches of up to 100 events)
-    "events_ip": "300/minute",
-    "share_code": "10/minute;200/day",  # GET /me/share-code and /me/share-qr together
-    "share_code_ip": "60/minute",
-    "admin_login": "20/minute",  # POST /admin/auth/login, per IP (the lock-out is per username)
-}
-
-
-def _rate_limits() -> dict[str, str]:
-    return {name: os.environ.get(f"RATE_LIMIT_{name.upper()}", default).strip() or default
-            for name, default in RATE_LIMIT_DEFAULTS.items()}
 
 
 @dataclass(frozen=True)
@@ -395,7 +371,7 @@ def load_config(**overrides) -> Config:
         "metrics_enabled": _env_bool("METRICS_ENABLED", default=True),
         "board_drift_check_seconds": _env_int("BOARD_DRIFT_CHECK_SECONDS", 600),
         "rate_limits_enabled": _env_bool("RATE_LIMITS_ENABLED", default=True),
-        "rate_limits": _rate_limits(),
+        "rate_limits": rate_limits_from_env(),
         "trusted_proxy_header": os.environ.get("TRUSTED_PROXY_HEADER", "").strip() or None,
         "trusted_proxy_hops": _env_int("TRUSTED_PROXY_HOPS", 1),
         "admin_lockout_failures": _env_int("ADMIN_LOCKOUT_FAILURES", 5),

@@ -61,11 +61,11 @@ WARN_EVERY = 30.0  # seconds between two "Redis is down, not limiting" warnings 
 def limited(*names: str):
     """Mark a view for the limits ``names`` (settings of ``RATE_LIMIT_DEFAULTS``) and
     document its 429. Put it under the route decorator, with ``errors``."""
-    from backend.config import RATE_LIMIT_DEFAULTS
+    from backend.limit_settings import RATE_LIMIT_DEFAULTS
 
     unknown = [n for n in names if n not in RATE_LIMIT_DEFAULTS]
     if unknown:
-        raise ValueError(f"unknown rate limits {unknown}: add them to backend.config.RATE_LIMIT_DEFAULTS")
+        raise ValueError(f"unknown rate limits {unknown}: add them to backend.limit_settings.RATE_LIMIT_DEFAULTS")
 
     def decorator(func):
         func = errors("RATE_LIMITED")(func)
