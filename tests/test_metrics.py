@@ -113,3 +113,34 @@ def test_a_request_id_follows_the_request_into_the_jobs_it_enqueued(live, ops, m
     with live.app.app_context():
         jobs = queue.get_queue("payouts").jobs
     assert jobs and all(queue.job_request_id(j) == "abc123" for j in jobs)
+
+
+def test_the_lines_a_worker_logs_for_a_job_carry_the_request_id_that_enqueued_it(live, ops, caplog):
+    """RQ's own lines of the job and the job's lines: `grep abc456` finds the notify and
+    the credit job it started (docs/operations.md, "Logs")."""
+    import logging
+
+    from backend import queue
+    from backend.extensions import redis_client
+    from backend.worker import OutageProofSimpleWorker
+
+    a, b, c = chain(live)
+    product = create_product(ops, price_fen=5_000)
+    order, openid = ordered_and_prepaid(live, c, product["id"])
+    drain(live)
+    r = requests.post(live.api("/payments/wechat/notify"), data=notify_xml(order["out_trade_no"], 5_000, openid),
+                      headers={"Content-Type": "text/xml", "X-Request-ID": "abc456"}, timeout=30)
+    assert r.status_code == 200
+    with live.app.app_context():
+        names, conn = [queue.queue_name(n) for n in queue.QUEUES], redis_client()
+    with caplog.at_level(logging.INFO):
+        OutageProofSimpleWorker(names, connection=conn).work(burst=True)
+    # RQ's dequeue line comes before the job is known (it names the job id only); every
+    # line from the job's start to its end carries the request id.
+    job_lines = [rec for rec in caplog.records if "credit_pending_payouts" in rec.getMessage()
+                 and not re.match(r"Worker \S+: \S+: ", rec.getMessage())]
+    assert job_lines, [rec.getMessage() for rec in caplog.records]
+    assert {rec.request_id for rec in job_lines} == {"abc456"}
+    credit_lines = [rec for rec in caplog.records if rec.name.startswith("backend.commission")]
+    assert all(rec.request_id == "abc456" for rec in credit_lines)
+    assert b.get("/me/wallet").json()["available_fen"] == 500  # and the job did its work
