@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import ADMIN_PASSWORD  # at import: tests/wechat has a conftest of its own
 
 from backend import UnsafeLiveConfig, create_app
 from backend.config import (
@@ -138,8 +139,6 @@ def test_a_short_admin_password_is_refused(live_env):
 
 
 def test_the_conftest_password_is_one_of_the_published(live_env):
-    from conftest import ADMIN_PASSWORD
-
     assert _problems(admin_password=ADMIN_PASSWORD)
 
 
