@@ -45,7 +45,7 @@ class CreditBatch:
     to_transfer: list[int]  # payouts now ``submitting``: one job each, they call WeChat
     more: bool  # the batch was full: run again
     released: list[int] = field(default_factory=list)  # commissions released now (for the boards)
-    lags: list[float] = field(default_factory=list)  # seconds from each one's hold end to now (for /metrics)
+    available_since: list = field(default_factory=list)  # released ones' available_at (credit lag, /metrics)
 
 
 def credit_batch() -> CreditBatch:
@@ -60,8 +60,8 @@ def credit_batch() -> CreditBatch:
             outbox.commissions_released.send(None, commission_ids=batch.released)
         if batch.credited:
             after_commit(outbox.enqueue_messages, batch.credited)
-        if batch.lags:
-            after_commit(metrics.credit_lags, batch.lags)
+        if batch.available_since:
+            after_commit(metrics.credit_lags, batch.available_since)
     return batch
 
 
@@ -89,7 +89,7 @@ def credit_pending(limit: int = 500) -> CreditBatch:
     _credit_in_bulk(simple, commissions, now)
     batch.credited.extend(p.id for p in simple)
     batch.released.extend(p.commission_id for p in simple)
-    batch.lags.extend(_lag(commissions[p.commission_id].available_at, now) for p in simple)
+    batch.available_since.extend(commissions[p.commission_id].available_at for p in simple)
     simple_ids = {p.id for p in simple}
     others = [p for p in rows if p.id not in simple_ids]
     # As ORM objects, both read in one query each (the rows are locked already).
@@ -120,7 +120,7 @@ def credit_pending(limit: int = 500) -> CreditBatch:
             batch.credited.append(payout.id)
         if was_pending and commission.status == "available":
             batch.released.append(commission.id)
-            batch.lags.append(_lag(commission.available_at, now))
+            batch.available_since.append(commission.available_at)
         if payout.status == "submitting":
             batch.to_transfer.append(payout.id)
     db.session.flush()
@@ -154,12 +154,6 @@ _PAYOUTS_IN_WALLET = (
     .values(status="in_wallet", finished_at=bindparam("now"), amount_fen=(
         select(_COMMISSIONS.c.amount_fen - _COMMISSIONS.c.reversed_fen)
         .where(_COMMISSIONS.c.id == _PAYOUTS.c.commission_id).scalar_subquery())))
-
-
-def _lag(available_at, now) -> float:
-    """Credit lag: since the commission could be released (its hold's end: with no hold,
-    the payment notify that wrote it) until this batch released it."""
-    return (now - as_utc(available_at)).total_seconds()
 
 
 def _is_simple_credit(payout, commission, now) -> bool:

@@ -11,6 +11,8 @@ default one, so a scrape without the multiprocess directory shows exactly these.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 EVENTS = CollectorRegistry(auto_describe=True)
@@ -80,11 +82,15 @@ def admin_lockout() -> None:
         ADMIN_LOCKOUTS.inc()
 
 
-def credit_lags(seconds: list[float]) -> None:
-    """Called once the credit batch committed (``after_commit``): a rolled-back batch made nothing available."""
+def credit_lags(available_since: list[datetime]) -> None:
+    """Called once the credit batch committed (``after_commit``), with each released
+    commission's ``available_at``: the lag ends at the commit, when the wallet shows the
+    money (a rolled-back batch made nothing available), not when the batch began."""
     if _enabled:
-        for value in seconds:
-            CREDIT_LAG.observe(max(0.0, value))
+        now = datetime.now(UTC)
+        for since in available_since:
+            since = since if since.tzinfo else since.replace(tzinfo=UTC)
+            CREDIT_LAG.observe(max(0.0, (now - since).total_seconds()))
 
 
 def sweeper_pass(stats: dict) -> None:
