@@ -119,6 +119,7 @@ def test_the_lines_a_worker_logs_for_a_job_carry_the_request_id_that_enqueued_it
     """RQ's own lines of the job and the job's lines: `grep abc456` finds the notify and
     the credit job it started (docs/operations.md, "Logs")."""
     import logging
+    import threading
 
     from backend import queue
     from backend.extensions import redis_client
@@ -128,19 +129,31 @@ def test_the_lines_a_worker_logs_for_a_job_carry_the_request_id_that_enqueued_it
     product = create_product(ops, price_fen=5_000)
     order, openid = ordered_and_prepaid(live, c, product["id"])
     drain(live)
+    with live.app.app_context():
+        names, conn = [queue.queue_name(n) for n in queue.QUEUES], redis_client()
+        for name in queue.QUEUES:  # only this request's jobs (and what they enqueue) will run
+            queue.get_queue(name).empty()
     r = requests.post(live.api("/payments/wechat/notify"), data=notify_xml(order["out_trade_no"], 5_000, openid),
                       headers={"Content-Type": "text/xml", "X-Request-ID": "abc456"}, timeout=30)
     assert r.status_code == 200
-    with live.app.app_context():
-        names, conn = [queue.queue_name(n) for n in queue.QUEUES], redis_client()
-    with caplog.at_level(logging.INFO):
-        OutageProofSimpleWorker(names, connection=conn).work(burst=True)
+    # RQ's logger may have a handler of its own and not propagate (a worker started by an
+    # earlier test set it up): listen on it directly too.
+    rq_log = logging.getLogger("rq.worker")
+    rq_log.addHandler(caplog.handler)
+    caplog.clear()  # the lines of the jobs drained above are not this request's
+    try:
+        with caplog.at_level(logging.INFO), caplog.at_level(logging.INFO, logger="rq.worker"):
+            OutageProofSimpleWorker(names, connection=conn).work(burst=True)
+    finally:
+        rq_log.removeHandler(caplog.handler)
+    # Only this thread's worker (another test's worker may still run in the background).
+    ours = [rec for rec in caplog.records if rec.thread == threading.get_ident()]
     # RQ's dequeue line comes before the job is known (it names the job id only); every
     # line from the job's start to its end carries the request id.
-    job_lines = [rec for rec in caplog.records if "credit_pending_payouts" in rec.getMessage()
+    job_lines = [rec for rec in ours if "credit_pending_payouts" in rec.getMessage()
                  and not re.match(r"Worker \S+: \S+: ", rec.getMessage())]
-    assert job_lines, [rec.getMessage() for rec in caplog.records]
+    assert job_lines, [rec.getMessage() for rec in ours]
     assert {rec.request_id for rec in job_lines} == {"abc456"}
-    credit_lines = [rec for rec in caplog.records if rec.name.startswith("backend.commission")]
+    credit_lines = [rec for rec in ours if rec.name.startswith("backend.commission")]
     assert all(rec.request_id == "abc456" for rec in credit_lines)
     assert b.get("/me/wallet").json()["available_fen"] == 500  # and the job did its work
