@@ -19,7 +19,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.from_mapping(config.flask_mapping())
     app.url_map.converters["int"] = IdConverter  # before any route is added
 
-    from backend import logs, security_headers
+    from backend import apidoc, logs, security_headers
     from backend.errors import register_error_handlers
     from backend.extensions import api, db, migrate, ping_idle_connections
     from backend.metrics import web as metrics_web
@@ -34,6 +34,7 @@ def create_app(config: Config | None = None) -> Flask:
             ping_idle_connections(engine)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     api.init_app(app)
+    apidoc.init_spec(api)
     app.extensions["wechat_gateway"] = WeChatGateway(config.wechat, token_storage=_token_storage(config))
     register_error_handlers(app)
     _register_blueprints(app, api)

@@ -1,0 +1,75 @@
+"""Fuzzing (issue 15 item 7): schemathesis against the app's own OpenAPI document.
+
+Every operation of ``/api/v1/openapi.json`` is called in-process (WSGI) with generated
+requests, valid ones and invalid ones, a consumer token on the mini-program's operations
+and an admin token on ``/admin``. Each response must not be a server error, its status
+must be one the operation documents, its content type and body must match the document
+(the console's typed client is generated from it: a mismatch is a client bug).
+
+Bounded so CI is reproducible and small: ``EXAMPLES`` cases per operation and mode,
+derandomized (the same cases on every run), no per-example deadline (tests never assert
+on wall time), no shrinking. ``TIME_CAP_SECONDS`` guards against a hung run and is never
+a speed assertion: past it, the remaining operations are not fuzzed and the test says so.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import schemathesis
+from helpers import login
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+EXAMPLES = int(os.environ.get("FISSION_FUZZ_EXAMPLES", "10"))
+TIME_CAP_SECONDS = 900
+CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
+
+
+def _fuzz(operation, mode, headers, failures) -> int:
+    count = 0
+
+    @given(operation.as_strategy(generation_mode=mode))
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    def run(case):
+        nonlocal count
+        count += 1
+        try:
+            case.call_and_validate(headers=headers, checks=CHECKS)
+        except (Exception, BaseExceptionGroup) as exc:  # every operation's failures, together
+            failures.append(f"{operation.label} [{mode}]: {exc}")
+
+    try:
+        run()
+    except Unsatisfiable:
+        # Negative mode on an operation with nothing to get wrong (no parameters, no
+        # body): there is no invalid request to make.
+        if mode is not GenerationMode.NEGATIVE:
+            raise
+    return count
+
+
+def test_every_operation_conforms_to_the_document(live, admin_token):
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", live.app)
+    tokens = {"consumer": login(live).token, "admin": admin_token}
+    failures: list[str] = []
+    cases, started = 0, time.monotonic()
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        token = tokens["admin"] if operation.path.startswith("/api/v1/admin/") else tokens["consumer"]
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            cases += _fuzz(operation, mode, {"Authorization": f"Bearer {token}"}, failures)
+    print(f"\nfuzzing: {cases} cases in {time.monotonic() - started:.0f} s")
+    if os.environ.get("FISSION_FUZZ_REPORT"):
+        with open(os.environ["FISSION_FUZZ_REPORT"], "w") as out:
+            out.write("\n\n".join(failures))
+    assert failures == []
