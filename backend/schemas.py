@@ -23,7 +23,13 @@ class Timestamp(fields.DateTime):
     def _deserialize(self, value, attr, data, **kwargs):
         from backend.timeutil import as_utc
 
-        return as_utc(super()._deserialize(value, attr, data, **kwargs))
+        from marshmallow import ValidationError
+
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return as_utc(parsed)
+        except OverflowError as exc:  # 0001-01-01T00:01+00:04 is before year 1 in UTC: a 500 once
+            raise ValidationError("Not a valid datetime.") from exc
 
 
 # Past this a page is empty on any shop (a million rows at 100 a page is 10,000 pages),

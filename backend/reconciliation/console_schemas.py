@@ -6,6 +6,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from backend.reconciliation.models import CYCLES, RESOLUTION_KINDS, SIDES
+from backend.reconciliation.periods import MONTH_PATTERN
 from backend.reconciliation.schemas import _id, free_text
 from backend.reconciliation.statement_schemas import RunSchema
 from backend.schemas import PageArgs, Timestamp, list_schema
@@ -16,7 +17,7 @@ RUN_STATES = ("queued", "generating", "generated", "sending", "send_failed", "do
 class RunListArgs(PageArgs):
     side = fields.String(validate=validate.OneOf(SIDES))
     cycle = fields.String(validate=validate.OneOf(CYCLES))
-    month = fields.String(validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
+    month = fields.String(validate=validate.Regexp(MONTH_PATTERN))
     state = fields.String(validate=validate.OneOf(RUN_STATES))
 
 

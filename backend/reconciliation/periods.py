@@ -8,6 +8,7 @@ semi-monthly one two halves, a monthly one the period ending on its cut-off day.
 from __future__ import annotations
 
 import calendar
+import re
 from datetime import date, datetime, timedelta
 
 from backend.timeutil import SHOP_TZ
@@ -19,12 +20,16 @@ def shop_date(moment: datetime | None = None) -> date:
     return moment.astimezone(SHOP_TZ).date()
 
 
+# The months a run can be for: 1970-01 to 2999-12. A period reaches back into the
+# month before and its times are turned into UTC, so year 0001 fell off the calendar
+# (a 500 for "0000-01" once); no shop has statements outside these years anyway.
+MONTH_PATTERN = r"^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])$"
+
+
 def parse_month(text: str) -> tuple[int, int]:
-    try:
-        year, month = (int(part) for part in text.split("-"))
-        date(year, month, 1)
-    except (ValueError, TypeError) as exc:
-        raise ValueError("month must be YYYY-MM") from exc
+    if not isinstance(text, str) or not re.match(MONTH_PATTERN, text):
+        raise ValueError("month must be YYYY-MM, from 1970-01 to 2999-12")
+    year, month = (int(part) for part in text.split("-"))
     return year, month
 
 
