@@ -21,9 +21,9 @@ class Timestamp(fields.DateTime):
         return as_utc(value).isoformat()
 
     def _deserialize(self, value, attr, data, **kwargs):
-        from backend.timeutil import as_utc
-
         from marshmallow import ValidationError
+
+        from backend.timeutil import as_utc
 
         parsed = super()._deserialize(value, attr, data, **kwargs)
         try:
