@@ -74,6 +74,6 @@ def test_huge_ids_and_bad_periods_are_refused_not_failed(live, ops):
     assert ops.get(f"/admin/users/{HUGE}").status_code == 404
     assert ops.get(f"/admin/orders/{HUGE}").json()["error"]["code"] == "NOT_FOUND"
     assert ops.get("/admin/audit", params={"admin_id": HUGE}).status_code == 422
-    r = ops.post("/admin/reconciliation/statement-runs", json={"side": "supplier", "cycle": "monthly",
+    r = ops.post("/admin/reconciliation/statement-runs", json={"side": "payable", "cycle": "monthly",
                                                               "month": "0000-01"})
     assert r.status_code == 422, r.text

@@ -32,7 +32,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-EXAMPLES = int(os.environ.get("FISSION_FUZZ_EXAMPLES", "10"))
+EXAMPLES = int(os.environ.get("FISSION_FUZZ_EXAMPLES", "25"))
 TIME_CAP_SECONDS = 900
 # Marks the fuzzer's requests: what they echo back is generated text, not a time the
 # app wrote (tests/conftest.py's check of naive times in responses skips them).

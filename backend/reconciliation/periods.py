@@ -20,15 +20,15 @@ def shop_date(moment: datetime | None = None) -> date:
     return moment.astimezone(SHOP_TZ).date()
 
 
-# The months a run can be for: 1970-01 to 2999-12. A period reaches back into the
-# month before and its times are turned into UTC, so year 0001 fell off the calendar
-# (a 500 for "0000-01" once); no shop has statements outside these years anyway.
-MONTH_PATTERN = r"^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])$"
+# The months a run can be for: 1970-01 to 9998-12. A period reaches into the months
+# around it and its days become UTC times, so the calendar's first and last years fell
+# off its ends ("0000-01" was a 500 once); no shop has statements outside these years.
+MONTH_PATTERN = r"^(19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-(0[1-9]|1[0-2])$"
 
 
 def parse_month(text: str) -> tuple[int, int]:
     if not isinstance(text, str) or not re.match(MONTH_PATTERN, text):
-        raise ValueError("month must be YYYY-MM, from 1970-01 to 2999-12")
+        raise ValueError("month must be YYYY-MM, from 1970-01 to 9998-12")
     year, month = (int(part) for part in text.split("-"))
     return year, month
 
