@@ -15,6 +15,7 @@ a speed assertion: past it, the remaining operations are not fuzzed and the test
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections import Counter
 
@@ -40,17 +41,18 @@ FUZZ_HEADER = "X-Fission-Fuzz"
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
 
 
-def _fuzz(operation, mode, headers, failures, statuses) -> int:
+def _fuzz(operation, mode, headers, failures, statuses, path_parameters=None) -> int:
     count = 0
 
-    @given(operation.as_strategy(generation_mode=mode))
+    @given(operation.as_strategy(generation_mode=mode, path_parameters=path_parameters))
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
               phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
     def run(case):
         nonlocal count
         count += 1
         try:
-            response = case.call(headers=headers)
+            # buffered: werkzeug's client reads and closes the body (a download's open file)
+            response = case.call(headers=headers, buffered=True)
             statuses[(operation.label, response.status_code)] += 1
             case.validate_response(response, checks=CHECKS, headers=headers)
         except (Exception, BaseExceptionGroup) as exc:  # every operation's failures, together
@@ -106,6 +108,12 @@ def test_every_operation_conforms_to_the_document(live, admin_token, capsys):
         headers = {"Authorization": f"Bearer {token}", FUZZ_HEADER: "1"}
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             cases += _fuzz(operation, mode, headers, failures, statuses)
+        # Generated ids seldom name a row: once more with every id 1, a row that exists
+        # (seeded here; at the end of the suite, in every table), so the bodies of real
+        # objects are checked too, not only not-found answers.
+        ids = dict.fromkeys(re.findall(r"{(\w+_id)}", operation.path), 1)
+        if ids:
+            cases += _fuzz(operation, GenerationMode.POSITIVE, headers, failures, statuses, ids)
     with capsys.disabled():  # the case count belongs in CI's log
         print(f"\nfuzzing: {cases} cases over {len({label for label, _ in statuses})} operations "
               f"({EXAMPLES} per operation and mode) in {time.monotonic() - started:.0f} s; statuses "
