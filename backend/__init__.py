@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, UnicodeConverter
 
 from backend.config import Config, load_config
 from backend.json_input import FissionRequest
@@ -18,6 +18,7 @@ def create_app(config: Config | None = None) -> Flask:
     app = FissionFlask(__name__, instance_path=str(_instance_dir()))
     app.config.from_mapping(config.flask_mapping())
     app.url_map.converters["int"] = IdConverter  # before any route is added
+    app.url_map.converters["default"] = app.url_map.converters["string"] = TextConverter
 
     from backend import apidoc, logs, security_headers
     from backend.errors import register_error_handlers
@@ -112,6 +113,16 @@ class IdConverter(IntegerConverter):
     def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's parameter name
         kwargs.setdefault("max", 2**31 - 1)
         super().__init__(map, *args, **kwargs)
+
+
+class TextConverter(UnicodeConverter):
+    """``<name>`` / ``<string:name>``: werkzeug's, without NUL. A ``%00`` in a path
+    segment reached the database, which PostgreSQL refuses in text (a 500 on
+    ``/group-qr/<token>``); now no route matches it: 404."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's parameter name
+        super().__init__(map, *args, **kwargs)
+        self.regex = self.regex.replace("[^/]", "[^/\\x00]")
 
 
 def _register_blueprints(app: Flask, api) -> None:
