@@ -91,3 +91,9 @@ def test_a_filter_day_off_the_utc_calendar_is_refused_not_failed(live, ops, path
         assert r.status_code == 422 and r.json()["error"]["code"] == "VALIDATION_ERROR", (name, r.text)
     r = ops.get(path, params={names[0]: "1900-01-01", names[1]: "9000-12-31"})
     assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_an_aging_day_off_the_utc_calendar_is_refused_not_failed(live, ops, day):
+    r = ops.get("/admin/reconciliation/aging", params={"side": "payable", "as_of": day})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "VALIDATION_ERROR", r.text

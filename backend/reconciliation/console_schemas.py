@@ -9,7 +9,7 @@ from backend.reconciliation.models import CYCLES, RESOLUTION_KINDS, SIDES
 from backend.reconciliation.periods import MONTH_PATTERN
 from backend.reconciliation.schemas import _id, free_text
 from backend.reconciliation.statement_schemas import RunSchema
-from backend.schemas import PageArgs, Timestamp, list_schema
+from backend.schemas import PageArgs, ShopDay, Timestamp, list_schema
 
 RUN_STATES = ("queued", "generating", "generated", "sending", "send_failed", "done", "failed")
 
@@ -76,7 +76,7 @@ class ResolutionListArgs(Schema):
 
 class AgingArgs(PageArgs):
     side = fields.String(required=True, validate=validate.OneOf(SIDES))
-    as_of = fields.Date(metadata={"description": "a business day in Asia/Shanghai (default: today there)"})
+    as_of = ShopDay(metadata={"description": "a business day in Asia/Shanghai (default: today there)"})
     counterparty_id = fields.Integer(validate=_id)
     format = fields.String(load_default="json", validate=validate.OneOf(("json", "xlsx")))
 
