@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, UnicodeConverter
 
 from backend.config import Config, load_config
 from backend.json_input import FissionRequest
@@ -18,8 +18,9 @@ def create_app(config: Config | None = None) -> Flask:
     app = FissionFlask(__name__, instance_path=str(_instance_dir()))
     app.config.from_mapping(config.flask_mapping())
     app.url_map.converters["int"] = IdConverter  # before any route is added
+    app.url_map.converters["default"] = app.url_map.converters["string"] = TextConverter
 
-    from backend import logs, security_headers
+    from backend import apidoc, logs, security_headers
     from backend.errors import register_error_handlers
     from backend.extensions import api, db, migrate, ping_idle_connections
     from backend.metrics import web as metrics_web
@@ -36,6 +37,7 @@ def create_app(config: Config | None = None) -> Flask:
             ping_idle_connections(engine)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     api.init_app(app)
+    apidoc.init_spec(api)
     if guard_remote_call not in gateway.BEFORE_REMOTE_CALL:
         gateway.BEFORE_REMOTE_CALL.append(guard_remote_call)
     app.extensions["wechat_gateway"] = WeChatGateway(config.wechat, token_storage=_token_storage(config))
@@ -103,13 +105,42 @@ def _status_of(exc: BaseException) -> int:
     return 500
 
 
+def _uint_up_to(limit: int) -> str:
+    """A regular expression of the decimal numbers 0..``limit`` (leading zeros allowed)."""
+    digits = str(limit)
+    options = [rf"\d{{1,{len(digits) - 1}}}"] if len(digits) > 1 else []
+    for i, d in enumerate(digits):
+        rest = len(digits) - i - 1
+        if int(d) > 0:
+            lower = f"[0-{int(d) - 1}]" if int(d) > 1 else "0"
+            options.append(digits[:i] + lower + (rf"\d{{{rest}}}" if rest else ""))
+    options.append(digits)
+    return "0*(?:" + "|".join(options) + ")"
+
+
 class IdConverter(IntegerConverter):
     """``<int:…>`` in our routes is a row id, and ids are 32-bit integers in the schema:
-    a larger number names nothing (404), where the database would fail on it."""
+    a larger number names nothing (404), where the database would fail on it.
+
+    The route's pattern itself stops at 2**31 - 1: werkzeug's ``max`` check comes after
+    the match, and when another rule on the same path (``PUT`` beside ``GET``) was tried
+    first it answered 405 instead of 404 (found by tests/test_fuzz_openapi.py)."""
+
+    regex = _uint_up_to(2**31 - 1)
 
     def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's parameter name
         kwargs.setdefault("max", 2**31 - 1)
         super().__init__(map, *args, **kwargs)
+
+
+class TextConverter(UnicodeConverter):
+    """``<name>`` / ``<string:name>``: werkzeug's, without NUL. A ``%00`` in a path
+    segment reached the database, which PostgreSQL refuses in text (a 500 on
+    ``/group-qr/<token>``); now no route matches it: 404."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's parameter name
+        super().__init__(map, *args, **kwargs)
+        self.regex = self.regex.replace("[^/]", "[^/\\x00]")
 
 
 def _register_blueprints(app: Flask, api) -> None:

@@ -18,6 +18,7 @@ import re
 from copy import deepcopy
 
 import flask_smorest
+import marshmallow
 
 from backend.errors import ERROR_CODES, ApiError
 from backend.extensions import db
@@ -31,12 +32,36 @@ class Blueprint(flask_smorest.Blueprint):
 
     ARGUMENTS_PARSER = FissionParser()
 
+    def add_url_rule(self, rule, endpoint=None, view_func=None, provide_automatic_options=None, **options):
+        # A path parameter the router cannot match (an id past the 32-bit column, a
+        # negative or non-numeric one) is answered by Flask's own 404, whose code is
+        # NOT_FOUND: the operation can return it as well as its own not-found code.
+        if "<" in rule and view_func is not None and not isinstance(view_func, type):
+            errors("NOT_FOUND")(view_func)
+        return super().add_url_rule(rule, endpoint, view_func, provide_automatic_options, **options)
+
+
+def init_spec(api) -> None:
+    """Teach the document (rebuilt by each ``api.init_app``) what flask-smorest's field
+    mapping gets wrong for us; called before any blueprint is registered."""
+    api.ma_plugin.converter.add_attribute_function(decimal_as_string)
+
+
+def decimal_as_string(self, field, **kwargs) -> dict:
+    """``fields.Decimal(as_string=True)`` answers "1800.000000", a string: apispec calls
+    every Decimal a number, and the console's client would read a number."""
+    if isinstance(field, marshmallow.fields.Decimal) and field.as_string:
+        return {"type": "string", "format": "decimal"}
+    return {}
+
+
 # A 429 (backend/rate_limits.py) says when to ask again.
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds until the limit lets this caller through again",
                                 "schema": {"type": "integer", "minimum": 1}}}
 
-# Every operation may answer these (the database or Redis went away, a bug).
-_ALWAYS = ("INTERNAL_ERROR",)
+# Every operation may answer these: a bug (500), the database cut its connection (503,
+# errors.py: a restart or failover; Retry-After).
+_ALWAYS = ("INTERNAL_ERROR", "SERVICE_UNAVAILABLE")
 
 
 def _error_schema(codes: list[str]) -> dict:

@@ -21,9 +21,29 @@ class Timestamp(fields.DateTime):
         return as_utc(value).isoformat()
 
     def _deserialize(self, value, attr, data, **kwargs):
+        from marshmallow import ValidationError
+
         from backend.timeutil import as_utc
 
-        return as_utc(super()._deserialize(value, attr, data, **kwargs))
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return as_utc(parsed)
+        except OverflowError as exc:  # 0001-01-01T00:01+00:04 is before year 1 in UTC: a 500 once
+            raise ValidationError("Not a valid datetime.") from exc
+
+
+class ShopDay(fields.Date):
+    """A day of the shop (Asia/Shanghai) that a filter turns into UTC bounds: years 1900
+    to 9000, as the funnel and analytics ranges take. 0001-01-01 in Shanghai is before
+    year 1 in UTC (an OverflowError, a 500 on the user list; found by the fuzzing)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from marshmallow import ValidationError
+
+        day = super()._deserialize(value, attr, data, **kwargs)
+        if not 1900 <= day.year <= 9000:
+            raise ValidationError("Must be a day from 1900-01-01 to 9000-12-31.")
+        return day
 
 
 # Past this a page is empty on any shop (a million rows at 100 a page is 10,000 pages),

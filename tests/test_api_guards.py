@@ -267,3 +267,18 @@ def test_an_id_beyond_32_bits_in_an_order_body_is_not_found(live):
     buyer = login(live)
     r = buyer.post("/orders", json={"items": [{"product_id": 2**40, "quantity": 1}]})
     assert error_of(r) in ((404, "PRODUCT_NOT_FOUND"), (422, "VALIDATION_ERROR")), r.text
+
+
+@pytest.mark.parametrize("product_id", [2**31, 2**31 + 352, 9_999_999_999, 2**70])
+def test_a_path_id_beyond_32_bits_is_not_found_whatever_other_rules_share_the_path(live, admin_token, product_id):
+    # GET and PUT /admin/products/<id> are two rules: werkzeug's max check, after the
+    # match, answered 405 for the one tried second (found by tests/test_fuzz_openapi.py).
+    ops = admin(live, admin_token)
+    assert error_of(ops.get(f"/admin/products/{product_id}")) == (404, "NOT_FOUND")
+    assert error_of(ops.put(f"/admin/products/{product_id}", json={"title": "x"})) == (404, "NOT_FOUND")
+    assert error_of(requests.get(live.api(f"/products/{product_id}"), timeout=10)) == (404, "NOT_FOUND")
+
+
+def test_the_largest_path_id_still_reaches_its_view(live, admin_token):
+    r = admin(live, admin_token).get(f"/admin/products/{2**31 - 1}")
+    assert error_of(r) == (404, "PRODUCT_NOT_FOUND")

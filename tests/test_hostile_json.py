@@ -79,3 +79,35 @@ def test_a_surrogate_in_a_key_is_refused_too(live, admin_token):
     r = _post_raw(live, "POST", "/admin/products", '{"\\ud800": 1, "title": "x", "price_fen": 1, "stock": 1}',
                   admin_token)
     assert r.json()["error"]["code"] == "INVALID_TEXT"
+
+
+# NUL outside a JSON body: PostgreSQL refused it in a search and a path (500s found by
+# tests/test_fuzz_openapi.py). A query string or form field is a VALIDATION_ERROR, a path
+# segment matches no route.
+
+@pytest.mark.parametrize("path", ["/me/team", "/products"])
+def test_nul_in_a_query_string_is_a_validation_error(live, path):
+    user = distributor(live)
+    r = requests.get(live.api(path), params={"q": "a\x00b"}, headers={"Authorization": f"Bearer {user.token}"},
+                     timeout=30)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert r.json()["error"]["details"] == {"query": {"q": ["Text may not contain NUL (\\u0000)."]}}
+    r = requests.get(live.api(path), params={"q": "ab"}, headers={"Authorization": f"Bearer {user.token}"},
+                     timeout=30)
+    assert r.status_code == 200, r.text
+
+
+def test_nul_in_a_form_field_is_a_validation_error(live, admin_token):
+    r = requests.post(live.api("/admin/reconciliation/suppliers/1/price-lists"),
+                      data={"effective_date": "2026-01-01", "currency": "C\x00Y"},
+                      files={"file": ("p.csv", b"part_no,brand,unit_price\n")},
+                      headers={"Authorization": f"Bearer {admin_token}"}, timeout=30)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "VALIDATION_ERROR", r.text
+
+
+def test_nul_in_a_path_segment_matches_no_route(live):
+    r = requests.get(live.api("/group-qr/abc%00def"), timeout=30)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "NOT_FOUND", r.text
+    r = requests.get(live.api("/group-qr/abcdef"), timeout=30)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "GROUP_NOT_FOUND", r.text

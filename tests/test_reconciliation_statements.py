@@ -289,3 +289,20 @@ def test_a_line_amount_too_large_to_store_is_refused(fin):
                                          "lines": [{"part_id": part["id"], "qty": 10**9,
                                                     "unit_price": "999999999999"}]})
     assert r.status_code == 422 and r.json()["error"]["code"] == "VALIDATION_ERROR", r.text
+
+
+@pytest.mark.parametrize("month", ["0000-01", "0001-01", "1969-12", "9999-01", "9999-12"])
+def test_a_month_off_the_calendar_is_refused_not_a_500(fin, month):
+    # Found by the fuzzing (tests/test_fuzz_openapi.py): "0000-01" matched YYYY-MM and
+    # then failed to be a date.
+    r = fin.post(f"{R}/statement-runs", json={"side": "payable", "cycle": "weekly", "month": month})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "VALIDATION_ERROR", r.text
+    r = fin.get(f"{R}/statement-runs", params={"month": month})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "VALIDATION_ERROR", r.text
+
+
+@pytest.mark.parametrize("cycle", ["weekly", "semi_monthly", "monthly"])
+def test_the_first_and_last_months_run(fin, live, cycle):
+    make_customer(fin, cycle)
+    for month in ("1970-01", "9998-12"):
+        run(fin, live, "receivable", cycle, month)

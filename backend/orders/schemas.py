@@ -3,7 +3,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from backend.orders.models import ORDER_STATUSES
-from backend.schemas import PageArgs, Timestamp, list_schema
+from backend.schemas import PageArgs, ShopDay, Timestamp, list_schema
 
 
 class OrderItemArgs(Schema):
@@ -77,8 +77,8 @@ class PersonSchema(Schema):
 
 class AdminOrderListArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(ORDER_STATUSES))
-    paid_from = fields.Date(metadata={"description": "first paid day, Asia/Shanghai (inclusive)"})
-    paid_to = fields.Date(metadata={"description": "last paid day, Asia/Shanghai (inclusive)"})
+    paid_from = ShopDay(metadata={"description": "first paid day, Asia/Shanghai (inclusive)"})
+    paid_to = ShopDay(metadata={"description": "last paid day, Asia/Shanghai (inclusive)"})
     buyer_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     distributor_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
                                     metadata={"description": "the order's level-1 earner (the chain snapshot)"})

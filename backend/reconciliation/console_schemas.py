@@ -6,9 +6,10 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from backend.reconciliation.models import CYCLES, RESOLUTION_KINDS, SIDES
+from backend.reconciliation.periods import MONTH_PATTERN
 from backend.reconciliation.schemas import _id, free_text
 from backend.reconciliation.statement_schemas import RunSchema
-from backend.schemas import PageArgs, Timestamp, list_schema
+from backend.schemas import PageArgs, ShopDay, Timestamp, list_schema
 
 RUN_STATES = ("queued", "generating", "generated", "sending", "send_failed", "done", "failed")
 
@@ -16,7 +17,7 @@ RUN_STATES = ("queued", "generating", "generated", "sending", "send_failed", "do
 class RunListArgs(PageArgs):
     side = fields.String(validate=validate.OneOf(SIDES))
     cycle = fields.String(validate=validate.OneOf(CYCLES))
-    month = fields.String(validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
+    month = fields.String(validate=validate.Regexp(MONTH_PATTERN))
     state = fields.String(validate=validate.OneOf(RUN_STATES))
 
 
@@ -75,7 +76,7 @@ class ResolutionListArgs(Schema):
 
 class AgingArgs(PageArgs):
     side = fields.String(required=True, validate=validate.OneOf(SIDES))
-    as_of = fields.Date(metadata={"description": "a business day in Asia/Shanghai (default: today there)"})
+    as_of = ShopDay(metadata={"description": "a business day in Asia/Shanghai (default: today there)"})
     counterparty_id = fields.Integer(validate=_id)
     format = fields.String(load_default="json", validate=validate.OneOf(("json", "xlsx")))
 

@@ -8,6 +8,7 @@ semi-monthly one two halves, a monthly one the period ending on its cut-off day.
 from __future__ import annotations
 
 import calendar
+import re
 from datetime import date, datetime, timedelta
 
 from backend.timeutil import SHOP_TZ
@@ -19,12 +20,16 @@ def shop_date(moment: datetime | None = None) -> date:
     return moment.astimezone(SHOP_TZ).date()
 
 
+# The months a run can be for: 1970-01 to 9998-12. A period reaches into the months
+# around it and its days become UTC times, so the calendar's first and last years fell
+# off its ends ("0000-01" was a 500 once); no shop has statements outside these years.
+MONTH_PATTERN = r"^(19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-(0[1-9]|1[0-2])$"
+
+
 def parse_month(text: str) -> tuple[int, int]:
-    try:
-        year, month = (int(part) for part in text.split("-"))
-        date(year, month, 1)
-    except (ValueError, TypeError) as exc:
-        raise ValueError("month must be YYYY-MM") from exc
+    if not isinstance(text, str) or not re.match(MONTH_PATTERN, text):
+        raise ValueError("month must be YYYY-MM, from 1970-01 to 9998-12")
+    year, month = (int(part) for part in text.split("-"))
     return year, month
 
 

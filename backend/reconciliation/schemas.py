@@ -66,6 +66,8 @@ class Price(fields.Decimal):
     """A unit price: a decimal string (or number) with at most 6 decimals, never a float."""
 
     def __init__(self, **kw):
+        # What a client should send (the check itself is _price_ok's)
+        kw["metadata"] = {"pattern": r"^[0-9]{1,12}(\.[0-9]{1,6})?$", **kw.get("metadata", {})}
         super().__init__(places=None, as_string=True, validate=_price_ok, **kw)
 
 

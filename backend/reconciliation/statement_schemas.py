@@ -6,6 +6,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from backend.reconciliation.models import CYCLES, SIDES, STATEMENT_STATES
+from backend.reconciliation.periods import MONTH_PATTERN
 from backend.reconciliation.schemas import FILE, FileUpload, ImportReport, _big_id, _id, free_text
 from backend.schemas import PageArgs, Timestamp, list_schema
 
@@ -15,7 +16,7 @@ __all__ = ["FILE", "FileUpload"]  # also the statement routes' download and uplo
 class RunArgs(Schema):
     side = fields.String(required=True, validate=validate.OneOf(SIDES))
     cycle = fields.String(required=True, validate=validate.OneOf(CYCLES))
-    month = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
+    month = fields.String(required=True, validate=validate.Regexp(MONTH_PATTERN))
 
 
 class RunSchema(Schema):

@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from backend.auth.schemas import UserSchema
 from backend.commission.schemas import WalletSchema
-from backend.schemas import PageArgs, Timestamp, list_schema
+from backend.schemas import PageArgs, ShopDay, Timestamp, list_schema
 
 
 def _not_blank(value: str) -> None:
@@ -90,8 +90,8 @@ class UserListArgs(PageArgs):
         "description": "all digits: a user id or an invite code, exactly; otherwise an invite code "
                        "(any case) or the start of a nickname (as typed)"})
     distributor_status = fields.String(validate=validate.OneOf(["none", "pending", "approved", "disabled"]))
-    joined_from = fields.Date(metadata={"description": "first day joined (Asia/Shanghai), inclusive"})
-    joined_to = fields.Date(metadata={"description": "last day joined (Asia/Shanghai), inclusive"})
+    joined_from = ShopDay(metadata={"description": "first day joined (Asia/Shanghai), inclusive"})
+    joined_to = ShopDay(metadata={"description": "last day joined (Asia/Shanghai), inclusive"})
     inviter_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
 
     @validates_schema
