@@ -100,6 +100,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -245,6 +262,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -348,7 +382,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: ADMIN_USER_NOT_FOUND */
+                /** @description Error codes: ADMIN_USER_NOT_FOUND, NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -357,7 +391,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "ADMIN_USER_NOT_FOUND";
+                                code: "ADMIN_USER_NOT_FOUND" | "NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -426,6 +460,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -524,7 +575,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: ADMIN_USER_NOT_FOUND */
+                /** @description Error codes: ADMIN_USER_NOT_FOUND, NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -533,7 +584,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "ADMIN_USER_NOT_FOUND";
+                                code: "ADMIN_USER_NOT_FOUND" | "NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -585,6 +636,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -707,6 +775,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -847,6 +932,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -958,6 +1060,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -1115,6 +1234,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1215,6 +1351,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -1350,6 +1503,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1450,6 +1620,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -1584,6 +1771,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1682,6 +1886,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -1804,6 +2025,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1914,6 +2152,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1994,6 +2249,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -2164,6 +2436,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -2263,6 +2552,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -2372,7 +2678,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: GROUP_NOT_FOUND */
+                /** @description Error codes: GROUP_NOT_FOUND, NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -2381,7 +2687,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "GROUP_NOT_FOUND";
+                                code: "GROUP_NOT_FOUND" | "NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -2433,6 +2739,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -2535,7 +2858,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: GROUP_INVITE_NOT_FOUND, GROUP_NOT_FOUND */
+                /** @description Error codes: GROUP_INVITE_NOT_FOUND, GROUP_NOT_FOUND, NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -2544,7 +2867,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "GROUP_INVITE_NOT_FOUND" | "GROUP_NOT_FOUND";
+                                code: "GROUP_INVITE_NOT_FOUND" | "GROUP_NOT_FOUND" | "NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -2596,6 +2919,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -2681,6 +3021,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -2834,6 +3191,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -2930,7 +3304,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: GROUP_INVITE_NOT_FOUND, GROUP_NOT_FOUND */
+                /** @description Error codes: GROUP_INVITE_NOT_FOUND, GROUP_NOT_FOUND, NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -2939,7 +3313,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "GROUP_INVITE_NOT_FOUND" | "GROUP_NOT_FOUND";
+                                code: "GROUP_INVITE_NOT_FOUND" | "GROUP_NOT_FOUND" | "NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -2991,6 +3365,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -3080,6 +3471,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -3194,6 +3602,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -3276,6 +3701,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -3389,6 +3831,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -3473,6 +3932,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -3602,6 +4078,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -3680,7 +4173,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: ORDER_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, ORDER_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -3689,7 +4182,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "ORDER_NOT_FOUND";
+                                code: "NOT_FOUND" | "ORDER_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -3707,6 +4200,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -3816,7 +4326,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: ORDER_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, ORDER_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -3825,7 +4335,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "ORDER_NOT_FOUND";
+                                code: "NOT_FOUND" | "ORDER_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -3894,6 +4404,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -3980,7 +4507,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: ORDER_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, ORDER_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -3989,7 +4516,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "ORDER_NOT_FOUND";
+                                code: "NOT_FOUND" | "ORDER_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4041,6 +4568,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4159,6 +4703,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -4239,7 +4800,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: PAYOUT_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, PAYOUT_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -4248,7 +4809,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "PAYOUT_NOT_FOUND";
+                                code: "NOT_FOUND" | "PAYOUT_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4266,6 +4827,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4347,7 +4925,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: PAYOUT_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, PAYOUT_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -4356,7 +4934,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "PAYOUT_NOT_FOUND";
+                                code: "NOT_FOUND" | "PAYOUT_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4408,6 +4986,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4516,6 +5111,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4651,6 +5263,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -4723,7 +5352,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: PRODUCT_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, PRODUCT_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -4732,7 +5361,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "PRODUCT_NOT_FOUND";
+                                code: "NOT_FOUND" | "PRODUCT_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4750,6 +5379,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4835,7 +5481,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: PRODUCT_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, PRODUCT_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -4844,7 +5490,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "PRODUCT_NOT_FOUND";
+                                code: "NOT_FOUND" | "PRODUCT_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -4896,6 +5542,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -5020,6 +5683,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -5123,6 +5803,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -5276,6 +5973,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -5348,7 +6062,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: COUNTERPARTY_NOT_FOUND */
+                /** @description Error codes: COUNTERPARTY_NOT_FOUND, NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -5357,7 +6071,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "COUNTERPARTY_NOT_FOUND";
+                                code: "COUNTERPARTY_NOT_FOUND" | "NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -5375,6 +6089,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -5465,7 +6196,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: COUNTERPARTY_NOT_FOUND */
+                /** @description Error codes: COUNTERPARTY_NOT_FOUND, NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -5474,7 +6205,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "COUNTERPARTY_NOT_FOUND";
+                                code: "COUNTERPARTY_NOT_FOUND" | "NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -5526,6 +6257,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -5675,6 +6423,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -5777,6 +6542,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -5947,6 +6729,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -6046,6 +6845,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -6154,6 +6970,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -6306,6 +7139,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -6379,7 +7229,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: PART_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, PART_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -6388,7 +7238,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "PART_NOT_FOUND";
+                                code: "NOT_FOUND" | "PART_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -6406,6 +7256,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -6520,6 +7387,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -6689,6 +7573,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -6761,7 +7662,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: PURCHASE_ORDER_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, PURCHASE_ORDER_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -6770,7 +7671,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "PURCHASE_ORDER_NOT_FOUND";
+                                code: "NOT_FOUND" | "PURCHASE_ORDER_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -6788,6 +7689,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -6981,6 +7899,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -7148,6 +8083,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -7294,6 +8246,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -7411,6 +8380,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -7516,6 +8502,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -7656,6 +8659,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -7728,7 +8748,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: STATEMENT_RUN_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, STATEMENT_RUN_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -7737,7 +8757,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "STATEMENT_RUN_NOT_FOUND";
+                                code: "NOT_FOUND" | "STATEMENT_RUN_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -7755,6 +8775,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -7840,7 +8877,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: STATEMENT_RUN_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, STATEMENT_RUN_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -7849,7 +8886,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "STATEMENT_RUN_NOT_FOUND";
+                                code: "NOT_FOUND" | "STATEMENT_RUN_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -7867,6 +8904,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -7954,7 +9008,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: STATEMENT_RUN_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, STATEMENT_RUN_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -7963,7 +9017,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "STATEMENT_RUN_NOT_FOUND";
+                                code: "NOT_FOUND" | "STATEMENT_RUN_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -7998,6 +9052,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8086,7 +9157,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: STATEMENT_RUN_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, STATEMENT_RUN_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -8095,7 +9166,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "STATEMENT_RUN_NOT_FOUND";
+                                code: "NOT_FOUND" | "STATEMENT_RUN_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8130,6 +9201,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8210,7 +9298,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: STATEMENT_RUN_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, STATEMENT_RUN_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -8219,7 +9307,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "STATEMENT_RUN_NOT_FOUND";
+                                code: "NOT_FOUND" | "STATEMENT_RUN_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8237,6 +9325,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8356,6 +9461,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -8430,7 +9552,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: STATEMENT_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, STATEMENT_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -8439,7 +9561,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "STATEMENT_NOT_FOUND";
+                                code: "NOT_FOUND" | "STATEMENT_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8457,6 +9579,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8541,7 +9680,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: STATEMENT_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, STATEMENT_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -8550,7 +9689,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "STATEMENT_NOT_FOUND";
+                                code: "NOT_FOUND" | "STATEMENT_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8585,6 +9724,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8666,7 +9822,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: STATEMENT_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, STATEMENT_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -8675,7 +9831,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "STATEMENT_NOT_FOUND";
+                                code: "NOT_FOUND" | "STATEMENT_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8693,6 +9849,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8785,7 +9958,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: STATEMENT_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, STATEMENT_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -8794,7 +9967,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "STATEMENT_NOT_FOUND";
+                                code: "NOT_FOUND" | "STATEMENT_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8829,6 +10002,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8915,7 +10105,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: STATEMENT_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, STATEMENT_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -8924,7 +10114,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "STATEMENT_NOT_FOUND";
+                                code: "NOT_FOUND" | "STATEMENT_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -8959,6 +10149,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -9043,7 +10250,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: STATEMENT_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, STATEMENT_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -9052,7 +10259,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "STATEMENT_NOT_FOUND";
+                                code: "NOT_FOUND" | "STATEMENT_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -9087,6 +10294,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -9168,7 +10392,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: STATEMENT_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, STATEMENT_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -9177,7 +10401,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "STATEMENT_NOT_FOUND";
+                                code: "NOT_FOUND" | "STATEMENT_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -9212,6 +10436,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -9302,7 +10543,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: STATEMENT_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, STATEMENT_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -9311,7 +10552,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "STATEMENT_NOT_FOUND";
+                                code: "NOT_FOUND" | "STATEMENT_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -9363,6 +10604,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -9452,7 +10710,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: STATEMENT_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, STATEMENT_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -9461,7 +10719,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "STATEMENT_NOT_FOUND";
+                                code: "NOT_FOUND" | "STATEMENT_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -9530,6 +10788,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -9636,7 +10911,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: STATEMENT_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, STATEMENT_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -9645,7 +10920,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "STATEMENT_NOT_FOUND";
+                                code: "NOT_FOUND" | "STATEMENT_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -9714,6 +10989,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -9793,7 +11085,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: COUNTERPARTY_NOT_FOUND */
+                /** @description Error codes: COUNTERPARTY_NOT_FOUND, NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -9802,7 +11094,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "COUNTERPARTY_NOT_FOUND";
+                                code: "COUNTERPARTY_NOT_FOUND" | "NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -9837,6 +11129,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -9911,7 +11220,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: COUNTERPARTY_NOT_FOUND */
+                /** @description Error codes: COUNTERPARTY_NOT_FOUND, NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -9920,7 +11229,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "COUNTERPARTY_NOT_FOUND";
+                                code: "COUNTERPARTY_NOT_FOUND" | "NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -9989,6 +11298,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -10079,7 +11405,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: COUNTERPARTY_NOT_FOUND */
+                /** @description Error codes: COUNTERPARTY_NOT_FOUND, NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -10088,7 +11414,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "COUNTERPARTY_NOT_FOUND";
+                                code: "COUNTERPARTY_NOT_FOUND" | "NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -10140,6 +11466,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -10275,6 +11618,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -10357,6 +11717,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -10512,6 +11889,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -10627,6 +12021,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -10728,6 +12139,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -10866,6 +12294,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -10985,6 +12430,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -11114,6 +12576,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -11307,6 +12786,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -11480,6 +12976,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -11669,6 +13182,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -11803,6 +13333,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -11904,6 +13451,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -12013,6 +13577,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -12148,6 +13729,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -12258,6 +13856,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -12335,7 +13950,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: WITHDRAWAL_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, WITHDRAWAL_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -12344,7 +13959,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "WITHDRAWAL_NOT_FOUND";
+                                code: "NOT_FOUND" | "WITHDRAWAL_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -12362,6 +13977,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -12530,6 +14162,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -12614,6 +14263,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -12741,6 +14407,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -12896,6 +14579,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -12935,7 +14635,7 @@ export interface paths {
                         "image/*": string;
                     };
                 };
-                /** @description Error codes: GROUP_NOT_FOUND */
+                /** @description Error codes: GROUP_NOT_FOUND, NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -12944,7 +14644,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "GROUP_NOT_FOUND";
+                                code: "GROUP_NOT_FOUND" | "NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -12962,6 +14662,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -13065,6 +14782,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -13128,6 +14862,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -13250,6 +15001,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -13327,6 +15095,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -13457,6 +15242,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -13563,6 +15365,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -13660,6 +15479,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -13723,6 +15559,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -13876,6 +15729,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -13931,7 +15801,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: WITHDRAWAL_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, WITHDRAWAL_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -13940,7 +15810,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "WITHDRAWAL_NOT_FOUND";
+                                code: "NOT_FOUND" | "WITHDRAWAL_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -13958,6 +15828,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -14126,6 +16013,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -14181,7 +16085,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: ORDER_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, ORDER_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -14190,7 +16094,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "ORDER_NOT_FOUND";
+                                code: "NOT_FOUND" | "ORDER_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -14208,6 +16112,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -14279,7 +16200,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: NO_GROUP_AVAILABLE, ORDER_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, NO_GROUP_AVAILABLE, ORDER_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -14288,7 +16209,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "NO_GROUP_AVAILABLE" | "ORDER_NOT_FOUND";
+                                code: "NOT_FOUND" | "NO_GROUP_AVAILABLE" | "ORDER_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -14340,6 +16261,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "WECHAT_ERROR" | "WECHAT_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -14410,7 +16348,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: ORDER_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, ORDER_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -14419,7 +16357,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "ORDER_NOT_FOUND";
+                                code: "NOT_FOUND" | "ORDER_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -14471,6 +16409,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "WECHAT_ERROR" | "WECHAT_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -14550,6 +16505,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -14590,7 +16562,7 @@ export interface paths {
                         "application/json": components["schemas"]["Product"];
                     };
                 };
-                /** @description Error codes: PRODUCT_NOT_FOUND */
+                /** @description Error codes: NOT_FOUND, PRODUCT_NOT_FOUND */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -14599,7 +16571,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "PRODUCT_NOT_FOUND";
+                                code: "NOT_FOUND" | "PRODUCT_NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -14617,6 +16589,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -14797,6 +16786,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -15356,7 +17362,8 @@ export interface components {
             id?: number;
             kind?: string;
             name?: string;
-            price_tolerance?: number;
+            /** Format: decimal */
+            price_tolerance?: string;
             qty_tolerance?: number;
         };
         CounterpartyArgs: {
@@ -15372,8 +17379,11 @@ export interface components {
             /** @enum {string} */
             kind: "supplier" | "customer";
             name: string;
-            /** @default 0 */
-            price_tolerance: number;
+            /**
+             * Format: decimal
+             * @default 0
+             */
+            price_tolerance: string;
             /** @default 0 */
             qty_tolerance: number;
         };
@@ -15391,7 +17401,8 @@ export interface components {
             cutoff_day?: number;
             email?: string;
             name?: string;
-            price_tolerance?: number;
+            /** Format: decimal */
+            price_tolerance?: string;
             qty_tolerance?: number;
         };
         Dashboard: {
@@ -15466,11 +17477,14 @@ export interface components {
             id?: number;
             part_id?: number;
             po_line_id?: number | null;
-            po_price?: number | null;
-            price_diff?: number;
+            /** Format: decimal */
+            po_price?: string | null;
+            /** Format: decimal */
+            price_diff?: string;
             price_source?: string;
             qty?: number;
-            unit_price?: number;
+            /** Format: decimal */
+            unit_price?: string;
         };
         DocumentPage: {
             items?: components["schemas"]["DocumentRow"][];
@@ -15788,7 +17802,8 @@ export interface components {
             part_id?: number;
             part_no?: string;
             qty: number;
-            unit_price: number;
+            /** Format: decimal */
+            unit_price: string;
         };
         LiveCodeIn: {
             campaign_id?: number | null;
@@ -16156,7 +18171,8 @@ export interface components {
             part_no?: string;
             qty?: number;
             received_qty?: number;
-            unit_price?: number;
+            /** Format: decimal */
+            unit_price?: string;
         };
         PurchaseOrderPage: {
             items?: components["schemas"]["PurchaseOrderRow"][];
