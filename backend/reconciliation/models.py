@@ -173,6 +173,24 @@ class DocumentLine(db.Model):
     )
 
 
+class PriceVarianceSum(db.Model):
+    """The price-variance report's count and sum, kept per supplier, part and month
+    (``month`` = YYYYMM of the lines' ``doc_date``) by every writer of document lines in
+    the same transaction (``variance_sums``): a line counts when it has a PO price and
+    its applied price differs from it, and adds its amount minus its amount at the PO
+    price. The report reads these few rows instead of every differing line."""
+
+    __tablename__ = "recon_variance_sums"
+
+    counterparty_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    part_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lines: Mapped[int] = mapped_column(BigInteger, default=0)
+    diff_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    __table_args__ = (Index("ix_recon_variance_sums_part", "part_id", "month"),)
+
+
 class StatementRun(db.Model):
     """A batch run for a side, cycle and month: generation, then export and send."""
 

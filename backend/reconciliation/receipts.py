@@ -17,7 +17,7 @@ from sqlalchemy import insert, select
 from backend.apidoc import get_or_404
 from backend.errors import ApiError
 from backend.extensions import db
-from backend.reconciliation import parts, pricing
+from backend.reconciliation import parts, pricing, variance_sums
 from backend.reconciliation.models import (
     Counterparty,
     Document,
@@ -135,6 +135,7 @@ def convert(po_id: int, policy: str, number: str, doc_date: date, wanted: list[d
         rows.append(_line_row(doc, line.part_id, qty, applied, source, Decimal(line.unit_price), line.id))
         line.received_qty += qty
     db.session.execute(insert(DocumentLine), rows)
+    variance_sums.add_lines(rows)
     db.session.flush()
     return doc
 
@@ -147,9 +148,10 @@ def create_document(args: dict) -> Document:
                    currency=args.get("currency") or cp.currency, pricing_policy="manual")
     _claim_number(doc)
     sign = -1 if kind == "return" else 1
-    db.session.execute(insert(DocumentLine), [
-        _line_row(doc, _resolve_part(line), sign * line["qty"], line["unit_price"], "manual")
-        for line in args["lines"]])
+    rows = [_line_row(doc, _resolve_part(line), sign * line["qty"], line["unit_price"], "manual")
+            for line in args["lines"]]
+    db.session.execute(insert(DocumentLine), rows)
+    variance_sums.add_lines(rows)  # manual lines have no PO price: nothing today, kept with every writer
     db.session.flush()
     return doc
 
