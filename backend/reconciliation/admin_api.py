@@ -148,11 +148,16 @@ def convert(args, po_id):
 @blp.post("/reconciliation/documents")
 @finance
 @errors("COUNTERPARTY_NOT_FOUND", "WRONG_COUNTERPARTY_KIND", "PART_NOT_FOUND", "DUPLICATE_NUMBER",
-        "VALIDATION_ERROR", "MALFORMED_JSON")
+        "VALIDATION_ERROR", "MALFORMED_JSON", "RETURN_EXCEEDS_RECEIVED")
 @blp.arguments(s.DocumentArgs)
 @blp.response(201, s.DocumentSchema)
 def create_document(args):
-    """A receipt without a PO, a return (a negative receipt) or a delivery to a customer."""
+    """A receipt without a PO, a return (a negative receipt) or a delivery to a customer.
+
+    A return line may name the receipt line it returns (``receipt_line_id``): all returns
+    of a receipt line together never exceed its quantity (422 ``RETURN_EXCEEDS_RECEIVED``,
+    ``details`` with ``received``, ``returned``, ``returnable`` and ``asked``; nothing is
+    written); a line that is not a receipt line of this supplier is 422 ``VALIDATION_ERROR``."""
     return service.create_document(args)
 
 

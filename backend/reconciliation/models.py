@@ -163,6 +163,11 @@ class DocumentLine(db.Model):
     price_diff = mapped_column(PRICE, nullable=False, default=0)  # applied - PO price
     price_source: Mapped[str] = mapped_column(String(16))
     amount_cents: Mapped[int] = mapped_column(BigInteger)
+    # A receipt line: how much of it has been returned so far, raised by a conditional
+    # UPDATE (never past ``qty``) by each return that names it.
+    returned_qty: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A return line: the receipt line it returns (None: a return entered without one).
+    return_of_line_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
     __table_args__ = (
         # PostgreSQL keeps half of each page free (fillfactor 50, set in the migration): re-pricing
@@ -185,7 +190,11 @@ class PriceVarianceSum(db.Model):
     counterparty_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     part_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     month: Mapped[int] = mapped_column(Integer, primary_key=True)
-    lines: Mapped[int] = mapped_column(BigInteger, default=0)
+    # the part's number and brand, copied (a part never changes): the sums by part and by
+    # brand and the brand filter group these rows without a join to the parts
+    part_no: Mapped[str] = mapped_column(String(64))
+    brand: Mapped[str] = mapped_column(String(64))
+    lines: Mapped[int] = mapped_column(Integer, default=0)
     diff_cents: Mapped[int] = mapped_column(BigInteger, default=0)
 
     __table_args__ = (Index("ix_recon_variance_sums_part", "part_id", "month"),)

@@ -27,9 +27,8 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from backend import counters
 from backend.extensions import db
-from backend.reconciliation.models import DocumentLine, PriceVarianceSum
+from backend.reconciliation.models import DocumentLine, Part, PriceVarianceSum
 from backend.reconciliation.money import amount_cents_sql, line_amount_cents
 
 TABLE = PriceVarianceSum.__table__
@@ -86,7 +85,8 @@ def contribution(row: dict) -> tuple[int, int]:
 
 
 def add_lines(rows: list[dict]) -> None:
-    """New lines (dicts as inserted): their sums added per cell, one upsert, in key order."""
+    """New lines (dicts as inserted): their sums added per cell, one executemany upsert,
+    cells in key order (concurrent writers lock shared cells in the same order)."""
     cells: dict[tuple[int, int, int], list[int]] = {}
     for row in rows:
         lines, diff = contribution(row)
@@ -94,20 +94,30 @@ def add_lines(rows: list[dict]) -> None:
             cell = cells.setdefault((row["counterparty_id"], row["part_id"], month_of(row["doc_date"])), [0, 0])
             cell[0] += lines
             cell[1] += diff
-    counters.add(TABLE, KEYS, [{"counterparty_id": c, "part_id": p, "month": m, "lines": n, "diff_cents": d}
-                               for (c, p, m), (n, d) in cells.items()])
+    if not cells:
+        return
+    named = {pid: (no, brand) for pid, no, brand in db.session.execute(
+        select(Part.id, Part.part_no, Part.brand).where(Part.id.in_({p for _, p, _ in cells})))}
+    values = [{"counterparty_id": c, "part_id": p, "month": m, "part_no": named[p][0], "brand": named[p][1],
+               "lines": n, "diff_cents": d} for (c, p, m), (n, d) in sorted(cells.items())]
+    db.session.execute(upsert_from(), values)
 
 
-def upsert_from(select_stmt):
-    """INSERT … SELECT (counterparty_id, part_id, month, lines, diff_cents) adding to the
-    stored cells: ON CONFLICT DO UPDATE (PostgreSQL, SQLite) / ON DUPLICATE KEY UPDATE."""
+NAMES = [*KEYS, "part_no", "brand", "lines", "diff_cents"]
+
+
+def upsert_from(select_stmt=None):
+    """An INSERT of cells (by values, or from a select of NAMES' columns) adding to the
+    stored ones: ON CONFLICT DO UPDATE (PostgreSQL, SQLite) / ON DUPLICATE KEY UPDATE."""
     dialect = db.session.get_bind().dialect.name
-    names = [*KEYS, "lines", "diff_cents"]
+    make = {"mysql": mysql.insert, "mariadb": mysql.insert, "postgresql": postgresql.insert}.get(dialect,
+                                                                                                sqlite.insert)
+    stmt = make(TABLE)
+    if select_stmt is not None:
+        stmt = stmt.from_select(NAMES, select_stmt)
     if dialect in ("mysql", "mariadb"):
-        stmt = mysql.insert(TABLE).from_select(names, select_stmt)
         return stmt.on_duplicate_key_update(lines=TABLE.c.lines + stmt.inserted.lines,
                                             diff_cents=TABLE.c.diff_cents + stmt.inserted.diff_cents)
-    stmt = (postgresql if dialect == "postgresql" else sqlite).insert(TABLE).from_select(names, select_stmt)
     return stmt.on_conflict_do_update(index_elements=list(KEYS),
                                       set_={"lines": TABLE.c.lines + stmt.excluded.lines,
                                             "diff_cents": TABLE.c.diff_cents + stmt.excluded.diff_cents})
@@ -117,10 +127,12 @@ def add_where(where: list, sign: int) -> None:
     """Add (sign 1) or take away (sign -1) the contributions of the lines matching ``where``,
     grouped per cell in the database: one statement whatever the number of lines."""
     lines, diff = contribution_sql()
-    grouped = (select(DocumentLine.counterparty_id, DocumentLine.part_id, month_key(DocumentLine.doc_date),
+    month = month_key(DocumentLine.doc_date)
+    grouped = (select(DocumentLine.counterparty_id, DocumentLine.part_id, month, Part.part_no, Part.brand,
                       sign * func.sum(lines), sign * func.sum(diff))
+               .join(Part, Part.id == DocumentLine.part_id)
                .where(*where, counted_sql())
-               .group_by(DocumentLine.counterparty_id, DocumentLine.part_id, month_key(DocumentLine.doc_date)))
+               .group_by(DocumentLine.counterparty_id, DocumentLine.part_id, month, Part.part_no, Part.brand))
     db.session.execute(upsert_from(grouped))
 
 
@@ -156,7 +168,7 @@ def rebuild() -> int:
     db.session.execute(delete(TABLE))
     fresh = fresh_query().subquery()
     db.session.execute(TABLE.insert().from_select(
-        [*KEYS, "lines", "diff_cents"],
-        select(fresh.c.counterparty_id, fresh.c.part_id, fresh.c.month, fresh.c.lines, fresh.c.diff_cents)))
+        NAMES, select(fresh.c.counterparty_id, fresh.c.part_id, fresh.c.month, Part.part_no, Part.brand,
+                      fresh.c.lines, fresh.c.diff_cents).join(Part, Part.id == fresh.c.part_id)))
     return db.session.scalar(select(func.count()).select_from(TABLE))
 

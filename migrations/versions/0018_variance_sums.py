@@ -3,7 +3,8 @@
 Revision ID: 0018_variance_sums
 Revises: 0017_price_breaks
 
-recon_variance_sums holds, per (supplier, part, month YYYYMM), how many document lines
+recon_variance_sums holds, per (supplier, part, month YYYYMM) with the part's number and
+brand, how many document lines
 have a PO price and an applied price that differs from it, and the sum of their amount
 minus their amount at the PO price (integer cents, rounded per line as the report does).
 The writers of lines keep it from now on (backend/reconciliation/variance_sums.py).
@@ -36,7 +37,9 @@ def upgrade():
     sa.Column('counterparty_id', sa.Integer(), nullable=False),
     sa.Column('part_id', sa.Integer(), nullable=False),
     sa.Column('month', sa.Integer(), nullable=False),
-    sa.Column('lines', sa.BigInteger(), nullable=False),
+    sa.Column('part_no', sa.String(length=64), nullable=False),
+    sa.Column('brand', sa.String(length=64), nullable=False),
+    sa.Column('lines', sa.Integer(), nullable=False),
     sa.Column('diff_cents', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('counterparty_id', 'part_id', 'month', name=op.f('pk_recon_variance_sums'))
     )
@@ -46,10 +49,12 @@ def upgrade():
     dialect = "mysql" if dialect == "mariadb" else dialect
     month, po_cents = _MONTH[dialect], _PO_CENTS[dialect]
     op.execute(  # noqa: S608 - constants
-        "INSERT INTO recon_variance_sums (counterparty_id, part_id, month, lines, diff_cents)"
-        f" SELECT counterparty_id, part_id, {month}, COUNT(*), SUM(amount_cents - {po_cents})"
+        "INSERT INTO recon_variance_sums (counterparty_id, part_id, month, part_no, brand, lines, diff_cents)"
+        " SELECT c.counterparty_id, c.part_id, c.month, p.part_no, p.brand, c.lines, c.diff_cents FROM"
+        f" (SELECT counterparty_id, part_id, {month} AS month, COUNT(*) AS lines,"
+        f" SUM(amount_cents - {po_cents}) AS diff_cents"
         " FROM recon_document_lines WHERE po_price IS NOT NULL AND price_diff <> 0"
-        f" GROUP BY counterparty_id, part_id, {month}")
+        f" GROUP BY counterparty_id, part_id, {month}) c JOIN recon_parts p ON p.id = c.part_id")
 
 
 def downgrade():
