@@ -1,12 +1,17 @@
 """Receivables and payables aging (应收 / 应付账龄): open statement amounts by age.
 
-A statement is open as of a day D (a business day in Asia/Shanghai) when it was issued
-(sent, confirmed or disputed; drafts are not yet a claim, void ones never were), its
-period ended on or before D, and it was not settled by the end of D in Shanghai (a
-settlement is the statement's ``settle`` event: 23:30 Shanghai on Jan 31 = 15:30 UTC
-settles it in January). Its age is D minus its period end, in days (the model has no
-due date: the period end is the basis, everywhere). Buckets: 0–30, 31–60, 61–90, 90+.
-Amounts are the totals of the statement's current version, per currency, in cents.
+A statement is open as of a day D (a business day in Asia/Shanghai) when, at the end of
+D in Shanghai, it was issued (sent, confirmed or disputed; drafts are not yet a claim,
+void ones never were) and its period ended on or before D. Its state at that moment is
+read from its history, not from its state now: the last workflow event (send, confirm,
+dispute, reopen, settle, void) before the end of D gives it (none: still a draft, or
+not made yet). So a statement sent after D was not open on D, one voided or settled
+after D was (23:30 Shanghai on Jan 31 = 15:30 UTC settles it in January). Its age is D
+minus its period end, in days (the model has no due date: the period end is the basis,
+everywhere). Buckets: 0–30, 31–60, 61–90, 90+. Amounts are the totals per currency, in
+cents, of the version the statement had at the end of D: version 1 plus the
+regenerations before then (each writes a ``regenerate`` event; totals are kept for
+every version).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 import tempfile
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, select
 
 from backend.extensions import db
 from backend.reconciliation.models import Counterparty, Statement, StatementEvent, StatementTotal
@@ -22,7 +27,6 @@ from backend.reconciliation.periods import shop_date
 from backend.timeutil import SHOP_TZ
 
 BUCKETS = ("b0_30", "b31_60", "b61_90", "b90_plus")
-ISSUED = ("sent", "confirmed", "disputed", "settled")
 
 
 def end_of_day_utc(day: date) -> datetime:
@@ -30,29 +34,46 @@ def end_of_day_utc(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), SHOP_TZ).astimezone(UTC)
 
 
-def _open_amounts(side: str, as_of: date, counterparty_id: int | None):
-    settled_at = (select(func.min(StatementEvent.created_at))
-                  .where(StatementEvent.statement_id == Statement.id, StatementEvent.action == "settle")
-                  .correlate(Statement).scalar_subquery())
-    cents = StatementTotal.amount_cents
-    bucket = {
-        "b0_30": Statement.period_end >= as_of - timedelta(days=30),
-        "b31_60": and_(Statement.period_end < as_of - timedelta(days=30),
-                       Statement.period_end >= as_of - timedelta(days=60)),
-        "b61_90": and_(Statement.period_end < as_of - timedelta(days=60),
-                       Statement.period_end >= as_of - timedelta(days=90)),
-        "b90_plus": Statement.period_end < as_of - timedelta(days=90),
-    }
-    sums = [func.sum(case((cond, cents), else_=0)).label(name) for name, cond in bucket.items()]
-    where = [Statement.side == side, Statement.state.in_(ISSUED), Statement.period_end <= as_of,
-             or_(Statement.state != "settled", settled_at.is_(None), settled_at >= end_of_day_utc(as_of))]
+# The actions that set a statement's state (workflow.TRANSITIONS), and those after which it is a claim.
+STATE_ACTIONS = ("send", "confirm", "dispute", "reopen", "settle", "void")
+OPEN_AFTER = ("send", "confirm", "dispute")
+
+
+def _as_of(side: str, as_of: date, counterparty_id: int | None):
+    """Each statement of the side whose period ended by D, with its last state-setting
+    action and its version at the end of D."""
+    moment = end_of_day_utc(as_of)
+    last_action = (select(StatementEvent.action)
+                   .where(StatementEvent.statement_id == Statement.id, StatementEvent.action.in_(STATE_ACTIONS),
+                          StatementEvent.created_at < moment)
+                   .order_by(StatementEvent.created_at.desc(), StatementEvent.id.desc())
+                   .limit(1).correlate(Statement).scalar_subquery())
+    regenerations = (select(func.count()).select_from(StatementEvent)
+                     .where(StatementEvent.statement_id == Statement.id, StatementEvent.action == "regenerate",
+                            StatementEvent.created_at < moment)
+                     .correlate(Statement).scalar_subquery())
+    where = [Statement.side == side, Statement.period_end <= as_of]
     if counterparty_id:
         where.append(Statement.counterparty_id == counterparty_id)
-    base = (select(Statement.counterparty_id, StatementTotal.currency, *sums, func.sum(cents).label("total"),
+    return (select(Statement.id, Statement.counterparty_id, Statement.period_end,
+                   last_action.label("last_action"), (regenerations + 1).label("version"))
+            .where(*where).subquery("as_of"))
+
+
+def _open_amounts(side: str, as_of: date, counterparty_id: int | None):
+    st = _as_of(side, as_of, counterparty_id)
+    cents = StatementTotal.amount_cents
+    bucket = {
+        "b0_30": st.c.period_end >= as_of - timedelta(days=30),
+        "b31_60": and_(st.c.period_end < as_of - timedelta(days=30), st.c.period_end >= as_of - timedelta(days=60)),
+        "b61_90": and_(st.c.period_end < as_of - timedelta(days=60), st.c.period_end >= as_of - timedelta(days=90)),
+        "b90_plus": st.c.period_end < as_of - timedelta(days=90),
+    }
+    sums = [func.sum(case((cond, cents), else_=0)).label(name) for name, cond in bucket.items()]
+    base = (select(st.c.counterparty_id, StatementTotal.currency, *sums, func.sum(cents).label("total"),
                    func.count().label("statements"))
-            .join(StatementTotal, and_(StatementTotal.statement_id == Statement.id,
-                                       StatementTotal.version == Statement.version))
-            .where(*where).group_by(Statement.counterparty_id, StatementTotal.currency))
+            .join(StatementTotal, and_(StatementTotal.statement_id == st.c.id, StatementTotal.version == st.c.version))
+            .where(st.c.last_action.in_(OPEN_AFTER)).group_by(st.c.counterparty_id, StatementTotal.currency))
     return base.subquery()
 
 

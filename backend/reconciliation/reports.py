@@ -39,9 +39,6 @@ def variance_page(args: dict) -> dict:
     rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
     summary = variance_summary(args)  # the count and the sums, from the kept sums
     total = summary.pop("total")
-    for group in summary.values():
-        for item in group:
-            item["diff_amount"] = cents_text(item.pop("diff_cents"))
     return {"items": [_shape(r) for r in rows], "page": page, "per_page": per_page, "total": total, **summary}
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import exists, func, select, union_all, update
+from sqlalchemy import BigInteger, cast, exists, func, select, union_all, update
 
 from backend.extensions import db
 from backend.reconciliation import variance_sums
 from backend.reconciliation.models import Counterparty, Document, DocumentLine, Part, Price, Statement, StatementLine
-from backend.reconciliation.money import MAX_LINE_CENTS, amount_cents_sql
+from backend.reconciliation.money import MAX_LINE_CENTS, amount_cents_sql, cents_text
 
 
 def _latest_price_for_line():
@@ -238,18 +238,19 @@ def variance_summary(args: dict) -> dict:
     connection, not through the ORM: unfiltered there is a row per part (20,000 in the
     bench), and the ORM's row handling cost more than the queries."""
     cells = variance_cells(args)
-    lines, diff = func.sum(cells.c.lines), func.sum(cells.c.diff_cents)
+    # as integers from the database (a sum of BIGINT is NUMERIC on PostgreSQL: a Decimal each)
+    lines, diff = cast(func.sum(cells.c.lines), BigInteger), cast(func.sum(cells.c.diff_cents), BigInteger)
     by_supplier = (select(Counterparty.code, lines, diff).join(Counterparty, Counterparty.id == cells.c.counterparty_id)
                    .group_by(Counterparty.code).having(lines > 0).order_by(Counterparty.code))
     by_brand = select(cells.c.brand, lines, diff).group_by(cells.c.brand).having(lines > 0).order_by(cells.c.brand)
     by_part = (select(cells.c.part_no, cells.c.brand, lines, diff).group_by(cells.c.part_no, cells.c.brand)
                .having(lines > 0).order_by(cells.c.part_no, cells.c.brand))
     conn = db.session.connection()
-    out = {}
-    for name, query, keys in (("by_supplier", by_supplier, ("supplier_code",)), ("by_brand", by_brand, ("brand",)),
-                              ("by_part", by_part, ("part_no", "brand"))):
-        width = len(keys)
-        out[name] = [{**dict(zip(keys, row[:width], strict=True)), "lines": int(row[width]),
-                      "diff_cents": int(row[width + 1])} for row in conn.execute(query)]
+    out = {"by_supplier": [{"supplier_code": code, "lines": int(n), "diff_amount": cents_text(int(d))}
+                           for code, n, d in conn.execute(by_supplier).all()],
+           "by_brand": [{"brand": brand, "lines": int(n), "diff_amount": cents_text(int(d))}
+                        for brand, n, d in conn.execute(by_brand).all()],
+           "by_part": [{"part_no": no, "brand": brand, "lines": int(n), "diff_amount": cents_text(int(d))}
+                       for no, brand, n, d in conn.execute(by_part).all()]}
     out["total"] = sum(item["lines"] for item in out["by_supplier"])
     return out
