@@ -198,8 +198,8 @@ def test_rebuild_recomputes_what_check_reports(fin, live):
     receive(fin, po, "price_list", "2026-05-03")
     with live.app.app_context():
         cell = db.session.get(PriceVarianceSum, (supplier["id"], part["id"], 202605))
-        assert (cell.lines, cell.diff_cents) == (1, 10)
-        cell.lines = 7  # a writer that forgot the sums
+        assert (cell.line_count, cell.diff_cents) == (1, 10)
+        cell.line_count = 7  # a writer that forgot the sums
         db.session.commit()
         wrong = variance_sums.check()
         assert [(w["counterparty_id"], w["lines"], w["expected_lines"]) for w in wrong] == [(supplier["id"], 7, 1)]

@@ -194,7 +194,7 @@ class PriceVarianceSum(db.Model):
     # brand and the brand filter group these rows without a join to the parts
     part_no: Mapped[str] = mapped_column(String(64))
     brand: Mapped[str] = mapped_column(String(64))
-    lines: Mapped[int] = mapped_column(Integer, default=0)
+    line_count: Mapped[int] = mapped_column(Integer, default=0)  # not "lines": a reserved word in MySQL
     diff_cents: Mapped[int] = mapped_column(BigInteger, default=0)
 
     __table_args__ = (Index("ix_recon_variance_sums_part", "part_id", "month"),)

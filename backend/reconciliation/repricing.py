@@ -41,24 +41,11 @@ def _fits(price):
     return func.abs(DocumentLine.qty) * price <= MAX_LINE_CENTS // 100
 
 
-def _lock_suppliers(supplier_id: int | None) -> None:
-    """Re-pricings take their suppliers' rows FOR UPDATE, so two of them never rewrite the
-    same lines at once (each moves the sums by new − old contribution: the old must be
-    what it overwrites). Every other writer of lines inserts a document, whose foreign
-    key holds that row shared (KEY SHARE on PostgreSQL, S on InnoDB) until it commits:
-    a re-pricing waits for lines being written and they wait for it, so the lines it
-    reads stay the lines it rewrites. SQLite has one writer at a time anyway."""
-    query = select(Counterparty.id).where(Counterparty.kind == "supplier").order_by(Counterparty.id)
-    if supplier_id:
-        query = query.where(Counterparty.id == supplier_id)
-    db.session.execute(query.with_for_update()).all()
-
-
 def reprice(supplier_id: int | None, date_from: date, date_to: date) -> int:
     """Set-based: every matching line takes its latest list price, its difference to the
     PO price and its re-rounded amount in one statement, and the price-variance sums
     move with it in the same transaction. Returns the lines updated."""
-    _lock_suppliers(supplier_id)
+    variance_sums.lock_suppliers(supplier_id)
     where = _repriceable(supplier_id, date_from, date_to)
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -199,7 +186,7 @@ def variance_cells(args: dict):
     parts = []
     if months is not None:
         sums = variance_sums.TABLE.c
-        query = select(sums.counterparty_id, sums.part_no, sums.brand, sums.lines, sums.diff_cents).where(
+        query = select(sums.counterparty_id, sums.part_no, sums.brand, sums.line_count, sums.diff_cents).where(
             sums.counterparty_id.in_(suppliers))
         if months[0] is not None:
             query = query.where(sums.month >= months[0])
@@ -214,7 +201,7 @@ def variance_cells(args: dict):
         parts.append(query)
     lines, diff = variance_sums.contribution_sql()
     for start, end in edges:
-        query = (select(DocumentLine.counterparty_id, Part.part_no, Part.brand, lines.label("lines"),
+        query = (select(DocumentLine.counterparty_id, Part.part_no, Part.brand, lines.label("line_count"),
                         diff.label("diff_cents")).join(Part, Part.id == DocumentLine.part_id)
                  .where(variance_sums.counted_sql(), DocumentLine.counterparty_id.in_(suppliers)))
         if start is not None:
@@ -239,7 +226,7 @@ def variance_summary(args: dict) -> dict:
     bench), and the ORM's row handling cost more than the queries."""
     cells = variance_cells(args)
     # as integers from the database (a sum of BIGINT is NUMERIC on PostgreSQL: a Decimal each)
-    lines, diff = cast(func.sum(cells.c.lines), BigInteger), cast(func.sum(cells.c.diff_cents), BigInteger)
+    lines, diff = cast(func.sum(cells.c.line_count), BigInteger), cast(func.sum(cells.c.diff_cents), BigInteger)
     by_supplier = (select(Counterparty.code, lines, diff).join(Counterparty, Counterparty.id == cells.c.counterparty_id)
                    .group_by(Counterparty.code).having(lines > 0).order_by(Counterparty.code))
     by_brand = select(cells.c.brand, lines, diff).group_by(cells.c.brand).having(lines > 0).order_by(cells.c.brand)

@@ -28,7 +28,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from backend.extensions import db
-from backend.reconciliation.models import DocumentLine, Part, PriceVarianceSum
+from backend.reconciliation.models import Counterparty, DocumentLine, Part, PriceVarianceSum
 from backend.reconciliation.money import amount_cents_sql, line_amount_cents
 
 TABLE = PriceVarianceSum.__table__
@@ -84,6 +84,19 @@ def contribution(row: dict) -> tuple[int, int]:
     return 1, row["amount_cents"] - line_amount_cents(row["qty"], Decimal(po_price))
 
 
+def lock_suppliers(supplier_id: int | None) -> None:
+    """Re-pricings (and ``rebuild``) take their suppliers' rows FOR UPDATE, so two of them never rewrite the
+    same lines at once (each moves the sums by new − old contribution: the old must be
+    what it overwrites). Every other writer of lines inserts a document, whose foreign
+    key holds that row shared (KEY SHARE on PostgreSQL, S on InnoDB) until it commits:
+    a re-pricing waits for lines being written and they wait for it, so the lines it
+    reads stay the lines it rewrites. SQLite has one writer at a time anyway."""
+    query = select(Counterparty.id).where(Counterparty.kind == "supplier").order_by(Counterparty.id)
+    if supplier_id:
+        query = query.where(Counterparty.id == supplier_id)
+    db.session.execute(query.with_for_update()).all()
+
+
 def add_lines(rows: list[dict]) -> None:
     """New lines (dicts as inserted): their sums added per cell, one executemany upsert,
     cells in key order (concurrent writers lock shared cells in the same order)."""
@@ -99,11 +112,11 @@ def add_lines(rows: list[dict]) -> None:
     named = {pid: (no, brand) for pid, no, brand in db.session.execute(
         select(Part.id, Part.part_no, Part.brand).where(Part.id.in_({p for _, p, _ in cells})))}
     values = [{"counterparty_id": c, "part_id": p, "month": m, "part_no": named[p][0], "brand": named[p][1],
-               "lines": n, "diff_cents": d} for (c, p, m), (n, d) in sorted(cells.items())]
+               "line_count": n, "diff_cents": d} for (c, p, m), (n, d) in sorted(cells.items())]
     db.session.execute(upsert_from(), values)
 
 
-NAMES = [*KEYS, "part_no", "brand", "lines", "diff_cents"]
+NAMES = [*KEYS, "part_no", "brand", "line_count", "diff_cents"]
 
 
 def upsert_from(select_stmt=None):
@@ -116,10 +129,10 @@ def upsert_from(select_stmt=None):
     if select_stmt is not None:
         stmt = stmt.from_select(NAMES, select_stmt)
     if dialect in ("mysql", "mariadb"):
-        return stmt.on_duplicate_key_update(lines=TABLE.c.lines + stmt.inserted.lines,
+        return stmt.on_duplicate_key_update(line_count=TABLE.c.line_count + stmt.inserted.line_count,
                                             diff_cents=TABLE.c.diff_cents + stmt.inserted.diff_cents)
     return stmt.on_conflict_do_update(index_elements=list(KEYS),
-                                      set_={"lines": TABLE.c.lines + stmt.excluded.lines,
+                                      set_={"line_count": TABLE.c.line_count + stmt.excluded.line_count,
                                             "diff_cents": TABLE.c.diff_cents + stmt.excluded.diff_cents})
 
 
@@ -141,16 +154,16 @@ def fresh_query():
     lines, diff = contribution_sql()
     month = month_key(DocumentLine.doc_date)
     return (select(DocumentLine.counterparty_id, DocumentLine.part_id, month.label("month"),
-                   func.sum(lines).label("lines"), func.sum(diff).label("diff_cents"))
+                   func.sum(lines).label("line_count"), func.sum(diff).label("diff_cents"))
             .where(counted_sql()).group_by(DocumentLine.counterparty_id, DocumentLine.part_id, month))
 
 
 def check() -> list[dict]:
     """Cells whose kept sums differ from a fresh aggregation over the lines (empty: all agree).
     A kept cell at zero is the same as no cell."""
-    fresh = {(r.counterparty_id, r.part_id, r.month): (int(r.lines), int(r.diff_cents))
+    fresh = {(r.counterparty_id, r.part_id, r.month): (int(r.line_count), int(r.diff_cents))
              for r in db.session.execute(fresh_query())}
-    kept = {(r.counterparty_id, r.part_id, r.month): (int(r.lines), int(r.diff_cents))
+    kept = {(r.counterparty_id, r.part_id, r.month): (int(r.line_count), int(r.diff_cents))
             for r in db.session.execute(select(TABLE))}
     out = []
     for key in sorted(fresh.keys() | kept.keys()):
@@ -165,10 +178,11 @@ def check() -> list[dict]:
 def rebuild() -> int:
     """Recompute every cell from the lines (after lines were written outside this module).
     Returns the cells kept."""
+    lock_suppliers(None)  # no line is written or re-priced meanwhile
     db.session.execute(delete(TABLE))
     fresh = fresh_query().subquery()
     db.session.execute(TABLE.insert().from_select(
         NAMES, select(fresh.c.counterparty_id, fresh.c.part_id, fresh.c.month, Part.part_no, Part.brand,
-                      fresh.c.lines, fresh.c.diff_cents).join(Part, Part.id == fresh.c.part_id)))
+                      fresh.c.line_count, fresh.c.diff_cents).join(Part, Part.id == fresh.c.part_id)))
     return db.session.scalar(select(func.count()).select_from(TABLE))
 

@@ -39,7 +39,7 @@ def upgrade():
     sa.Column('month', sa.Integer(), nullable=False),
     sa.Column('part_no', sa.String(length=64), nullable=False),
     sa.Column('brand', sa.String(length=64), nullable=False),
-    sa.Column('lines', sa.Integer(), nullable=False),
+    sa.Column('line_count', sa.Integer(), nullable=False),
     sa.Column('diff_cents', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('counterparty_id', 'part_id', 'month', name=op.f('pk_recon_variance_sums'))
     )
@@ -49,9 +49,9 @@ def upgrade():
     dialect = "mysql" if dialect == "mariadb" else dialect
     month, po_cents = _MONTH[dialect], _PO_CENTS[dialect]
     op.execute(  # noqa: S608 - constants
-        "INSERT INTO recon_variance_sums (counterparty_id, part_id, month, part_no, brand, lines, diff_cents)"
-        " SELECT c.counterparty_id, c.part_id, c.month, p.part_no, p.brand, c.lines, c.diff_cents FROM"
-        f" (SELECT counterparty_id, part_id, {month} AS month, COUNT(*) AS lines,"
+        "INSERT INTO recon_variance_sums (counterparty_id, part_id, month, part_no, brand, line_count, diff_cents)"
+        " SELECT c.counterparty_id, c.part_id, c.month, p.part_no, p.brand, c.n, c.diff_cents FROM"
+        f" (SELECT counterparty_id, part_id, {month} AS month, COUNT(*) AS n,"
         f" SUM(amount_cents - {po_cents}) AS diff_cents"
         " FROM recon_document_lines WHERE po_price IS NOT NULL AND price_diff <> 0"
         f" GROUP BY counterparty_id, part_id, {month}) c JOIN recon_parts p ON p.id = c.part_id")
