@@ -48,19 +48,21 @@ def _as_of(side: str, as_of: date, counterparty_id: int | None):
     2,000 × 2,000 statements."""
     moment = end_of_day_utc(as_of)
     ev = StatementEvent
-    before = ev.created_at < moment
+    in_scope = [Statement.side == side, Statement.period_end <= as_of]
+    if counterparty_id:
+        in_scope.append(Statement.counterparty_id == counterparty_id)
+    # only the events of the statements in scope (each read once, as probes per statement would)
+    before = [ev.created_at < moment, ev.statement_id.in_(select(Statement.id).where(*in_scope))]
     last_at = (select(ev.statement_id, func.max(ev.created_at).label("at"))
-               .where(ev.action.in_(STATE_ACTIONS), before).group_by(ev.statement_id).subquery("last_at"))
+               .where(ev.action.in_(STATE_ACTIONS), *before).group_by(ev.statement_id).subquery("last_at"))
     # the last of the events at that moment (a tie is broken by the id, as they were written)
     last_id = (select(ev.statement_id, func.max(ev.id).label("id"))
                .join(last_at, and_(last_at.c.statement_id == ev.statement_id, last_at.c.at == ev.created_at))
                .where(ev.action.in_(STATE_ACTIONS)).group_by(ev.statement_id).subquery("last_id"))
     last = aliased(StatementEvent, name="last_event")
-    regenerations = (select(ev.statement_id, func.count().label("n")).where(ev.action == "regenerate", before)
+    regenerations = (select(ev.statement_id, func.count().label("n")).where(ev.action == "regenerate", *before)
                      .group_by(ev.statement_id).subquery("regenerations"))
-    where = [Statement.side == side, Statement.period_end <= as_of, last.action.in_(OPEN_AFTER)]
-    if counterparty_id:
-        where.append(Statement.counterparty_id == counterparty_id)
+    where = [*in_scope, last.action.in_(OPEN_AFTER)]
     return (select(Statement.id, Statement.counterparty_id, Counterparty.code, Counterparty.name,
                    Statement.period_end, (func.coalesce(regenerations.c.n, 0) + 1).label("version"))
             .join(last_id, last_id.c.statement_id == Statement.id)
