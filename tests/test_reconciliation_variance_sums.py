@@ -207,3 +207,26 @@ def test_rebuild_recomputes_what_check_reports(fin, live):
         db.session.commit()
         assert variance_sums.check() == []
         db.session.remove()
+
+
+def test_two_repricings_of_the_same_lines_at_once_keep_the_sums_exact(fin, live):
+    """Each re-pricing moves the sums by new − old: the second must read the first one's
+    prices as old, so they queue on the supplier's row."""
+    from backend.reconciliation import repricing
+
+    supplier, part = make_supplier(fin), make_part(fin)
+    po = make_po(fin, supplier["id"], f"PO-{uuid.uuid4().hex[:8]}", "2026-08-01", [(part, 900, "0.01")])
+    receive(fin, po, "po", "2026-08-05")
+    assert price_list(fin, supplier["id"], "2026-08-01", [["part_no", "brand", "unit_price"],
+                                                         [part["part_no"], "Murata", "0.013"]]).status_code == 201
+
+    def work(barrier):
+        barrier.wait()
+        count = repricing.reprice(supplier["id"], date(2026, 8, 1), date(2026, 8, 31))
+        db.session.commit()
+        return count
+
+    results, errors = at_once_in_app(live, work)
+    assert errors == [] and results == [1, 1]
+    assert kept_sums_agree(live) == []
+    assert report_sums(fin, supplier_id=supplier["id"])["by_supplier"][0]["diff_amount"] == "2.70"  # 900 × 0.003

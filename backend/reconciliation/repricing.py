@@ -45,9 +45,9 @@ def reprice(supplier_id: int | None, date_from: date, date_to: date) -> int:
     """Set-based: every matching line takes its latest list price, its difference to the
     PO price and its re-rounded amount in one statement, and the price-variance sums
     move with it in the same transaction. Returns the lines updated."""
-    variance_sums.lock_suppliers(supplier_id)
-    where = _repriceable(supplier_id, date_from, date_to)
     dialect = db.session.get_bind().dialect.name
+    variance_sums.lock_suppliers(supplier_id, writers_too=dialect != "postgresql")
+    where = _repriceable(supplier_id, date_from, date_to)
     if dialect == "postgresql":
         return _reprice_pg(where)
     # Elsewhere: take the lines' contributions away, re-price, add them back (the

@@ -84,17 +84,22 @@ def contribution(row: dict) -> tuple[int, int]:
     return 1, row["amount_cents"] - line_amount_cents(row["qty"], Decimal(po_price))
 
 
-def lock_suppliers(supplier_id: int | None) -> None:
-    """Re-pricings (and ``rebuild``) take their suppliers' rows FOR UPDATE, so two of them never rewrite the
-    same lines at once (each moves the sums by new − old contribution: the old must be
-    what it overwrites). Every other writer of lines inserts a document, whose foreign
-    key holds that row shared (KEY SHARE on PostgreSQL, S on InnoDB) until it commits:
-    a re-pricing waits for lines being written and they wait for it, so the lines it
-    reads stay the lines it rewrites. SQLite has one writer at a time anyway."""
+def lock_suppliers(supplier_id: int | None, writers_too: bool = True) -> None:
+    """Hold the suppliers' rows (one, or all) so that the lines a re-pricing reads are the
+    lines it rewrites, and two re-pricings never rewrite the same lines at once (each moves
+    the sums by new − old contribution: the old must be what it overwrites).
+
+    ``writers_too``: FOR UPDATE, which also waits for (and holds off) every writer of new
+    lines, since each inserts a document whose foreign key holds its supplier's row shared
+    (KEY SHARE on PostgreSQL, S on InnoDB): needed where re-pricing takes three statements
+    (contributions away, re-price, back), and by ``rebuild``. PostgreSQL's re-pricing is
+    one statement over one snapshot (lines inserted meanwhile are not in it, and their
+    writers add them), so there it takes FOR NO KEY UPDATE: re-pricings queue on one
+    another, receipts go on. SQLite has one writer at a time anyway."""
     query = select(Counterparty.id).where(Counterparty.kind == "supplier").order_by(Counterparty.id)
     if supplier_id:
         query = query.where(Counterparty.id == supplier_id)
-    db.session.execute(query.with_for_update()).all()
+    db.session.execute(query.with_for_update(key_share=not writers_too)).all()
 
 
 def add_lines(rows: list[dict]) -> None:
