@@ -230,3 +230,26 @@ def test_two_repricings_of_the_same_lines_at_once_keep_the_sums_exact(fin, live)
     assert errors == [] and results == [1, 1]
     assert kept_sums_agree(live) == []
     assert report_sums(fin, supplier_id=supplier["id"])["by_supplier"][0]["diff_amount"] == "2.70"  # 900 × 0.003
+
+
+def test_the_cli_reports_a_gap_and_rebuilds(fin, live):
+    import json
+
+    from backend.reconciliation.models import PriceVarianceSum
+
+    supplier, part = make_supplier(fin), make_part(fin)
+    assert price_list(fin, supplier["id"], "2026-09-01", [["part_no", "brand", "unit_price"],
+                                                         [part["part_no"], "Murata", "0.02"]]).status_code == 201
+    receive(fin, make_po(fin, supplier["id"], f"PO-{uuid.uuid4().hex[:8]}", "2026-09-02", [(part, 10, "0.01")]),
+            "price_list", "2026-09-03")
+    cli = live.app.test_cli_runner()
+    assert cli.invoke(args=["statements", "variance-sums"]).exit_code == 0
+    with live.app.app_context():
+        db.session.get(PriceVarianceSum, (supplier["id"], part["id"], 202609)).diff_cents = 0
+        db.session.commit()
+        db.session.remove()
+    found = cli.invoke(args=["statements", "variance-sums"])
+    assert found.exit_code == 1 and json.loads(found.output)["differing_cells"] == 1
+    fixed = cli.invoke(args=["statements", "variance-sums", "--rebuild"])
+    assert fixed.exit_code == 0, fixed.output
+    assert cli.invoke(args=["statements", "variance-sums"]).exit_code == 0
