@@ -83,6 +83,7 @@ ERROR_CODES: dict[str, int] = {
     "DUPLICATE_NUMBER": 409,
     "WRONG_COUNTERPARTY_KIND": 422,
     "QTY_EXCEEDS_OPEN": 422,
+    "RETURN_EXCEEDS_RECEIVED": 422,  # all returns of a receipt line together above its quantity
     "IMPORT_UNREADABLE": 422,
     "IMPORT_BAD_COLUMNS": 422,
     "IMPORT_NO_VALID_ROWS": 422,

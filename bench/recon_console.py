@@ -7,7 +7,7 @@
    to the first poll that shows 100% (state ``generated``), beside the batch's own time
    (the worker's ``work()``);
 2. the weekly run that makes the 100,000-line statement, the same way;
-3. the monthly statements are marked sent (one UPDATE) so the aging has open amounts;
+3. the monthly statements are marked sent (one UPDATE and their send events) so the aging has open amounts;
 4. p95 (and median) of each endpoint the pages call on their first screen: the runs
    list, a run (run, totals, deliveries, its statements), the 100,000-line statement
    (statement, first page of lines, events), the aging (payable, first page) — HTTP on
@@ -186,6 +186,9 @@ def console_pages(a, fresh_database, app_for, generate) -> None:
     print(f"weekly run (the 100k-line statement): start -> 100% {w_to_100:.2f} s; own time {w_own:.2f} s", flush=True)
     big = s.get(f"{base}/api/v1/admin/reconciliation/statements?run_id={weekly['id']}&per_page=1").json()["items"][0]
     conn.execute(f"UPDATE recon_statements SET state = 'sent' WHERE run_id = {monthly['id']}")
+    # the aging reads a statement's state from its history: the send event says since when
+    conn.execute(f"""INSERT INTO recon_statement_events (statement_id, action, note, created_at)
+                     SELECT id, 'send', 'bench', now() FROM recon_statements WHERE run_id = {monthly['id']}""")
     conn.commit()
     conn.execute("ANALYZE")
     conn.commit()

@@ -318,6 +318,14 @@ def main(argv=None) -> None:
                 return repricing.reprice(None, date(2026, 11, 1), date(2026, 11, 30))
 
         secs, count = timed("reprice", reprice)
+        from backend.reconciliation import variance_sums
+
+        wrong = variance_sums.check()  # the price-variance sums kept by the re-pricing = the lines' sums
+        db.session.remove()
+        print(f"price-variance sums kept per supplier, part and month agree with the lines: {not wrong}"
+              f" ({len(wrong)} cells differ)", flush=True)
+        if wrong:
+            raise SystemExit(1)
         ceiling = copy_ceiling(conn, "recon_document_lines", "doc_date BETWEEN '2026-11-01' AND '2026-11-30'")
         rows.append((f"re-price {count:,} receipt lines from the latest lists", secs, ceiling, 20))
         generate_purchase_orders(conn, a)

@@ -199,3 +199,88 @@ def test_an_operator_is_refused_every_console_endpoint(live):
         assert op.get(f"{R}{path}").status_code == 403, path
     assert op.post(f"{R}/statements/1/resolutions", json={"kind": "qty", "ref": "1", "note": "x"}).status_code == 403
     drain(live)
+
+
+def events_at(live, statement: dict, *moments: tuple[str, datetime]) -> None:
+    """The statement's events happened at these moments: each (action, moment) names the
+    next event of that action, in the order they were written."""
+    from backend.reconciliation.models import StatementEvent
+
+    with live.app.app_context():
+        taken: dict[str, int] = {}
+        for action, moment in moments:
+            rows = db.session.query(StatementEvent).filter_by(statement_id=statement["id"], action=action) \
+                .order_by(StatementEvent.id).all()
+            rows[taken.get(action, 0)].created_at = moment
+            taken[action] = taken.get(action, 0) + 1
+        db.session.commit()
+        db.session.remove()
+
+
+def shanghai(y: int, m: int, d: int, hh: int = 10, mm: int = 0) -> datetime:
+    from backend.timeutil import SHOP_TZ
+
+    return datetime(y, m, d, hh, mm, tzinfo=SHOP_TZ).astimezone(UTC)
+
+
+def test_aging_as_of_a_past_day_reads_the_history_not_todays_state(fin, live):
+    """Sent after D: not open on D. Voided after D: still open on D. Reopened (a draft
+    again) on D: not open. The amounts are the version current at the end of D."""
+    y = year_of_our_own()
+    part = make_part(fin)
+    c = make_customer(fin, "monthly")
+    days = {"oct": [date(y, 10, 20)], "nov": [date(y, 11, 3)], "dec": [date(y, 12, 1)], "late": [date(y, 12, 15)]}
+    for key, qty in (("oct", 100), ("nov", 200), ("dec", 300)):
+        deliveries(fin, c, part, days[key], qty=qty, price="1.5")
+    for month in (f"{y}-10", f"{y}-11", f"{y}-12"):
+        run(fin, live, "receivable", "monthly", month)
+    s_oct, s_nov, s_dec = statements_of(fin, c)
+    oct_, nov_, dec1 = (cents(days[k], q, "1.5") for k, q in (("oct", 100), ("nov", 200), ("dec", 300)))
+
+    issue(fin, s_oct, "send", "void")  # sent on Nov 5, voided on Dec 10
+    events_at(live, s_oct, ("send", shanghai(y, 11, 5)), ("void", shanghai(y, 12, 10)))
+    issue(fin, s_nov, "send")  # 00:30 on Jan 1 in Shanghai (16:30 UTC on Dec 31)
+    events_at(live, s_nov, ("send", datetime(y, 12, 31, 16, 30, tzinfo=UTC)))
+    # December: version 1 sent Jan 2, disputed Jan 5, reopened Jan 6 23:59; a late line; version 2
+    # regenerated and sent Jan 8
+    issue(fin, s_dec, "send")
+    lines = fin.get(f"{R}/statements/{s_dec['id']}/lines", params={"per_page": 10}).json()["items"]
+    r = fin.post(f"{R}/statements/{s_dec['id']}/transitions", json={
+        "action": "dispute", "notes": [{"document_line_id": lines[0]["document_line_id"], "note": "qty?"}]})
+    assert r.status_code == 200, r.text
+    issue(fin, s_dec, "reopen")
+    deliveries(fin, c, part, days["late"], qty=40, price="1.5")
+    assert fin.post(f"{R}/statements/{s_dec['id']}/regenerate").status_code == 200
+    issue(fin, s_dec, "send")
+    events_at(live, s_dec, ("send", shanghai(y + 1, 1, 2)), ("dispute", shanghai(y + 1, 1, 5)),
+              ("reopen", shanghai(y + 1, 1, 6, 23, 59)), ("regenerate", shanghai(y + 1, 1, 7)),
+              ("send", shanghai(y + 1, 1, 8)))
+    late = cents(days["late"], 40, "1.5")
+    assert fin.get(f"{R}/statements/{s_dec['id']}").json()["state"] == "sent"
+
+    def of(day):
+        return aging_of(fin, "receivable", c, day)
+
+    # Nov 30: October was sent (Nov 5) and is 30 days old; November's period has ended but
+    # it is sent only after Dec 31 in Shanghai
+    assert of(date(y, 11, 30)) == {"CNY": {"b0_30": oct_, "b31_60": 0, "b61_90": 0, "b90_plus": 0,
+                                           "total": oct_, "statements": 1}}
+    # Dec 9: October still open (voided the next day) although it is void today, 39 days old
+    assert of(date(y, 12, 9)) == {"CNY": {"b0_30": 0, "b31_60": oct_, "b61_90": 0, "b90_plus": 0,
+                                          "total": oct_, "statements": 1}}
+    # Dec 10: voided that day; Dec 31: November sent at 00:30 Jan 1 Shanghai, not yet
+    assert of(date(y, 12, 10)) == {} and of(date(y, 12, 31)) == {}
+    # Jan 1: November is open (32 days: 31-60)
+    assert of(date(y + 1, 1, 1)) == {"CNY": {"b0_30": 0, "b31_60": nov_, "b61_90": 0, "b90_plus": 0,
+                                             "total": nov_, "statements": 1}}
+    # Jan 5: December's version 1 (sent Jan 2, disputed that day: still a claim), 5 days old
+    assert of(date(y + 1, 1, 5)) == {"CNY": {"b0_30": dec1, "b31_60": nov_, "b61_90": 0, "b90_plus": 0,
+                                             "total": nov_ + dec1, "statements": 2}}
+    # Jan 6: reopened at 23:59, a draft at the end of the day; Jan 7: regenerated, still a draft
+    assert of(date(y + 1, 1, 6))["CNY"]["statements"] == 1 and of(date(y + 1, 1, 7))["CNY"]["total"] == nov_
+    # Jan 8: version 2 sent: the late line, and October's line that the void gave back
+    v2 = dec1 + late + oct_
+    assert of(date(y + 1, 1, 8)) == {"CNY": {"b0_30": v2, "b31_60": nov_, "b61_90": 0, "b90_plus": 0,
+                                             "total": nov_ + v2, "statements": 2}}
+    # today's state would say: October void, December at version 2
+    assert fin.get(f"{R}/statements/{s_dec['id']}").json()["version"] == 2

@@ -79,3 +79,19 @@ def status_cmd(side: str, cycle: str, month: str):
                            f"{run.progress_total}", "statements": run.statements, "lines": run.lines,
                            "unsent": [{"statement_id": d.statement_id, "recipient": d.recipient, "error": d.error}
                                       for d in failed]}, ensure_ascii=False))
+
+
+@group.command("variance-sums")
+@click.option("--rebuild", is_flag=True, help="Recompute the kept sums from the lines (after a check found a gap).")
+def variance_sums_cmd(rebuild: bool):
+    """Compare the price-variance sums kept per supplier, part and month with a fresh
+    aggregation over the lines; exit 1 when they differ (``--rebuild`` fixes them)."""
+    from backend.reconciliation import variance_sums
+    from backend.transactions import unit_of_work
+
+    with unit_of_work("flask statements variance-sums"):
+        wrong = variance_sums.check()
+        cells = variance_sums.rebuild() if rebuild and wrong else None
+    click.echo(json.dumps({"differing_cells": len(wrong), "first": wrong[:20], "rebuilt_cells": cells}))
+    if wrong and not rebuild:
+        raise SystemExit(1)

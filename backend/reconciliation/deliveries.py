@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.errors import ApiError
 from backend.extensions import db
-from backend.reconciliation import parts
+from backend.reconciliation import parts, variance_sums
 from backend.reconciliation.imports import (
     BATCH,
     Report,
@@ -123,9 +123,11 @@ def import_deliveries(filename: str, data: bytes) -> dict:
         ids.update(db.session.execute(select(Document.number, Document.id)
                                       .where(Document.number.in_(used[i:i + BATCH]))).all())
     for i in range(0, len(lines), BATCH):
-        db.session.execute(insert(DocumentLine), [
+        rows = [
             {"document_id": ids[n], "counterparty_id": c["customer_id"], "doc_date": c["date"],
              "currency": docs[n]["currency"], "part_id": c["part_id"], "qty": c["qty"], "po_price": None,
              "unit_price": c["unit_price"], "price_diff": 0, "price_source": "manual",
-             "amount_cents": line_amount_cents(c["qty"], c["unit_price"])} for n, c in lines[i:i + BATCH]])
+             "amount_cents": line_amount_cents(c["qty"], c["unit_price"])} for n, c in lines[i:i + BATCH]]
+        db.session.execute(insert(DocumentLine), rows)
+        variance_sums.add_lines(rows)  # no PO price: adds nothing today, kept with every line writer
     return {"documents": len(used), "report": report.to_dict()}

@@ -163,6 +163,11 @@ class DocumentLine(db.Model):
     price_diff = mapped_column(PRICE, nullable=False, default=0)  # applied - PO price
     price_source: Mapped[str] = mapped_column(String(16))
     amount_cents: Mapped[int] = mapped_column(BigInteger)
+    # A receipt line: how much of it has been returned so far, raised by a conditional
+    # UPDATE (never past ``qty``) by each return that names it.
+    returned_qty: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A return line: the receipt line it returns (None: a return entered without one).
+    return_of_line_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
     __table_args__ = (
         # PostgreSQL keeps half of each page free (fillfactor 50, set in the migration): re-pricing
@@ -171,6 +176,28 @@ class DocumentLine(db.Model):
         Index("ix_recon_document_lines_open", "counterparty_id", "doc_date"),
         Index("ix_recon_document_lines_day", "doc_date"),  # the variance report by dates, all suppliers
     )
+
+
+class PriceVarianceSum(db.Model):
+    """The price-variance report's count and sum, kept per supplier, part and month
+    (``month`` = YYYYMM of the lines' ``doc_date``) by every writer of document lines in
+    the same transaction (``variance_sums``): a line counts when it has a PO price and
+    its applied price differs from it, and adds its amount minus its amount at the PO
+    price. The report reads these few rows instead of every differing line."""
+
+    __tablename__ = "recon_variance_sums"
+
+    counterparty_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    part_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # the part's number and brand, copied (a part never changes): the sums by part and by
+    # brand and the brand filter group these rows without a join to the parts
+    part_no: Mapped[str] = mapped_column(String(64))
+    brand: Mapped[str] = mapped_column(String(64))
+    line_count: Mapped[int] = mapped_column(Integer, default=0)  # not "lines": a reserved word in MySQL
+    diff_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    __table_args__ = (Index("ix_recon_variance_sums_part", "part_id", "month"),)
 
 
 class StatementRun(db.Model):

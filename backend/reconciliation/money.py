@@ -51,7 +51,11 @@ def parse_price(text) -> Decimal:
 
 
 def cents_text(cents: int) -> str:
-    """1234 -> '12.34' (no float on the way)."""
+    """1234 -> '12.34' (no float on the way). Integers by integer arithmetic (the variance
+    report formats a sum per part, 20,000 of them unfiltered in the bench)."""
+    if isinstance(cents, int):
+        whole, part = divmod(abs(cents), 100)
+        return f"{'-' if cents < 0 else ''}{whole}.{part:02d}"
     return str((Decimal(cents) / 100).quantize(CENT))
 
 

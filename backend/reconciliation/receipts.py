@@ -12,12 +12,12 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from backend.apidoc import get_or_404
 from backend.errors import ApiError
 from backend.extensions import db
-from backend.reconciliation import parts, pricing
+from backend.reconciliation import parts, pricing, variance_sums
 from backend.reconciliation.models import (
     Counterparty,
     Document,
@@ -135,6 +135,7 @@ def convert(po_id: int, policy: str, number: str, doc_date: date, wanted: list[d
         rows.append(_line_row(doc, line.part_id, qty, applied, source, Decimal(line.unit_price), line.id))
         line.received_qty += qty
     db.session.execute(insert(DocumentLine), rows)
+    variance_sums.add_lines(rows)
     db.session.flush()
     return doc
 
@@ -147,11 +148,64 @@ def create_document(args: dict) -> Document:
                    currency=args.get("currency") or cp.currency, pricing_policy="manual")
     _claim_number(doc)
     sign = -1 if kind == "return" else 1
-    db.session.execute(insert(DocumentLine), [
-        _line_row(doc, _resolve_part(line), sign * line["qty"], line["unit_price"], "manual")
-        for line in args["lines"]])
+    returned = _receipt_lines(cp.id, kind, args["lines"])
+    rows = []
+    for line in args["lines"]:
+        of = returned.get(line.get("receipt_line_id"))
+        part_id = _resolve_part(line) if line.get("part_id") or line.get("part_no") else of.part_id
+        if of is not None and part_id != of.part_id:
+            raise ApiError("VALIDATION_ERROR", f"Receipt line {of.id} is of part {of.part_id}, not {part_id}")
+        rows.append({**_line_row(doc, part_id, sign * line["qty"], line["unit_price"], "manual"),
+                     "return_of_line_id": of.id if of is not None else None})
+    _take_returned(args["lines"])
+    db.session.execute(insert(DocumentLine), rows)
+    variance_sums.add_lines(rows)  # manual lines have no PO price: nothing today, kept with every writer
     db.session.flush()
     return doc
+
+
+def _receipt_lines(supplier_id: int, kind: str, lines: list[dict]) -> dict[int, DocumentLine]:
+    """The receipt lines a return names, checked: receipt lines of this supplier."""
+    ids = {line["receipt_line_id"] for line in lines if line.get("receipt_line_id")}
+    if not ids:
+        return {}
+    if kind != "return":
+        raise ApiError("VALIDATION_ERROR", "receipt_line_id is for return lines only")
+    found = {line.id: line for line in db.session.scalars(
+        select(DocumentLine).join(Document, Document.id == DocumentLine.document_id)
+        .where(DocumentLine.id.in_(ids), Document.kind == "receipt", DocumentLine.counterparty_id == supplier_id))}
+    missing = sorted(ids - found.keys())
+    if missing:
+        raise ApiError("VALIDATION_ERROR", f"No receipt line {missing[0]} of this supplier",
+                       details={"receipt_line_id": missing[0]})
+    return found
+
+
+def _take_returned(lines: list[dict]) -> None:
+    """Count each named receipt line's returned quantity up by what this return takes,
+    with one conditional UPDATE per receipt line (``returned_qty + asked <= qty``): two
+    returns at once queue on the line's row lock and the second one's condition is
+    checked against the first one's committed count, so together they never exceed
+    what was received. Refused (RETURN_EXCEEDS_RECEIVED, with what is still returnable):
+    the request rolls back and nothing of the return is written. Lines in id order, so
+    concurrent returns lock them in the same order."""
+    asked: dict[int, int] = {}
+    for line in lines:
+        if line.get("receipt_line_id"):
+            asked[line["receipt_line_id"]] = asked.get(line["receipt_line_id"], 0) + line["qty"]
+    for line_id in sorted(asked):
+        qty = asked[line_id]
+        taken = db.session.execute(
+            update(DocumentLine).where(DocumentLine.id == line_id, DocumentLine.returned_qty + qty <= DocumentLine.qty)
+            .values(returned_qty=DocumentLine.returned_qty + qty).execution_options(synchronize_session=False)).rowcount
+        if not taken:
+            received, already = db.session.execute(select(DocumentLine.qty, DocumentLine.returned_qty)
+                                                   .where(DocumentLine.id == line_id)).one()
+            raise ApiError("RETURN_EXCEEDS_RECEIVED",
+                           f"Receipt line {line_id}: {received} received, {already} returned already, "
+                           f"{received - already} returnable; asked {qty}",
+                           details={"receipt_line_id": line_id, "received": received, "returned": already,
+                                    "returnable": received - already, "asked": qty})
 
 
 def get_document(doc_id: int) -> Document:

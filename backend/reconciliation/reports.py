@@ -9,8 +9,6 @@ import io
 import tempfile
 from datetime import date
 
-from sqlalchemy import func, select
-
 from backend.cells import text_cell
 from backend.extensions import db
 from backend.reconciliation import xlsx_stream
@@ -37,14 +35,10 @@ def _shape(row) -> dict:
 def variance_page(args: dict) -> dict:
     """A page of the lines, the total count and the sums by supplier, brand and part."""
     query = variance_query(args)
-    total = db.session.scalar(select(func.count()).select_from(
-        variance_query(args, with_document=False).order_by(None).subquery()))
     page, per_page = args["page"], args["per_page"]
     rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
-    summary = variance_summary(args)
-    for group in summary.values():
-        for item in group:
-            item["diff_amount"] = cents_text(item.pop("diff_cents") or 0)
+    summary = variance_summary(args)  # the count and the sums, from the kept sums
+    total = summary.pop("total")
     return {"items": [_shape(r) for r in rows], "page": page, "per_page": per_page, "total": total, **summary}
 
 

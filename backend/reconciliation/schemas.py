@@ -169,8 +169,16 @@ class LineRef(Schema):
 
     @validates_schema
     def _part(self, data, **kw):
+        if data.get("receipt_line_id"):  # a return line: the receipt line names the part
+            return
         if not data.get("part_id") and not (data.get("part_no") and data.get("brand")):
             raise ValidationError("give part_id, or part_no and brand", "part_id")
+
+
+class DocumentLineArgs(LineRef):
+    receipt_line_id = fields.Integer(validate=_id, strict=True, metadata={
+        "description": "return lines: the receipt line returned (its part when no part is given). All returns "
+                       "of a receipt line together never exceed its quantity (422 RETURN_EXCEEDS_RECEIVED)"})
 
 
 class PurchaseOrderArgs(Schema):
@@ -201,7 +209,7 @@ class DocumentArgs(Schema):
     number = fields.String(required=True, validate=_number)
     doc_date = fields.Date(required=True)
     currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$"))
-    lines = fields.List(fields.Nested(LineRef), required=True, validate=validate.Length(min=1, max=5000))
+    lines = fields.List(fields.Nested(DocumentLineArgs), required=True, validate=validate.Length(min=1, max=5000))
 
 
 class DocumentLineSchema(Schema):
@@ -214,6 +222,8 @@ class DocumentLineSchema(Schema):
     price_diff = fields.Decimal(as_string=True)
     price_source = fields.String()
     amount_cents = fields.Integer()
+    returned_qty = fields.Integer(metadata={"description": "receipt lines: the quantity returned so far"})
+    return_of_line_id = fields.Integer(allow_none=True, metadata={"description": "return lines: the receipt line"})
 
 
 class DocumentSchema(Schema):
