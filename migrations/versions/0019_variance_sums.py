@@ -1,7 +1,7 @@
 """the price-variance report's sums per supplier, part and month, backfilled from the lines
 
-Revision ID: 0018_variance_sums
-Revises: 0017_price_breaks
+Revision ID: 0019_variance_sums
+Revises: 0018_invite_way_claims
 
 recon_variance_sums holds, per (supplier, part, month YYYYMM) with the part's number and
 brand, how many document lines
@@ -12,8 +12,8 @@ The writers of lines keep it from now on (backend/reconciliation/variance_sums.p
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018_variance_sums"
-down_revision = "0017_price_breaks"
+revision = "0019_variance_sums"
+down_revision = "0018_invite_way_claims"
 branch_labels = None
 depends_on = None
 

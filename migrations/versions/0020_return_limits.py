@@ -1,7 +1,7 @@
 """returns limited to what was received: a receipt line's returned quantity, a return line's receipt line
 
-Revision ID: 0019_return_limits
-Revises: 0018_variance_sums
+Revision ID: 0020_return_limits
+Revises: 0019_variance_sums
 
 recon_document_lines.returned_qty (receipt lines: returned so far, 0 for every existing
 line: earlier returns named no receipt line) and return_of_line_id (return lines: the
@@ -12,8 +12,8 @@ returned_qty a catalogue change there, not a rewrite of the lines.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0019_return_limits"
-down_revision = "0018_variance_sums"
+revision = "0020_return_limits"
+down_revision = "0019_variance_sums"
 branch_labels = None
 depends_on = None
 
