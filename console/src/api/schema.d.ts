@@ -6570,7 +6570,13 @@ export interface paths {
             };
         };
         put?: never;
-        /** A receipt without a PO, a return (a negative receipt) or a delivery to a customer. */
+        /**
+         * A receipt without a PO, a return (a negative receipt) or a delivery to a customer.
+         * @description A return line may name the receipt line it returns (``receipt_line_id``): all returns
+         *     of a receipt line together never exceed its quantity (422 ``RETURN_EXCEEDS_RECEIVED``,
+         *     ``details`` with ``received``, ``returned``, ``returnable`` and ``asked``; nothing is
+         *     written); a line that is not a receipt line of this supplier is 422 ``VALIDATION_ERROR``.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -6695,7 +6701,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR, WRONG_COUNTERPARTY_KIND */
+                /** @description Error codes: INVALID_TEXT, RETURN_EXCEEDS_RECEIVED, VALIDATION_ERROR, WRONG_COUNTERPARTY_KIND */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -6704,7 +6710,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVALID_TEXT" | "VALIDATION_ERROR" | "WRONG_COUNTERPARTY_KIND";
+                                code: "INVALID_TEXT" | "RETURN_EXCEEDS_RECEIVED" | "VALIDATION_ERROR" | "WRONG_COUNTERPARTY_KIND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -17469,7 +17475,7 @@ export interface components {
             doc_date: string;
             /** @enum {string} */
             kind: "receipt" | "return" | "delivery";
-            lines: components["schemas"]["LineRef"][];
+            lines: components["schemas"]["DocumentLineArgs"][];
             number: string;
         };
         DocumentLine: {
@@ -17483,8 +17489,22 @@ export interface components {
             price_diff?: string;
             price_source?: string;
             qty?: number;
+            /** @description return lines: the receipt line */
+            return_of_line_id?: number | null;
+            /** @description receipt lines: the quantity returned so far */
+            returned_qty?: number;
             /** Format: decimal */
             unit_price?: string;
+        };
+        DocumentLineArgs: {
+            brand?: string;
+            part_id?: number;
+            part_no?: string;
+            qty: number;
+            /** @description return lines: the receipt line returned (its part when no part is given). All returns of a receipt line together never exceed its quantity (422 RETURN_EXCEEDS_RECEIVED) */
+            receipt_line_id?: number;
+            /** Format: decimal */
+            unit_price: string;
         };
         DocumentPage: {
             items?: components["schemas"]["DocumentRow"][];
