@@ -192,13 +192,7 @@ def variance_cells(args: dict):
             query = query.where(sums.month >= months[0])
         if months[1] is not None:
             query = query.where(sums.month <= months[1])
-        if args.get("supplier_id"):
-            query = query.where(sums.counterparty_id == args["supplier_id"])
-        if args.get("part_id"):
-            query = query.where(sums.part_id == args["part_id"])
-        if args.get("brand"):
-            query = query.where(sums.brand == args["brand"])
-        parts.append(query)
+        parts.append(_by_supplier_part_brand(query, args, sums.counterparty_id, sums.part_id, sums.brand))
     lines, diff = variance_sums.contribution_sql()
     for start, end in edges:
         query = (select(DocumentLine.counterparty_id, Part.part_no, Part.brand, lines.label("line_count"),
@@ -208,14 +202,17 @@ def variance_cells(args: dict):
             query = query.where(DocumentLine.doc_date >= start)
         if end is not None:
             query = query.where(DocumentLine.doc_date <= end)
-        if args.get("supplier_id"):
-            query = query.where(DocumentLine.counterparty_id == args["supplier_id"])
-        if args.get("part_id"):
-            query = query.where(DocumentLine.part_id == args["part_id"])
-        if args.get("brand"):
-            query = query.where(Part.brand == args["brand"])
-        parts.append(query)
+        parts.append(_by_supplier_part_brand(query, args, DocumentLine.counterparty_id, DocumentLine.part_id,
+                                             Part.brand))
     return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("cells")
+
+
+def _by_supplier_part_brand(query, args: dict, supplier, part, brand):
+    """The report's three filters, on the kept sums' columns or the lines'."""
+    for column, name in ((supplier, "supplier_id"), (part, "part_id"), (brand, "brand")):
+        if args.get(name):
+            query = query.where(column == args[name])
+    return query
 
 
 def variance_summary(args: dict) -> dict:
