@@ -40,9 +40,13 @@ def register_cli(app: Flask) -> None:
     @click.option("--interval", default=2.0, show_default=True, help="Seconds between passes.")
     def sweep(once: bool, interval: float):
         """Re-enqueue unfinished payouts and refunds; cancel unpaid orders past their deadline."""
+        from backend.running_redis import use_running_redis
         from backend.sweeper import run_forever, sweep_once
 
         if once:
+            note = use_running_redis(app)  # a pass by hand beside make run: its Redis, its workers
+            if note:
+                click.echo(note, err=True)
             click.echo(sweep_once())
         else:
             click.echo(f"sweeper running every {interval}s")
@@ -100,7 +104,11 @@ def register_cli(app: Flask) -> None:
     def unlock_admin(username: str):
         """Lift USERNAME's lock-out after repeated wrong passwords (and forget its failures)."""
         from backend.auth.lockout import unlock_admin as unlock
+        from backend.running_redis import use_running_redis
 
+        note = use_running_redis(app)  # beside make run: the lock-out lives in its embedded Redis
+        if note:
+            click.echo(note, err=True)
         if unlock(app.config["FISSION"], username):
             click.echo(f"{username}: lock-out lifted, failed attempts forgotten")
         else:
@@ -143,7 +151,7 @@ def register_cli(app: Flask) -> None:
         """Load the demo shop (parts, teams, orders, refunds, campaign, groups); idempotent."""
         from backend import queue
         from backend.demo.service import load
-        from backend.demo.target import use_running_redis
+        from backend.running_redis import use_running_redis
 
         # the "you earned" messages of the demo's fake openids: no news per payout (unsent without the emulator)
         for name in ("backend.commission.messages", "wechatpy"):

@@ -1,10 +1,12 @@
-"""Which Redis the demo command writes to.
+"""Which Redis a command typed by hand talks to.
 
 ``make run`` without ``REDIS_URL`` starts its embedded Redis on ``<instance>/redis.sock``
 and hands that URL to its children; a command started by hand in another terminal
-would otherwise start a second embedded server (``<instance>/redis.db``) and rebuild
-the leaderboards where nobody reads them. So with no ``REDIS_URL`` the demo command
-uses the running instance's socket when it answers.
+would otherwise start a second embedded server (``<instance>/redis.db``) of its own:
+the demo would rebuild the leaderboards where nobody reads them, ``unlock-admin``
+would lift a lock-out nobody holds, ``sweep --once`` would enqueue jobs no worker
+takes. So with no ``REDIS_URL`` those commands use the running instance's socket
+when it answers.
 """
 
 from __future__ import annotations
