@@ -228,7 +228,12 @@ def variance_summary(args: dict) -> dict:
                    .group_by(Counterparty.code).having(lines > 0).order_by(Counterparty.code))
     by_brand = select(cells.c.brand, lines, diff).group_by(cells.c.brand).having(lines > 0).order_by(cells.c.brand)
     by_part = (select(cells.c.part_no, cells.c.brand, lines, diff).group_by(cells.c.part_no, cells.c.brand)
-               .having(lines > 0).order_by(cells.c.part_no, cells.c.brand))
+               .having(lines > 0))
+    limit = args.get("parts_limit")
+    if limit:  # the console's first screen: the parts that matter most, not a row for each of 20,000
+        by_part = by_part.order_by(func.abs(diff).desc(), cells.c.part_no, cells.c.brand).limit(limit)
+    else:
+        by_part = by_part.order_by(cells.c.part_no, cells.c.brand)
     conn = db.session.connection()
     out = {"by_supplier": [{"supplier_code": code, "lines": int(n), "diff_amount": cents_text(int(d))}
                            for code, n, d in conn.execute(by_supplier).all()],
@@ -237,4 +242,8 @@ def variance_summary(args: dict) -> dict:
            "by_part": [{"part_no": no, "brand": brand, "lines": int(n), "diff_amount": cents_text(int(d))}
                        for no, brand, n, d in conn.execute(by_part).all()]}
     out["total"] = sum(item["lines"] for item in out["by_supplier"])
+    out["by_part_total"] = len(out["by_part"]) if not limit else conn.execute(
+        select(func.count()).select_from(
+            select(cells.c.part_no, cells.c.brand).group_by(cells.c.part_no, cells.c.brand)
+            .having(lines > 0).subquery())).scalar_one()
     return out

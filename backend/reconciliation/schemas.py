@@ -273,6 +273,9 @@ class VarianceArgs(PageArgs):
     date_to = fields.Date()
     format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv", "xlsx")))
     per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    parts_limit = fields.Integer(validate=validate.Range(min=1, max=1000), metadata={
+        "description": "by_part: only the parts with the largest differences (by absolute amount), at most "
+                       "this many; by_part_total counts them all. Without it, every part (a row each)."})
 
 
 class RejectedRow(Schema):
@@ -343,4 +346,6 @@ class VarianceSum(Schema):
 CounterpartyPage = list_schema(CounterpartySchema, "CounterpartyPage")
 PartPage = list_schema(PartSchema, "PartPage")
 VariancePage = list_schema(VarianceLine, "VariancePage", **{  # a field instance each: marshmallow binds it to its name
-    name: fields.List(fields.Nested(VarianceSum)) for name in ("by_supplier", "by_brand", "by_part")})
+    name: fields.List(fields.Nested(VarianceSum)) for name in ("by_supplier", "by_brand", "by_part")},
+    by_part_total=fields.Integer(metadata={"description": "parts with a difference (by_part may list fewer: "
+                                                          "parts_limit)"}))
