@@ -70,6 +70,65 @@ def paginate(stmt, page: int, per_page: int, shape) -> dict:
     return page_of([shape(row) for row in rows], page, per_page, total)
 
 
+# A list's total: past this many matching rows an exact count costs more than the page
+# (450 ms for four million payouts), so the count stops here and the database's
+# estimate stands in, flagged ``total_is_estimate`` (see backend/orders/admin_lists.py).
+EXACT_UP_TO = 10_000
+
+
+def estimated_rows(stmt, table: str) -> int | None:
+    """The database's own estimate of the rows ``stmt`` selects, or None where it gives none
+    cheaply: PostgreSQL's planner (ANALYZE statistics; nothing is executed); MySQL and
+    MariaDB only for the whole table (InnoDB's ``table_rows`` of ``table``)."""
+    import json
+
+    from sqlalchemy import text
+
+    from backend.extensions import db
+
+    dialect = db.engine.dialect
+    if dialect.name == "postgresql":
+        compiled = stmt.compile(dialect=dialect)
+        plan = db.session.connection().exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params).scalar()
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        return int(plan[0]["Plan"]["Plan Rows"])
+    if dialect.name in ("mysql", "mariadb") and stmt.whereclause is None:
+        value = db.session.scalar(text(
+            "SELECT table_rows FROM information_schema.tables WHERE table_schema = DATABASE() "
+            "AND table_name = :table"), {"table": table})
+        return None if value is None else int(value)
+    return None
+
+
+def capped_total(ids, table: str, exact_up_to: int | None = None) -> tuple[int, bool]:
+    """(total, is_estimate) of the rows ``ids`` (a narrow select: one key column) selects:
+    exact up to ``exact_up_to`` (at most that many index entries read), the database's
+    estimate past it, or, where there is none (a filtered list on MySQL, SQLite), an
+    exact count to the end."""
+    from sqlalchemy import func, select
+
+    from backend.extensions import db
+
+    cap = EXACT_UP_TO if exact_up_to is None else exact_up_to
+    counted = db.session.scalar(select(func.count()).select_from(ids.limit(cap + 1).subquery()))
+    if counted <= cap:
+        return counted, False
+    estimate = estimated_rows(ids, table)
+    if estimate is not None:
+        return max(estimate, counted), True
+    return db.session.scalar(select(func.count()).select_from(ids.subquery())), False
+
+
+def paginate_capped(stmt, ids, table: str, page: int, per_page: int, shape) -> dict:
+    """``paginate`` for a list that may hold millions of rows: its total by
+    ``capped_total(ids)`` and ``total_is_estimate`` with it."""
+    from backend.extensions import db
+
+    total, estimated = capped_total(ids, table)
+    rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return {**page_of([shape(row) for row in rows], page, per_page, total), "total_is_estimate": estimated}
+
+
 def list_schema(item_schema, name: str, **extra_fields):
     return Schema.from_dict({
         "items": fields.List(fields.Nested(item_schema)),

@@ -252,23 +252,30 @@ def endpoints(ids: dict) -> list[tuple[str, str, dict]]:
     window = {"from": (today - timedelta(days=29)).isoformat(), "to": (today + timedelta(days=1)).isoformat()}
     closed = {"from": (today - timedelta(days=30)).isoformat(), "to": today.isoformat()}
     return [
+        ("GET /admin/me", "/api/v1/admin/me", {}),  # every page: the layout asks who is signed in
         ("GET /admin/dashboard", "/api/v1/admin/dashboard", {}),
         ("GET /admin/users?page=1&per_page=20", "/api/v1/admin/users", {"page": 1, "per_page": 20}),
         (f"GET /admin/users?q={ids['q']}", "/api/v1/admin/users", {"q": ids["q"]}),
         ("GET /admin/users/{id}", f"/api/v1/admin/users/{ids['kol']}", {}),
+        ("GET /admin/users/{id}/tree", f"/api/v1/admin/users/{ids['kol']}/tree", {}),  # the first tab
         ("GET /admin/users/{id}/team?level=1", f"/api/v1/admin/users/{ids['kol']}/team", {"level": 1}),
         ("GET /admin/orders?page=1&per_page=20", "/api/v1/admin/orders", {"page": 1, "per_page": 20}),
         ("GET /admin/orders?status=paid", "/api/v1/admin/orders", {"status": "paid"}),
         ("GET /admin/orders?distributor_id={KOL}", "/api/v1/admin/orders", {"distributor_id": ids["kol"]}),
         ("GET /admin/orders/{id}", f"/api/v1/admin/orders/{ids['order']}", {}),
         ("GET /admin/products", "/api/v1/admin/products", {}),
+        ("GET /admin/payouts", "/api/v1/admin/payouts", {}),  # the page opens on "all"
         ("GET /admin/payouts?status=failed", "/api/v1/admin/payouts", {"status": "failed"}),
         ("GET /admin/withdrawals", "/api/v1/admin/withdrawals", {}),
         ("GET /admin/audit", "/api/v1/admin/audit", {}),
         ("GET /admin/settings/distribution", "/api/v1/admin/settings/distribution", {}),
         ("GET /leaderboards/commission?period=month", "/api/v1/leaderboards/commission", {"period": "month"}),
         ("GET /admin/campaigns", "/api/v1/admin/campaigns", {}),
+        # the group page's four calls
         ("GET /admin/community/groups", "/api/v1/admin/community/groups", {}),
+        ("GET /admin/community/live-codes", "/api/v1/admin/community/live-codes", {}),
+        ("GET /admin/community/alerts?open=true", "/api/v1/admin/community/alerts", {"open": "true"}),
+        ("GET /admin/community/groups/attention", "/api/v1/admin/community/groups/attention", {}),
         ("GET /admin/community/funnel?by=day", "/api/v1/admin/community/funnel", {"by": "day", **window}),
         ("GET /admin/analytics/depth", "/api/v1/admin/analytics/depth", {}),
         # the page opens on the 30 closed days up to yesterday (T+1, precomputed by the sweeper)

@@ -91,6 +91,36 @@ def test_payout_lists_refuse_bad_filters(live, ops):
     assert ops.post("/admin/withdrawals/999999999/query").json()["error"]["code"] == "WITHDRAWAL_NOT_FOUND"
 
 
+def test_payout_lists_total_past_the_exact_count(live, ops, monkeypatch):
+    """Every commission has its payout, so the unfiltered list is the largest table an
+    operator pages through: past ``EXACT_UP_TO`` matching rows its total is the
+    database's estimate where it has one (PostgreSQL's planner, MySQL's table statistics
+    unfiltered), flagged, as the order list does; below it, exact."""
+    from backend import schemas
+
+    a, b, c = chain(live)
+    product = create_product(ops, price_fen=10_000)
+    for _ in range(2):
+        buy(live, c, product["id"])
+    drain(live)
+    with live.app.app_context():
+        dialect = db.engine.dialect.name
+    mine = ops.get("/admin/payouts", params={"user_id": b.id}).json()
+    assert (mine["total"], mine["total_is_estimate"]) == (2, False)
+
+    monkeypatch.setattr(schemas, "EXACT_UP_TO", 1)
+    mine = ops.get("/admin/payouts", params={"user_id": b.id}).json()
+    assert len(mine["items"]) == 2
+    if dialect == "postgresql":
+        assert mine["total_is_estimate"] is True and mine["total"] >= 2
+    else:  # no cheap estimate of a filtered list: counted to the end
+        assert (mine["total"], mine["total_is_estimate"]) == (2, False)
+    everything = ops.get("/admin/payouts").json()
+    assert everything["total_is_estimate"] is (dialect != "sqlite") and everything["total"] >= 4
+    withdrawals = ops.get("/admin/withdrawals").json()
+    assert withdrawals["total_is_estimate"] in (True, False) and withdrawals["total"] >= 0
+
+
 def test_withdrawals_list_and_query(live, ops):
     set_settings(ops, payout_rail="wallet")
     a, b, c = chain(live)

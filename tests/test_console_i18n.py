@@ -46,3 +46,76 @@ def test_every_key_the_code_uses_exists():
     assert used, "the scan found no keys at all: the pattern is broken"
     missing = {key: where for key, where in used.items() if key not in known}
     assert missing == {}, f"keys used in the console but absent from the message files: {missing}"
+
+
+# --- keys built from the API's values ---------------------------------------------------
+# The pages translate what the API returns with keys built at run time
+# (`labels.order.${status}`, `errors.${code}`, ...), which no scan of the code can see. A
+# value the API may send without its key would show as a raw code (or, for an error, as
+# the API's English sentence on a Chinese page), so each such family is checked against
+# the backend's own list of values.
+
+def _families() -> dict[str, tuple[str, ...]]:
+    from backend.admin.service import ROLES
+    from backend.commission.listing import COMMISSION_STATUSES
+    from backend.commission.models import PAYOUT_STATUSES
+    from backend.commission.settings import BIND_MODES, DISTRIBUTION_MODES, PAYOUT_RAILS
+    from backend.commission.waiting import WAITING_CODES
+    from backend.leaderboard.periods import METRICS, PERIODS
+    from backend.orders.models import ORDER_STATUSES
+    from backend.referral.user_search import DISTRIBUTOR_STATUSES
+
+    return {
+        "labels.order": ORDER_STATUSES, "labels.payout": PAYOUT_STATUSES, "labels.commission": COMMISSION_STATUSES,
+        "labels.distributor": DISTRIBUTOR_STATUSES, "labels.waiting_for": WAITING_CODES,
+        "labels.refund": ("processing", "succeeded", "failed"),
+        "campaigns.payout_statuses": PAYOUT_STATUSES, "roles": ROLES,
+        "leaderboards.metrics": METRICS, "leaderboards.periods": PERIODS,
+        "settings.rails": PAYOUT_RAILS, "payouts.rails": PAYOUT_RAILS, "settings.bind_modes": BIND_MODES,
+        "settings.bind_mode_hints": BIND_MODES, "settings.modes": DISTRIBUTION_MODES,
+        "payouts.kinds": ("commission", "withdrawal"), "user.sources": ("login", "bind", "order", "admin"),
+    }
+
+
+def test_every_value_the_api_sends_has_its_words_in_both_languages():
+    missing = []
+    for locale in LOCALES:
+        known = _messages(locale)
+        for family, values in _families().items():
+            missing += [(locale, f"{family}.{v}") for v in values if f"{family}.{v}" not in known]
+    assert missing == []
+
+
+def test_every_error_code_an_admin_operation_documents_is_translated(live):
+    from backend.extensions import api
+
+    with live.app.app_context():
+        doc = api.spec.to_dict()
+    codes: dict[str, str] = {}
+    for path, operations in doc["paths"].items():
+        if not path.startswith("/api/v1/admin/"):
+            continue
+        for method, operation in operations.items():
+            for response in operation.get("responses", {}).values() if isinstance(operation, dict) else ():
+                schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+                code = schema.get("properties", {}).get("error", {}).get("properties", {}).get("code", {})
+                for value in code.get("enum", ()):
+                    codes.setdefault(value, f"{method.upper()} {path}")
+    assert len(codes) > 30, "the scan found too few error codes: the document's shape changed"
+    missing = [(locale, code, where) for locale in LOCALES for code, where in sorted(codes.items())
+               if f"errors.{code}" not in _messages(locale)]
+    assert missing == []
+
+
+def test_the_status_filters_offer_what_the_api_accepts():
+    """labels.ts lists each status kind's values (the filters' options are built from it)."""
+    from backend.commission.listing import COMMISSION_STATUSES
+    from backend.orders.models import ORDER_STATUSES
+    from backend.referral.user_search import DISTRIBUTOR_STATUSES
+
+    text = (SRC / "labels.ts").read_text(encoding="utf-8")
+    table = {kind: set(re.findall(r"(\w+):", body))
+             for kind, body in re.findall(r"^\s*(\w+): \{([^}]*)\}", text, re.MULTILINE)}
+    assert table["order"] == set(ORDER_STATUSES)
+    assert table["commission"] == set(COMMISSION_STATUSES)
+    assert table["distributor"] == set(DISTRIBUTOR_STATUSES)

@@ -181,6 +181,9 @@ def test_a_slow_api_is_waited_for_and_sigterm_stops_everything(runs):
 def test_a_second_run_on_the_same_folder_is_refused_a_dead_worker_comes_back_and_sigint_stops_all(runs):
     first = runs().start()
     first.wait_up()
+    # the banner names the console, the API docs and, in sandbox mode, how to load the demo shop
+    assert f"admin console  http://127.0.0.1:{first.port}/admin/" in first.output, first.output
+    assert "/api/v1/docs" in first.output and "fission demo" in first.output, first.output
     before = {p.pid for p in first.descendants()}
     migrate_log = (first.instance / "logs" / "migrate.log").read_bytes()
 

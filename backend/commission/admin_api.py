@@ -17,7 +17,7 @@ from backend.commission.service import check_wallet
 from backend.commission.settings import get_settings, save_settings
 from backend.errors import ApiError
 from backend.extensions import db
-from backend.schemas import paginate
+from backend.schemas import paginate_capped
 
 blp = Blueprint("admin_commission", __name__, url_prefix="/api/v1/admin", description="Settings and payouts (admin)")
 
@@ -69,11 +69,11 @@ def _admin_payouts(rows: list[Payout]) -> list[dict]:
 @blp.response(200, schemas.PayoutPage)
 def list_payouts(args):
     """Newest first; each with what it is waiting for (``waiting_for``, ``waiting_for_text``)."""
-    stmt = select(Payout).order_by(Payout.id.desc())
-    for name in ("status", "user_id", "kind"):
-        if args.get(name) is not None:
-            stmt = stmt.where(getattr(Payout, name) == args[name])
-    page = paginate(stmt, args["page"], args["per_page"], lambda p: p)
+    where = [getattr(Payout, name) == args[name] for name in ("status", "user_id", "kind")
+             if args.get(name) is not None]
+    # every commission has its payout: an exact count of them all would cost more than the page
+    page = paginate_capped(select(Payout).where(*where).order_by(Payout.id.desc()),
+                           select(Payout.id).where(*where), "payouts", args["page"], args["per_page"], lambda p: p)
     return {**page, "items": _admin_payouts(page["items"])}
 
 
@@ -117,11 +117,10 @@ def _withdrawal_or_404(withdrawal_id: int) -> Payout:
 @blp.response(200, schemas.AdminWithdrawalPage)
 def list_withdrawals(args):
     """What users asked to withdraw, newest first, with what each is waiting for."""
-    stmt = select(Payout).where(Payout.kind == "withdrawal").order_by(Payout.id.desc())
-    for name in ("status", "user_id"):
-        if args.get(name) is not None:
-            stmt = stmt.where(getattr(Payout, name) == args[name])
-    page = paginate(stmt, args["page"], args["per_page"], lambda p: p)
+    where = [Payout.kind == "withdrawal", *(getattr(Payout, name) == args[name] for name in ("status", "user_id")
+                                            if args.get(name) is not None)]
+    page = paginate_capped(select(Payout).where(*where).order_by(Payout.id.desc()),
+                           select(Payout.id).where(*where), "payouts", args["page"], args["per_page"], lambda p: p)
     return {**page, "items": _admin_withdrawals(page["items"])}
 
 

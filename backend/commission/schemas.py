@@ -84,7 +84,14 @@ def _waiting() -> dict:
 
 
 AdminPayoutSchema = PayoutSchema.from_dict(_waiting(), name="AdminPayout")
-PayoutPage = list_schema(AdminPayoutSchema, "PayoutPage")
+
+
+def _total_is_estimate() -> fields.Boolean:
+    return fields.Boolean(metadata={
+        "description": "true when total is the database's row estimate (past 10,000 matching rows)"})
+
+
+PayoutPage = list_schema(AdminPayoutSchema, "PayoutPage", total_is_estimate=_total_is_estimate())
 
 
 class WithdrawalListArgs(PageArgs):
@@ -107,7 +114,7 @@ class AdminWithdrawalSchema(Schema):
     failure_reason = fields.String(allow_none=True, metadata={"description": "why it failed (status failed)"})
 
 
-AdminWithdrawalPage = list_schema(AdminWithdrawalSchema, "AdminWithdrawalPage")
+AdminWithdrawalPage = list_schema(AdminWithdrawalSchema, "AdminWithdrawalPage", total_is_estimate=_total_is_estimate())
 
 
 class SettingsSchema(Schema):

@@ -12,17 +12,16 @@ the count goes on to the end, exact.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import func, or_, select
 
 from backend.auth.service import people
 from backend.catalog.models import Product
 from backend.commission.models import Commission, Payout
 from backend.extensions import db
 from backend.orders.models import Order, OrderItem, Refund
-from backend.schemas import page_of
+from backend.schemas import estimated_rows, page_of
 from backend.timeutil import SHOP_TZ
 
 EXACT_UP_TO = 10_000  # rows counted exactly (at most this many index entries read)
@@ -58,21 +57,7 @@ def order_list_stmt(args: dict):
 
 
 def _estimated_rows(stmt) -> int | None:
-    """The database's own estimate of the rows ``stmt`` selects, or None where it gives none
-    cheaply: PostgreSQL's planner (ANALYZE statistics; nothing is executed); MySQL and
-    MariaDB only for the whole table (InnoDB's ``table_rows``)."""
-    dialect = db.engine.dialect
-    if dialect.name == "postgresql":
-        compiled = stmt.compile(dialect=dialect)
-        plan = db.session.connection().exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params).scalar()
-        plan = json.loads(plan) if isinstance(plan, str) else plan
-        return int(plan[0]["Plan"]["Plan Rows"])
-    if dialect.name in ("mysql", "mariadb") and stmt.whereclause is None:
-        value = db.session.scalar(text(
-            "SELECT table_rows FROM information_schema.tables WHERE table_schema = DATABASE() "
-            "AND table_name = 'orders'"))
-        return None if value is None else int(value)
-    return None
+    return estimated_rows(stmt, "orders")
 
 
 def order_total(args: dict) -> tuple[int, bool]:

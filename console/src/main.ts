@@ -1,13 +1,12 @@
 import { createApp } from "vue";
-import ElementPlus from "element-plus";
 import "element-plus/dist/index.css";
-import zhCn from "element-plus/es/locale/lang/zh-cn";
-import * as Icons from "@element-plus/icons-vue";
 import App from "./App.vue";
+import { useElement } from "./element";
 import { router } from "./router";
 import { i18n } from "./i18n";
 import "./style.css";
 
+// Element Plus's locale is set by App.vue's <el-config-provider> (it follows the console's language).
 const app = createApp(App);
-for (const [name, component] of Object.entries(Icons)) app.component(name, component);
-app.use(ElementPlus, { locale: zhCn }).use(i18n).use(router).mount("#app");
+useElement(app);
+app.use(i18n).use(router).mount("#app");

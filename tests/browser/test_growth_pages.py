@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import requests
-from helpers import buy, chain, create_product, drain, live_code, tiny_png
+from helpers import buy, chain, create_product, drain, live_code, login, personal_group, tiny_png
 
 from backend.timeutil import SHOP_TZ
 
@@ -234,3 +234,32 @@ def test_an_operator_creates_a_campaign_and_closes_it(console, live, ops):
     assert c.page.locator("[data-test=campaign-awards] .el-table__body tr").count() == len(detail["awards"])
     c.shot("campaign-closed")
     row.locator("[data-test=campaign-status]", has_text="已结算").wait_for()
+
+
+def test_a_live_code_running_dry_and_a_full_group_are_shown_on_top(console, live, ops):
+    """A code with two groups, one of a single seat: once a buyer joined it and another was
+    shown the other group, the code is down to its low-water mark. The page opens on the
+    alert (the code, how many groups are left) and on the full group, as the API has them."""
+    product = create_product(ops)
+    code = live_code(ops, product_id=product["id"], low_water=1)
+    one_seat = personal_group(ops, code["id"], capacity=1)
+    roomy = personal_group(ops, code["id"], capacity=50)
+    first, second = login(live), login(live)
+    order1 = buy(live, first, product["id"])
+    assert first.get(f"/orders/{order1['id']}/group-invite").json()["group"]["id"] == one_seat["id"]
+    assert ops.post(f"/admin/community/orders/{order1['id']}/join", json={}).json()["recorded"] is True
+    order2 = buy(live, second, product["id"])
+    assert second.get(f"/orders/{order2['id']}/group-invite").json()["group"]["id"] == roomy["id"]
+    [alert] = [a for a in ops.get("/admin/community/alerts", params={"open": "true"}).json()["items"]
+               if a["live_code_id"] == code["id"]]
+    assert alert["usable_groups"] == 1
+
+    c = console("operator")
+    c.open("/groups")
+    mine = c.page.locator("[data-test=groups-alert]", has_text=code["name"])
+    mine.wait_for()
+    assert "只剩 1 个" in mine.inner_text()
+    attention = c.page.locator("[data-test=groups-attention]")
+    assert f"{one_seat['name']}（1/1" in attention.inner_text()
+    assert one_seat["id"] in [g["id"] for g in c.api.get("/admin/community/groups/attention").json()["items"]]
+    c.shot("groups-alerts")

@@ -5,6 +5,7 @@ distributors' wallets go down by exactly that."""
 from __future__ import annotations
 
 from helpers import buy, chain, create_product, drain
+from playwright.sync_api import expect
 
 
 def test_refund_from_the_order_page_with_the_clawback_preview(console, live, ops):
@@ -71,3 +72,43 @@ def test_finance_reads_an_order_but_does_not_refund_it(console, live, ops):
     fin.shot("order-detail")
     r = fin.api.post(f"/admin/orders/{order['id']}/refund", json={"reason": "not mine to do"})
     assert r.status_code == 403
+
+
+def test_a_full_refund_from_the_keyboard_alone(console, live, ops):
+    """The refund form without a mouse: the button opens it, the focus is on the reason,
+    Enter shows the clawback, Tab reaches the confirm button and Enter refunds. Both
+    distributors' commission is taken back whole."""
+    a, b, c = chain(live)
+    order = buy(live, c, create_product(ops, price_fen=8_000)["id"])
+    drain(live)
+    assert (b.get("/me/wallet").json()["available_fen"], a.get("/me/wallet").json()["available_fen"]) == (800, 400)
+
+    op = console("operator")
+    op.open(f"/orders/{order['id']}")
+    page = op.page
+    page.locator("[data-test=commissions-table] tbody tr").nth(1).wait_for()
+    page.focus("[data-test=refund]")
+    page.keyboard.press("Enter")
+    dialog = page.locator(".el-dialog:visible")
+    expect(dialog.locator("[data-test=refund-reason]")).to_be_focused(timeout=3000)
+    page.keyboard.type("wrong part shipped")
+    page.keyboard.press("Enter")  # Enter previews (the refund itself needs its own button)
+    preview = dialog.locator("[data-test=refund-preview]")
+    preview.wait_for()
+    text = preview.inner_text()
+    assert "¥8.00" in text and "¥4.00" in text, text
+    assert op.api.get(f"/admin/orders/{order['id']}").json()["order"]["refunded_fen"] == 0  # nothing yet
+    for _ in range(30):  # Tab through the dialog to its confirm button
+        if page.evaluate("() => document.activeElement?.closest('[data-test=refund-confirm]') !== null"):
+            break
+        page.keyboard.press("Tab")
+    else:
+        raise AssertionError("Tab never reached the confirm button")
+    op.shot("order-refund-full-preview")
+    page.keyboard.press("Enter")
+    page.locator("[data-test=order-status]", has_text="已退款").wait_for()
+    op.shot("order-refunded")
+
+    assert (b.get("/me/wallet").json()["available_fen"], a.get("/me/wallet").json()["available_fen"]) == (0, 0)
+    detail = op.api.get(f"/admin/orders/{order['id']}").json()
+    assert (detail["order"]["status"], detail["order"]["refunded_fen"]) == ("refunded", 8_000)

@@ -82,3 +82,29 @@ def test_an_operator_reads_the_settings_but_cannot_save(console, ops):
     assert c.page.locator("#settings-level1").is_disabled()
     assert c.page.locator("#settings-level1").input_value() == "10.00"
     c.shot("settings-read-only")
+
+
+def test_the_form_refuses_what_the_api_would_and_warns_over_the_cap(console, ops):
+    """Validation on the page: a minimum transfer below WeChat's 0.10 yuan is refused by
+    the form (nothing is sent: the version stays), and level 1 + level 2 past the cap is
+    said before saving (the API caps the payout, level 2 first)."""
+    c = console("admin")
+    c.open("/settings/distribution")
+    before = c.api.get("/admin/settings/distribution").json()
+    box = c.page.locator("#settings-min-transfer")
+    box.fill("0.05")
+    box.press("Tab")
+    c.page.get_by_text("不能低于 0.10 元").wait_for()
+    c.page.click("[data-test=settings-save]")
+    c.page.get_by_text("不能低于 0.10 元").wait_for()
+    assert c.api.get("/admin/settings/distribution").json()["version"] == before["version"]  # nothing sent
+    box.fill(f"{before['min_transfer_fen'] / 100:.2f}")
+    box.press("Tab")
+    c.page.get_by_text("不能低于 0.10 元").wait_for(state="hidden")  # a valid amount clears the message
+
+    assert c.page.locator("[data-test=settings-over-cap]").count() == 0
+    _rate(c, "level1", "25")  # 25 % + 5 % + ... past the 30 % cap
+    _rate(c, "level2", "10")
+    c.page.locator("[data-test=settings-over-cap]").wait_for()
+    c.shot("settings-validation")
+    assert c.api.get("/admin/settings/distribution").json()["version"] == before["version"]

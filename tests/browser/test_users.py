@@ -3,7 +3,10 @@ another with a reason, opens a distributor and gives them their own (KOL) rates.
 
 from __future__ import annotations
 
-from helpers import distributor, login, set_settings
+import uuid
+from urllib.parse import quote
+
+from helpers import chain, distributor, login, set_settings
 from playwright.sync_api import expect
 
 
@@ -102,3 +105,35 @@ def test_move_a_user_under_another_inviter(console, live, ops):
     [last, *_] = op.api.get(f"/admin/users/{user.id}/bind-history").json()["items"]
     assert (last["new_inviter"]["id"], last["reason"], last["operator"]["username"]) == (new.id, "the customer asked",
                                                                                          op.username)
+
+
+def test_find_a_distributor_by_invite_code_nickname_and_id_then_read_their_tree(console, live, ops):
+    """The one search box of the list, from the keyboard (Enter searches), and the user
+    page's tree and wallet: the figures the API gives."""
+    a, b, c = chain(live)
+    nickname = f"晶振张{uuid.uuid4().hex[:6]}"
+    assert a.patch("/me", json={"nickname": nickname}).status_code == 200
+    op = console("operator")
+    op.open("/users")
+    page = op.page
+    box = page.locator("[data-test=filter-q]")
+    for query in (a.user["invite_code"], nickname[:6], str(a.id)):
+        box.fill(query)
+        box.press("Enter")
+        page.wait_for_url(lambda url, q=query: f"q={quote(q)}" in url)  # the search is in the address
+        page.locator(f"[data-test=status-{a.id}]").wait_for()
+        listed = op.api.get("/admin/users", params={"q": query}).json()["items"]
+        assert a.id in [u["id"] for u in listed]
+    op.shot("users-search")
+
+    page.click(f"[data-test=open-{a.id}]")
+    page.wait_for_url(f"**/admin/users/{a.id}")
+    page.locator("[data-test=level1-count]", has_text="1").wait_for()
+    assert page.inner_text("[data-test=level2-count]").strip() == "1"
+    page.locator("[data-test=team-table] tbody tr", has_text=b.user["nickname"]).wait_for()
+    tree = op.api.get(f"/admin/users/{a.id}/tree").json()
+    assert (tree["level1"]["count"], tree["level2"]["count"]) == (1, 1)
+    op.shot("user-tree")
+    page.get_by_role("tab", name="钱包").click()
+    page.locator("[data-test=wallet-available]").wait_for()
+    op.shot("user-wallet")
