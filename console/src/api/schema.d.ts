@@ -8300,6 +8300,8 @@ export interface paths {
                     date_from?: string;
                     date_to?: string;
                     format?: "json" | "csv" | "xlsx";
+                    /** @description by_part: only the parts with the largest differences (by absolute amount), at most this many; by_part_total counts them all. Without it, every part (a row each). */
+                    parts_limit?: number;
                 };
                 header?: never;
                 path?: never;
@@ -17055,6 +17057,8 @@ export interface components {
             page?: number;
             per_page?: number;
             total?: number;
+            /** @description true when total is the database's row estimate (past 10,000 matching rows) */
+            total_is_estimate?: boolean;
         };
         AgingCounterparty: {
             code?: string;
@@ -18020,6 +18024,8 @@ export interface components {
             page?: number;
             per_page?: number;
             total?: number;
+            /** @description true when total is the database's row estimate (past 10,000 matching rows) */
+            total_is_estimate?: boolean;
         };
         PeriodFigures: {
             /** @description commission recorded on paid orders */
@@ -18627,6 +18633,8 @@ export interface components {
         VariancePage: {
             by_brand?: components["schemas"]["VarianceSum"][];
             by_part?: components["schemas"]["VarianceSum"][];
+            /** @description parts with a difference (by_part may list fewer: parts_limit) */
+            by_part_total?: number;
             by_supplier?: components["schemas"]["VarianceSum"][];
             items?: components["schemas"]["VarianceLine"][];
             page?: number;
