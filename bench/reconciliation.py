@@ -252,8 +252,10 @@ def console_first_screens(app, samples: int = 30) -> list[tuple[str, str, float,
         ("purchase order", "GET", f"{r}/documents?kind=return&counterparty_id=3&per_page=100", None),
         ("purchase order", "POST", f"{r}/purchase-orders/{open_po}/receipts/preview",
          {"policy": "price_list", "doc_date": "2026-11-20"}),
-        ("price variance", "GET", f"{r}/reports/price-variance?per_page=20", None),
-        ("price variance", "GET", f"{r}/reports/price-variance?supplier_id=1&per_page=20", None),
+        # the page's first screen asks for the 200 parts that differ most (parts_limit), not all 20,000
+        ("price variance", "GET", f"{r}/reports/price-variance?per_page=20&parts_limit=200", None),
+        ("price variance", "GET", f"{r}/reports/price-variance?per_page=20", None),  # every part: an API client
+        ("price variance", "GET", f"{r}/reports/price-variance?supplier_id=1&per_page=20&parts_limit=200", None),
         ("price variance", "GET", f"{r}/reports/price-variance?date_from=2026-11-20&date_to=2026-11-20&per_page=20",
          None),
     ]

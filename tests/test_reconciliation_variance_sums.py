@@ -253,3 +253,24 @@ def test_the_cli_reports_a_gap_and_rebuilds(fin, live):
     fixed = cli.invoke(args=["statements", "variance-sums", "--rebuild"])
     assert fixed.exit_code == 0, fixed.output
     assert cli.invoke(args=["statements", "variance-sums"]).exit_code == 0
+
+
+def test_parts_limit_keeps_the_parts_with_the_largest_differences_and_counts_them_all(fin, live):
+    supplier = make_supplier(fin)
+    parts = [make_part(fin) for _ in range(3)]
+    # PO prices under the list: differences of 1, 3 and 2 yuan (x 1,000 units), one line each
+    assert price_list(fin, supplier["id"], "2026-03-01", [["part_no", "brand", "unit_price"],
+                                                         *[[p["part_no"], "Murata", "1.0"] for p in parts]]
+                      ).status_code == 201
+    po = make_po(fin, supplier["id"], f"PO-{uuid.uuid4().hex[:8]}", "2026-03-02",
+                 [(parts[0], 1000, "0.999"), (parts[1], 1000, "0.997"), (parts[2], 1000, "0.998")])
+    receive(fin, po, "price_list", "2026-03-03")
+    scope = {"supplier_id": supplier["id"]}
+    every = fin.get(f"{R}/reports/price-variance", params=scope).json()
+    assert every["by_part_total"] == 3 and len(every["by_part"]) == 3  # without the limit: every part
+    top = fin.get(f"{R}/reports/price-variance", params={**scope, "parts_limit": 2}).json()
+    assert top["by_part_total"] == 3
+    assert [row["part_no"] for row in top["by_part"]] == [parts[1]["part_no"], parts[2]["part_no"]]
+    assert top["total"] == every["total"] == 3 and top["by_supplier"] == every["by_supplier"]
+    bad = fin.get(f"{R}/reports/price-variance", params={**scope, "parts_limit": 0})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "VALIDATION_ERROR"
