@@ -274,3 +274,10 @@ def test_parts_limit_keeps_the_parts_with_the_largest_differences_and_counts_the
     assert top["total"] == every["total"] == 3 and top["by_supplier"] == every["by_supplier"]
     bad = fin.get(f"{R}/reports/price-variance", params={**scope, "parts_limit": 0})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+def test_a_range_edge_off_the_calendar_is_refused_not_a_500(fin):
+    for params in ({"date_to": "0001-01-01"}, {"date_from": "0001-01-01"}, {"date_from": "9999-12-31"}):
+        r = fin.get(f"{R}/reports/price-variance", params=params)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "VALIDATION_ERROR", (params, r.text)
+    assert fin.get(f"{R}/reports/price-variance", params={"date_to": "1900-01-01"}).status_code == 200

@@ -11,7 +11,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 
 from backend.reconciliation.models import CYCLES, KINDS
 from backend.reconciliation.money import parse_price
-from backend.schemas import PageArgs, Timestamp, list_schema
+from backend.schemas import PageArgs, ShopDay, Timestamp, list_schema
 
 _qty = validate.Range(min=1, max=10**9)
 # ids and versions are 32-bit INTEGER columns (document lines 64-bit): a larger number is a
@@ -269,8 +269,9 @@ class VarianceArgs(PageArgs):
     supplier_id = fields.Integer(validate=_id)
     brand = fields.String()
     part_id = fields.Integer(validate=_id)
-    date_from = fields.Date()
-    date_to = fields.Date()
+    # Bounded (1900-9000): a range's month edges are computed around them (0001-01-01 was a 500)
+    date_from = ShopDay()
+    date_to = ShopDay()
     format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv", "xlsx")))
     per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
     parts_limit = fields.Integer(validate=validate.Range(min=1, max=1000), metadata={
