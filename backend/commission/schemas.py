@@ -123,6 +123,8 @@ class SettingsSchema(Schema):
     min_transfer_fen = fields.Integer(strict=True, validate=validate.Range(min=10, max=10**8))
     legacy_min_transfer_fen = fields.Integer(strict=True, validate=validate.Range(min=30, max=10**8))
     daily_transfer_limit_fen = fields.Integer(strict=True, validate=validate.Range(min=0, max=10**10))
+    level_grace_periods = fields.Integer(strict=True, validate=validate.Range(min=0, max=24), metadata={
+        "description": "保级: closed months a distributor may miss their level's conditions before the downgrade"})
     version = fields.Integer(strict=True, validate=validate.Range(min=0, max=2**31 - 1), metadata={
         "description": "counts the saves. In a PUT (optional; or the If-Match header, the ETag of the "
                        "read): save only if the settings are still at this version, else 409 STALE_SETTINGS"})

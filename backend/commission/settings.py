@@ -33,6 +33,7 @@ class DistributionSettings:
     min_transfer_fen: int = 10  # WeChat's minimum for transfer bills (0.1 yuan)
     legacy_min_transfer_fen: int = 30  # 企业付款 minimum (0.3 yuan)
     daily_transfer_limit_fen: int = 200_000  # per user per day; the rest waits in the wallet
+    level_grace_periods: int = 0  # 保级: closed months a level's conditions may be missed before a downgrade
     version: int = 0  # counts the saves (not a setting): a client's If-Match / "version" is checked against it
 
     def minimum_for(self, rail: str) -> int:
