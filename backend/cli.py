@@ -68,6 +68,16 @@ def register_cli(app: Flask) -> None:
             raise SystemExit(1)
         click.echo("every wallet equals its ledger")
 
+    @group.command("levels-evaluate")
+    def levels_evaluate():
+        """The nightly level pass: upgrades, and the period-end downgrades (保级) of the last closed month."""
+        from backend.levels import jobs as level_jobs
+        from backend.transactions import unit_of_work
+
+        with unit_of_work("cli: levels-evaluate"):
+            stats = level_jobs.nightly()
+        click.echo(stats)
+
     @group.command("ensure-admin")
     def ensure_admin():
         """Create the first admin from ADMIN_USERNAME / ADMIN_PASSWORD if missing."""

@@ -33,6 +33,11 @@ class CommissionSchema(Schema):
     status = fields.String()
     buyer = fields.Nested(BuyerSchema)
     chain = fields.Nested(ChainSchema)
+    rate_bp = fields.Integer(allow_none=True, metadata={
+        "description": "the person's rate used; null when lines were priced by their product"})
+    rate_source = fields.String(allow_none=True, metadata={
+        "description": "which rate applied and why, as it was when paid: product, kol, level:{name}, default, "
+                       "or product+… when some lines had their product's own; null before levels existed"})
     created_at = Timestamp()
 
 
