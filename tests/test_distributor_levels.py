@@ -230,7 +230,7 @@ def test_no_level_condition_can_count_people():
     """The model has no column for a head count: only sales figures can be conditions."""
     from backend.levels.schemas import LevelCreateArgs
 
-    assert {name for name in DistributorLevel.__table__.c.keys() if name.startswith("min_")} == {
+    assert {col.name for col in DistributorLevel.__table__.columns if col.name.startswith("min_")} == {
         "min_gmv_fen", "min_customers", "min_team_gmv_fen"}
     assert {name for name in LevelCreateArgs().fields if name.startswith("min_")} == {
         "min_gmv_fen", "min_customers", "min_team_gmv_fen"}
