@@ -72,11 +72,8 @@ def register_cli(app: Flask) -> None:
     def levels_evaluate():
         """The nightly level pass: upgrades, and the period-end downgrades (保级) of the last closed month."""
         from backend.levels import jobs as level_jobs
-        from backend.transactions import unit_of_work
 
-        with unit_of_work("cli: levels-evaluate"):
-            stats = level_jobs.nightly()
-        click.echo(stats)
+        click.echo(level_jobs.nightly())  # commits chunk by chunk
 
     @group.command("ensure-admin")
     def ensure_admin():

@@ -24,13 +24,14 @@ from backend.extensions import db, redis_client
 from backend.levels import service
 from backend.queue import enqueue_once, enqueue_once_per, job
 from backend.timeutil import shop_today, utcnow
-from backend.transactions import after_commit
+from backend.transactions import after_commit, unit_of_work
 
 log = logging.getLogger(__name__)
 
 EVALUATE_JOB = "backend.levels.jobs.evaluate_released"
 BATCH = 1000  # commission ids taken from the set per round
 NIGHTLY_TIMEOUT = 1800
+CHUNK = 1000  # distributors per transaction of the nightly pass
 
 
 def todo_key() -> str:
@@ -70,9 +71,22 @@ def evaluate_released() -> dict:
             return stats
 
 
-def nightly() -> dict:
-    """Every distributor with sales in a window or a level: upgrades, and the period end."""
-    return service.evaluate(None, period_end=True)
+def nightly(now=None, chunk: int = CHUNK) -> dict:
+    """Every distributor with sales in a window or a level: upgrades, and the period end.
+    One transaction per ``chunk`` distributors (by id): their rows are locked only for
+    the time of their own chunk, never for the whole pass."""
+    now = now or utcnow()
+    stats = {"evaluated": 0, "upgrades": 0, "downgrades": 0, "grace": 0}
+    after = 0
+    while True:
+        with unit_of_work("levels: nightly chunk"):
+            ids = service.candidate_ids(after, chunk, now)
+            if ids:
+                for name, value in service.evaluate(ids, now=now, period_end=True).items():
+                    stats[name] += value
+        if len(ids) < chunk:
+            return stats
+        after = ids[-1]
 
 
 @job

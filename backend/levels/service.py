@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, case, func, literal, or_, select, union_all, update
+from sqlalchemy import and_, bindparam, case, func, literal, select, union_all, update
 
 from backend.admin import audit
 from backend.auth.models import User
@@ -163,13 +163,14 @@ def evaluate(user_ids: list[int] | None = None, *, now: datetime | None = None, 
     by_id = {lv.id: lv for lv in levels}
     figures = figures_by_window(levels, now, user_ids)
     users = User.__table__
+    # Locked, in id order (two evaluations of the same people, the credit job's and the
+    # nightly pass's, queue instead of both writing a change); SQLite ignores FOR UPDATE.
     candidates = select(users.c.id, users.c.level_id, users.c.level_missed_periods, users.c.level_checked_period) \
-        .where(users.c.distributor_status == "approved").order_by(users.c.id)
+        .where(users.c.distributor_status == "approved").order_by(users.c.id).with_for_update()
     if user_ids is not None:
         candidates = candidates.where(users.c.id.in_(sorted(set(user_ids))))
     else:
-        with_sales = set().union(*(set(f) for f in figures.values()))
-        candidates = candidates.where(or_(users.c.level_id.is_not(None), users.c.id.in_(sorted(with_sales))))
+        candidates = candidates.where(users.c.id.in_(_candidates(levels, now)))
     period = closed_period(now)
     grace = get_settings().level_grace_periods
     user_updates, changes = [], []
@@ -205,6 +206,30 @@ def evaluate(user_ids: list[int] | None = None, *, now: datetime | None = None, 
     if changes:
         db.session.execute(LevelChange.__table__.insert(), changes)
     return stats
+
+
+def _candidates(levels: list[DistributorLevel], now: datetime):
+    """Whoever may change level: a level now, or a paid order in the widest window (a
+    subquery, not a list of ids: a million users would not fit in one IN)."""
+    orders, users = Order.__table__, User.__table__
+    since = now - timedelta(days=max(lv.window_days for lv in levels))
+    return union_all(
+        select(users.c.id).where(users.c.level_id.is_not(None)),
+        select(orders.c.level1_id).where(orders.c.paid_at >= since, orders.c.level1_id.is_not(None)),
+        select(orders.c.level2_id).where(orders.c.paid_at >= since, orders.c.level2_id.is_not(None)),
+    )
+
+
+def candidate_ids(after_id: int, limit: int, now: datetime | None = None) -> list[int]:
+    """The next ``limit`` approved distributors above ``after_id`` the nightly pass looks at."""
+    levels = all_levels()
+    if not levels:
+        return []
+    users = User.__table__
+    return list(db.session.scalars(
+        select(users.c.id).where(users.c.distributor_status == "approved", users.c.id > after_id,
+                                 users.c.id.in_(_candidates(levels, now or utcnow())))
+        .order_by(users.c.id).limit(limit)))
 
 
 def _measured(figures, level: DistributorLevel, uid: int) -> Figures:
