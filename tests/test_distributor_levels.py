@@ -215,6 +215,9 @@ def test_level_validation_and_audit(live, ops, clean_levels):
     assert r.status_code == 409 and r.json()["error"]["code"] == "LEVEL_EXISTS"
     r = ops.patch(f"/admin/distributor-levels/{level['id']}", json={"level2_bp": 1600})
     assert r.status_code == 422 and r.json()["error"]["code"] == "LEVEL_RATES_OVER_CAP"
+    r = ops.put("/admin/settings/distribution", json={"cap_bp": 2000})  # 1500 + 600 would be over it
+    assert r.status_code == 422 and r.json()["error"]["code"] == "LEVEL_RATES_OVER_CAP", r.text
+    assert ops.get("/admin/settings/distribution").json()["cap_bp"] == 3000
     r = ops.patch(f"/admin/distributor-levels/{level['id']}", json={"min_members": 1})
     assert r.status_code == 422 and r.json()["error"]["code"] == "HEADCOUNT_FIELD_REFUSED"
     r = ops.patch("/admin/distributor-levels/999999", json={"level1_bp": 100})
