@@ -248,3 +248,16 @@ def test_the_cli_runs_the_nightly_pass(live, ops, clean_levels):
     result = live.app.test_cli_runner().invoke(args=["fission", "levels-evaluate"])
     assert result.exit_code == 0, result.output
     assert "'upgrades': 0" in result.output and "'downgrades': 0" in result.output
+
+
+def test_the_level_two_earner_is_paid_at_their_own_levels_level_two_rate(live, ops, clean_levels):
+    """Team GMV counts level-2 orders: A, above B, reaches the level on B's customer's order."""
+    _level(ops, rank=1, name="银牌", level1_bp=1500, level2_bp=700, min_team_gmv_fen=5_000)
+    a, b, c = chain(live)
+    buy(live, c, create_product(ops, price_fen=5_000)["id"])
+    _evaluate(live, [a.id, b.id])
+    assert _state(live, a.id) == ("银牌", 0) and _state(live, b.id) == ("银牌", 0)
+    buy(live, c, create_product(ops, price_fen=10_000)["id"])
+    first, later = _commissions(a)
+    assert (first["level"], first["rate_bp"], first["rate_source"], first["amount_fen"]) == (2, 500, "default", 250)
+    assert (later["level"], later["rate_bp"], later["rate_source"], later["amount_fen"]) == (2, 700, "level:银牌", 700)
