@@ -261,3 +261,27 @@ def test_the_level_two_earner_is_paid_at_their_own_levels_level_two_rate(live, o
     first, later = _commissions(a)
     assert (first["level"], first["rate_bp"], first["rate_source"], first["amount_fen"]) == (2, 500, "default", 250)
     assert (later["level"], later["rate_bp"], later["rate_source"], later["amount_fen"]) == (2, 700, "level:银牌", 700)
+
+
+def test_racing_evaluations_upgrade_once(live, ops, clean_levels):
+    """The credit job's evaluation and the nightly pass at the same moment: the users'
+    rows are locked, so the second sees the first's upgrade and writes no change."""
+    from helpers import at_once_in_app
+
+    from backend.transactions import unit_of_work
+
+    _level(ops, rank=1, name="银牌", level1_bp=1500, level2_bp=600, min_gmv_fen=1_000)
+    _a, b, c = chain(live)
+    buy(live, c, create_product(ops, price_fen=1_000)["id"])
+
+    def work(barrier):
+        barrier.wait()
+        with unit_of_work("test: racing evaluation"):
+            return levels.evaluate([b.id])["upgrades"]
+
+    results, errors = at_once_in_app(live, work)
+    assert errors == [] and sorted(results) == [0, 1]
+    with live.app.app_context():
+        rows = db.session.scalars(select(LevelChange).where(LevelChange.user_id == b.id)).all()
+        db.session.remove()
+    assert [r.reason for r in rows] == ["upgrade"]
