@@ -159,6 +159,8 @@ def _register_blueprints(app: Flask, api) -> None:
     from backend.leaderboard import admin_api as leaderboard_admin
     from backend.leaderboard import api as leaderboard_api
     from backend.leaderboard import campaign_api
+    from backend.levels import admin_api as levels_admin
+    from backend.levels import api as levels_api
     from backend.orders import admin_api as orders_admin
     from backend.orders import api as orders_api
     from backend.orders import notify_api
@@ -167,13 +169,15 @@ def _register_blueprints(app: Flask, api) -> None:
     from backend.referral import admin_users as referral_admin_users
     from backend.referral import api as referral_api
 
-    for module in (auth_api, catalog_api, referral_api, orders_api, commission_api, leaderboard_api, community_api):
+    for module in (auth_api, catalog_api, referral_api, orders_api, commission_api, leaderboard_api, community_api,
+                   levels_api):
         api.register_blueprint(module.blp)
     api.register_blueprint(auth_api.admin_blp)
     api.register_blueprint(campaign_api.blp)
     api.register_blueprint(campaign_api.admin_blp)
     for module in (catalog_admin, referral_admin, referral_admin_users, orders_admin, commission_admin,
-                   leaderboard_admin, analytics_admin, community_admin, reconciliation_admin, admin_console):
+                   leaderboard_admin, analytics_admin, community_admin, reconciliation_admin, admin_console,
+                   levels_admin):
         api.register_blueprint(module.blp)
     # WeChat's callbacks speak XML / WeChat JSON: not part of our OpenAPI surface.
     app.register_blueprint(notify_api.blp)

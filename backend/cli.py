@@ -72,6 +72,13 @@ def register_cli(app: Flask) -> None:
             raise SystemExit(1)
         click.echo("every wallet equals its ledger")
 
+    @group.command("levels-evaluate")
+    def levels_evaluate():
+        """The nightly level pass: upgrades, and the period-end downgrades (保级) of the last closed month."""
+        from backend.levels import jobs as level_jobs
+
+        click.echo(level_jobs.nightly())  # commits chunk by chunk
+
     @group.command("ensure-admin")
     def ensure_admin():
         """Create the first admin from ADMIN_USERNAME / ADMIN_PASSWORD if missing."""

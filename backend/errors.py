@@ -97,6 +97,11 @@ ERROR_CODES: dict[str, int] = {
     "GROUP_INVITE_NOT_FOUND": 404,
     "CHAT_ID_TAKEN": 409,
     "INVALID_QR_IMAGE": 422,
+    # distributor levels (分销员等级)
+    "LEVEL_NOT_FOUND": 404,
+    "LEVEL_EXISTS": 409,  # another level has this rank or name
+    "LEVEL_RATES_OVER_CAP": 422,  # level-1 + level-2 above the shop's cap_bp
+    "HEADCOUNT_FIELD_REFUSED": 422,  # a condition counting people recruited: head-count pay (DESIGN.md §3)
 }
 
 

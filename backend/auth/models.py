@@ -47,6 +47,12 @@ class User(db.Model):
     phone: Mapped[str | None] = mapped_column(String(32))
     level1_bp_override: Mapped[int | None] = mapped_column(Integer)  # KOL rates
     level2_bp_override: Mapped[int | None] = mapped_column(Integer)
+    # the distributor level (backend/levels): its rates come after the KOL rates above.
+    # No foreign key, like inviter2_id: the paid path joins it, SQLite adds it in place.
+    level_id: Mapped[int | None] = mapped_column(Integer)
+    # 保级: consecutive closed months the level's conditions were missed, and the last month judged
+    level_missed_periods: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    level_checked_period: Mapped[str | None] = mapped_column(String(7))
     # why an operator last turned an application down (the status goes back to none)
     distributor_rejection_reason: Mapped[str | None] = mapped_column(String(255))
 

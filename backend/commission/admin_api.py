@@ -49,7 +49,7 @@ def read_settings():
 
 @blp.put("/settings/distribution")
 @admin_required()
-@errors("MALFORMED_JSON", "STALE_SETTINGS")
+@errors("MALFORMED_JSON", "STALE_SETTINGS", "LEVEL_RATES_OVER_CAP")
 @blp.arguments(schemas.SettingsSchema)
 @blp.response(200, schemas.SettingsSchema)
 def write_settings(args):

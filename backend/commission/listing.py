@@ -30,6 +30,7 @@ def commissions_page(user_id: int, page: int, per_page: int, status: str | None 
         "id": c.id, "order_id": c.order_id, "level": c.level, "amount_fen": c.amount_fen,
         "reversed_fen": c.reversed_fen, "status": c.status, "buyer": {"id": c.buyer_id, "nickname": nickname},
         "chain": {"buyer_id": c.buyer_id, "level1_id": l1, "level2_id": l2, "source": source},
+        "rate_bp": c.rate_bp, "rate_source": c.rate_source,
         "created_at": c.created_at,
     } for c, nickname, l1, l2, source in rows]
     return page_of(items, page, per_page, total)

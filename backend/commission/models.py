@@ -46,6 +46,8 @@ class Commission(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|available|withdrawn|reversed
     rate_bp: Mapped[int | None] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(16))  # binding|share|self
+    # which rate applied and why: product | kol | level:{name} | default, "product+…" when mixed
+    rate_source: Mapped[str | None] = mapped_column(String(48))
     available_at: Mapped[datetime] = mapped_column(UTCDateTime)  # end of the hold
     # when it reached the wallet (its release entry was posted): on the boards from then
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -39,6 +39,20 @@ def line_commission(line: Line, level: int, default_bp: int) -> tuple[int, int |
     return line.amount_fen * bp // BP, bp
 
 
+def rate_source(lines: list[Line], level: int, person_source: str | None) -> str | None:
+    """Why a level's commission has its amount, for the commission row: ``product`` when
+    every line is priced by its product (own rate or fixed amount), the person's source
+    (``kol``, ``level:{name}``, ``default``) when none is, ``product+{source}`` when mixed."""
+    if person_source is None:
+        return None
+    priced = [(line.level1_fixed_fen, line.level1_bp) if level == 1 else (line.level2_fixed_fen, line.level2_bp)
+              for line in lines]
+    by_product = sum(1 for fixed, bp in priced if fixed is not None or bp is not None)
+    if by_product == 0:
+        return person_source
+    return "product" if by_product == len(priced) else f"product+{person_source}"
+
+
 def split(lines: list[Line], rates: Rates, levels: tuple[int, ...] = (1, 2)) -> dict[int, int]:
     """Commission per level for an order. Levels absent from ``levels`` earn nothing.
 

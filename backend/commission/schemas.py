@@ -33,6 +33,11 @@ class CommissionSchema(Schema):
     status = fields.String()
     buyer = fields.Nested(BuyerSchema)
     chain = fields.Nested(ChainSchema)
+    rate_bp = fields.Integer(allow_none=True, metadata={
+        "description": "the person's rate used; null when lines were priced by their product"})
+    rate_source = fields.String(allow_none=True, metadata={
+        "description": "which rate applied and why, as it was when paid: product, kol, level:{name}, default, "
+                       "or product+… when some lines had their product's own; null before levels existed"})
     created_at = Timestamp()
 
 
@@ -130,6 +135,8 @@ class SettingsSchema(Schema):
     min_transfer_fen = fields.Integer(strict=True, validate=validate.Range(min=10, max=10**8))
     legacy_min_transfer_fen = fields.Integer(strict=True, validate=validate.Range(min=30, max=10**8))
     daily_transfer_limit_fen = fields.Integer(strict=True, validate=validate.Range(min=0, max=10**10))
+    level_grace_periods = fields.Integer(strict=True, validate=validate.Range(min=0, max=24), metadata={
+        "description": "保级: closed months a distributor may miss their level's conditions before the downgrade"})
     version = fields.Integer(strict=True, validate=validate.Range(min=0, max=2**31 - 1), metadata={
         "description": "counts the saves. In a PUT (optional; or the If-Match header, the ETag of the "
                        "read): save only if the settings are still at this version, else 409 STALE_SETTINGS"})

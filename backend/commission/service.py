@@ -30,13 +30,17 @@ def open_wallet(user_id: int) -> None:
 
 @dataclass(frozen=True)
 class Member:
-    """A person of the commission chain: as much of the user row as the rules read."""
+    """A person of the commission chain: as much of the user row (and of their
+    distributor level's row) as the rules read."""
 
     id: int
     distributor_status: str
     inviter_id: int | None
     level1_bp_override: int | None
     level2_bp_override: int | None
+    level_name: str | None = None  # the distributor level (backend/levels), None: no level
+    level_level1_bp: int | None = None
+    level_level2_bp: int | None = None
 
     @property
     def is_distributor(self) -> bool:
@@ -44,6 +48,16 @@ class Member:
 
 
 MEMBER_FIELDS = tuple(f.name for f in fields(Member))
+# Member fields read from the users row; the others from the level row, joined on users.level_id.
+USER_FIELDS = MEMBER_FIELDS[:5]
+LEVEL_COLUMNS = {"level_name": "name", "level_level1_bp": "level1_bp", "level_level2_bp": "level2_bp"}
+
+
+def member_columns(users, levels, prefix: str) -> list:
+    """The columns of a Member from a users alias and its level alias (outer joined on
+    ``levels.id == users.level_id``), labelled ``{prefix}_{field}``."""
+    return [users.c[name].label(f"{prefix}_{name}") for name in USER_FIELDS] + \
+        [levels.c[column].label(f"{prefix}_{name}") for name, column in LEVEL_COLUMNS.items()]
 
 
 def member_from(row, prefix: str) -> Member | None:
@@ -53,9 +67,13 @@ def member_from(row, prefix: str) -> Member | None:
 
 
 def _member_where(condition) -> Member | None:
-    users = User.__table__
-    row = db.session.execute(select(*(users.c[name] for name in MEMBER_FIELDS)).where(condition)).one_or_none()
-    return None if row is None else Member(*row)
+    from backend.levels.models import DistributorLevel
+
+    users, levels = User.__table__, DistributorLevel.__table__
+    row = db.session.execute(
+        select(*member_columns(users, levels, "m")).select_from(users)
+        .outerjoin(levels, levels.c.id == users.c.level_id).where(condition)).one_or_none()
+    return None if row is None else member_from(row, "m")
 
 
 @dataclass(frozen=True)
@@ -108,18 +126,17 @@ def record_commissions(order_id: int, buyer_id: int, chain: Chain, lines: list[r
         x is not None for line in lines
         for x in (line.level1_bp, line.level2_bp, line.level1_fixed_fen, line.level2_fixed_fen))
     beneficiaries = {1: level1, 2: level2}
-    rates = rules.Rates(
-        level1_bp=_rate(level1, 1, settings),
-        level2_bp=_rate(level2, 2, settings) if level2 else 0,
-        cap_bp=settings.cap_bp,
-    )
+    (level1_bp, level1_why), (level2_bp, level2_why) = \
+        rate_of(level1, 1, settings), rate_of(level2, 2, settings) if level2 else (0, None)
+    rates = rules.Rates(level1_bp=level1_bp, level2_bp=level2_bp, cap_bp=settings.cap_bp)
+    why = {1: rules.rate_source(lines, 1, level1_why), 2: rules.rate_source(lines, 2, level2_why)}
     amounts = rules.split(lines, rates, levels=(1, 2) if level2 else (1,))
     now = utcnow()
     rows = [
         dict(order_id=order_id, user_id=beneficiaries[level].id, buyer_id=buyer_id, level=level, amount_fen=amount,
              reversed_fen=0, rate_bp=None if product_priced else (rates.level1_bp if level == 1 else rates.level2_bp),
-             source=chain.source, status="pending", available_at=now + timedelta(days=settings.hold_days),
-             created_at=now)
+             rate_source=why[level], source=chain.source, status="pending",
+             available_at=now + timedelta(days=settings.hold_days), created_at=now)
         for level, amount in sorted(amounts.items()) if amount > 0
     ]
     if not rows:
@@ -150,11 +167,17 @@ def record_commissions(order_id: int, buyer_id: int, chain: Chain, lines: list[r
 _INSERT_COMMISSIONS = insert(Commission.__table__).returning(Commission.__table__.c.id, sort_by_parameter_order=True)
 
 
-def _rate(user: Member, level: int, settings: DistributionSettings) -> int:
+def rate_of(user: Member, level: int, settings: DistributionSettings) -> tuple[int, str]:
+    """The person's rate at one level and why (docs/money.md, "Rate precedence"): their own
+    KOL rate, else their distributor level's, else the shop's default. (A product's own
+    rate or fixed amount, which beats all three, is applied per line by ``rules``.)"""
     override = user.level1_bp_override if level == 1 else user.level2_bp_override
     if override is not None:
-        return override
-    return settings.level1_bp if level == 1 else settings.level2_bp
+        return override, "kol"
+    level_bp = user.level_level1_bp if level == 1 else user.level_level2_bp
+    if level_bp is not None:
+        return level_bp, f"level:{user.level_name}"
+    return (settings.level1_bp if level == 1 else settings.level2_bp), "default"
 
 
 def release_movement(commission: Commission) -> Movement:

@@ -33,6 +33,7 @@ class DistributionSettings:
     min_transfer_fen: int = 10  # WeChat's minimum for transfer bills (0.1 yuan)
     legacy_min_transfer_fen: int = 30  # 企业付款 minimum (0.3 yuan)
     daily_transfer_limit_fen: int = 200_000  # per user per day; the rest waits in the wallet
+    level_grace_periods: int = 0  # 保级: closed months a level's conditions may be missed before a downgrade
     version: int = 0  # counts the saves (not a setting): a client's If-Match / "version" is checked against it
 
     def minimum_for(self, rail: str) -> int:
@@ -83,6 +84,19 @@ def _locked_row() -> Setting:
     return row
 
 
+def _check_levels_under(cap_bp: int) -> None:
+    """A lower cap must still hold every distributor level's two rates (the payment's
+    cap would cut them anyway; refused here so what the operators read stays true)."""
+    from sqlalchemy import func
+
+    from backend.levels.models import DistributorLevel
+
+    highest = db.session.scalar(select(func.max(DistributorLevel.level1_bp + DistributorLevel.level2_bp)))
+    if highest is not None and highest > cap_bp:
+        raise ApiError("LEVEL_RATES_OVER_CAP", f"a distributor level's rates together ({highest} bp) exceed the "
+                       f"new cap ({cap_bp} bp): lower the level first", details={"cap_bp": cap_bp})
+
+
 def save_settings(changes: dict, expected_version: int | None = None) -> DistributionSettings:
     """Merge a partial update onto the stored settings, read under the row lock (a
     process's cached copy may be a second old: merged onto it, a change another
@@ -96,6 +110,8 @@ def save_settings(changes: dict, expected_version: int | None = None) -> Distrib
                        f"they are at version {current['version']}; read them again",
                        details={"version": current["version"]})
     current.update({k: v for k, v in changes.items() if k != "version"})
+    if current["cap_bp"] < before["cap_bp"]:
+        _check_levels_under(current["cap_bp"])
     current["version"] += 1
     updated = DistributionSettings(**current)
     row.value = asdict(updated)

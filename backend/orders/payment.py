@@ -21,6 +21,7 @@ from backend.commission import service as commission
 from backend.commission.settings import get_settings
 from backend.errors import ApiError
 from backend.extensions import db, wechat
+from backend.levels.models import DistributorLevel
 from backend.orders.models import Order, OrderItem
 from backend.orders.service import notify_url
 from backend.timeutil import as_utc, utcnow
@@ -123,8 +124,10 @@ def _payment_read_statement():
     people = {"b": users.alias("buyer"), "p": users.alias("inviter"), "g": users.alias("inviters_inviter")}
     columns = [orders.c.id, orders.c.status, orders.c.total_fen, orders.c.share_code,
                people["b"].c.has_paid_order.label("buyer_has_paid_order")]
-    columns += [alias.c[name].label(f"{prefix}_{name}")
-                for prefix, alias in people.items() for name in commission.MEMBER_FIELDS]
+    # Each person's distributor level joined here: their level rates cost the paid path no statement.
+    levels = {prefix: DistributorLevel.__table__.alias(f"{prefix}_level") for prefix in people}
+    columns += [column for prefix, alias in people.items()
+                for column in commission.member_columns(alias, levels[prefix], prefix)]
     columns += [items.c.amount_fen, items.c.quantity, products.c.level1_bp, products.c.level2_bp,
                 products.c.level1_fixed_fen, products.c.level2_fixed_fen]
     return (
@@ -132,6 +135,9 @@ def _payment_read_statement():
         .join(people["b"], people["b"].c.id == orders.c.user_id)
         .outerjoin(people["p"], people["p"].c.id == people["b"].c.inviter_id)
         .outerjoin(people["g"], people["g"].c.id == people["p"].c.inviter_id)
+        .outerjoin(levels["b"], levels["b"].c.id == people["b"].c.level_id)
+        .outerjoin(levels["p"], levels["p"].c.id == people["p"].c.level_id)
+        .outerjoin(levels["g"], levels["g"].c.id == people["g"].c.level_id)
         .outerjoin(items, items.c.order_id == orders.c.id)
         .outerjoin(products, products.c.id == items.c.product_id)
         .where(orders.c.out_trade_no == bindparam("out_trade_no"))

@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from backend.auth.schemas import UserSchema
 from backend.commission.schemas import WalletSchema
+from backend.levels.schemas import UserLevelSchema
 from backend.schemas import PageArgs, ShopDay, Timestamp, list_schema
 
 
@@ -143,6 +144,8 @@ class UserDetail(Schema):
     user = fields.Nested(UserDetailUser)
     ancestors = fields.List(fields.Nested(AncestorRef), metadata={"description": "nearest first"})
     wallet = fields.Nested(WalletSchema)
+    distributor_level = fields.Nested(UserLevelSchema, metadata={
+        "description": "the distributor level, progress to the next, and every change with its figures"})
 
 
 class OperatorRef(Schema):

@@ -149,7 +149,10 @@ def detail(user: User) -> dict:
         root = db.session.get(User, user.root_id)
         if root is not None:
             chain.append({"id": root.id, "nickname": root.nickname, "level": user.depth})
-    return {"user": view, "ancestors": chain, "wallet": wallet_view(user.id)}
+    from backend.levels import service as levels
+
+    return {"user": view, "ancestors": chain, "wallet": wallet_view(user.id),
+            "distributor_level": {**levels.level_of(user), "history": levels.history(user.id)}}
 
 
 def bind_history_page(user_id: int, page: int, per_page: int) -> dict:

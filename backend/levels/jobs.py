@@ -1,0 +1,103 @@
+"""Level evaluation, off the paid path and off the credit batch.
+
+* After a credit batch commits: ``on_commissions_released`` (inside the batch's
+  transaction) does no SQL; once the batch commits it adds the commission ids to one
+  Redis set and enqueues one collapsing job (``levels-evaluate``) that empties it and
+  evaluates their earners: upgrades apply at once.
+* Nightly: the sweeper enqueues ``nightly_job`` once per Asia/Shanghai day (a marker
+  per day); ``flask fission levels-evaluate`` runs the same pass by hand or from cron.
+  It is the period-end pass too: the month that closed last is judged once per
+  distributor (``users.level_checked_period``), however often it runs.
+
+Losing Redis loses at most an early upgrade: the nightly pass makes it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+from sqlalchemy import select
+
+from backend.commission.models import Commission
+from backend.extensions import db, redis_client
+from backend.levels import service
+from backend.queue import enqueue_once, enqueue_once_per, job
+from backend.timeutil import shop_today, utcnow
+from backend.transactions import after_commit, unit_of_work
+
+log = logging.getLogger(__name__)
+
+EVALUATE_JOB = "backend.levels.jobs.evaluate_released"
+BATCH = 1000  # commission ids taken from the set per round
+NIGHTLY_TIMEOUT = 1800
+CHUNK = 1000  # distributors per transaction of the nightly pass
+
+
+def todo_key() -> str:
+    return f"{current_app.config['FISSION'].queue_prefix}:levels-todo"
+
+
+def on_commissions_released(sender, commission_ids: list[int]) -> None:
+    if commission_ids:
+        after_commit(queue_evaluation, list(commission_ids))
+
+
+def queue_evaluation(commission_ids: list[int]) -> None:
+    """After the credit batch's commit: Redis only (a set add and a collapsing enqueue)."""
+    try:
+        redis_client().sadd(todo_key(), *commission_ids)
+    except Exception as exc:  # the nightly pass evaluates them anyway
+        log.warning("level evaluation of %d commissions not queued: %s", len(commission_ids),
+                    exc.__class__.__name__)
+        return
+    enqueue_once(EVALUATE_JOB, job_id="levels-evaluate", queue="default")
+
+
+@job
+def evaluate_released() -> dict:
+    """Evaluate the earners of the commissions queued since the last run (upgrades only:
+    downgrades wait for the period end)."""
+    stats = {"evaluated": 0, "upgrades": 0, "downgrades": 0, "grace": 0}
+    conn = redis_client()
+    while True:
+        ids = [int(x) for x in conn.spop(todo_key(), BATCH) or []]
+        if not ids:
+            return stats
+        user_ids = sorted(set(db.session.scalars(select(Commission.user_id).where(Commission.id.in_(ids)))))
+        for name, value in service.evaluate(user_ids).items():
+            stats[name] += value
+        if len(ids) < BATCH:
+            return stats
+
+
+def nightly(now=None, chunk: int = CHUNK) -> dict:
+    """Every distributor with sales in a window or a level: upgrades, and the period end.
+    One transaction per ``chunk`` distributors (by id): their rows are locked only for
+    the time of their own chunk, never for the whole pass."""
+    now = now or utcnow()
+    stats = {"evaluated": 0, "upgrades": 0, "downgrades": 0, "grace": 0}
+    after = 0
+    while True:
+        with unit_of_work("levels: nightly chunk"):
+            ids = service.candidate_ids(after, chunk, now)
+            if ids:
+                for name, value in service.evaluate(ids, now=now, period_end=True).items():
+                    stats[name] += value
+        if len(ids) < chunk:
+            return stats
+        after = ids[-1]
+
+
+@job
+def nightly_job() -> dict:
+    stats = nightly()
+    log.info("levels nightly pass: %s", stats)
+    return stats
+
+
+def enqueue_nightly_if_due(now=None) -> bool:
+    """The sweeper asks every pass; one enqueue per shop day."""
+    today = shop_today(now or utcnow())
+    return enqueue_once_per(f"levels:nightly:{today.isoformat()}", 26 * 3600, nightly_job,
+                            job_timeout=NIGHTLY_TIMEOUT)
