@@ -3506,6 +3506,469 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/distributor-levels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LevelList"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        /** Conditions are on sales only; the rates apply to commissions from now on. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["LevelCreateArgs"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Level"];
+                    };
+                };
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: LEVEL_EXISTS */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "LEVEL_EXISTS";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: PAYLOAD_TOO_LARGE */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: HEADCOUNT_FIELD_REFUSED, INVALID_TEXT, LEVEL_RATES_OVER_CAP, VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "HEADCOUNT_FIELD_REFUSED" | "INVALID_TEXT" | "LEVEL_RATES_OVER_CAP" | "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/distributor-levels/{level_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                level_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change the fields given. Commissions already written keep their rates. */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    level_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["LevelUpdateArgs"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Level"];
+                    };
+                };
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: LEVEL_NOT_FOUND, NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "LEVEL_NOT_FOUND" | "NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: LEVEL_EXISTS */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "LEVEL_EXISTS";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: PAYLOAD_TOO_LARGE */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: HEADCOUNT_FIELD_REFUSED, INVALID_TEXT, LEVEL_RATES_OVER_CAP, VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "HEADCOUNT_FIELD_REFUSED" | "INVALID_TEXT" | "LEVEL_RATES_OVER_CAP" | "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        trace?: never;
+    };
     "/api/v1/admin/leaderboards/drift": {
         parameters: {
             query?: never;
@@ -11863,7 +12326,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
+                /** @description Error codes: INVALID_TEXT, LEVEL_RATES_OVER_CAP, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -11872,7 +12335,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
+                                code: "INVALID_TEXT" | "LEVEL_RATES_OVER_CAP" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -15138,6 +15601,97 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/level": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Measured now over the next level's window (sales only: own GMV net of refunds,
+         *     paying customers, team GMV).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MyLevel"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/share-code": {
         parameters: {
             query?: never;
@@ -17289,6 +17843,10 @@ export interface components {
             id?: number;
             level?: number;
             order_id?: number;
+            /** @description the person's rate used; null when lines were priced by their product */
+            rate_bp?: number | null;
+            /** @description which rate applied and why, as it was when paid: product, kol, level:{name}, default, or product+… when some lines had their product's own; null before levels existed */
+            rate_source?: string | null;
             reversed_fen?: number;
             status?: string;
         };
@@ -17817,6 +18375,90 @@ export interface components {
             /** @description decimal text, 6 places */
             unit_price?: string;
         };
+        Level: {
+            /** Format: date-time */
+            created_at?: string;
+            id?: number;
+            level1_bp?: number;
+            level2_bp?: number;
+            min_customers?: number;
+            min_gmv_fen?: number;
+            min_team_gmv_fen?: number;
+            name?: string;
+            rank?: number;
+            /** Format: date-time */
+            updated_at?: string;
+            window_days?: number;
+        };
+        LevelChange: {
+            /** Format: date-time */
+            created_at?: string;
+            customers?: number;
+            from_level?: string | null;
+            gmv_fen?: number;
+            id?: number;
+            /** @description the month judged (YYYY-MM), period-end only */
+            period?: string | null;
+            /** @description upgrade, downgrade, or grace (a missed month kept) */
+            reason?: string;
+            team_gmv_fen?: number;
+            to_level?: string | null;
+            window_days?: number;
+        };
+        LevelCondition: {
+            current?: number;
+            /** @description gmv_fen, customers or team_gmv_fen */
+            measure?: string;
+            met?: boolean;
+            required?: number;
+        };
+        LevelCreateArgs: {
+            level1_bp: number;
+            /** @description with level1_bp at most the shop's cap_bp (LEVEL_RATES_OVER_CAP) */
+            level2_bp: number;
+            /**
+             * @description distinct buyers with a paid order not fully refunded
+             * @default 0
+             */
+            min_customers: number;
+            /**
+             * @description own paid GMV net of refunds (level-1 orders)
+             * @default 0
+             */
+            min_gmv_fen: number;
+            /**
+             * @description paid GMV net of refunds of level-1 and level-2 orders
+             * @default 0
+             */
+            min_team_gmv_fen: number;
+            name: string;
+            /** @description higher is better; unique */
+            rank: number;
+            /**
+             * @description the rolling window the conditions are measured over
+             * @default 30
+             */
+            window_days: number;
+        };
+        LevelList: {
+            /** @description by rank, lowest first */
+            items?: components["schemas"]["Level"][];
+        };
+        LevelProgress: {
+            conditions?: components["schemas"]["LevelCondition"][];
+            level?: components["schemas"]["Level"];
+            window_days?: number;
+        };
+        LevelUpdateArgs: {
+            level1_bp?: number;
+            level2_bp?: number;
+            min_customers?: number;
+            min_gmv_fen?: number;
+            min_team_gmv_fen?: number;
+            name?: string;
+            rank?: number;
+            window_days?: number;
+        };
         LineNote: {
             document_line_id: number;
             note: string;
@@ -17890,6 +18532,16 @@ export interface components {
         MoveArgs: {
             invite_code: string;
             reason: string;
+        };
+        MyLevel: {
+            /** @description missed months allowed before the downgrade */
+            grace_periods?: number;
+            /** @description null: no level, the shop's rates */
+            level?: components["schemas"]["Level"] | (Record<string, never> | null);
+            /** @description closed months in a row below the level's conditions */
+            missed_periods?: number;
+            /** @description null at the top level */
+            next?: components["schemas"]["LevelProgress"] | (Record<string, never> | null);
         };
         OperatorRef: {
             id?: number;
@@ -18382,6 +19034,8 @@ export interface components {
             legacy_min_transfer_fen?: number;
             level1_bp?: number;
             level2_bp?: number;
+            /** @description 保级: closed months a distributor may miss their level's conditions before the downgrade */
+            level_grace_periods?: number;
             min_transfer_fen?: number;
             /** @enum {string} */
             mode?: "everyone" | "approval";
@@ -18544,6 +19198,8 @@ export interface components {
         UserDetail: {
             /** @description nearest first */
             ancestors?: components["schemas"]["AncestorRef"][];
+            /** @description the distributor level, progress to the next, and every change with its figures */
+            distributor_level?: components["schemas"]["UserLevel"];
             user?: components["schemas"]["UserDetailUser"];
             wallet?: components["schemas"]["Wallet"];
         };
@@ -18571,6 +19227,18 @@ export interface components {
             phone?: string | null;
             real_name?: string | null;
             root_id?: number | null;
+        };
+        UserLevel: {
+            /** @description missed months allowed before the downgrade */
+            grace_periods?: number;
+            /** @description newest first */
+            history?: components["schemas"]["LevelChange"][];
+            /** @description null: no level, the shop's rates */
+            level?: components["schemas"]["Level"] | (Record<string, never> | null);
+            /** @description closed months in a row below the level's conditions */
+            missed_periods?: number;
+            /** @description null at the top level */
+            next?: components["schemas"]["LevelProgress"] | (Record<string, never> | null);
         };
         UserListItem: {
             avatar_url?: string;
