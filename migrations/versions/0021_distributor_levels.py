@@ -85,6 +85,7 @@ def downgrade():
     _drop_column('users', 'level_checked_period')
     _drop_column('users', 'level_missed_periods')
     _drop_column('users', 'level_id')
-    op.drop_index('ix_distributor_level_changes_user', table_name='distributor_level_changes')
+    # The table takes its index with it: dropped first, InnoDB refuses it (the user_id
+    # foreign key relies on it).
     op.drop_table('distributor_level_changes')
     op.drop_table('distributor_levels')
