@@ -11,6 +11,15 @@ from flask import Flask
 from flask.cli import AppGroup
 
 
+def _beside_make_run(app: Flask) -> None:
+    """A command typed beside make run (no REDIS_URL) talks to its embedded Redis, and says so."""
+    from backend.running_redis import use_running_redis
+
+    note = use_running_redis(app)
+    if note:
+        click.echo(note, err=True)
+
+
 def register_cli(app: Flask) -> None:
     group = AppGroup("fission", help="Fission operations: workers, sweeper, admin accounts.")
 
@@ -40,13 +49,10 @@ def register_cli(app: Flask) -> None:
     @click.option("--interval", default=2.0, show_default=True, help="Seconds between passes.")
     def sweep(once: bool, interval: float):
         """Re-enqueue unfinished payouts and refunds; cancel unpaid orders past their deadline."""
-        from backend.running_redis import use_running_redis
         from backend.sweeper import run_forever, sweep_once
 
         if once:
-            note = use_running_redis(app)  # a pass by hand beside make run: its Redis, its workers
-            if note:
-                click.echo(note, err=True)
+            _beside_make_run(app)  # a pass by hand: make run's Redis, its workers
             click.echo(sweep_once())
         else:
             click.echo(f"sweeper running every {interval}s")
@@ -111,11 +117,8 @@ def register_cli(app: Flask) -> None:
     def unlock_admin(username: str):
         """Lift USERNAME's lock-out after repeated wrong passwords (and forget its failures)."""
         from backend.auth.lockout import unlock_admin as unlock
-        from backend.running_redis import use_running_redis
 
-        note = use_running_redis(app)  # beside make run: the lock-out lives in its embedded Redis
-        if note:
-            click.echo(note, err=True)
+        _beside_make_run(app)  # the lock-out lives in make run's embedded Redis
         if unlock(app.config["FISSION"], username):
             click.echo(f"{username}: lock-out lifted, failed attempts forgotten")
         else:
@@ -158,14 +161,11 @@ def register_cli(app: Flask) -> None:
         """Load the demo shop (parts, teams, orders, refunds, campaign, groups); idempotent."""
         from backend import queue
         from backend.demo.service import load
-        from backend.running_redis import use_running_redis
 
         # the "you earned" messages of the demo's fake openids: no news per payout (unsent without the emulator)
         for name in ("backend.commission.messages", "wechatpy"):
             logging.getLogger(name).setLevel(logging.WARNING)
-        note = use_running_redis(app)
-        if note:
-            click.echo(note)
+        _beside_make_run(app)
         queue._worker_app = app  # the credit jobs run here, in this app's context
         summary = load(echo=(lambda line: None) if quiet else click.echo)
         # The demo's orders are dated over the last 30 days, and the sweeper may have rolled

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import signal
 import socket
+import subprocess
 import threading
 import uuid
 
@@ -133,6 +137,18 @@ def close_engines(app) -> None:
         db.session.remove()
         for engine in db.engines.values():
             engine.dispose()
+
+
+def stop_group(proc: subprocess.Popen, grace: float = 30) -> None:
+    """SIGTERM to a process started in its own group (gunicorn's arbiter and workers),
+    SIGKILL if it has not ended within ``grace`` seconds."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
 
 
 def free_port() -> int:

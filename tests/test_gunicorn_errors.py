@@ -9,14 +9,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
 import time
 
 import pytest
-from helpers import free_port
+from helpers import free_port, stop_group
 
 from backend.config import PROJECT_ROOT
 from backend.errors import ERROR_CODES
@@ -53,13 +52,7 @@ def gunicorn(request, tmp_path_factory):
             time.sleep(0.3)
         yield port
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)  # its own group: the arbiter and its worker
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        stop_group(proc)  # its own group: the arbiter and its worker
         log.close()
 
 

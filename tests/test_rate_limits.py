@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from helpers import close_engines, create_product, free_port
+from helpers import close_engines, create_product, free_port, stop_group
 from sqlalchemy import select
 from test_worker_outage import RedisServer, wait_until
 
@@ -379,12 +378,7 @@ def test_gunicorn_with_two_workers_counts_one_limit(live):
         wait_until(lambda: out_path.read_text().count("status=429") >= 20, 20, "the access log", out_path)
         assert len(pids("401", "429")) == 2, out_path.read_text()  # both workers answered, and counted together
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        stop_group(process)
         server.kill()
 
 

@@ -11,9 +11,11 @@ default one, so a scrape without the multiprocess directory shows exactly these.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from backend.timeutil import as_utc, utcnow
 
 EVENTS = CollectorRegistry(auto_describe=True)
 _enabled = True
@@ -87,10 +89,9 @@ def credit_lags(available_since: list[datetime]) -> None:
     commission's ``available_at``: the lag ends at the commit, when the wallet shows the
     money (a rolled-back batch made nothing available), not when the batch began."""
     if _enabled:
-        now = datetime.now(UTC)
+        now = utcnow()
         for since in available_since:
-            since = since if since.tzinfo else since.replace(tzinfo=UTC)
-            CREDIT_LAG.observe(max(0.0, (now - since).total_seconds()))
+            CREDIT_LAG.observe(max(0.0, (now - as_utc(since)).total_seconds()))
 
 
 def sweeper_pass(stats: dict) -> None:
