@@ -85,6 +85,29 @@ def register_cli(app: Flask) -> None:
 
         click.echo(level_jobs.nightly())  # commits chunk by chunk
 
+    @group.command("targets-close")
+    @click.option("--period", help="the month to close (YYYY-MM); default: every due month")
+    def targets_close(period):
+        """Pay the month's target bonuses once (idempotent: a closed month pays nothing)."""
+        from backend.commission.outbox import enqueue_credit_after_commit
+        from backend.targets import closing
+        from backend.transactions import unit_of_work
+
+        with unit_of_work("fission targets-close"):
+            keys = [period] if period else closing.due_periods()
+            with click.progressbar(length=1, label="distributors") as bar:
+                def progress(done, total):
+                    bar.length = total
+                    bar.update(done - bar.pos)
+                results = [closing.close(key, progress=progress) for key in keys]
+            if any(r["payout_ids"] for r in results):
+                enqueue_credit_after_commit()
+        for r in results:
+            state = "already closed" if r["already_closed"] else "closed"
+            click.echo(f"{r['period_key']}: {state}, {r['distributors']} distributors, {r['bonus_fen']} fen")
+        if not results:
+            click.echo("no month is due")
+
     @group.command("ensure-admin")
     def ensure_admin():
         """Create the first admin from ADMIN_USERNAME / ADMIN_PASSWORD if missing."""

@@ -102,6 +102,12 @@ ERROR_CODES: dict[str, int] = {
     "LEVEL_EXISTS": 409,  # another level has this rank or name
     "LEVEL_RATES_OVER_CAP": 422,  # level-1 + level-2 above the shop's cap_bp
     "HEADCOUNT_FIELD_REFUSED": 422,  # a condition counting people recruited: head-count pay (DESIGN.md §3)
+    # monthly targets and their bonuses (业绩目标)
+    "TARGET_PLAN_NOT_FOUND": 404,
+    "TARGET_PLAN_EXISTS": 409,  # a plan for this level or distributor and month exists
+    "TARGET_SCOPE_INVALID": 422,  # neither or both of level_id and user_id
+    "TARGET_TIERS_INVALID": 422,  # attainment and bonus rates must both increase
+    "TARGET_PERIOD_NOT_DUE": 409,  # the month, its hold and refund window are not over yet
 }
 
 

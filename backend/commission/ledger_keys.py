@@ -11,6 +11,9 @@ must agree on the shape, so both go through here:
 * ``refund:{refund}:commission:{commission}:undo``  a failed refund gives it back
 * ``payout:{payout}:{attempt}:{step}``        hold / settle / return of a transfer
 * ``prize:{campaign}:{user}``                 a campaign prize
+* ``target:{bonus}:award``                    a month's target bonus
+* ``refund:{refund}:target:{bonus}``          a refund's clawback of a closed bonus
+* ``refund:{refund}:target:{bonus}:undo``     a failed refund gives it back
 """
 
 from __future__ import annotations
@@ -45,6 +48,18 @@ def prize_key(campaign_id: int, user_id: int) -> str:
     return f"prize:{campaign_id}:{user_id}"
 
 
+def target_award_key(bonus_id: int) -> str:
+    return f"target:{bonus_id}:award"
+
+
+def target_reversal_key(refund_id: int, bonus_id: int) -> str:
+    return f"refund:{refund_id}:target:{bonus_id}"
+
+
+def target_reinstatement_key(refund_id: int, bonus_id: int) -> str:
+    return f"{target_reversal_key(refund_id, bonus_id)}:undo"
+
+
 def refund_commission_pattern(refund_id: int) -> str:
     """LIKE pattern of every reversal and reinstatement of one refund (ids are
     integers: nothing in them needs escaping)."""
@@ -60,7 +75,7 @@ def of_refund(key_column, refund_id: int):
 class LedgerKey:
     """What a key says. Fields a kind does not have are None."""
 
-    kind: str  # earn | release | reversal | reinstatement | payout | prize
+    kind: str  # earn | release | reversal | reinstatement | payout | prize | target_award | target_reversal | …
     commission_id: int | None = None
     refund_id: int | None = None
     payout_id: int | None = None
@@ -68,6 +83,7 @@ class LedgerKey:
     step: str | None = None
     campaign_id: int | None = None
     user_id: int | None = None
+    bonus_id: int | None = None
 
     @property
     def undo(self) -> bool:
@@ -97,4 +113,10 @@ def _parse(parts: list[str]) -> LedgerKey:
             return LedgerKey("payout", payout_id=int(pid), attempt=int(attempt), step=step)
         case ["prize", campaign_id, user_id]:
             return LedgerKey("prize", campaign_id=int(campaign_id), user_id=int(user_id))
+        case ["target", bid, "award"]:
+            return LedgerKey("target_award", bonus_id=int(bid))
+        case ["refund", rid, "target", bid]:
+            return LedgerKey("target_reversal", refund_id=int(rid), bonus_id=int(bid))
+        case ["refund", rid, "target", bid, "undo"]:
+            return LedgerKey("target_reinstatement", refund_id=int(rid), bonus_id=int(bid))
     raise ValueError("not a ledger key")

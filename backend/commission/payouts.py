@@ -112,7 +112,8 @@ def _ask_again_later(payout_id: int, error: str) -> None:
     payout.next_attempt_at = utcnow() + backoff(payout.tries)
 
 
-REMARKS = {"commission": "佣金", "withdrawal": "提现", "prize": "排行榜奖励"}  # shown to the user by WeChat
+# shown to the user by WeChat
+REMARKS = {"commission": "佣金", "withdrawal": "提现", "prize": "排行榜奖励", "target_bonus": "业绩奖励"}
 
 
 def _query_existing(gateway, rail: str, out_bill_no: str) -> TransferResult | None:

@@ -103,12 +103,15 @@ class Figures:
         return all(getattr(self, have) >= getattr(level, need) for have, need in CONDITIONS)
 
 
-def measure(since: datetime, user_ids: list[int] | None = None) -> dict[int, Figures]:
-    """Figures per distributor over the orders paid since ``since``, in one grouped
-    statement (orders by level1_id and by level2_id: their indexes)."""
+def measure(since: datetime, user_ids: list[int] | None = None, until: datetime | None = None) -> dict[int, Figures]:
+    """Figures per distributor over the orders paid since ``since`` (and before ``until``,
+    when given: a month's targets), in one grouped statement (orders by level1_id and by
+    level2_id: their indexes)."""
     orders = Order.__table__
     net = (orders.c.paid_fen - orders.c.refunded_fen).label("net")
     paid = and_(orders.c.paid_at.is_not(None), orders.c.paid_at >= since)
+    if until is not None:
+        paid = and_(paid, orders.c.paid_at < until)
     own = select(orders.c.level1_id.label("uid"), net, orders.c.user_id.label("buyer"), literal(1).label("own")) \
         .where(paid, orders.c.level1_id.is_not(None))
     second = select(orders.c.level2_id.label("uid"), net, orders.c.user_id.label("buyer"), literal(0).label("own")) \

@@ -21,6 +21,7 @@ from backend.extensions import db, wechat
 from backend.leaderboard.jobs import enqueue_refund as enqueue_board_refund
 from backend.orders.models import Order, Refund
 from backend.orders.service import notify_url
+from backend.targets import closing as target_bonuses
 from backend.timeutil import utcnow
 from backend.transactions import after_commit, commit_before_remote_call
 from backend.wechat.gateway import WeChatError, WeChatUnavailable
@@ -53,6 +54,7 @@ def request_refund(order_id: int, amount_fen: int | None, reason: str, operator_
     order.status = "refunded" if order.refunded_fen == order.paid_fen else "partially_refunded"
     refund.completed_order = order.refunded_fen == order.paid_fen
     commission.claw_back(order, refund.id)
+    target_bonuses.claw_back(order, refund.id)  # a bonus of a closed month, pro rata
     db.session.flush()
     after_commit(enqueue_board_refund, refund.id, order.id, amount)  # the boards follow the clawback
     return refund
@@ -154,6 +156,7 @@ def fail_refund(refund_id: int, reason: str) -> None:
     order.refunded_fen -= refund.amount_fen
     order.status = "paid" if order.refunded_fen == 0 else "partially_refunded"
     commission.undo_claw_back(order, refund.id)
+    target_bonuses.undo_claw_back(order, refund.id)
     refund.status = "failed"
     refund.reason = f"{refund.reason} [{reason}]"[:255]
     db.session.flush()
