@@ -13,7 +13,7 @@ blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="Products
 def product_view(p) -> dict:
     return {"id": p.id, "title": p.title, "brand": p.brand, "part_no": p.part_no,
             "price_fen": p.price_fen, "stock": p.stock, "moq": p.moq, "order_multiple": p.order_multiple,
-            "price_breaks": p.price_breaks}
+            "price_breaks": p.price_breaks, "part_id": p.part_id}
 
 
 @blp.get("/products")

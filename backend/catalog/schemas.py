@@ -52,6 +52,8 @@ class ProductSchema(Schema):
     moq = fields.Integer()
     order_multiple = fields.Integer()
     price_breaks = fields.List(fields.Nested(PriceBreakSchema))
+    part_id = fields.Integer(allow_none=True, metadata={
+        "description": "the part of the part master this product sells (by part number and brand)"})
 
 
 class AdminProductSchema(ProductSchema):

@@ -17565,6 +17565,8 @@ export interface components {
             level2_fixed_fen?: number | null;
             moq?: number;
             order_multiple?: number;
+            /** @description the part of the part master this product sells (by part number and brand) */
+            part_id?: number | null;
             part_no?: string | null;
             price_breaks?: components["schemas"]["PriceBreak"][];
             /** @description the first price break's unit price, rounded half-up */
@@ -18773,6 +18775,8 @@ export interface components {
             id?: number;
             moq?: number;
             order_multiple?: number;
+            /** @description the part of the part master this product sells (by part number and brand) */
+            part_id?: number | null;
             part_no?: string | null;
             price_breaks?: components["schemas"]["PriceBreak"][];
             /** @description the first price break's unit price, rounded half-up */
