@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.extensions import UTCDateTime, db
@@ -95,8 +107,9 @@ class Part(db.Model):
     ``part_no`` is the MPN as first written, ``brand`` the brand's name (copied from
     ``brands``: reconciliation groups and exports by it without a join); ``mpn_key`` and
     ``brand_id`` are what make it unique. Typed parameters are integers in small units so
-    that "identical key parameters" is an equality: capacitance in pF, voltage in mV,
-    resistance in milliohm, power in mW; tolerance a normalised short text ("10%", "0.25pF")."""
+    that "identical key parameters" is an equality: capacitance in fF (1 pF = 1000: 0.5 pF
+    and 2.2 pF parts exist), voltage in mV, resistance in milliohm, power in mW; tolerance
+    a normalised short text ("10%", "0.25pF")."""
 
     __tablename__ = "parts"
 
@@ -113,7 +126,7 @@ class Part(db.Model):
     description: Mapped[str] = mapped_column(String(500), default="")
     datasheet_url: Mapped[str | None] = mapped_column(String(500))
     lifecycle: Mapped[str] = mapped_column(String(8), default="active", server_default="active")
-    capacitance_pf: Mapped[int | None] = mapped_column(BigInteger)
+    capacitance_ff: Mapped[int | None] = mapped_column(BigInteger)  # femtofarad: 2.2 pF is 2200
     voltage_mv: Mapped[int | None] = mapped_column(Integer)
     dielectric: Mapped[str | None] = mapped_column(String(16))
     tolerance: Mapped[str | None] = mapped_column(String(16))
@@ -127,7 +140,7 @@ class Part(db.Model):
         UniqueConstraint("part_no", "brand", name="uq_recon_parts_part_no_brand"),  # implied by the next
         Index("uq_parts_mpn_key_brand", "mpn_key", "brand_id", unique=True),
         Index("ix_parts_brand", "brand_id", "mpn_key"),
-        Index("ix_parts_mlcc", "category", "package", "capacitance_pf", "voltage_mv"),
+        Index("ix_parts_mlcc", "category", "package", "capacitance_ff", "voltage_mv"),
         Index("ix_parts_resistor", "category", "package", "resistance_mohm"),
         Index("ix_parts_package", "package", "category"),
     )
@@ -143,3 +156,26 @@ class PartParam(db.Model):
     value: Mapped[str] = mapped_column(String(100))
 
     __table_args__ = (Index("ix_part_params_value", "name", "value"),)
+
+
+ImportFile = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
+ImportReport = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+
+
+class CatalogImport(db.Model):
+    """An uploaded catalog file and what its import job made of it (``state`` queued →
+    running → done | failed; ``progress_done`` of ``progress_total`` rows written)."""
+
+    __tablename__ = "catalog_imports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    data: Mapped[bytes | None] = mapped_column(ImportFile)  # dropped once the import is done
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    progress_done: Mapped[int] = mapped_column(Integer, default=0)
+    progress_total: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[str] = mapped_column(ImportReport, default="{}")  # JSON: importer.Report.to_dict()
+    error: Mapped[str] = mapped_column(String(500), default="")
+    admin_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

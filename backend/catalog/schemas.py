@@ -110,3 +110,32 @@ class AdminProductListArgs(PageArgs):
 
 
 AdminProductPage = list_schema(AdminProductSchema, "AdminProductPage")
+
+
+class CatalogImportRejectSchema(Schema):
+    row = fields.Integer()
+    column = fields.String()
+    reason = fields.String()
+
+
+class CatalogImportReportSchema(Schema):
+    rows = fields.Integer()
+    accepted = fields.Integer()
+    rejected = fields.List(fields.Nested(CatalogImportRejectSchema))
+    rejected_total = fields.Integer()
+    rejected_not_listed = fields.Integer()
+    created = fields.Integer()
+    updated = fields.Integer()
+    unchanged = fields.Integer()
+
+
+class CatalogImportSchema(Schema):
+    id = fields.Integer()
+    filename = fields.String()
+    state = fields.String(metadata={"description": "queued, running, done or failed"})
+    progress_done = fields.Integer(metadata={"description": "rows written so far"})
+    progress_total = fields.Integer(metadata={"description": "good rows to write (0 until the file is read)"})
+    report = fields.Nested(CatalogImportReportSchema, metadata={"description": "once done: the row-level report"})
+    error = fields.String(metadata={"description": "why a failed import failed (IMPORT_UNREADABLE: …)"})
+    created_at = Timestamp()
+    done_at = Timestamp(allow_none=True)

@@ -1,4 +1,4 @@
-"""part master: brands and aliases; recon_parts becomes parts, the shop's part too; products.part_id
+"""part master: brands and aliases; recon_parts becomes parts, the shop's part too; products.part_id; catalog imports
 
 Revision ID: 0025_part_master
 Revises: 0021_distributor_levels
@@ -32,11 +32,11 @@ TS = sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "ma
 INDEXES = (
     ('uq_parts_mpn_key_brand', ['mpn_key', 'brand_id'], True),
     ('ix_parts_brand', ['brand_id', 'mpn_key'], False),
-    ('ix_parts_mlcc', ['category', 'package', 'capacitance_pf', 'voltage_mv'], False),
+    ('ix_parts_mlcc', ['category', 'package', 'capacitance_ff', 'voltage_mv'], False),
     ('ix_parts_resistor', ['category', 'package', 'resistance_mohm'], False),
     ('ix_parts_package', ['package', 'category'], False),
 )
-NEW_COLUMNS = ('mpn_key', 'brand_id', 'category', 'datasheet_url', 'lifecycle', 'capacitance_pf', 'voltage_mv',
+NEW_COLUMNS = ('mpn_key', 'brand_id', 'category', 'datasheet_url', 'lifecycle', 'capacitance_ff', 'voltage_mv',
                'dielectric', 'tolerance', 'resistance_mohm', 'power_mw')
 
 _meta = sa.MetaData()
@@ -81,7 +81,7 @@ def upgrade():
     op.add_column('parts', sa.Column('category', sa.String(length=32), server_default='other', nullable=False))
     op.add_column('parts', sa.Column('datasheet_url', sa.String(length=500), nullable=True))
     op.add_column('parts', sa.Column('lifecycle', sa.String(length=8), server_default='active', nullable=False))
-    op.add_column('parts', sa.Column('capacitance_pf', sa.BigInteger(), nullable=True))
+    op.add_column('parts', sa.Column('capacitance_ff', sa.BigInteger(), nullable=True))
     op.add_column('parts', sa.Column('voltage_mv', sa.Integer(), nullable=True))
     op.add_column('parts', sa.Column('dielectric', sa.String(length=16), nullable=True))
     op.add_column('parts', sa.Column('tolerance', sa.String(length=16), nullable=True))
@@ -98,6 +98,21 @@ def upgrade():
     op.create_index('ix_part_params_value', 'part_params', ['name', 'value'])
     op.add_column('products', sa.Column('part_id', sa.Integer(), nullable=True))
     op.create_index(op.f('ix_products_part_id'), 'products', ['part_id'])
+    op.create_table(
+        'catalog_imports',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('filename', sa.String(length=200), nullable=False),
+        sa.Column('data', sa.LargeBinary().with_variant(mysql.LONGBLOB(), 'mysql', 'mariadb'), nullable=True),
+        sa.Column('state', sa.String(length=16), nullable=False),
+        sa.Column('progress_done', sa.Integer(), nullable=False),
+        sa.Column('progress_total', sa.Integer(), nullable=False),
+        sa.Column('report', sa.Text().with_variant(mysql.MEDIUMTEXT(), 'mysql', 'mariadb'), nullable=False),
+        sa.Column('error', sa.String(length=500), nullable=False),
+        sa.Column('admin_id', sa.Integer(), nullable=True),
+        sa.Column('created_at', TS, nullable=False),
+        sa.Column('done_at', TS, nullable=True),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_catalog_imports')),
+    )
     _merge(op.get_bind())
     for name, cols, unique in INDEXES:
         op.create_index(name, 'parts', cols, unique=unique)
@@ -201,6 +216,7 @@ def _drop_column(table: str, column: str) -> None:
 def downgrade():
     """Back to recon_parts: the parts made for products stay (as reconciliation parts), with
     their brand written the brand's name; the brands go."""
+    op.drop_table('catalog_imports')
     op.drop_index(op.f('ix_products_part_id'), table_name='products')
     _drop_column('products', 'part_id')
     op.drop_table('part_params')  # takes its index with it (InnoDB: the foreign key needs it)
