@@ -6,10 +6,9 @@ from flask import g
 
 from backend.apidoc import Blueprint, errors
 from backend.auth.guards import admin_required
-from backend.catalog import import_runs, schemas
+from backend.catalog import import_runs, schemas, search
 from backend.catalog import service as catalog
 from backend.reconciliation.schemas import FileUpload
-from backend.schemas import paginate
 
 blp = Blueprint("admin_catalog", __name__, url_prefix="/api/v1/admin", description="Products (admin)")
 
@@ -36,8 +35,15 @@ def update(args, product_id):
 @blp.arguments(schemas.AdminProductListArgs, location="query")
 @blp.response(200, schemas.AdminProductPage)
 def list_products(args):
-    """Every product, inactive ones too, newest first."""
-    return paginate(catalog.admin_products_query(args.get("q")), args["page"], args["per_page"], lambda p: p)
+    """Every product, inactive ones too, newest first; ``q`` a prefix of the title, part
+    number or brand, ``mpn`` a prefix of the MPN, and the public list's parametric filters."""
+    base = catalog.admin_products_query(args.get("q")) if args.get("q") else None
+    return search.search({**args, "q": args.get("mpn")}, _with_part, admin=True, base=base)
+
+
+def _with_part(product, part):
+    product.part = part
+    return product
 
 
 @blp.get("/products/<int:product_id>")

@@ -138,7 +138,10 @@ class Part(db.Model):
 
     __table_args__ = (
         UniqueConstraint("part_no", "brand", name="uq_recon_parts_part_no_brand"),  # implied by the next
-        Index("uq_parts_mpn_key_brand", "mpn_key", "brand_id", unique=True),
+        # varchar_pattern_ops: PostgreSQL serves an MPN prefix (LIKE 'GRM155%') from this index
+        # in any collation; equality (the upserts' lookups) too.
+        Index("uq_parts_mpn_key_brand", "mpn_key", "brand_id", unique=True,
+              postgresql_ops={"mpn_key": "varchar_pattern_ops"}),
         Index("ix_parts_brand", "brand_id", "mpn_key"),
         Index("ix_parts_mlcc", "category", "package", "capacitance_ff", "voltage_mv"),
         Index("ix_parts_resistor", "category", "package", "resistance_mohm"),

@@ -115,7 +115,8 @@ def upgrade():
     )
     _merge(op.get_bind())
     for name, cols, unique in INDEXES:
-        op.create_index(name, 'parts', cols, unique=unique)
+        extra = {'postgresql_ops': {'mpn_key': 'varchar_pattern_ops'}} if name == 'uq_parts_mpn_key_brand' else {}
+        op.create_index(name, 'parts', cols, unique=unique, **extra)
 
 
 class _Brands:

@@ -5763,14 +5763,44 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every product, inactive ones too, newest first. */
+        /**
+         * Every product, inactive ones too, newest first; ``q`` a prefix of the title, part
+         *     number or brand, ``mpn`` a prefix of the MPN, and the public list's parametric filters.
+         */
         get: {
             parameters: {
                 query?: {
+                    /** @description comma-separated */
+                    category?: string;
+                    /** @description comma-separated */
+                    package?: string;
+                    /** @description comma-separated */
+                    brand?: string;
+                    /** @description comma-separated */
+                    dielectric?: string;
+                    /** @description comma-separated */
+                    tolerance?: string;
+                    /** @description comma-separated */
+                    lifecycle?: string;
+                    in_stock?: boolean;
+                    capacitance?: string;
+                    capacitance_min?: string;
+                    capacitance_max?: string;
+                    voltage?: string;
+                    voltage_min?: string;
+                    voltage_max?: string;
+                    resistance?: string;
+                    resistance_min?: string;
+                    resistance_max?: string;
+                    power?: string;
+                    power_min?: string;
+                    power_max?: string;
                     page?: number;
                     per_page?: number;
                     /** @description a prefix of the title, part number or brand */
                     q?: string;
+                    /** @description a prefix of the MPN */
+                    mpn?: string;
                 };
                 header?: never;
                 path?: never;
@@ -17285,11 +17315,45 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Active products; a parametric search (选型) by the filters given: ``q`` an MPN
+         *     prefix, ``category``, ``package``, ``brand`` (any alias), ``dielectric``, ``tolerance``,
+         *     ``lifecycle`` (comma-separated: any of), ``capacitance`` / ``voltage`` / ``resistance`` /
+         *     ``power`` with a unit (``100nF``, ``16V``, ``10k``, ``1/16W``), each also ``_min`` and
+         *     ``_max``; ``in_stock``. With a filter, ``facets`` counts the matches by category,
+         *     package, brand and dielectric.
+         */
         get: {
             parameters: {
                 query?: {
+                    /** @description comma-separated */
+                    category?: string;
+                    /** @description comma-separated */
+                    package?: string;
+                    /** @description comma-separated */
+                    brand?: string;
+                    /** @description comma-separated */
+                    dielectric?: string;
+                    /** @description comma-separated */
+                    tolerance?: string;
+                    /** @description comma-separated */
+                    lifecycle?: string;
+                    in_stock?: boolean;
+                    capacitance?: string;
+                    capacitance_min?: string;
+                    capacitance_max?: string;
+                    voltage?: string;
+                    voltage_min?: string;
+                    voltage_max?: string;
+                    resistance?: string;
+                    resistance_min?: string;
+                    resistance_max?: string;
+                    power?: string;
+                    power_min?: string;
+                    power_max?: string;
                     page?: number;
                     per_page?: number;
+                    /** @description a prefix of the MPN */
                     q?: string;
                 };
                 header?: never;
@@ -17839,6 +17903,8 @@ export interface components {
             level2_fixed_fen?: number | null;
             moq?: number;
             order_multiple?: number;
+            /** @description in search answers */
+            part?: components["schemas"]["CatalogPart"] | (Record<string, never> | null);
             /** @description the part of the part master this product sells (by part number and brand) */
             part_id?: number | null;
             part_no?: string | null;
@@ -17849,6 +17915,10 @@ export interface components {
             title?: string;
         };
         AdminProductPage: {
+            /** @description counts by category, package, brand and dielectric over the matches; null without a filter */
+            facets?: {
+                [key: string]: components["schemas"]["Facet"][];
+            } | null;
             items?: components["schemas"]["AdminProduct"][];
             page?: number;
             per_page?: number;
@@ -18106,6 +18176,34 @@ export interface components {
             rows?: number;
             unchanged?: number;
             updated?: number;
+        };
+        CatalogPart: {
+            /** @description the brand's name (aliases resolved) */
+            brand?: string;
+            brand_id?: number | null;
+            /** @description femtofarad (1 pF = 1000) */
+            capacitance_ff?: number | null;
+            category?: string;
+            datasheet_url?: string | null;
+            description?: string;
+            dielectric?: string | null;
+            id?: number;
+            /** @description active, nrnd, eol */
+            lifecycle?: string;
+            /** @description the MPN as first written */
+            mpn?: string;
+            package?: string;
+            params?: components["schemas"]["CatalogPartParam"][];
+            power_mw?: number | null;
+            /** @description milliohm */
+            resistance_mohm?: number | null;
+            /** @example 10% */
+            tolerance?: string | null;
+            voltage_mv?: number | null;
+        };
+        CatalogPartParam: {
+            name?: string;
+            value?: string;
         };
         Chain: {
             buyer_id?: number;
@@ -18449,6 +18547,10 @@ export interface components {
         };
         EventsAccepted: {
             accepted?: number;
+        };
+        Facet: {
+            count?: number;
+            value?: string;
         };
         Figures: {
             /** @description commission recorded on paid orders */
@@ -18938,13 +19040,11 @@ export interface components {
             total_pages?: number;
         };
         Part: {
-            brand: string;
-            /** @default  */
-            description: string;
+            brand?: string;
+            description?: string;
             id?: number;
-            /** @default  */
-            package: string;
-            part_no: string;
+            package?: string;
+            part_no?: string;
         };
         PartArgs: {
             brand: string;
@@ -19082,6 +19182,8 @@ export interface components {
             id?: number;
             moq?: number;
             order_multiple?: number;
+            /** @description in search answers */
+            part?: components["schemas"]["CatalogPart"] | (Record<string, never> | null);
             /** @description the part of the part master this product sells (by part number and brand) */
             part_id?: number | null;
             part_no?: string | null;
@@ -19109,6 +19211,10 @@ export interface components {
             title: string;
         };
         ProductPage: {
+            /** @description counts by category, package, brand and dielectric over the matches; null without a filter */
+            facets?: {
+                [key: string]: components["schemas"]["Facet"][];
+            } | null;
             items?: components["schemas"]["Product"][];
             page?: number;
             per_page?: number;
