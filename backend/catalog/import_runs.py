@@ -64,8 +64,11 @@ def import_file(filename: str, data: bytes, progress: Progress = None, on_total:
     for start in range(0, len(rows), CHUNK_ROWS):
         chunk = rows[start:start + CHUNK_ROWS]
         with unit_of_work("catalog import: chunk"):
-            for key, value in upsert.write_rows(chunk).items():
+            written = upsert.write_rows(chunk)
+            for key, value in written.items():
                 counts[key] += value
+            if written["created"]:
+                upsert.analyze()
         if progress:
             progress(len(chunk))
     return {**report.to_dict(), **counts}

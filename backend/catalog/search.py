@@ -9,7 +9,7 @@ when a filter is given (the plain list has no facets to show). docs/catalog.md, 
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 
 from backend.catalog import parts as catalog_parts
 from backend.catalog.keys import mpn_key
@@ -74,15 +74,35 @@ def has_filters(args: dict) -> bool:
     return any(args.get(k) not in (None, "", []) for k in PART_FILTERS) or bool(args.get("in_stock"))
 
 
-def _facets(stmt) -> dict:
-    ids = stmt.with_only_columns(Product.part_id).where(Product.part_id.is_not(None)).order_by(None).subquery()
+def _facets(stmt, joined: bool) -> tuple[dict, int | None]:
+    """(facets, the total when they give it). On PostgreSQL one pass over the matches
+    (GROUPING SETS: every facet at once, and the total as the sum of the category counts,
+    a column never null); elsewhere one GROUP BY per facet."""
+    base = stmt if joined else stmt.join(Part, Part.id == Product.part_id)
+    base = base.order_by(None)
+    if db.session.get_bind().dialect.name == "postgresql":
+        cols = list(FACETS.values())
+        rows = db.session.execute(base.with_only_columns(*cols, func.count()).group_by(
+            func.grouping_sets(*[tuple_(c) for c in cols]))).all()
+        out: dict[str, list] = {name: [] for name in FACETS}
+        names = list(FACETS)
+        total = 0
+        for row in rows:
+            for i, name in enumerate(names):
+                # a row of one grouping set has its own column set and the others null
+                if row[i] is not None and all(row[j] is None for j in range(len(names)) if j != i):
+                    out[name].append({"value": row[i], "count": row[-1]})
+                    if name == "category":
+                        total += row[-1]
+        for name in names:
+            out[name] = sorted(out[name], key=lambda f: (-f["count"], f["value"]))[:FACET_LIMIT]
+        return out, (total if joined else None)
     out = {}
     for name, column in FACETS.items():
-        rows = db.session.execute(
-            select(column, func.count()).select_from(Part).join(ids, ids.c.part_id == Part.id)
-            .where(column.is_not(None)).group_by(column).order_by(func.count().desc(), column).limit(FACET_LIMIT))
+        rows = db.session.execute(base.with_only_columns(column, func.count()).where(column.is_not(None))
+                                  .group_by(column).order_by(func.count().desc(), column).limit(FACET_LIMIT))
         out[name] = [{"value": value, "count": count} for value, count in rows]
-    return out
+    return out, None
 
 
 def search(args: dict, shape, admin: bool = False, base=None) -> dict:
@@ -95,10 +115,12 @@ def search(args: dict, shape, admin: bool = False, base=None) -> dict:
     stmt, joined = found
     if base is not None:
         stmt = base.where(Product.id.in_(stmt.with_only_columns(Product.id))) if has_filters(args) else base
+        joined = False
     order = Product.id.desc() if admin else Product.id
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    facets, total = _facets(stmt, joined) if has_filters(args) else (None, None)
+    if total is None:
+        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = db.session.scalars(stmt.order_by(None).order_by(order).limit(per_page).offset((page - 1) * per_page)).all()
     parts = {p.id: p for p in db.session.scalars(
         select(Part).where(Part.id.in_({r.part_id for r in rows if r.part_id})))} if rows else {}
-    facets = _facets(stmt) if has_filters(args) else None
     return {**page_of([shape(r, parts.get(r.part_id)) for r in rows], page, per_page, total), "facets": facets}
