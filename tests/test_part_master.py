@@ -57,3 +57,23 @@ def test_the_reconciliation_and_the_shop_share_the_part(live, ops):
     assert r.status_code == 201
     again = fin.post(f"{R}/parts", json={"part_no": mpn, "brand": "ACME-PARTS"})
     assert again.status_code == 409
+
+
+def test_parallel_writers_of_one_new_part_make_one_brand_and_one_part(live, ops):
+    """Eight operators create a product of the same new part of a new brand at once, each
+    writing the brand differently: one brand, one part, eight products selling it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    tag = uuid.uuid4().hex[:6].upper()
+    spellings = [f"Brand {tag}", f"brand-{tag}", f"BRAND{tag}", f"Brand_{tag}"] * 2
+
+    def create(brand: str) -> dict:
+        r = ops.post("/admin/products", json={"title": f"P {tag}", "brand": brand, "part_no": f"X{tag}",
+                                              "price_fen": 100, "stock": 1})
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    with ThreadPoolExecutor(8) as pool:
+        made = list(pool.map(create, spellings))
+    assert len({p["id"] for p in made}) == 8
+    assert len({p["part_id"] for p in made}) == 1
