@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 _NUMBER = r"(\d+(?:\.\d+)?)"
 _CAP = re.compile(rf"^{_NUMBER}\s*([pnuµμm]?)\s*F$", re.IGNORECASE)
@@ -51,6 +52,7 @@ def _whole(value: Decimal, unit: str) -> int:
     return int(value)
 
 
+@lru_cache(maxsize=4096)  # a catalog repeats its values: parsed once each
 def capacitance_ff(text: str) -> int:
     """"100nF", "0.1uF", "2.2pF", "4.7µF" → femtofarad."""
     found = _CAP.match(_clean(text).replace("µ", "u"))
@@ -59,6 +61,7 @@ def capacitance_ff(text: str) -> int:
     return _whole(_decimal(found[1]) * _CAP_FF[found[2].lower() if found[2].lower() != "m" else "m"], "fF")
 
 
+@lru_cache(maxsize=4096)  # a catalog repeats its values: parsed once each
 def resistance_mohm(text: str) -> int:
     """"10k", "10kΩ", "4K7", "4R7", "0R", "1M", "100mΩ" → milliohm."""
     clean = _clean(text)
@@ -74,6 +77,7 @@ def resistance_mohm(text: str) -> int:
     return _whole(_decimal(found[1]) * _RES_MOHM[unit], "milliohm")
 
 
+@lru_cache(maxsize=4096)  # a catalog repeats its values: parsed once each
 def voltage_mv(text: str) -> int:
     """"16V", "6.3V", "1kV" → millivolt."""
     found = _VOLT.match(_clean(text))
@@ -83,6 +87,7 @@ def voltage_mv(text: str) -> int:
     return _whole(_decimal(found[1]) * scale, "mV")
 
 
+@lru_cache(maxsize=4096)  # a catalog repeats its values: parsed once each
 def power_mw(text: str) -> int:
     """"1/16W", "0.1W", "62.5mW" → milliwatt, rounded half-up (1/16 W is 63 mW, as datasheets write 0.063W)."""
     found = _POWER.match(_clean(text))
@@ -93,6 +98,7 @@ def power_mw(text: str) -> int:
     return int(value.quantize(Decimal(1), rounding="ROUND_HALF_UP"))
 
 
+@lru_cache(maxsize=4096)  # a catalog repeats its values: parsed once each
 def tolerance(text: str) -> str:
     """"±10%", "10%", "+/-0.25pF" → "10%", "0.25pF"."""
     found = _TOL.match(_clean(text))
@@ -102,6 +108,7 @@ def tolerance(text: str) -> str:
     return f"{number}{'%' if found[2] == '%' else 'pF'}"
 
 
+@lru_cache(maxsize=4096)  # a catalog repeats its values: parsed once each
 def dielectric(text: str) -> str:
     clean = _clean(text).upper()
     clean = _DIELECTRIC_ALIASES.get(clean, clean)
@@ -110,6 +117,7 @@ def dielectric(text: str) -> str:
     return clean
 
 
+@lru_cache(maxsize=4096)  # a catalog repeats its values: parsed once each
 def package(text: str) -> str:
     clean = _clean(text).upper()
     if clean in CHIP_SIZES or _FAMILIES.match(clean):
