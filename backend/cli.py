@@ -213,6 +213,9 @@ def register_cli(app: Flask) -> None:
         if not summary.added_anything:
             click.echo("nothing to add: the demo shop is loaded")
 
+    from backend.catalog.cli import register as register_catalog
+
+    register_catalog(group)
     app.cli.add_command(group)
 
     from backend.leaderboard.cli import group as leaderboard_group

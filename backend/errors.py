@@ -54,6 +54,7 @@ ERROR_CODES: dict[str, int] = {
     "USER_NOT_A_DISTRIBUTOR": 409,  # an operator's change that only a distributor can have (own rates)
     # catalog / orders
     "PRODUCT_NOT_FOUND": 404,
+    "CATALOG_IMPORT_NOT_FOUND": 404,
     "OUT_OF_STOCK": 409,
     "ORDER_NOT_FOUND": 404,
     "ORDER_NOT_PAYABLE": 409,

@@ -96,10 +96,20 @@ def generate(conn, a) -> None:
         """INSERT INTO recon_counterparties (kind, code, name, billing_cycle, cutoff_day, currency, email,
                qty_tolerance, price_tolerance, created_at)
             VALUES ('supplier', 'BIG', '大供应商', 'weekly', 7, 'CNY', 'big@bench.test', 0, 0, now())""",
-        f"""INSERT INTO recon_parts (part_no, brand, package, description)
-            SELECT 'P' || lpad(g::text, 7, '0'),
-                   (ARRAY['Murata', 'TI', 'ST', 'Yageo', 'NXP', 'ADI', 'Vishay', 'TDK'])[g % 8 + 1],
-                   '0402', 'part ' || g FROM generate_series(1, {n_parts}) g""",
+        # the part master (docs/catalog.md): every part keyed by its MPN and brand; the two
+        # brands the seed does not know get a brand and an alias first
+        """INSERT INTO brands (name, created_at) SELECT n, now() FROM unnest(ARRAY['NXP', 'ADI']) n
+            WHERE NOT EXISTS (SELECT 1 FROM brands WHERE name = n)""",
+        """INSERT INTO brand_aliases (key, alias, brand_id) SELECT lower(name), name, id FROM brands
+            WHERE name IN ('NXP', 'ADI') ON CONFLICT DO NOTHING""",
+        f"""INSERT INTO parts (part_no, brand, mpn_key, brand_id, package, description)
+            SELECT 'P' || lpad(g::text, 7, '0'), x.brand, 'P' || lpad(g::text, 7, '0'), a.brand_id,
+                   '0402', 'part ' || g
+            FROM generate_series(1, {n_parts}) g
+            CROSS JOIN LATERAL (SELECT (ARRAY['Murata', 'TI', 'ST', 'Yageo', 'NXP', 'ADI', 'Vishay', 'TDK'])[g % 8 + 1]
+                                AS brand) x
+            JOIN brand_aliases a ON a.key = lower(x.brand)
+            ORDER BY g""",
         f"""INSERT INTO recon_price_lists (supplier_id, version, effective_date, currency, source, rows, created_at)
             SELECT s, v, CASE v WHEN 1 THEN DATE '2026-10-01' ELSE DATE '2026-11-15' END, 'CNY', 'bench',
                    {a.parts_per_supplier}, now()
@@ -366,7 +376,7 @@ def main(argv=None) -> None:
         copy_sql = f"""COPY (SELECT l.doc_date, d.number, p.part_no, p.brand, l.qty, l.unit_price,
                                    l.amount_cents, l.currency, l.document_line_id
                                FROM recon_statement_lines l JOIN recon_documents d ON d.id = l.document_id
-                               JOIN recon_parts p ON p.id = l.part_id JOIN recon_statements s ON s.id = l.statement_id
+                               JOIN parts p ON p.id = l.part_id JOIN recon_statements s ON s.id = l.statement_id
                                WHERE s.run_id = {run_id} ORDER BY l.statement_id, l.doc_date)
                               TO STDOUT WITH CSV"""
         with conn.cursor() as cur, csv_path.open("wb") as fh, cur.copy(copy_sql) as copy:

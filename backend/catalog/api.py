@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from backend.apidoc import Blueprint, errors
-from backend.catalog import schemas
+from backend.catalog import schemas, search
 from backend.catalog import service as catalog
-from backend.schemas import paginate
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="Products")
 
 
-def product_view(p) -> dict:
+def product_view(p, part=None) -> dict:
     return {"id": p.id, "title": p.title, "brand": p.brand, "part_no": p.part_no,
             "price_fen": p.price_fen, "stock": p.stock, "moq": p.moq, "order_multiple": p.order_multiple,
-            "price_breaks": p.price_breaks}
+            "price_breaks": p.price_breaks, "part_id": p.part_id, "part": part}
 
 
 @blp.get("/products")
@@ -21,7 +20,13 @@ def product_view(p) -> dict:
 @blp.arguments(schemas.ProductListArgs, location="query")
 @blp.response(200, schemas.ProductPage)
 def list_products(args):
-    return paginate(catalog.list_products_query(args.get("q")), args["page"], args["per_page"], product_view)
+    """Active products; a parametric search (选型) by the filters given: ``q`` an MPN
+    prefix, ``category``, ``package``, ``brand`` (any alias), ``dielectric``, ``tolerance``,
+    ``lifecycle`` (comma-separated: any of), ``capacitance`` / ``voltage`` / ``resistance`` /
+    ``power`` with a unit (``100nF``, ``16V``, ``10k``, ``1/16W``), each also ``_min`` and
+    ``_max``; ``in_stock``. With a filter, ``facets`` counts the matches by category,
+    package, brand and dielectric."""
+    return search.search(args, product_view)
 
 
 @blp.get("/products/<int:product_id>")

@@ -6,6 +6,7 @@ from sqlalchemy import or_, select, update
 
 from backend.admin import audit
 from backend.apidoc import get_or_404
+from backend.catalog import parts as catalog_parts
 from backend.catalog.models import PriceBreakRow, Product
 from backend.catalog.price_breaks import MICRO_PER_FEN, PriceBreak, check_breaks, price_text, rounded_fen
 from backend.errors import ApiError
@@ -57,11 +58,22 @@ def _apply_breaks(product: Product, data: dict) -> None:
     product.price_fen = rounded_fen(breaks[0].unit_price_micro)
 
 
+def _link_part(product: Product) -> None:
+    """The product sells the part its (part number, brand) names, made when missing;
+    none without a part number (docs/catalog.md, "Part master")."""
+    if not (product.part_no or "").strip() or len(product.part_no.strip()) > 64:
+        product.part_id = None
+        return
+    part, _ = catalog_parts.ensure_part(product.part_no, product.brand, description=product.title[:500])
+    product.part_id = part.id
+
+
 def create_product(data: dict) -> Product:
     product = Product(**{k: v for k, v in data.items() if k in EDITABLE})
     product.moq, product.order_multiple = data.get("moq", 1), data.get("order_multiple", 1)
     product.price_fen = data.get("price_fen", 0)
     _apply_breaks(product, data)
+    _link_part(product)
     db.session.add(product)
     db.session.flush()
     audit.record_change("product", product.id, {}, {k: v for k, v in _fields(product).items() if v is not None})
@@ -75,6 +87,8 @@ def update_product(product_id: int, data: dict) -> Product:
         if key in EDITABLE:
             setattr(product, key, value)
     _apply_breaks(product, data)
+    if "part_no" in data or "brand" in data:
+        _link_part(product)
     db.session.flush()
     audit.record_change("product", product.id, *audit.changed(before, _fields(product)))
     return product

@@ -87,9 +87,10 @@ def no_valid_rows(report: Report):
     return ApiError("IMPORT_NO_VALID_ROWS", "No row of the file could be used", details={**found, "report": found})
 
 
-def _header(name) -> str:
+def _header(name, aliases: dict | None = None) -> str:
     text = str(name or "").strip().lower().replace("_", " ")
-    return ALIASES.get(text, ALIASES.get(str(name or "").strip(), text.replace(" ", "_")))
+    known = {**ALIASES, **(aliases or {})}
+    return known.get(text, known.get(str(name or "").strip(), text.replace(" ", "_")))
 
 
 def _xlsx_rows(data: bytes):
@@ -122,13 +123,14 @@ def _unreadable(filename: str, kind: str, exc: Exception) -> ApiError:
 
 
 def read_table(filename: str, data: bytes, required: tuple[str, ...], optional: tuple[str, ...] = (),
-               report: Report | None = None):
+               report: Report | None = None, headers: dict | None = None):
     """(row number, {column: value}) for each non-empty row; row 1 is the header.
 
     Streams the file and stops at the first row past ``MAX_ROWS`` (a small zipped sheet
     can unpack to millions of rows): refused at once. A row with a cell over
     ``MAX_CELL`` characters goes to ``report`` as "cell too large" and is left out.
-    Touches no database: callers parse before their first query (see ``parse_upload``)."""
+    Touches no database: callers parse before their first query (see ``parse_upload``).
+    ``headers`` adds header aliases of the caller's (the catalog import's) to ``ALIASES``."""
     is_xlsx = data[:4] == b"PK\x03\x04"
     kind = "XLSX" if is_xlsx else "CSV"
     report = report if report is not None else Report()
@@ -138,7 +140,7 @@ def read_table(filename: str, data: bytes, required: tuple[str, ...], optional: 
         head = next(stream, None)
         if head is None:
             raise ApiError("IMPORT_UNREADABLE", "The file is empty")
-        columns = [_header(name) for name in head]
+        columns = [_header(name, headers) for name in head]
         missing = [name for name in required if name not in columns]
         if missing:
             raise ApiError("IMPORT_BAD_COLUMNS", f"Missing column(s): {', '.join(missing)}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from backend.catalog.models import Part  # noqa: F401 - the part master is the reconciliation's part
 from backend.extensions import UTCDateTime, db
 from backend.timeutil import utcnow
 
@@ -50,18 +51,6 @@ class Counterparty(db.Model):
     __table_args__ = (Index("ix_recon_counterparties_cycle", "kind", "billing_cycle", "cutoff_day"),)
 
 
-class Part(db.Model):
-    __tablename__ = "recon_parts"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    part_no: Mapped[str] = mapped_column(String(64))
-    brand: Mapped[str] = mapped_column(String(64))
-    package: Mapped[str] = mapped_column(String(64), default="")
-    description: Mapped[str] = mapped_column(String(500), default="")
-
-    __table_args__ = (UniqueConstraint("part_no", "brand", name="uq_recon_parts_part_no_brand"),)
-
-
 class PriceList(db.Model):
     """One imported version of a supplier's prices, in force from ``effective_date``."""
 
@@ -88,7 +77,7 @@ class Price(db.Model):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     price_list_id: Mapped[int] = mapped_column(ForeignKey("recon_price_lists.id"))
     supplier_id: Mapped[int] = mapped_column(Integer)
-    part_id: Mapped[int] = mapped_column(ForeignKey("recon_parts.id"))
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"))
     effective_date = mapped_column(Date, nullable=False)
     version: Mapped[int] = mapped_column(Integer)
     unit_price = mapped_column(PRICE, nullable=False)
@@ -118,7 +107,7 @@ class PurchaseOrderLine(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     po_id: Mapped[int] = mapped_column(ForeignKey("recon_purchase_orders.id"), index=True)
-    part_id: Mapped[int] = mapped_column(ForeignKey("recon_parts.id"))
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"))
     qty: Mapped[int] = mapped_column(Integer)
     received_qty: Mapped[int] = mapped_column(Integer, default=0)
     unit_price = mapped_column(PRICE, nullable=False)
@@ -155,7 +144,7 @@ class DocumentLine(db.Model):
     counterparty_id: Mapped[int] = mapped_column(Integer)
     doc_date = mapped_column(Date, nullable=False)
     currency: Mapped[str] = mapped_column(String(3))
-    part_id: Mapped[int] = mapped_column(ForeignKey("recon_parts.id"))
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"))
     po_line_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     qty: Mapped[int] = mapped_column(Integer)  # negative on returns
     po_price = mapped_column(PRICE, nullable=True)

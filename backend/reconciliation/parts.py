@@ -6,6 +6,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from backend.apidoc import get_or_404
+from backend.catalog import parts as catalog_parts
 from backend.errors import ApiError
 from backend.extensions import db
 from backend.reconciliation.models import Counterparty, Part
@@ -59,7 +60,13 @@ def list_counterparties(kind: str | None, page: int, per_page: int, q: str | Non
 
 
 def create_part(args: dict) -> Part:
-    return add_unique(Part(**args), f"Part {args['part_no']} / {args['brand']}")
+    """A part of the shop's part master; DUPLICATE_NUMBER when (MPN, brand) names one already,
+    however written ("FH" and "风华" are one brand: backend/catalog/keys.py)."""
+    part, created = catalog_parts.ensure_part(args["part_no"], args["brand"], package=args.get("package", ""),
+                                              description=args.get("description", ""))
+    if not created:
+        raise ApiError("DUPLICATE_NUMBER", f"Part {args['part_no']} / {args['brand']} exists")
+    return part
 
 
 def get_part(part_id: int) -> Part:
@@ -74,15 +81,8 @@ def list_parts(q: str | None, page: int, per_page: int) -> dict:
 
 
 def part_ids(keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """(part_no, brand) -> id for the parts that exist, in chunks of one query each."""
-    found: dict[tuple[str, str], int] = {}
-    numbers = sorted({k[0] for k in keys})
-    for i in range(0, len(numbers), 1000):
-        rows = db.session.execute(select(Part.id, Part.part_no, Part.brand)
-                                  .where(Part.part_no.in_(numbers[i:i + 1000])))
-        for pid, part_no, brand in rows:
-            found[(part_no, brand)] = pid
-    return {k: found[k] for k in keys if k in found}
+    """(part_no, brand) as written -> id of the part they name (by MPN key and brand alias)."""
+    return catalog_parts.part_ids(keys)
 
 
 def counterparty_ids(kind: str, codes: set[str]) -> dict[str, int]:

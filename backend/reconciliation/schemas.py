@@ -126,8 +126,15 @@ class PartArgs(Schema):
     description = fields.String(load_default="", validate=[validate.Length(max=500), free_text])
 
 
-class PartSchema(PartArgs):
+class PartSchema(Schema):
+    """A part of the part master (``parts``): its brand may be "" (a shop product sold
+    without one), so the answer does not carry the form's rules."""
+
     id = fields.Integer()
+    part_no = fields.String()
+    brand = fields.String()
+    package = fields.String()
+    description = fields.String()
 
 
 class PartListArgs(PageArgs):

@@ -1797,6 +1797,280 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/catalog/imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a distributor's catalog export (CSV or XLSX: mpn, manufacturer, package, value,
+         *     voltage, tolerance, dielectric, stock, price breaks as ``qFrom-qTo:price;...``). An RQ job
+         *     upserts it by (MPN, brand); follow it with GET …/catalog/imports/{id} (progress, then the
+         *     row-level report; a file that cannot be read ends ``failed`` with the reason).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "multipart/form-data": components["schemas"]["FileUpload"];
+                };
+            };
+            responses: {
+                /** @description Accepted */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CatalogImport"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: PAYLOAD_TOO_LARGE */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/catalog/imports/{import_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                import_id: number;
+            };
+            cookie?: never;
+        };
+        /** An import's state, progress and (once done) its report. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    import_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CatalogImport"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: CATALOG_IMPORT_NOT_FOUND, NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CATALOG_IMPORT_NOT_FOUND" | "NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/community/alerts": {
         parameters: {
             query?: never;
@@ -5489,14 +5763,44 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every product, inactive ones too, newest first. */
+        /**
+         * Every product, inactive ones too, newest first; ``q`` a prefix of the title, part
+         *     number or brand, ``mpn`` a prefix of the MPN, and the public list's parametric filters.
+         */
         get: {
             parameters: {
                 query?: {
+                    /** @description comma-separated */
+                    category?: string;
+                    /** @description comma-separated */
+                    package?: string;
+                    /** @description comma-separated */
+                    brand?: string;
+                    /** @description comma-separated */
+                    dielectric?: string;
+                    /** @description comma-separated */
+                    tolerance?: string;
+                    /** @description comma-separated */
+                    lifecycle?: string;
+                    in_stock?: boolean;
+                    capacitance?: string;
+                    capacitance_min?: string;
+                    capacitance_max?: string;
+                    voltage?: string;
+                    voltage_min?: string;
+                    voltage_max?: string;
+                    resistance?: string;
+                    resistance_min?: string;
+                    resistance_max?: string;
+                    power?: string;
+                    power_min?: string;
+                    power_max?: string;
                     page?: number;
                     per_page?: number;
                     /** @description a prefix of the title, part number or brand */
                     q?: string;
+                    /** @description a prefix of the MPN */
+                    mpn?: string;
                 };
                 header?: never;
                 path?: never;
@@ -18020,11 +18324,45 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Active products; a parametric search (选型) by the filters given: ``q`` an MPN
+         *     prefix, ``category``, ``package``, ``brand`` (any alias), ``dielectric``, ``tolerance``,
+         *     ``lifecycle`` (comma-separated: any of), ``capacitance`` / ``voltage`` / ``resistance`` /
+         *     ``power`` with a unit (``100nF``, ``16V``, ``10k``, ``1/16W``), each also ``_min`` and
+         *     ``_max``; ``in_stock``. With a filter, ``facets`` counts the matches by category,
+         *     package, brand and dielectric.
+         */
         get: {
             parameters: {
                 query?: {
+                    /** @description comma-separated */
+                    category?: string;
+                    /** @description comma-separated */
+                    package?: string;
+                    /** @description comma-separated */
+                    brand?: string;
+                    /** @description comma-separated */
+                    dielectric?: string;
+                    /** @description comma-separated */
+                    tolerance?: string;
+                    /** @description comma-separated */
+                    lifecycle?: string;
+                    in_stock?: boolean;
+                    capacitance?: string;
+                    capacitance_min?: string;
+                    capacitance_max?: string;
+                    voltage?: string;
+                    voltage_min?: string;
+                    voltage_max?: string;
+                    resistance?: string;
+                    resistance_min?: string;
+                    resistance_max?: string;
+                    power?: string;
+                    power_min?: string;
+                    power_max?: string;
                     page?: number;
                     per_page?: number;
+                    /** @description a prefix of the MPN */
                     q?: string;
                 };
                 header?: never;
@@ -18574,6 +18912,10 @@ export interface components {
             level2_fixed_fen?: number | null;
             moq?: number;
             order_multiple?: number;
+            /** @description in search answers */
+            part?: components["schemas"]["CatalogPart"] | (Record<string, never> | null);
+            /** @description the part of the part master this product sells (by part number and brand) */
+            part_id?: number | null;
             part_no?: string | null;
             price_breaks?: components["schemas"]["PriceBreak"][];
             /** @description the first price break's unit price, rounded half-up */
@@ -18582,6 +18924,10 @@ export interface components {
             title?: string;
         };
         AdminProductPage: {
+            /** @description counts by category, package, brand and dielectric over the matches; null without a filter */
+            facets?: {
+                [key: string]: components["schemas"]["Facet"][];
+            } | null;
             items?: components["schemas"]["AdminProduct"][];
             page?: number;
             per_page?: number;
@@ -18822,6 +19168,67 @@ export interface components {
             starts_at?: string;
             /** @description open or closed */
             status?: string;
+        };
+        CatalogImport: {
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            done_at?: string | null;
+            /** @description why a failed import failed (IMPORT_UNREADABLE: …) */
+            error?: string;
+            filename?: string;
+            id?: number;
+            /** @description rows written so far */
+            progress_done?: number;
+            /** @description good rows to write (0 until the file is read) */
+            progress_total?: number;
+            /** @description once done: the row-level report */
+            report?: components["schemas"]["CatalogImportReport"];
+            /** @description queued, running, done or failed */
+            state?: string;
+        };
+        CatalogImportReject: {
+            column?: string;
+            reason?: string;
+            row?: number;
+        };
+        CatalogImportReport: {
+            accepted?: number;
+            created?: number;
+            rejected?: components["schemas"]["CatalogImportReject"][];
+            rejected_not_listed?: number;
+            rejected_total?: number;
+            rows?: number;
+            unchanged?: number;
+            updated?: number;
+        };
+        CatalogPart: {
+            /** @description the brand's name (aliases resolved) */
+            brand?: string;
+            brand_id?: number | null;
+            /** @description femtofarad (1 pF = 1000) */
+            capacitance_ff?: number | null;
+            category?: string;
+            datasheet_url?: string | null;
+            description?: string;
+            dielectric?: string | null;
+            id?: number;
+            /** @description active, nrnd, eol */
+            lifecycle?: string;
+            /** @description the MPN as first written */
+            mpn?: string;
+            package?: string;
+            params?: components["schemas"]["CatalogPartParam"][];
+            power_mw?: number | null;
+            /** @description milliohm */
+            resistance_mohm?: number | null;
+            /** @example 10% */
+            tolerance?: string | null;
+            voltage_mv?: number | null;
+        };
+        CatalogPartParam: {
+            name?: string;
+            value?: string;
         };
         Chain: {
             buyer_id?: number;
@@ -19171,6 +19578,10 @@ export interface components {
         };
         EventsAccepted: {
             accepted?: number;
+        };
+        Facet: {
+            count?: number;
+            value?: string;
         };
         Figures: {
             /** @description commission recorded on paid orders */
@@ -19689,13 +20100,11 @@ export interface components {
             total_pages?: number;
         };
         Part: {
-            brand: string;
-            /** @default  */
-            description: string;
+            brand?: string;
+            description?: string;
             id?: number;
-            /** @default  */
-            package: string;
-            part_no: string;
+            package?: string;
+            part_no?: string;
         };
         PartArgs: {
             brand: string;
@@ -19874,6 +20283,10 @@ export interface components {
             id?: number;
             moq?: number;
             order_multiple?: number;
+            /** @description in search answers */
+            part?: components["schemas"]["CatalogPart"] | (Record<string, never> | null);
+            /** @description the part of the part master this product sells (by part number and brand) */
+            part_id?: number | null;
             part_no?: string | null;
             price_breaks?: components["schemas"]["PriceBreak"][];
             /** @description the first price break's unit price, rounded half-up */
@@ -19899,6 +20312,10 @@ export interface components {
             title: string;
         };
         ProductPage: {
+            /** @description counts by category, package, brand and dielectric over the matches; null without a filter */
+            facets?: {
+                [key: string]: components["schemas"]["Facet"][];
+            } | null;
             items?: components["schemas"]["Product"][];
             page?: number;
             per_page?: number;
