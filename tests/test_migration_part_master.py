@@ -76,7 +76,7 @@ def _build_at_0021(tag: str) -> dict:
 def test_products_parts_prices_and_lines_from_before_are_one_part_master(live):
     tag = uuid.uuid4().hex[:6].upper()
     with live.app.app_context():
-        downgrade(revision="0021_distributor_levels")
+        downgrade(revision="0022_targets")  # the head before 0025
         ids = _build_at_0021(tag)
         before = {t: db.session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()  # noqa: S608
                   for t in ("products", "recon_prices", "recon_document_lines", "recon_statement_lines")}

@@ -1,7 +1,7 @@
 """part master: brands and aliases; recon_parts becomes parts, the shop's part too; products.part_id; catalog imports
 
 Revision ID: 0025_part_master
-Revises: 0021_distributor_levels
+Revises: 0022_targets
 
 ``recon_parts`` is renamed ``parts`` in place, so every price, PO line, receipt line and
 statement line keeps its part id. Each part gets its normalised keys (``mpn_key``,
@@ -24,7 +24,7 @@ from sqlalchemy.dialects import mysql
 from backend.catalog.keys import SEED_ALIASES, brand_key, mpn_key
 
 revision = "0025_part_master"
-down_revision = "0021_distributor_levels"
+down_revision = "0022_targets"
 branch_labels = None
 depends_on = None
 
