@@ -64,6 +64,11 @@ ERROR_CODES: dict[str, int] = {
     "ORDER_TOTAL_ZERO": 422,
     "BELOW_MOQ": 422,  # a line's quantity is below the product's minimum order quantity
     "NOT_A_MULTIPLE": 422,  # a line's quantity is not a whole number of order multiples (reels, bags)
+    # substitutes (替代料)
+    "SUBSTITUTE_NOT_ALLOWED": 422,  # substitute_for names a product this customer may not take in its place
+    "SUBSTITUTE_GROUP_NOT_FOUND": 404,
+    "BRAND_NOT_FOUND": 422,  # a brand name no alias knows
+    "CUSTOMER_NOT_FOUND": 404,
     # commission / payouts
     "INSUFFICIENT_BALANCE": 422,
     "AMOUNT_TOO_SMALL": 422,

@@ -69,6 +69,11 @@ class OrderItem(db.Model):
     # amount_fen = quantity × this, rounded half-up once. Set on every line since 0017.
     unit_price_micro: Mapped[int | None] = mapped_column(BigInteger)
     amount_fen: Mapped[int] = mapped_column(Integer)  # what the buyer pays for the line
+    # An accepted substitute (替代料): the line sells ``product_id`` in place of this product,
+    # accepted by this user at this time (docs/catalog.md, "The short line").
+    substitute_for_product_id: Mapped[int | None] = mapped_column(Integer)
+    substitute_accepted_by: Mapped[int | None] = mapped_column(Integer)
+    substitute_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     order: Mapped[Order] = relationship(back_populates="items")
 

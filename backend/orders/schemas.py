@@ -9,6 +9,9 @@ from backend.schemas import PageArgs, ShopDay, Timestamp, list_schema
 class OrderItemArgs(Schema):
     product_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
     quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100_000))
+    substitute_for = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=2**31 - 1),
+                                    metadata={"description": "an accepted substitute offer: the product this line "
+                                                             "replaces (the line keeps both)"})
 
 
 class OrderCreateArgs(Schema):
@@ -24,6 +27,8 @@ class OrderItemSchema(Schema):
     unit_price = fields.String(allow_none=True, metadata={
         "description": "the exact unit price of the line's price break, yuan with six places"})
     amount_fen = fields.Integer(metadata={"description": "quantity × unit_price, rounded half-up once"})
+    substitute_for = fields.Integer(allow_none=True, metadata={"description": "the product this line replaces"})
+    substitute_accepted_at = Timestamp(allow_none=True)
 
 
 class OrderSchema(Schema):

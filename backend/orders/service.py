@@ -18,6 +18,7 @@ from sqlalchemy import select
 from backend import rate_limits
 from backend.apidoc import get_or_404
 from backend.auth.models import User
+from backend.catalog import offers
 from backend.catalog import service as catalog
 from backend.catalog.models import Product
 from backend.catalog.price_breaks import break_for, check_quantity, line_total_fen, price_text, rounded_fen
@@ -46,12 +47,18 @@ MAX_ORDER_FEN = 2**31 - 1
 
 def create_order(user: User, items: list[dict], share_code: str | None) -> Order:
     wanted: dict[int, int] = {}
+    replaces: dict[int, int] = {}  # substitute product → the product it replaces (an accepted offer)
     for item in items:
         wanted[item["product_id"]] = wanted.get(item["product_id"], 0) + item["quantity"]
-    products = {p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(wanted)))}
-    missing = [pid for pid in wanted if pid not in products or not products[pid].active]
+        if item.get("substitute_for"):
+            replaces[item["product_id"]] = item["substitute_for"]
+    products = {p.id: p for p in db.session.scalars(select(Product).where(
+        Product.id.in_(set(wanted) | set(replaces.values()))))}
+    missing = sorted({pid for pid in (*wanted, *replaces.values()) if pid not in products or not products[pid].active})
     if missing:
         raise ApiError("PRODUCT_NOT_FOUND", "Some products do not exist", details={"product_ids": missing})
+    for pid, original in replaces.items():
+        offers.check_accepted(user.id, products[pid], products[original])
     # Each line at the price break of its quantity, its total rounded once (docs/catalog.md).
     unit_micro: dict[int, int] = {}
     for pid in sorted(wanted):
@@ -78,8 +85,7 @@ def create_order(user: User, items: list[dict], share_code: str | None) -> Order
     if short:
         # The request boundary rolls back on an error, so what this order did take goes back.
         raise ApiError("OUT_OF_STOCK", "Some items are out of stock", details={"items": [
-            {"product_id": pid, "requested": wanted[pid], "available": db.session.get(Product, pid).stock}
-            for pid in short]})
+            _short_line(user, products[pid], wanted[pid]) for pid in short]})
 
     now = utcnow()
     order = Order(user_id=user.id, status="pending_payment", out_trade_no=new_out_trade_no(),
@@ -89,13 +95,26 @@ def create_order(user: User, items: list[dict], share_code: str | None) -> Order
     for pid in sorted(wanted):
         product = products[pid]
         total += amounts[pid]
+        accepted = pid in replaces
         order.items.append(OrderItem(product_id=pid, title=product.title, quantity=wanted[pid],
                                      unit_price_fen=rounded_fen(unit_micro[pid]), unit_price_micro=unit_micro[pid],
-                                     amount_fen=amounts[pid]))
+                                     amount_fen=amounts[pid], substitute_for_product_id=replaces.get(pid),
+                                     substitute_accepted_by=user.id if accepted else None,
+                                     substitute_accepted_at=now if accepted else None))
     order.total_fen = total
     db.session.add(order)
     db.session.flush()
+    for pid, original in sorted(replaces.items()):
+        offers.remember(user.id, products[original].part_id, products[pid].part_id, order.id)
     return order
+
+
+def _short_line(user: User, product: Product, requested: int) -> dict:
+    """A short line as OUT_OF_STOCK names it, with the ranked substitute offers. The
+    stock is read again: this order's reservations roll back with the error."""
+    db.session.refresh(product, ["stock"])
+    return {"product_id": product.id, "requested": requested, "available": product.stock,
+            "offers": offers.offers_for(user.id, product, requested, product.stock)}
 
 
 def _try_bind(user: User, share_code: str) -> None:
@@ -130,6 +149,7 @@ def order_view(order: Order) -> dict:
         "created_at": order.created_at, "paid_at": order.paid_at, "expires_at": order.expires_at,
         "items": [{"product_id": i.product_id, "title": i.title, "quantity": i.quantity,
                    "unit_price_fen": i.unit_price_fen, "amount_fen": i.amount_fen,
-                   "unit_price": None if i.unit_price_micro is None else price_text(i.unit_price_micro)}
+                   "unit_price": None if i.unit_price_micro is None else price_text(i.unit_price_micro),
+                   "substitute_for": i.substitute_for_product_id, "substitute_accepted_at": i.substitute_accepted_at}
                   for i in order.items],
     }

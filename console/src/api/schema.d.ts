@@ -3672,6 +3672,420 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/customers/{user_id}/brand-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BrandRules"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: CUSTOMER_NOT_FOUND, NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CUSTOMER_NOT_FOUND" | "NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        /** Replace the customer's approved brands (AVL) and refused brands. */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["BrandRulesArgs"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BrandRules"];
+                    };
+                };
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: CUSTOMER_NOT_FOUND, NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CUSTOMER_NOT_FOUND" | "NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: PAYLOAD_TOO_LARGE */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: BRAND_NOT_FOUND, INVALID_TEXT, VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "BRAND_NOT_FOUND" | "INVALID_TEXT" | "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/customers/{user_id}/substitute-memory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        /** The substitute this customer accepted last for each part (offered first), and the refused ones. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Memory"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: CUSTOMER_NOT_FOUND, NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CUSTOMER_NOT_FOUND" | "NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/dashboard": {
         parameters: {
             query?: never;
@@ -5288,6 +5702,131 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "REFUND_EXCEEDS_PAID" | "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/parts/{part_id}/substitutes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                part_id: number;
+            };
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    part_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LinkList"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "NOT_FOUND";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -12691,6 +13230,850 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/substitute-groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    per_page?: number;
+                    status?: "proposed" | "approved" | "rejected";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SubstituteGroupPage"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/substitute-groups/propose": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Group parts of different brands with identical key parameters (proposed; nothing
+         *     is offered as ``approved`` until an operator approves).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Propose"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/substitute-groups/{group_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                group_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Every member may replace every other, both ways, except pairs an operator made one-way. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    group_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Propose"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: NOT_FOUND, SUBSTITUTE_GROUP_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "NOT_FOUND" | "SUBSTITUTE_GROUP_NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/substitute-groups/{group_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                group_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    group_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Propose"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: NOT_FOUND, SUBSTITUTE_GROUP_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "NOT_FOUND" | "SUBSTITUTE_GROUP_NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/substitutes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A hand-made pair: ``substitute_part_id`` may replace ``part_id``; with ``two_way``
+         *     false the reverse is refused (one-way: A may replace B, not B replace A).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["LinkArgs"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LinkList"];
+                    };
+                };
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: PART_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PART_NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: PAYLOAD_TOO_LARGE */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/substitutes/unlink": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * ``substitute_part_id`` may no longer replace ``part_id`` (kept as a refusal that a
+         *     group approval does not undo).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["UnlinkArgs"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LinkList"];
+                    };
+                };
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: PART_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PART_NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: PAYLOAD_TOO_LARGE */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/target-bonuses": {
         parameters: {
             query?: never;
@@ -17028,6 +18411,164 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/substitutes/refusals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Turn an offer down: it is not offered first again for this product's part. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RefusalArgs"];
+                };
+            };
+            responses: {
+                /** @description No Content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: PRODUCT_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PRODUCT_NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: PAYLOAD_TOO_LARGE */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INVALID_TEXT, SUBSTITUTE_NOT_ALLOWED, VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TEXT" | "SUBSTITUTE_NOT_ALLOWED" | "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/targets": {
         parameters: {
             query?: never;
@@ -18728,6 +20269,134 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/substitute-offers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The offers ``POST /orders`` would make for this product at this quantity if it were
+         *     short now (ranked the same way; empty when nothing may replace it).
+         */
+        get: {
+            parameters: {
+                query: {
+                    product_id: number;
+                    quantity: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Offers"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: PRODUCT_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PRODUCT_NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -19114,6 +20783,17 @@ export interface components {
             reversed_fen?: number;
             target_fen?: number;
             user_id?: number;
+        };
+        BrandRules: {
+            approved?: string[];
+            refused?: string[];
+            user_id?: number;
+        };
+        BrandRulesArgs: {
+            /** @description the customer's AVL: when not empty, only these brands */
+            approved?: string[];
+            /** @description never offered */
+            refused?: string[];
         };
         Buyer: {
             id?: number;
@@ -19719,6 +21399,17 @@ export interface components {
             show_rate?: number | null;
             shown?: number;
         };
+        Group: {
+            category?: string;
+            /** Format: date-time */
+            decided_at?: string | null;
+            id?: number;
+            members?: components["schemas"]["Member"][];
+            package?: string;
+            /** @description category|package|key parameters (units: fF, mV, mΩ, mW) */
+            spec?: string;
+            status?: string;
+        };
         GroupBrief: {
             id?: number;
             /** @description personal | wecom */
@@ -19913,6 +21604,27 @@ export interface components {
             /** Format: decimal */
             unit_price: string;
         };
+        Link: {
+            allowed?: boolean;
+            group_id?: number | null;
+            part_id?: number;
+            source?: string;
+            substitute_part_id?: number;
+        };
+        LinkArgs: {
+            /** @description the original */
+            part_id: number;
+            /** @description may replace part_id when it is short */
+            substitute_part_id: number;
+            /**
+             * @description false: one-way (part_id may NOT replace substitute_part_id)
+             * @default false
+             */
+            two_way: boolean;
+        };
+        LinkList: {
+            items?: components["schemas"]["Link"][];
+        };
         LiveCodeIn: {
             campaign_id?: number | null;
             /** @description 企业微信 staff userid: also offer a 联系我 contact way */
@@ -19952,6 +21664,13 @@ export interface components {
             rank?: number;
             score?: number;
         };
+        Member: {
+            brand?: string;
+            mpn?: string;
+            part_id?: number;
+            /** @description stock of the part's products */
+            stock?: number;
+        };
         MemberIn: {
             /** Format: date-time */
             joined_at?: string | null;
@@ -19960,6 +21679,29 @@ export interface components {
         };
         MembersImport: {
             members: components["schemas"]["MemberIn"][];
+        };
+        Memory: {
+            accepted?: components["schemas"]["MemoryAccepted"][];
+            refused?: components["schemas"]["MemoryRefused"][];
+            user_id?: number;
+        };
+        MemoryAccepted: {
+            /** Format: date-time */
+            at?: string;
+            order_id?: number | null;
+            part?: components["schemas"]["MemoryPart"];
+            substitute?: components["schemas"]["MemoryPart"];
+        };
+        MemoryPart: {
+            brand?: string;
+            mpn?: string;
+            part_id?: number;
+        };
+        MemoryRefused: {
+            /** Format: date-time */
+            at?: string;
+            part?: components["schemas"]["MemoryPart"];
+            substitute?: components["schemas"]["MemoryPart"];
         };
         Mismatch: {
             document_line_id?: number;
@@ -20014,6 +21756,29 @@ export interface components {
             bonus_bp: number;
             gmv_needed_fen?: number;
         };
+        Offer: {
+            amount_fen?: number;
+            brand?: string;
+            mpn?: string;
+            part_id?: number;
+            price_fen?: number;
+            product_id?: number;
+            /** @description the ordered quantity, up to the MOQ and multiple */
+            quantity?: number;
+            /** @description remembered | approved | same_spec */
+            reason?: string;
+            refused_before?: boolean;
+            stock?: number;
+            /** @description at that quantity's break, yuan with six places */
+            unit_price?: string;
+            why?: string;
+        };
+        Offers: {
+            available?: number;
+            offers?: components["schemas"]["Offer"][];
+            product_id?: number;
+            requested?: number;
+        };
         OperatorRef: {
             id?: number;
             username?: string;
@@ -20056,6 +21821,10 @@ export interface components {
             amount_fen?: number;
             product_id?: number;
             quantity?: number;
+            /** Format: date-time */
+            substitute_accepted_at?: string | null;
+            /** @description the product this line replaces */
+            substitute_for?: number | null;
             title?: string;
             /** @description the exact unit price of the line's price break, yuan with six places */
             unit_price?: string | null;
@@ -20065,6 +21834,8 @@ export interface components {
         OrderItemArgs: {
             product_id: number;
             quantity: number;
+            /** @description an accepted substitute offer: the product this line replaces (the line keeps both) */
+            substitute_for?: number | null;
         };
         OrderPayout: {
             amount_fen?: number;
@@ -20341,6 +22112,10 @@ export interface components {
             avatar_url?: string;
             nickname?: string;
         };
+        Propose: {
+            groups_created?: number;
+            parts_grouped?: number;
+        };
         PurchaseOrder: {
             currency?: string;
             id?: number;
@@ -20449,6 +22224,12 @@ export interface components {
             clawbacks?: components["schemas"]["Clawback"][];
             order_id?: number;
             refundable_fen?: number;
+        };
+        RefusalArgs: {
+            /** @description the short product */
+            product_id: number;
+            /** @description the offer turned down */
+            substitute_product_id: number;
         };
         RejectArgs: {
             reason: string;
@@ -20623,6 +22404,12 @@ export interface components {
             per_page?: number;
             total?: number;
         };
+        SubstituteGroupPage: {
+            items?: components["schemas"]["Group"][];
+            page?: number;
+            per_page?: number;
+            total?: number;
+        };
         SupplierDiff: {
             matched?: number;
             number?: string;
@@ -20730,6 +22517,10 @@ export interface components {
             level2?: components["schemas"]["TeamCount"];
             root_id?: number | null;
             user?: components["schemas"]["User"];
+        };
+        UnlinkArgs: {
+            part_id: number;
+            substitute_part_id: number;
         };
         User: {
             avatar_url?: string;

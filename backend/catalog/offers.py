@@ -1,0 +1,167 @@
+"""The short line (缺货): ranked substitute offers, accepting one, refusing one.
+
+For a line of product P (part X) that is short, the candidates are the products of the
+parts that may replace X: linked and allowed (``approved``), or in X's spec group while
+that group awaits an operator (``same_spec``). Then, for this customer:
+
+1. their brand rules: a refused brand is never offered; with an approved list (AVL)
+   only those brands are;
+2. in stock: the product's stock covers what P lacks (a split line takes what P has);
+3. ranked: the substitute this customer last accepted for X first (``remembered``),
+   then ``approved``, then ``same_spec``, each cheapest first at the ordered quantity
+   (rounded up to the product's MOQ and multiple); substitutes this customer refused
+   for X come last, whatever they are.
+
+Everything is read through the primary keys and the (part_id) indexes: a handful of
+small queries per short line.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from backend.catalog import service as catalog
+from backend.catalog.models import Brand, Part, Product
+from backend.catalog.price_breaks import break_for, line_total_fen, price_text
+from backend.catalog.substitute_models import (
+    CustomerBrandRule,
+    SubstituteGroup,
+    SubstituteGroupPart,
+    SubstituteLink,
+    SubstituteMemory,
+    SubstituteRefusal,
+)
+from backend.errors import ApiError
+from backend.extensions import db
+from backend.timeutil import utcnow
+
+MAX_OFFERS = 5
+WHY = {
+    "remembered": "you accepted this substitute for this part before",
+    "approved": "an approved substitute (same key parameters, checked by the shop)",
+    "same_spec": "identical key parameters from another brand (not yet checked by the shop)",
+}
+RANK = {"remembered": 0, "approved": 1, "same_spec": 2}
+
+
+def candidate_parts(part_id: int) -> dict[int, str]:
+    """{substitute part id: reason} for a part, before the customer's rules."""
+    links = db.session.execute(select(SubstituteLink.substitute_part_id, SubstituteLink.allowed).where(
+        SubstituteLink.part_id == part_id)).all()
+    out = {pid: "approved" for pid, allowed in links if allowed}
+    refused_by_shop = {pid for pid, allowed in links if not allowed}
+    group = db.session.execute(select(SubstituteGroupPart.group_id, SubstituteGroup.status)
+                               .join(SubstituteGroup, SubstituteGroup.id == SubstituteGroupPart.group_id)
+                               .where(SubstituteGroupPart.part_id == part_id)).first()
+    if group is not None and group.status == "proposed":
+        for pid in db.session.scalars(select(SubstituteGroupPart.part_id).where(
+                SubstituteGroupPart.group_id == group.group_id)):
+            if pid != part_id and pid not in out and pid not in refused_by_shop:
+                out[pid] = "same_spec"
+    return out
+
+
+def brand_rules(user_id: int) -> tuple[set[int], set[int]]:
+    """(approved brand ids, refused brand ids) of a customer."""
+    rows = db.session.execute(select(CustomerBrandRule.brand_id, CustomerBrandRule.rule).where(
+        CustomerBrandRule.user_id == user_id)).all()
+    return {b for b, r in rows if r == "approved"}, {b for b, r in rows if r == "refused"}
+
+
+def orderable(quantity: int, moq: int, multiple: int) -> int:
+    quantity = max(quantity, moq)
+    return -(-quantity // multiple) * multiple
+
+
+def allowed_substitutes(user_id: int, part_id: int) -> dict[int, str]:
+    """{part id: reason} this customer may be offered for ``part_id`` (brand rules applied)."""
+    candidates = candidate_parts(part_id)
+    if not candidates:
+        return {}
+    approved_brands, refused_brands = brand_rules(user_id)
+    brands = dict(db.session.execute(select(Part.id, Part.brand_id).where(Part.id.in_(candidates))).all())
+    remembered = db.session.scalar(select(SubstituteMemory.substitute_part_id).where(
+        SubstituteMemory.user_id == user_id, SubstituteMemory.part_id == part_id))
+    out = {}
+    for pid, reason in candidates.items():
+        brand = brands.get(pid)
+        if brand in refused_brands or (approved_brands and brand not in approved_brands):
+            continue
+        out[pid] = "remembered" if pid == remembered else reason
+    return out
+
+
+def offers_for(user_id: int, product: Product, requested: int, available: int) -> list[dict]:
+    """The ranked offers for one short line (the API.md shape, with the price at the
+    ordered quantity and why each is offered)."""
+    if product.part_id is None:
+        return []
+    allowed = allowed_substitutes(user_id, product.part_id)
+    if not allowed:
+        return []
+    lacking = requested - max(available, 0)
+    refused = set(db.session.scalars(select(SubstituteRefusal.substitute_part_id).where(
+        SubstituteRefusal.user_id == user_id, SubstituteRefusal.part_id == product.part_id)))
+    rows = db.session.execute(
+        select(Product, Part.part_no, Brand.name).join(Part, Part.id == Product.part_id)
+        .outerjoin(Brand, Brand.id == Part.brand_id)
+        .where(Product.part_id.in_(allowed), Product.active.is_(True), Product.stock >= lacking,
+               Product.id != product.id)).all()
+    offers = []
+    for offered, mpn, brand in rows:
+        quantity = orderable(requested, offered.moq, offered.order_multiple)
+        unit = break_for(catalog.breaks_of(offered), quantity).unit_price_micro
+        reason = allowed[offered.part_id]
+        if offered.part_id in refused and reason == "remembered":
+            reason = "approved"
+        offers.append({"product_id": offered.id, "part_id": offered.part_id, "mpn": mpn,
+                       "brand": brand or offered.brand or "", "price_fen": offered.price_fen, "stock": offered.stock,
+                       "quantity": quantity, "unit_price": price_text(unit),
+                       "amount_fen": line_total_fen(quantity, unit),
+                       "reason": reason, "why": WHY[reason], "refused_before": offered.part_id in refused})
+    offers.sort(key=lambda o: (o["refused_before"], RANK[o["reason"]], o["amount_fen"], o["product_id"]))
+    return offers[:MAX_OFFERS]
+
+
+def check_accepted(user_id: int, substitute: Product, original: Product) -> None:
+    """An order line that says ``substitute_for``: the substitute must be one this customer
+    may be offered for the original part."""
+    if (original.part_id is None or substitute.part_id is None
+            or substitute.part_id not in allowed_substitutes(user_id, original.part_id)):
+        raise ApiError("SUBSTITUTE_NOT_ALLOWED",
+                       f"Product {substitute.id} is not a substitute this customer may take for product {original.id}",
+                       details={"product_id": substitute.id, "substitute_for": original.id})
+
+
+def remember(user_id: int, original_part_id: int, substitute_part_id: int, order_id: int) -> None:
+    """The customer accepted: offered first next time; a refusal of it is forgotten."""
+    db.session.query(SubstituteRefusal).filter_by(user_id=user_id, part_id=original_part_id,
+                                                  substitute_part_id=substitute_part_id).delete()
+    memory = db.session.get(SubstituteMemory, (user_id, original_part_id), with_for_update=True)
+    if memory is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(SubstituteMemory(user_id=user_id, part_id=original_part_id,
+                                                substitute_part_id=substitute_part_id, order_id=order_id))
+            return
+        except IntegrityError:  # the customer's other order remembered first: ours is the later one
+            memory = db.session.get(SubstituteMemory, (user_id, original_part_id), with_for_update=True)
+    memory.substitute_part_id, memory.order_id, memory.accepted_at = substitute_part_id, order_id, utcnow()
+
+
+def refuse(user_id: int, original: Product, substitute: Product) -> None:
+    """The customer turned an offer down: it is not offered first again (and is no longer
+    the remembered one)."""
+    if original.part_id is None or substitute.part_id is None:
+        raise ApiError("SUBSTITUTE_NOT_ALLOWED", "these products have no part to substitute")
+    if db.session.get(SubstituteRefusal, (user_id, original.part_id, substitute.part_id)) is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(SubstituteRefusal(user_id=user_id, part_id=original.part_id,
+                                                 substitute_part_id=substitute.part_id))
+        except IntegrityError:
+            pass  # refused twice at once: once is what counts
+    db.session.query(SubstituteMemory).filter_by(user_id=user_id, part_id=original.part_id,
+                                                 substitute_part_id=substitute.part_id).delete()
+    db.session.flush()
