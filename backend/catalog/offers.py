@@ -18,7 +18,7 @@ small queries per short line.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from backend.catalog import service as catalog
@@ -45,28 +45,52 @@ WHY = {
 RANK = {"remembered": 0, "approved": 1, "same_spec": 2}
 
 
-def candidate_parts(part_id: int) -> dict[int, str]:
-    """{substitute part id: reason} for a part, before the customer's rules."""
-    links = db.session.execute(select(SubstituteLink.substitute_part_id, SubstituteLink.allowed).where(
-        SubstituteLink.part_id == part_id)).all()
-    out = {pid: "approved" for pid, allowed in links if allowed}
-    refused_by_shop = {pid for pid, allowed in links if not allowed}
-    group = db.session.execute(select(SubstituteGroupPart.group_id, SubstituteGroup.status)
-                               .join(SubstituteGroup, SubstituteGroup.id == SubstituteGroupPart.group_id)
-                               .where(SubstituteGroupPart.part_id == part_id)).first()
-    if group is not None and group.status == "proposed":
-        for pid in db.session.scalars(select(SubstituteGroupPart.part_id).where(
-                SubstituteGroupPart.group_id == group.group_id)):
-            if pid != part_id and pid not in out and pid not in refused_by_shop:
-                out[pid] = "same_spec"
+def candidate_parts(part_id: int) -> dict[int, tuple[str, int | None]]:
+    """{substitute part id: (reason, brand id)} for a part, before the customer's rules: one
+    statement (the part's links, and its spec group's members while the group is proposed)."""
+    m1, m2 = SubstituteGroupPart.__table__.alias("m1"), SubstituteGroupPart.__table__.alias("m2")
+    groups = SubstituteGroup.__table__
+    links = select(SubstituteLink.substitute_part_id.label("pid"),
+                   case((SubstituteLink.allowed.is_(True), "approved"), else_="refused").label("reason")) \
+        .where(SubstituteLink.part_id == part_id)
+    same = select(m2.c.part_id.label("pid"), literal("same_spec").label("reason")) \
+        .select_from(m1.join(groups, and_(groups.c.id == m1.c.group_id, groups.c.status == "proposed"))
+                     .join(m2, m2.c.group_id == m1.c.group_id)) \
+        .where(m1.c.part_id == part_id, m2.c.part_id != part_id)
+    both = union_all(links, same).subquery("candidates")
+    rows = db.session.execute(select(both.c.pid, both.c.reason, Part.brand_id).join(Part, Part.id == both.c.pid)).all()
+    refused_by_shop = {pid for pid, reason, _ in rows if reason == "refused"}
+    out: dict[int, tuple[str, int | None]] = {}
+    for pid, reason, brand in rows:
+        if reason == "approved" or (reason == "same_spec" and pid not in refused_by_shop and pid not in out):
+            out[pid] = (reason, brand)
     return out
+
+
+def _customer_facts(user_id: int, part_id: int) -> tuple[set[int], set[int], int | None, set[int]]:
+    """(approved brands, refused brands, remembered substitute, refused substitutes) of a
+    customer for a part: one statement."""
+    rules = select(literal("rule").label("kind"), CustomerBrandRule.brand_id.label("id"),
+                   CustomerBrandRule.rule.label("rule")).where(CustomerBrandRule.user_id == user_id)
+    memory = select(literal("memory"), SubstituteMemory.substitute_part_id, literal("")).where(
+        SubstituteMemory.user_id == user_id, SubstituteMemory.part_id == part_id)
+    refusals = select(literal("refusal"), SubstituteRefusal.substitute_part_id, literal("")).where(
+        SubstituteRefusal.user_id == user_id, SubstituteRefusal.part_id == part_id)
+    approved, refused_brands, remembered, refused = set(), set(), None, set()
+    for kind, ident, rule in db.session.execute(union_all(rules, memory, refusals)):
+        if kind == "rule":
+            (approved if rule == "approved" else refused_brands).add(ident)
+        elif kind == "memory":
+            remembered = ident
+        else:
+            refused.add(ident)
+    return approved, refused_brands, remembered, refused
 
 
 def brand_rules(user_id: int) -> tuple[set[int], set[int]]:
     """(approved brand ids, refused brand ids) of a customer."""
-    rows = db.session.execute(select(CustomerBrandRule.brand_id, CustomerBrandRule.rule).where(
-        CustomerBrandRule.user_id == user_id)).all()
-    return {b for b, r in rows if r == "approved"}, {b for b, r in rows if r == "refused"}
+    approved, refused, _, _ = _customer_facts(user_id, 0)
+    return approved, refused
 
 
 def orderable(quantity: int, moq: int, multiple: int) -> int:
@@ -74,22 +98,22 @@ def orderable(quantity: int, moq: int, multiple: int) -> int:
     return -(-quantity // multiple) * multiple
 
 
-def allowed_substitutes(user_id: int, part_id: int) -> dict[int, str]:
-    """{part id: reason} this customer may be offered for ``part_id`` (brand rules applied)."""
+def _allowed(user_id: int, part_id: int) -> tuple[dict[int, str], set[int]]:
     candidates = candidate_parts(part_id)
     if not candidates:
-        return {}
-    approved_brands, refused_brands = brand_rules(user_id)
-    brands = dict(db.session.execute(select(Part.id, Part.brand_id).where(Part.id.in_(candidates))).all())
-    remembered = db.session.scalar(select(SubstituteMemory.substitute_part_id).where(
-        SubstituteMemory.user_id == user_id, SubstituteMemory.part_id == part_id))
+        return {}, set()
+    approved_brands, refused_brands, remembered, refused = _customer_facts(user_id, part_id)
     out = {}
-    for pid, reason in candidates.items():
-        brand = brands.get(pid)
+    for pid, (reason, brand) in candidates.items():
         if brand in refused_brands or (approved_brands and brand not in approved_brands):
             continue
-        out[pid] = "remembered" if pid == remembered else reason
-    return out
+        out[pid] = "remembered" if pid == remembered and pid not in refused else reason
+    return out, refused
+
+
+def allowed_substitutes(user_id: int, part_id: int) -> dict[int, str]:
+    """{part id: reason} this customer may be offered for ``part_id`` (brand rules applied)."""
+    return _allowed(user_id, part_id)[0]
 
 
 def offers_for(user_id: int, product: Product, requested: int, available: int) -> list[dict]:
@@ -97,12 +121,10 @@ def offers_for(user_id: int, product: Product, requested: int, available: int) -
     ordered quantity and why each is offered)."""
     if product.part_id is None:
         return []
-    allowed = allowed_substitutes(user_id, product.part_id)
+    allowed, refused = _allowed(user_id, product.part_id)
     if not allowed:
         return []
     lacking = requested - max(available, 0)
-    refused = set(db.session.scalars(select(SubstituteRefusal.substitute_part_id).where(
-        SubstituteRefusal.user_id == user_id, SubstituteRefusal.part_id == product.part_id)))
     rows = db.session.execute(
         select(Product, Part.part_no, Brand.name).join(Part, Part.id == Product.part_id)
         .outerjoin(Brand, Brand.id == Part.brand_id)
@@ -113,8 +135,6 @@ def offers_for(user_id: int, product: Product, requested: int, available: int) -
         quantity = orderable(requested, offered.moq, offered.order_multiple)
         unit = break_for(catalog.breaks_of(offered), quantity).unit_price_micro
         reason = allowed[offered.part_id]
-        if offered.part_id in refused and reason == "remembered":
-            reason = "approved"
         offers.append({"product_id": offered.id, "part_id": offered.part_id, "mpn": mpn,
                        "brand": brand or offered.brand or "", "price_fen": offered.price_fen, "stock": offered.stock,
                        "quantity": quantity, "unit_price": price_text(unit),

@@ -123,9 +123,9 @@ class OfferSchema(Schema):
     refused_before = fields.Boolean()
 
 
-class OffersArgs(Schema):
-    product_id = fields.Integer(required=True, strict=True, validate=_id)
-    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100_000))
+class OffersArgs(Schema):  # a query string: numbers arrive as text
+    product_id = fields.Integer(required=True, validate=_id)
+    quantity = fields.Integer(required=True, validate=validate.Range(min=1, max=100_000))
 
 
 class OffersSchema(Schema):
