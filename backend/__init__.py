@@ -168,6 +168,7 @@ def _register_blueprints(app: Flask, api) -> None:
     from backend.referral import admin_api as referral_admin
     from backend.referral import admin_users as referral_admin_users
     from backend.referral import api as referral_api
+    from backend.risk import admin_api as risk_admin
 
     for module in (auth_api, catalog_api, referral_api, orders_api, commission_api, leaderboard_api, community_api,
                    levels_api):
@@ -177,7 +178,7 @@ def _register_blueprints(app: Flask, api) -> None:
     api.register_blueprint(campaign_api.admin_blp)
     for module in (catalog_admin, referral_admin, referral_admin_users, orders_admin, commission_admin,
                    leaderboard_admin, analytics_admin, community_admin, reconciliation_admin, admin_console,
-                   levels_admin):
+                   levels_admin, risk_admin):
         api.register_blueprint(module.blp)
     # WeChat's callbacks speak XML / WeChat JSON: not part of our OpenAPI surface.
     app.register_blueprint(notify_api.blp)

@@ -102,6 +102,10 @@ ERROR_CODES: dict[str, int] = {
     "LEVEL_EXISTS": 409,  # another level has this rank or name
     "LEVEL_RATES_OVER_CAP": 422,  # level-1 + level-2 above the shop's cap_bp
     "HEADCOUNT_FIELD_REFUSED": 422,  # a condition counting people recruited: head-count pay (DESIGN.md §3)
+    # risk control (风控)
+    "INVALID_RISK_SETTINGS": 422,  # a risk threshold outside its range
+    "REVIEW_NOT_FOUND": 404,
+    "REVIEW_ALREADY_DECIDED": 409,  # another operator approved or rejected this held order first
 }
 
 

@@ -11,6 +11,7 @@ must agree on the shape, so both go through here:
 * ``refund:{refund}:commission:{commission}:undo``  a failed refund gives it back
 * ``payout:{payout}:{attempt}:{step}``        hold / settle / return of a transfer
 * ``prize:{campaign}:{user}``                 a campaign prize
+* ``risk:{review}:commission:{commission}``   a risk review's rejection reverses it
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ def prize_key(campaign_id: int, user_id: int) -> str:
     return f"prize:{campaign_id}:{user_id}"
 
 
+def risk_rejection_key(review_id: int, commission_id: int) -> str:
+    return f"risk:{review_id}:commission:{commission_id}"
+
+
 def refund_commission_pattern(refund_id: int) -> str:
     """LIKE pattern of every reversal and reinstatement of one refund (ids are
     integers: nothing in them needs escaping)."""
@@ -60,7 +65,7 @@ def of_refund(key_column, refund_id: int):
 class LedgerKey:
     """What a key says. Fields a kind does not have are None."""
 
-    kind: str  # earn | release | reversal | reinstatement | payout | prize
+    kind: str  # earn | release | reversal | reinstatement | payout | prize | risk_rejection
     commission_id: int | None = None
     refund_id: int | None = None
     payout_id: int | None = None
@@ -68,6 +73,7 @@ class LedgerKey:
     step: str | None = None
     campaign_id: int | None = None
     user_id: int | None = None
+    review_id: int | None = None
 
     @property
     def undo(self) -> bool:
@@ -95,6 +101,8 @@ def _parse(parts: list[str]) -> LedgerKey:
             return LedgerKey("reinstatement", commission_id=int(cid), refund_id=int(rid))
         case ["payout", pid, attempt, step] if step in PAYOUT_STEPS:
             return LedgerKey("payout", payout_id=int(pid), attempt=int(attempt), step=step)
+        case ["risk", review_id, "commission", cid]:
+            return LedgerKey("risk_rejection", commission_id=int(cid), review_id=int(review_id))
         case ["prize", campaign_id, user_id]:
             return LedgerKey("prize", campaign_id=int(campaign_id), user_id=int(user_id))
     raise ValueError("not a ledger key")
