@@ -105,7 +105,8 @@ ERROR_CODES: dict[str, int] = {
     # risk control (风控)
     "INVALID_RISK_SETTINGS": 422,  # a risk threshold outside its range
     "REVIEW_NOT_FOUND": 404,
-    "REVIEW_ALREADY_DECIDED": 409,  # another operator approved or rejected this held order first
+    "REVIEW_ALREADY_DECIDED": 409,
+    "DISTRIBUTOR_NOT_UNDER_REVIEW": 404,  # another operator approved or rejected this held order first
 }
 
 

@@ -124,9 +124,9 @@ def test_two_operators_racing_get_one_decision(live, ops, admin_token):
         first, second = admin(live, admin_token), admin(live, admin_token)
         barrier, replies = threading.Barrier(2), {}
 
-        def decide(client, verb):
+        def decide(client, verb, barrier=barrier, replies=replies, review_id=review["id"]):
             barrier.wait(timeout=30)
-            replies[verb] = client.post(f"/admin/risk/reviews/{review['id']}/{verb}", json={})
+            replies[verb] = client.post(f"/admin/risk/reviews/{review_id}/{verb}", json={})
 
         threads = [threading.Thread(target=decide, args=(first, "approve")),
                    threading.Thread(target=decide, args=(second, "reject"))]

@@ -10,12 +10,13 @@ from sqlalchemy import select
 from backend.apidoc import Blueprint, errors
 from backend.auth.guards import admin_required
 from backend.commission.models import Commission
+from backend.errors import ApiError
 from backend.extensions import db
 from backend.orders.models import Order
-from backend.risk import schemas, service
-from backend.risk.models import RiskReview
+from backend.risk import review_pass, schemas, service
+from backend.risk.models import DistributorWatch, RiskReview
 from backend.risk.settings import get_risk_settings, save_risk_settings
-from backend.schemas import paginate
+from backend.schemas import PageArgs, paginate
 
 blp = Blueprint("admin_risk", __name__, url_prefix="/api/v1/admin", description="Risk control (admin)")
 
@@ -81,3 +82,31 @@ def approve_review(args, review_id):
 def reject_review(args, review_id):
     """Reverse the held commissions through the ledger. Once."""
     return review_view(service.reject(review_id, g.admin.id, args.get("note")))
+
+
+@blp.get("/risk/distributors")
+@admin_required("operator")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, schemas.WatchList)
+def list_watched(args):
+    """Distributors under review (the nightly pass's distributor-level signals): their new orders are held."""
+    stmt = select(DistributorWatch).where(DistributorWatch.under_review.is_(True)).order_by(
+        DistributorWatch.score.desc(), DistributorWatch.user_id)
+    return paginate(stmt, args["page"], args["per_page"], watch_view)
+
+
+@blp.post("/risk/distributors/<int:user_id>/clear")
+@admin_required("operator")
+@errors("DISTRIBUTOR_NOT_UNDER_REVIEW")
+@blp.response(200, schemas.WatchSchema)
+def clear_watch(user_id):
+    """Take a distributor off review: their new orders go on as usual (held ones stay in the queue)."""
+    watch = review_pass.clear(user_id)
+    if watch is None:
+        raise ApiError("DISTRIBUTOR_NOT_UNDER_REVIEW", f"User {user_id} is not under review")
+    return watch_view(watch)
+
+
+def watch_view(watch: DistributorWatch) -> dict:
+    return {"user_id": watch.user_id, "under_review": watch.under_review, "score": watch.score,
+            "signals": watch.signals, "evidence": watch.evidence}

@@ -79,3 +79,10 @@ class WatchSchema(Schema):
     score = fields.Integer()
     signals = fields.List(fields.String())
     evidence = fields.Dict()
+
+
+class WatchList(Schema):
+    items = fields.List(fields.Nested(WatchSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
