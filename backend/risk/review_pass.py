@@ -6,7 +6,8 @@ payment's check (``signals.py``) then holds their new orders.
   (paid out), at least ``refund_after_payout_count`` of them and at least
   ``refund_after_payout_rate_bp`` of the distributor's released orders in the window;
 * buy-and-refund loop: among the distributor's customers, orders paid then refunded
-  within ``refund_loop_days``, at least ``refund_loop_orders`` of them;
+  within ``refund_loop_days`` by customers who did so at least twice, at least
+  ``refund_loop_orders`` of them;
 * conversion outlier: share-attributed orders per share visit at least
   ``conversion_factor`` times the shop's, with ``conversion_min_orders`` orders or more.
 """
@@ -44,13 +45,19 @@ def refund_after_payout(settings: RiskSettings, since) -> dict[int, dict]:
 
 
 def refund_loop(settings: RiskSettings, now) -> dict[int, dict]:
+    """Customers who bought and refunded more than once within the window, summed per
+    distributor: the loop is the same people going round, not the shop's refund rate
+    spread over a big distributor's many customers."""
     since = now - timedelta(days=settings.refund_loop_days)
-    rows = db.session.execute(
-        select(Order.level1_id, func.count(distinct(Order.id)), func.count(distinct(Order.user_id)))
+    per_customer = (
+        select(Order.level1_id.label("uid"), Order.user_id.label("buyer"), func.count(distinct(Order.id)).label("n"))
         .join(Refund, and_(Refund.order_id == Order.id, Refund.status != "failed"))
         .where(Order.level1_id.is_not(None), Order.paid_at >= since)
-        .group_by(Order.level1_id).having(func.count(distinct(Order.id)) >= settings.refund_loop_orders))
-    return {uid: {"refunded_orders": n, "customers": customers, "days": settings.refund_loop_days}
+        .group_by(Order.level1_id, Order.user_id).having(func.count(distinct(Order.id)) >= 2).subquery())
+    rows = db.session.execute(
+        select(per_customer.c.uid, func.sum(per_customer.c.n), func.count())
+        .group_by(per_customer.c.uid).having(func.sum(per_customer.c.n) >= settings.refund_loop_orders))
+    return {uid: {"refunded_orders": int(n), "customers": customers, "days": settings.refund_loop_days}
             for uid, n, customers in rows}
 
 
