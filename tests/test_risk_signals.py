@@ -162,3 +162,27 @@ def test_a_device_id_out_of_bounds_is_refused(live):
     assert r.status_code == 422
     r = requests.post(live.api("/auth/wechat-login"), json={"code": "c-y", "device_id": "a b<"}, timeout=30)
     assert r.status_code == 422
+
+
+def test_an_order_paid_by_the_distributors_own_wechat_account_is_held(live, risk):
+    from helpers import notify_xml, ordered_and_prepaid, post_notify
+
+    from backend.auth.models import User
+    from backend.extensions import db
+
+    ops = risk
+    product = create_product(ops, price_fen=10_000)
+    b = distributor(live)
+    c = login(live, invite_code=b.user["invite_code"])
+    with live.app.app_context():
+        b_openid = db.session.get(User, b.id).openid
+        db.session.remove()
+    order, _buyer_openid = ordered_and_prepaid(live, c, product["id"])
+    assert "SUCCESS" in post_notify(live, notify_xml(order["out_trade_no"], 10_000, b_openid))
+    review = review_of(ops, order["id"])
+    assert review["evidence"]["second_account"]["shared"] == [
+        {"with_user_id": b.id, "fact": "payer_openid", "value": b_openid}]
+    # the buyer paying themselves, as always: nothing held
+    other, openid = ordered_and_prepaid(live, c, product["id"])
+    assert "SUCCESS" in post_notify(live, notify_xml(other["out_trade_no"], 10_000, openid))
+    assert other["id"] not in held_orders(ops)

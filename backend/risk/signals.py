@@ -49,7 +49,8 @@ def _shared_identity(buyer_id, earner_ids):
             and_(_USERS.c.phone.is_not(None), _USERS.c.phone != "", _USERS.c.phone == _EARNERS.c.phone)))
 
 
-def verdict(buyer_id: int, level1_id: int | None, level2_id: int | None) -> Verdict | None:
+def verdict(buyer_id: int, level1_id: int | None, level2_id: int | None,
+            payer_openid: str | None = None) -> Verdict | None:
     """The signals an order being paid now trips (None: none, its commissions go on as usual)."""
     if level1_id is None:
         return None
@@ -59,6 +60,9 @@ def verdict(buyer_id: int, level1_id: int | None, level2_id: int | None) -> Verd
     if settings.second_account and earners:
         checks += [_shared_device(buyer_id, earners).label("device"),
                    _shared_identity(buyer_id, earners).label("identity")]
+        if payer_openid:  # WeChat's payer: an earner's own account paid for the buyer
+            checks.append(exists().where(_EARNERS.c.id.in_(earners), _EARNERS.c.openid == payer_openid)
+                          .label("payer"))
     if settings.bind_farm:
         checks.append(exists().where(_BINDS.c.user_id == buyer_id, _BINDS.c.farm.is_(True)).label("farm"))
     if earners:
@@ -70,13 +74,13 @@ def verdict(buyer_id: int, level1_id: int | None, level2_id: int | None) -> Verd
     hits = row._asdict()
     if not any(hits.values()):
         return None
-    return _evidence(buyer_id, earners, hits)
+    return _evidence(buyer_id, earners, hits, payer_openid)
 
 
-def _evidence(buyer_id: int, earners: list[int], hits: dict) -> Verdict:
+def _evidence(buyer_id: int, earners: list[int], hits: dict, payer_openid: str | None = None) -> Verdict:
     """The rare path: what was found, for the review queue."""
     found = Verdict()
-    if hits.get("device") or hits.get("identity"):
+    if hits.get("device") or hits.get("identity") or hits.get("payer"):
         shared = []
         if hits.get("device"):
             for user_id, value in db.session.execute(
@@ -92,6 +96,10 @@ def _evidence(buyer_id: int, earners: list[int], hits: dict) -> Verdict:
                     mine = getattr(buyer, fact)
                     if mine and mine == getattr(earner, fact):
                         shared.append({"with_user_id": earner.id, "fact": fact, "value": mine})
+        if hits.get("payer"):
+            for earner_id in db.session.scalars(select(User.id).where(User.id.in_(earners),
+                                                                      User.openid == payer_openid)):
+                shared.append({"with_user_id": earner_id, "fact": "payer_openid", "value": payer_openid})
         found.signals.append("second_account")
         found.evidence["second_account"] = {"buyer_id": buyer_id, "shared": shared}
     if hits.get("farm"):
