@@ -20,8 +20,8 @@ def seed_facts(url: str) -> None:
             SELECT id, 'device', 'bench-device-' || id, now() FROM users""")
         conn.execute("""
             INSERT INTO risk_bind_facts (user_id, inviter_id, ip, device_id, farm, created_at)
-            SELECT id, inviter_id, '198.18.' || (id / 250 %% 250) || '.' || (id %% 250 + 1),
-                   'bench-device-' || id, false, now() - (id %% 10000) * interval '1 minute'
+            SELECT id, inviter_id, '198.18.' || (id / 250 % 250) || '.' || (id % 250 + 1),
+                   'bench-device-' || id, false, now() - (id % 10000) * interval '1 minute'
             FROM users WHERE inviter_id IS NOT NULL""")
         conn.execute("ANALYZE risk_client_facts")
         conn.execute("ANALYZE risk_bind_facts")
