@@ -11,8 +11,10 @@ import pytest
 import requests
 from helpers import Client, buy, create_product, distributor, drain, login
 
-DEFAULTS = {"second_account": True, "bind_farm": True, "bind_farm_binds": 5, "bind_farm_minutes": 10,
-            "refund_after_payout": True, "refund_loop": True, "conversion_outlier": True}
+from backend.risk.settings import RiskSettings
+
+# every rule and threshold at its default (the fixtures put them back after each test)
+DEFAULTS = {k: v for k, v in dataclasses.asdict(RiskSettings()).items() if k != "version"}
 
 
 @pytest.fixture
