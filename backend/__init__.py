@@ -169,6 +169,7 @@ def _register_blueprints(app: Flask, api) -> None:
     from backend.referral import admin_api as referral_admin
     from backend.referral import admin_users as referral_admin_users
     from backend.referral import api as referral_api
+    from backend.risk import admin_api as risk_admin
     from backend.targets import admin_api as targets_admin
     from backend.targets import api as targets_api
 
@@ -180,7 +181,7 @@ def _register_blueprints(app: Flask, api) -> None:
     api.register_blueprint(campaign_api.admin_blp)
     for module in (catalog_admin, referral_admin, referral_admin_users, orders_admin, commission_admin,
                    leaderboard_admin, analytics_admin, community_admin, reconciliation_admin, admin_console,
-                   levels_admin, targets_admin, substitute_admin_api):
+                   levels_admin, targets_admin, substitute_admin_api, risk_admin):
         api.register_blueprint(module.blp)
     # WeChat's callbacks speak XML / WeChat JSON: not part of our OpenAPI surface.
     app.register_blueprint(notify_api.blp)

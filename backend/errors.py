@@ -114,6 +114,11 @@ ERROR_CODES: dict[str, int] = {
     "TARGET_SCOPE_INVALID": 422,  # neither or both of level_id and user_id
     "TARGET_TIERS_INVALID": 422,  # attainment and bonus rates must both increase
     "TARGET_PERIOD_NOT_DUE": 409,  # the month, its hold and refund window are not over yet
+    # risk control (风控)
+    "INVALID_RISK_SETTINGS": 422,  # a risk threshold outside its range
+    "REVIEW_NOT_FOUND": 404,
+    "REVIEW_ALREADY_DECIDED": 409,
+    "DISTRIBUTOR_NOT_UNDER_REVIEW": 404,  # another operator approved or rejected this held order first
 }
 
 

@@ -37,6 +37,7 @@ from backend.metrics import events as metrics
 from backend.orders import expiry
 from backend.orders.jobs import enqueue_refund
 from backend.orders.models import Refund
+from backend.risk.jobs import enqueue_nightly_if_due as enqueue_risk_if_due
 from backend.targets.jobs import enqueue_close_if_due as enqueue_targets_close_if_due
 from backend.timeutil import utcnow
 from backend.transactions import unit_of_work
@@ -47,8 +48,8 @@ log = logging.getLogger(__name__)
 def sweep_once() -> dict:
     cfg = current_app.config["FISSION"]
     stats = {"payouts": 0, "refunds": 0, "cancelled_orders": 0, "campaigns": 0, "board_rebuilds": 0,
-             "board_drift_checks": 0, "analytics_warm": 0, "levels_nightly": 0, "targets_close": 0, "daily_stats": 0,
-             "running_day": 0}
+             "board_drift_checks": 0, "analytics_warm": 0, "levels_nightly": 0, "targets_close": 0,
+             "risk_nightly": 0, "daily_stats": 0, "running_day": 0}
     with unit_of_work("sweep: due payouts"):
         due = payouts.due_payouts(older_than=timedelta(seconds=cfg.payout_sweep_after_seconds))
     pending = [pid for pid, status in due if status == "pending"]
@@ -68,6 +69,7 @@ def sweep_once() -> dict:
     stats["analytics_warm"] = int(enqueue_warm_if_due())
     stats["levels_nightly"] = int(enqueue_levels_if_due())
     stats["targets_close"] = int(enqueue_targets_close_if_due())
+    stats["risk_nightly"] = int(enqueue_risk_if_due())
 
     try:
         with unit_of_work("sweep: dashboard daily figures"):

@@ -46,6 +46,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 
 from metrics_scrape import lag_buckets, quantile  # noqa: E402
+from risk_seed import seed_facts, set_rules  # noqa: E402
 from seed import SeedOrder, prepare_database, seed  # noqa: E402
 from sender import Credentials, Sent, sender_main  # noqa: E402
 from stack import CpuMeter, Stack, free_port, processes_named, rss_mb, run_to_end, tree, wait_http  # noqa: E402
@@ -85,6 +86,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--level1", type=int, default=1000, help="level-1 distributors")
     p.add_argument("--stop-after", type=int, default=2,
                    help="skip the higher rates after this many steps in a row not sustained (or one left unfinished)")
+    p.add_argument("--risk", choices=("off", "on", "both"), default="both",
+                   help="risk rules off, on, or both: the plan runs with them off, then on (same run; default)")
     p.add_argument("--keep-logs", action="store_true", help="keep the temp dir with the child logs")
     p.add_argument("--scrape-metrics", action="store_true",
                    help="scrape /metrics before and after the steps and print its credit-lag p99 next to the bench's")
@@ -182,6 +185,7 @@ class StepResult:
     cpu_ms_per_order: dict = field(default_factory=dict)
     sustained: bool = False
     latencies: list = field(default_factory=list)
+    risk: str = "off"  # the risk rules during the step
 
 
 class Bench:
@@ -369,7 +373,8 @@ class Bench:
     def run(self) -> None:
         a = self.args
         plan = [(rate, min(a.orders, max(1, round(rate * a.duration)))) for rate in a.rates]
-        total = a.warmup + sum(n for _, n in plan)
+        phases = ("off", "on") if a.risk == "both" else (a.risk,)
+        total = a.warmup + len(phases) * sum(n for _, n in plan)
         print(f"Fission payout latency bench (run {self.tag}, logs in {self.work})")
         print(f"  steps: {', '.join(f'{r:.0f}/s x {n}' for r, n in plan)}; warm-up {a.warmup} at 50/s", flush=True)
         self.hello_ceiling()
@@ -382,8 +387,10 @@ class Bench:
         self.migrate(env)
         t = time.monotonic()
         orders = seed(db_url, total, a.level2, a.level1, self.tag)
-        print(f"seeded {a.level2} level-2 + {a.level1} level-1 distributors, {total} buyers and orders "
-              f"in {time.monotonic() - t:.1f}s", flush=True)
+        seed_facts(db_url)
+        set_rules(db_url, phases[0] == "on")
+        print(f"seeded {a.level2} level-2 + {a.level1} level-1 distributors, {total} buyers and orders, "
+              f"their device and bind facts in {time.monotonic() - t:.1f}s", flush=True)
         self.start_system(env, emu_url, app_url)
         print(f"system up: API {app_url}, {a.workers} RQ worker(s), sweeper, emulator; queue prefix "
               f"{self.queue_prefix}", flush=True)
@@ -406,20 +413,25 @@ class Bench:
         scraped = lag_buckets(app_url, METRICS_TOKEN) if a.scrape_metrics else {}
         print("steps (latency = notify sent → both commissions available):", flush=True)
         middle = len(plan) // 2
-        misses = 0
-        for i, (rate, n) in enumerate(plan):
-            if misses >= a.stop_after:
-                self.skipped.append(rate)
-                continue
-            step = self.run_step(rate, orders[cursor:cursor + n], db_url, meter)
-            self.steps.append(step)
-            cursor += n
-            misses = 0 if step.sustained else misses + 1
-            if step.completed < step.n:
-                misses = a.stop_after  # a backlog is left: later steps would measure it, not their rate
-            if i == middle or (misses >= a.stop_after and "middle" not in self.memory):
-                self.sample_memory("middle")
-            time.sleep(1.0)  # let the sweeper and the workers settle between steps
+        for phase in phases:
+            set_rules(db_url, phase == "on")
+            time.sleep(2.0)  # each process keeps the settings a second
+            print(f"risk rules {phase}:", flush=True)
+            misses = 0
+            for i, (rate, n) in enumerate(plan):
+                if misses >= a.stop_after:
+                    self.skipped.append(rate)
+                    continue
+                step = self.run_step(rate, orders[cursor:cursor + n], db_url, meter)
+                step.risk = phase
+                self.steps.append(step)
+                cursor += n
+                misses = 0 if step.sustained else misses + 1
+                if step.completed < step.n:
+                    misses = a.stop_after  # a backlog is left: later steps would measure it, not their rate
+                if i == middle or (misses >= a.stop_after and "middle" not in self.memory):
+                    self.sample_memory("middle")
+                time.sleep(1.0)  # let the sweeper and the workers settle between steps
         if a.scrape_metrics:
             time.sleep(1.0)  # the last batch's after-commit observation
             own = pct([lat for s in self.steps for lat in s.latencies], 0.99)
@@ -460,16 +472,18 @@ class Bench:
         print(f"\n{line}\nSUMMARY  (machine: {os.cpu_count()} cores; gunicorn --workers {a.web_workers} "
               f"--threads {a.threads} -k gthread; {a.workers} RQ worker(s); PostgreSQL + Redis on loopback)")
         print(line)
-        print("  rate/s  orders  achieved/s  done/s   p50 ms   p99 ms   max ms  reply p99 ms  completed  failed  "
+        print("  risk rate/s  orders  achieved/s  done/s   p50 ms   p99 ms   max ms  reply p99 ms  completed  failed  "
               "sustained")
         for s in self.steps:
-            print(f"  {s.rate:6.0f}  {s.n:6d}  {s.achieved_rate:10.1f}  {s.throughput:6.1f}  {ms(s.p50)}   {ms(s.p99)}"
+            print(f"  {s.risk:>3} {s.rate:6.0f}  {s.n:6d}  {s.achieved_rate:10.1f}  {s.throughput:6.1f}  "
+                  f"{ms(s.p50)}   {ms(s.p99)}"
                   f"   {ms(s.max)}        {ms(s.reply_p99)}  {s.completed:5d}/{s.n:<5d} {s.failed_replies:5d}  "
                   f"{'yes' if s.sustained else 'no'}")
             if s.failure_sample:
                 print(f"          first failed reply: {s.failure_sample}")
         for rate in self.skipped:
             print(f"  {rate:6.0f}  skipped: the system was already saturated at a lower rate")
+        self.report_risk()
         if self.steps:
             peak = max(self.steps, key=lambda s: s.throughput if not math.isnan(s.throughput) else 0)
             print(f"  peak completion throughput observed: {peak.throughput:.1f} paid orders/s "
@@ -487,6 +501,21 @@ class Bench:
             print(f"  credit lag p99 over the steps: bench {ms(own).strip()} ms, /metrics histogram "
                   f"{ms(scraped).strip()} ms ({(scraped - own) / own:+.1%})")
         print(line, flush=True)
+
+    def report_risk(self) -> None:
+        """Risk rules on against off, same run: the best sustained rate of each, and p99 at the
+        rates both sustained (the issue's target: within 10 %)."""
+        by = {phase: {s.rate: s for s in self.steps if s.risk == phase} for phase in ("off", "on")}
+        if not by["off"] or not by["on"]:
+            return
+        best = {phase: max((r for r, s in steps.items() if s.sustained), default=0.0) for phase, steps in by.items()}
+        change = (best["on"] - best["off"]) / best["off"] if best["off"] else float("nan")
+        print(f"  risk rules: best sustained rate off {best['off']:.0f}/s, on {best['on']:.0f}/s ({change:+.0%})")
+        for rate in sorted(set(by["off"]) & set(by["on"])):
+            off, on = by["off"][rate], by["on"][rate]
+            if off.sustained and on.sustained:
+                print(f"    {rate:6.0f}/s  p99 off {ms(off.p99).strip()} ms, on {ms(on.p99).strip()} ms "
+                      f"({(on.p99 - off.p99) / off.p99:+.0%})")
 
     def cleanup(self, keep_logs: bool) -> None:
         if self.sender is not None:

@@ -12,6 +12,7 @@ from backend.commission import ledger_keys as keys
     (keys.reinstatement_key(3, 7), keys.LedgerKey("reinstatement", commission_id=7, refund_id=3)),
     (keys.payout_key(5, 2, "settle"), keys.LedgerKey("payout", payout_id=5, attempt=2, step="settle")),
     (keys.prize_key(4, 9), keys.LedgerKey("prize", campaign_id=4, user_id=9)),
+    (keys.risk_rejection_key(6, 2), keys.LedgerKey("risk_rejection", commission_id=2, review_id=6)),
 ])
 def test_every_key_parses_back(key, parsed):
     assert keys.parse(key) == parsed

@@ -13,6 +13,8 @@ from backend.auth.schemas import user_view
 from backend.errors import ApiError
 from backend.extensions import db
 from backend.referral import service as referral
+from backend.risk import client as risk_client
+from backend.risk import service as risk
 from backend.transactions import after_commit
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="WeChat login and the current user")
@@ -26,12 +28,15 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="WeChat logi
 def wechat_login(args):
     user, _created = auth.wechat_login(args["code"])
     bind_error = None
+    device_id, ip = args.get("device_id"), risk_client.client_ip()
+    risk.record_client(user.id, device_id, ip)
     if args.get("invite_code") and user.inviter_id is None:
         # An invite code binds on first login; a refusal never blocks the login (a caller
         # out of invite-code tries gets bind_error RATE_LIMITED, and the code is not looked up).
         try:
             with rate_limits.invite_lookup(), db.session.begin_nested():
                 referral.bind(user, args["invite_code"], source="login")
+            risk.record_bind(user.id, user.inviter_id, ip, device_id)
         except ApiError as exc:
             bind_error = exc.code
     return {"token": auth.user_token(user), "user": user_view(user), "bind_error": bind_error}

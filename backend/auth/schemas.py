@@ -18,6 +18,9 @@ class UserSchema(Schema):
 class LoginArgs(Schema):
     code = fields.String(required=True, validate=validate.Length(min=1, max=128))
     invite_code = fields.String(validate=validate.Length(max=32), allow_none=True)
+    device_id = fields.String(allow_none=True, validate=[validate.Length(min=1, max=64),
+                                                         validate.Regexp(r"^[A-Za-z0-9._:-]+$")],
+                              metadata={"description": "the mini-program's device id (risk control, docs/risk.md)"})
 
 
 class LoginResult(Schema):

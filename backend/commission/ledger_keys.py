@@ -14,6 +14,7 @@ must agree on the shape, so both go through here:
 * ``target:{bonus}:award``                    a month's target bonus
 * ``refund:{refund}:target:{bonus}``          a refund's clawback of a closed bonus
 * ``refund:{refund}:target:{bonus}:undo``     a failed refund gives it back
+* ``risk:{review}:commission:{commission}``   a risk review's rejection reverses it
 """
 
 from __future__ import annotations
@@ -60,6 +61,10 @@ def target_reinstatement_key(refund_id: int, bonus_id: int) -> str:
     return f"{target_reversal_key(refund_id, bonus_id)}:undo"
 
 
+def risk_rejection_key(review_id: int, commission_id: int) -> str:
+    return f"risk:{review_id}:commission:{commission_id}"
+
+
 def refund_commission_pattern(refund_id: int) -> str:
     """LIKE pattern of every reversal and reinstatement of one refund (ids are
     integers: nothing in them needs escaping)."""
@@ -75,7 +80,9 @@ def of_refund(key_column, refund_id: int):
 class LedgerKey:
     """What a key says. Fields a kind does not have are None."""
 
-    kind: str  # earn | release | reversal | reinstatement | payout | prize | target_award | target_reversal | …
+    # earn | release | reversal | reinstatement | payout | prize | risk_rejection | target_award | target_reversal
+    # | target_reinstatement
+    kind: str
     commission_id: int | None = None
     refund_id: int | None = None
     payout_id: int | None = None
@@ -84,6 +91,7 @@ class LedgerKey:
     campaign_id: int | None = None
     user_id: int | None = None
     bonus_id: int | None = None
+    review_id: int | None = None
 
     @property
     def undo(self) -> bool:
@@ -111,6 +119,8 @@ def _parse(parts: list[str]) -> LedgerKey:
             return LedgerKey("reinstatement", commission_id=int(cid), refund_id=int(rid))
         case ["payout", pid, attempt, step] if step in PAYOUT_STEPS:
             return LedgerKey("payout", payout_id=int(pid), attempt=int(attempt), step=step)
+        case ["risk", review_id, "commission", cid]:
+            return LedgerKey("risk_rejection", commission_id=int(cid), review_id=int(review_id))
         case ["prize", campaign_id, user_id]:
             return LedgerKey("prize", campaign_id=int(campaign_id), user_id=int(user_id))
         case ["target", bid, "award"]:

@@ -19,6 +19,7 @@ from backend.commission.settings import DistributionSettings
 from backend.commission.wallet_check import drift_of
 from backend.extensions import db
 from backend.referral import contributions
+from backend.risk import signals as risk_signals
 from backend.timeutil import utcnow
 
 
@@ -111,7 +112,7 @@ def commission_chain(buyer: Member, inviter: Member | None, inviters_inviter: Me
 
 
 def record_commissions(order_id: int, buyer_id: int, chain: Chain, lines: list[rules.Line],
-                       settings: DistributionSettings) -> int:
+                       settings: DistributionSettings, payer_openid: str | None = None) -> int:
     """Write the commission lines of a paid order, their pending ledger entries, and
     one pending payout per line (the outbox), and have the credit job enqueued once
     the transaction commits (no statement: a Redis call after the commit). The caller
@@ -155,6 +156,12 @@ def record_commissions(order_id: int, buyer_id: int, chain: Chain, lines: list[r
         )
         for cid, row in zip(ids, rows, strict=True)
     ])
+    # Risk control (docs/risk.md): a flagged order's commissions stay pending, without a
+    # payout, until an operator decides; decided here, before any payout exists (hold_days 0).
+    verdict = risk_signals.verdict(buyer_id, level1.id, level2.id if level2 else None, payer_openid)
+    if verdict is not None:
+        risk_signals.hold(order_id, level1.id, verdict)
+        return 0
     db.session.execute(insert(Payout.__table__), [
         dict(kind="commission", user_id=row["user_id"], commission_id=cid, amount_fen=row["amount_fen"],
              rail=settings.payout_rail, status="pending", attempt=1, tries=0, next_attempt_at=now,

@@ -17,6 +17,8 @@ from backend.community import service as community
 from backend.community.models import CommunityGroup
 from backend.errors import ApiError
 from backend.extensions import db
+from backend.risk import client as risk_client
+from backend.risk import service as risk
 from backend.transactions import after_commit, commit_before_remote_call, unit_of_work
 from backend.wechat.errors import WeChatError, WeChatUnavailable
 from backend.wechat.wecom import wecom
@@ -47,6 +49,8 @@ def events(args):
 
     A batch is stored whole or not at all: one invalid event refuses the batch (422)."""
     accepted = community.record_events(args["events"], g.user.id if g.user else None)
+    if g.user is not None and args.get("device_id"):
+        risk.record_client(g.user.id, args["device_id"], risk_client.client_ip())
     return {"accepted": accepted}
 
 

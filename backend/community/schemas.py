@@ -30,6 +30,9 @@ class EventBatch(Schema):
 
     events = fields.List(fields.Nested(EventIn), required=True,
                          validate=validate.Length(min=1, max=MAX_BATCH))
+    device_id = fields.String(allow_none=True, validate=[validate.Length(min=1, max=64),
+                                                         validate.Regexp(r"^[A-Za-z0-9._:-]+$")],
+                              metadata={"description": "the mini-program's device id (risk control, docs/risk.md)"})
 
 
 class EventsAccepted(Schema):

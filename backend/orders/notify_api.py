@@ -44,7 +44,8 @@ def payment_notify():
         return _xml("SUCCESS", "OK")  # a failed payment: nothing to record
     try:
         result = payment.mark_paid(data["out_trade_no"], data["transaction_id"], int(data["total_fee"]),
-                          fee_type=data.get("fee_type"), trade_type=data.get("trade_type"))
+                          fee_type=data.get("fee_type"), trade_type=data.get("trade_type"),
+                                   payer_openid=data.get("openid"))
     except payment.AmountMismatch as exc:
         db.session.rollback()  # a 200 answer: the boundary would commit
         log.error("payment notify does not match its order: %s", exc)

@@ -65,14 +65,15 @@ class PaymentResult:
 
 
 def mark_paid(out_trade_no: str, transaction_id: str, total_fee: int, *, fee_type: str | None = None,
-              trade_type: str | None = None) -> PaymentResult:
+              trade_type: str | None = None, payer_openid: str | None = None) -> PaymentResult:
     """Record a verified payment. Locks the order; a repeat is a no-op. ``fee_type`` and
     ``trade_type`` are WeChat's, from the notify or the order query (a signed notify in
     another currency, or of another kind of payment, does not pay a CNY JSAPI order).
 
     The busiest write of the shop, so it is plain Core SQL: one read (the order, the
     buyer, the two people above them and the order's lines), the order and buyer
-    updates, then the commission rows."""
+    updates, then the commission rows. ``payer_openid`` (the notify's ``openid``) goes
+    to the risk check: an earner's own account paying is a second account (docs/risk.md)."""
     read = _read_for_payment(out_trade_no)
     if read is None:
         raise ApiError("ORDER_NOT_FOUND", f"No order {out_trade_no}")
@@ -96,7 +97,8 @@ def mark_paid(out_trade_no: str, transaction_id: str, total_fee: int, *, fee_typ
         chain_source=chain.source))
     if not read.buyer_has_paid_order:
         db.session.execute(_BUYER_HAS_PAID, {"buyer_id": read.buyer.id})
-    payouts = commission.record_commissions(read.order_id, read.buyer.id, chain, read.lines, settings)
+    payouts = commission.record_commissions(read.order_id, read.buyer.id, chain, read.lines, settings,
+                                            payer_openid=payer_openid)
     # Objects this session may hold of the rows just written by Core: reload on next use.
     for entity, key in ((Order, read.order_id), (User, read.buyer.id)):
         loaded = db.session.identity_map.get(identity_key(entity, key))
