@@ -217,6 +217,31 @@ def test_bad_plans_and_early_closes_are_refused_and_change_nothing(live, ops, cl
         db.session.remove()
 
 
+def test_a_month_waits_for_its_risk_reviews_and_a_rejected_sale_earns_no_bonus(live, ops, clean_targets):
+    from backend.risk.models import RiskReview
+
+    level_id = _level(live, ops)
+    seller = distributor(live)
+    _sql(live, update(User).where(User.id == seller.id).values(level_id=level_id))
+    ops.post("/admin/target-plans", json={"level_id": level_id, "target_fen": 10_000, "tiers": TIERS})
+    orders = [buy(live, login(live, invite_code=seller.user["invite_code"]), create_product(ops, price_fen=fen)["id"])
+              for fen in (10_000, 3_000)]
+    drain(live)
+    _into_last_month(live, [o["id"] for o in orders])
+    with live.app.app_context():
+        db.session.add(RiskReview(order_id=orders[1]["id"], distributor_id=seller.id, status="pending", score=1,
+                                  signals=["second_account"], evidence={}))
+        db.session.commit()
+        db.session.remove()
+    held = ops.post(f"/admin/target-periods/{_last_month()}/close")
+    assert held.status_code == 409 and held.json()["error"]["details"]["pending_reviews"] == 1
+    _sql(live, update(RiskReview).where(RiskReview.order_id == orders[1]["id"]).values(status="rejected"))
+    mine = seller.get("/me/targets", params={"period": _last_month()}).json()
+    assert (mine["achieved_fen"], mine["bonus_fen_so_far"]) == (10_000, 100)  # 13,000 sold, 3,000 rejected
+    assert ops.post(f"/admin/target-periods/{_last_month()}/close").json()["bonus_fen"] == 100
+    _sql(live, delete(RiskReview).where(RiskReview.order_id == orders[1]["id"]))
+
+
 def test_two_racing_closes_pay_once(live, ops, clean_targets):
     if live.app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         pytest.skip("SQLite runs one writer at a time; the race needs a server database")

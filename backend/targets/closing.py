@@ -32,12 +32,41 @@ from backend.extensions import db
 from backend.leaderboard.periods import period_bounds, period_key
 from backend.levels import service as levels
 from backend.orders.models import Order, Refund
+from backend.risk.models import RiskReview
 from backend.targets import plans, rules
 from backend.targets.models import TargetBonus, TargetClose
 from backend.timeutil import utcnow
 
 SHOP_TARGET_EXPENSE = "shop:target_bonus_expense"
 CHUNK = 1000
+
+
+def rejected_fen(start: datetime, end: datetime, user_ids: list[int]) -> dict[int, int]:
+    """Per distributor, the net GMV of their orders of the window that an operator rejected
+    in risk review (风控): a fraudulent sale earns no bonus, as it earns no commission."""
+    if not user_ids:
+        return {}
+    rows = db.session.execute(
+        select(Order.level1_id, func.sum(Order.paid_fen - Order.refunded_fen))
+        .join(RiskReview, RiskReview.order_id == Order.id)
+        .where(RiskReview.status == "rejected", Order.level1_id.in_(user_ids), Order.paid_at >= start,
+               Order.paid_at < end).group_by(Order.level1_id))
+    return {uid: int(fen) for uid, fen in rows}
+
+
+def achieved(start: datetime, end: datetime, user_ids: list[int]) -> dict[int, int]:
+    """Own paid GMV net of refunds (the levels' measure) less what risk review rejected."""
+    figures = levels.measure(start, user_ids, until=end)
+    rejected = rejected_fen(start, end, user_ids)
+    return {uid: figures.get(uid, levels.Figures()).gmv_fen - rejected.get(uid, 0) for uid in user_ids}
+
+
+def pending_reviews(key: str) -> int:
+    """Orders of the month still held for risk review: the month waits for their decision."""
+    start, end = period_bounds("month", key)
+    return int(db.session.scalar(
+        select(func.count()).select_from(RiskReview).join(Order, Order.id == RiskReview.order_id)
+        .where(RiskReview.status == "pending", Order.paid_at >= start, Order.paid_at < end)))
 
 
 def due_at(key: str) -> datetime:
@@ -73,6 +102,10 @@ def close(key: str, now: datetime | None = None, progress=None) -> dict:
     if due_at(key) > now:
         raise ApiError("TARGET_PERIOD_NOT_DUE", f"{key} can close from {due_at(key).isoformat()}",
                        details={"due_at": due_at(key).isoformat()})
+    held = pending_reviews(key)
+    if held:
+        raise ApiError("TARGET_PERIOD_NOT_DUE", f"{key} closes once its {held} order(s) held for risk review are "
+                       "decided", details={"due_at": due_at(key).isoformat(), "pending_reviews": held})
     row = _lock(key)
     if row.status == "closed":
         return {"period_key": key, "distributors": row.distributors, "bonus_fen": row.bonus_fen,
@@ -86,13 +119,12 @@ def close(key: str, now: datetime | None = None, progress=None) -> dict:
     payout_ids, total = [], 0
     for i in range(0, len(ids), CHUNK):
         chunk = ids[i:i + CHUNK]
-        figures = levels.measure(start, chunk, until=end)
+        figures = achieved(start, end, chunk)
         for uid in chunk:
             plan = resolved[uid]
-            achieved = figures.get(uid, levels.Figures()).gmv_fen
-            result = rules.outcome(achieved, plan.target_fen, plan.tiers)
+            result = rules.outcome(figures[uid], plan.target_fen, plan.tiers)
             bonus = TargetBonus(user_id=uid, period_key=key, plan_id=plan.id, target_fen=plan.target_fen,
-                                achieved_fen=achieved, attainment_bp=result.attainment_bp,
+                                achieved_fen=figures[uid], attainment_bp=result.attainment_bp,
                                 bonus_bp=result.bonus_bp, bonus_fen=result.bonus_fen, refunded_after_fen=0,
                                 reversed_fen=0)
             db.session.add(bonus)

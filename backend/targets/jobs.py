@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 def close_due() -> list[dict]:
     """Close every due month (at most the last three), one transaction for all: a month's
     bonuses are paid together or not at all."""
-    results = [closing.close(key) for key in closing.due_periods()]
+    # A month with orders still held for risk review waits for their decision (next day's run).
+    results = [closing.close(key) for key in closing.due_periods() if not closing.pending_reviews(key)]
     if any(r["payout_ids"] for r in results):
         enqueue_credit_after_commit()
     for result in results:

@@ -10,8 +10,8 @@ from backend.auth.models import User
 from backend.extensions import db
 from backend.leaderboard import boards
 from backend.leaderboard.periods import period_bounds
-from backend.levels import service as levels
 from backend.targets import plans, rules
+from backend.targets.closing import achieved as closing_achieved
 from backend.targets.closing import due_at
 from backend.targets.models import TargetBonus
 
@@ -35,7 +35,7 @@ def progress(user: User, key: str) -> dict:
         return {"period_key": key, "plan_id": None, "target_fen": 0, "achieved_fen": 0, "attainment_bp": 0,
                 "bonus_bp": 0, "bonus_fen_so_far": 0, "reversed_fen": 0, "closed": False,
                 "closes_at": due_at(key), "tiers": [], "next_tier": None}
-    achieved = levels.measure(start, [user.id], until=end).get(user.id, levels.Figures()).gmv_fen
+    achieved = closing_achieved(start, end, [user.id])[user.id]
     result = rules.outcome(achieved, plan.target_fen, plan.tiers)
     return {"period_key": key, "plan_id": plan.id, "target_fen": plan.target_fen, "achieved_fen": achieved,
             "attainment_bp": result.attainment_bp, "bonus_bp": result.bonus_bp,
@@ -60,15 +60,14 @@ def standings(level_id: int, key: str) -> list[tuple[int, int, int]]:
     closed = {b.user_id: b for b in db.session.scalars(select(TargetBonus).where(
         TargetBonus.period_key == key, TargetBonus.user_id.in_([uid for uid, _ in members])))} if members else {}
     resolved = plans.resolve(key, members)
-    live = levels.measure(start, sorted(resolved), until=end) if resolved else {}
+    live = closing_achieved(start, end, sorted(resolved)) if resolved else {}
     reached_ms = boards.to_ms(start)
     rows = []
     for uid in sorted(resolved):
         if uid in closed:
             rows.append((uid, closed[uid].attainment_bp, reached_ms))
         else:
-            achieved = live.get(uid, levels.Figures()).gmv_fen
-            rows.append((uid, rules.attainment_bp(achieved, resolved[uid].target_fen), reached_ms))
+            rows.append((uid, rules.attainment_bp(live[uid], resolved[uid].target_fen), reached_ms))
     return rows
 
 
