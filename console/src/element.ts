@@ -13,7 +13,7 @@ import {
 } from "element-plus";
 import {
   ArrowLeft, Avatar, Bell, ChatDotRound, CircleCheck, Cpu, DataLine, Delete, Document, Download, Files, Filter,
-  Goods, Histogram, Menu, Money, OfficeBuilding, Plus, Present, PriceTag, Refresh, RefreshRight, Search, Setting,
+  Goods, Histogram, Medal, Menu, Money, OfficeBuilding, Plus, Present, PriceTag, Refresh, RefreshRight, Search, Setting,
   Share, ShoppingCart, Tickets, TrendCharts, Trophy, Upload, User, Wallet,
 } from "@element-plus/icons-vue";
 
@@ -32,7 +32,7 @@ const COMPONENTS: Plugin[] = [
 // By name: the menu's icons come from the routes (`meta.icon`), buttons name theirs (`:icon="'Plus'"`).
 const ICONS: Record<string, Component> = {
   ArrowLeft, Avatar, Bell, ChatDotRound, CircleCheck, Cpu, DataLine, Delete, Document, Download, Files, Filter,
-  Goods, Histogram, Menu, Money, OfficeBuilding, Plus, Present, PriceTag, Refresh, RefreshRight, Search, Setting,
+  Goods, Histogram, Medal, Menu, Money, OfficeBuilding, Plus, Present, PriceTag, Refresh, RefreshRight, Search, Setting,
   Share, ShoppingCart, Tickets, TrendCharts, Trophy, Upload, User, Wallet,
 };
 

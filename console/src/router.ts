@@ -37,6 +37,8 @@ export const pages: RouteRecordRaw[] = [
     meta: { title: "menu.withdrawals", roles: OPS, menu: "menu.groups.money", icon: "Money" } },
   { path: "settings/distribution", name: "settings", component: () => import("./views/SettingsView.vue"),
     meta: { title: "menu.settings", roles: OPS, menu: "menu.groups.distribution", icon: "Setting" } },
+  { path: "distributor-levels", name: "levels", component: () => import("./views/LevelsView.vue"),
+    meta: { title: "menu.levels", roles: OPS, menu: "menu.groups.distribution", icon: "Medal" } },
   { path: "leaderboards", name: "leaderboards", component: () => import("./views/LeaderboardsView.vue"),
     meta: { title: "menu.leaderboards", roles: OPS, menu: "menu.groups.growth", icon: "Trophy" } },
   { path: "campaigns", name: "campaigns", component: () => import("./views/CampaignsView.vue"),

@@ -1,6 +1,7 @@
 // The admin user endpoints (docs/admin-users.md): typed by hand from their spec, called
 // through the same client (token, 401 handling) as every typed call.
 import { api } from "./client";
+import type { components } from "./schema";
 
 export interface Person { id: number; nickname: string | null }
 export type DistributorStatus = "none" | "pending" | "approved" | "disabled";
@@ -37,6 +38,7 @@ export interface UserDetail {
   user: UserFull;
   ancestors: (Person & { level: number })[];
   wallet: Wallet;
+  distributor_level?: components["schemas"]["UserLevel"];
 }
 
 export interface TeamMember {
