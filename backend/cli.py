@@ -85,6 +85,19 @@ def register_cli(app: Flask) -> None:
 
         click.echo(level_jobs.nightly())  # commits chunk by chunk
 
+    @group.command("channel-health")
+    def channel_health():
+        """The nightly channel health pass: every distributor's figures into channel_health."""
+        from backend.channel import health
+
+        with click.progressbar(length=1, label="channel health") as bar:
+            def progress(done, total):
+                bar.length = max(total, 1)
+                bar.update(done - bar.pos)
+
+            stats = health.run_pass(progress=progress)  # commits range by range
+        click.echo(stats)
+
     @group.command("ensure-admin")
     def ensure_admin():
         """Create the first admin from ADMIN_USERNAME / ADMIN_PASSWORD if missing."""

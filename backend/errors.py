@@ -102,6 +102,11 @@ ERROR_CODES: dict[str, int] = {
     "LEVEL_EXISTS": 409,  # another level has this rank or name
     "LEVEL_RATES_OVER_CAP": 422,  # level-1 + level-2 above the shop's cap_bp
     "HEADCOUNT_FIELD_REFUSED": 422,  # a condition counting people recruited: head-count pay (DESIGN.md §3)
+    # channel health (backend/channel)
+    "INVITER_FROZEN": 409,  # the inviter is frozen by the operators: no new binds under them
+    "CHANNEL_ALREADY_FROZEN": 409,
+    "CHANNEL_NOT_FROZEN": 409,
+    "CHANNEL_NOT_REVOKED": 409,  # restore of a distributor whose status was not revoked (disabled)
 }
 
 
