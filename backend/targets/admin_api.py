@@ -11,9 +11,11 @@ from backend.commission.outbox import enqueue_credit_after_commit
 from backend.errors import ApiError
 from backend.extensions import db
 from backend.leaderboard.periods import valid_key
+from backend.levels.service import closed_period
 from backend.schemas import page_of
 from backend.targets import closing, plans, schemas
 from backend.targets.models import TargetBonus, TargetClose
+from backend.timeutil import utcnow
 
 blp = Blueprint("admin_targets", __name__, url_prefix="/api/v1/admin", description="Monthly targets (admin)")
 
@@ -56,6 +58,7 @@ def update_plan(args, plan_id):
 @blp.response(200, schemas.BonusList)
 def list_bonuses(args):
     """The bonuses a closed month paid, largest first, with the figures behind each."""
+    args["period"] = args.get("period") or closed_period(utcnow())
     where = TargetBonus.period_key == args["period"]
     total = db.session.scalar(select(func.count()).select_from(TargetBonus).where(where))
     rows = db.session.execute(

@@ -79,7 +79,7 @@ class MyTargetsSchema(Schema):
 
 
 class BonusArgs(PageArgs):
-    period = fields.String(required=True, validate=_month)
+    period = fields.String(validate=_month, metadata={"description": "YYYY-MM; default: the month that closed last"})
 
 
 class BonusSchema(Schema):

@@ -16722,10 +16722,11 @@ export interface paths {
         /** The bonuses a closed month paid, largest first, with the figures behind each. */
         get: {
             parameters: {
-                query: {
+                query?: {
                     page?: number;
                     per_page?: number;
-                    period: string;
+                    /** @description YYYY-MM; default: the month that closed last */
+                    period?: string;
                 };
                 header?: never;
                 path?: never;
