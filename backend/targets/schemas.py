@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from backend.schemas import PageArgs, Timestamp, list_schema
 
+_id = validate.Range(min=1, max=2**31 - 1)
 _month = validate.Regexp(r"^\d{4}-\d{2}$", error="a month: YYYY-MM")
 
 
@@ -25,9 +26,9 @@ class NextTier(Tier):
 
 
 class PlanCreateArgs(Schema):
-    level_id = fields.Integer(strict=True, allow_none=True, load_default=None,
+    level_id = fields.Integer(strict=True, allow_none=True, load_default=None, validate=_id,
                               metadata={"description": "a level's plan (exactly one of level_id, user_id)"})
-    user_id = fields.Integer(strict=True, allow_none=True, load_default=None,
+    user_id = fields.Integer(strict=True, allow_none=True, load_default=None, validate=_id,
                              metadata={"description": "one distributor's plan; it wins over their level's"})
     period_key = fields.String(allow_none=True, load_default=None, validate=_month,
                                metadata={"description": "one month (YYYY-MM); null: every month"})
