@@ -15,7 +15,7 @@ blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Orders an
 @blp.post("/orders")
 @login_required
 @errors("PRODUCT_NOT_FOUND", "ORDER_TOTAL_ZERO", "ORDER_TOO_LARGE", "OUT_OF_STOCK", "BELOW_MOQ", "NOT_A_MULTIPLE",
-        "MALFORMED_JSON", "VALIDATION_ERROR")
+        "SUBSTITUTE_NOT_ALLOWED", "MALFORMED_JSON", "VALIDATION_ERROR")
 @blp.arguments(schemas.OrderCreateArgs)
 @blp.response(201, schemas.OrderSchema)
 def create(args):
