@@ -152,6 +152,7 @@ def _register_blueprints(app: Flask, api) -> None:
     from backend.catalog import admin_api as catalog_admin
     from backend.catalog import api as catalog_api
     from backend.catalog import substitute_admin_api, substitute_api
+    from backend.channel import admin_api as channel_admin
     from backend.commission import admin_api as commission_admin
     from backend.commission import api as commission_api
     from backend.community import admin_api as community_admin
@@ -181,7 +182,7 @@ def _register_blueprints(app: Flask, api) -> None:
     api.register_blueprint(campaign_api.admin_blp)
     for module in (catalog_admin, referral_admin, referral_admin_users, orders_admin, commission_admin,
                    leaderboard_admin, analytics_admin, community_admin, reconciliation_admin, admin_console,
-                   levels_admin, targets_admin, substitute_admin_api, risk_admin):
+                   levels_admin, targets_admin, substitute_admin_api, risk_admin, channel_admin):
         api.register_blueprint(module.blp)
     # WeChat's callbacks speak XML / WeChat JSON: not part of our OpenAPI surface.
     app.register_blueprint(notify_api.blp)

@@ -107,6 +107,16 @@ def register_cli(app: Flask) -> None:
             click.echo(f"{r['period_key']}: {state}, {r['distributors']} distributors, {r['bonus_fen']} fen")
         if not results:
             click.echo("no month is due")
+    @group.command("channel-health")
+    def channel_health():
+        """The nightly channel health pass: every distributor's figures into channel_health."""
+        from backend.channel import health
+        with click.progressbar(length=1, label="channel health") as bar:
+            def progress(done, total):
+                bar.length = max(total, 1)
+                bar.update(done - bar.pos)
+            stats = health.run_pass(progress=progress)  # commits range by range
+        click.echo(stats)
 
     @group.command("ensure-admin")
     def ensure_admin():

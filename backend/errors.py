@@ -119,6 +119,11 @@ ERROR_CODES: dict[str, int] = {
     "REVIEW_NOT_FOUND": 404,
     "REVIEW_ALREADY_DECIDED": 409,
     "DISTRIBUTOR_NOT_UNDER_REVIEW": 404,  # another operator approved or rejected this held order first
+    # channel health (backend/channel)
+    "INVITER_FROZEN": 409,  # the inviter is frozen by the operators: no new binds under them
+    "CHANNEL_ALREADY_FROZEN": 409,
+    "CHANNEL_NOT_FROZEN": 409,
+    "CHANNEL_NOT_REVOKED": 409,  # restore of a distributor whose status was not revoked (disabled)
 }
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import select
 
 from backend.admin import dashboard, running_day
 from backend.analytics.jobs import enqueue_warm_if_due
+from backend.channel.jobs import enqueue_nightly_if_due as enqueue_channel_health_if_due
 from backend.commission import payouts
 from backend.commission.jobs import enqueue_credit, enqueue_transfers
 from backend.extensions import db
@@ -49,7 +50,7 @@ def sweep_once() -> dict:
     cfg = current_app.config["FISSION"]
     stats = {"payouts": 0, "refunds": 0, "cancelled_orders": 0, "campaigns": 0, "board_rebuilds": 0,
              "board_drift_checks": 0, "analytics_warm": 0, "levels_nightly": 0, "targets_close": 0,
-             "risk_nightly": 0, "daily_stats": 0, "running_day": 0}
+             "risk_nightly": 0, "channel_health": 0, "daily_stats": 0, "running_day": 0}
     with unit_of_work("sweep: due payouts"):
         due = payouts.due_payouts(older_than=timedelta(seconds=cfg.payout_sweep_after_seconds))
     pending = [pid for pid, status in due if status == "pending"]
@@ -70,6 +71,7 @@ def sweep_once() -> dict:
     stats["levels_nightly"] = int(enqueue_levels_if_due())
     stats["targets_close"] = int(enqueue_targets_close_if_due())
     stats["risk_nightly"] = int(enqueue_risk_if_due())
+    stats["channel_health"] = int(enqueue_channel_health_if_due())
 
     try:
         with unit_of_work("sweep: dashboard daily figures"):

@@ -26,6 +26,7 @@ def _warm_settings(live) -> None:
     """The paid path reads the settings from the process's copy (kept a second): read
     them now, so that whether the copy is still fresh does not depend on how long the
     setup above took on a busy machine."""
+    from backend.channel.settings import get_settings as get_channel_settings
     from backend.commission.settings import get_settings
     from backend.extensions import db
     from backend.risk.settings import get_risk_settings
@@ -33,6 +34,7 @@ def _warm_settings(live) -> None:
     with live.app.app_context():
         get_settings()
         get_risk_settings()
+        get_channel_settings()
         db.session.remove()
 
 

@@ -111,6 +111,17 @@ def commission_chain(buyer: Member, inviter: Member | None, inviters_inviter: Me
     return Chain(level1, level2, source)
 
 
+def _frozen_and_stopped(ids: list[int]) -> set[int]:
+    """The chain's frozen distributors whose commission stops (channel setting
+    ``freeze_commission = "stop"``); with "continue" (the default) no query at all."""
+    from backend.channel.models import ChannelFreeze
+    from backend.channel.settings import get_settings as channel_settings
+
+    if not ids or channel_settings().freeze_commission != "stop":
+        return set()
+    return set(db.session.scalars(select(ChannelFreeze.user_id).where(ChannelFreeze.user_id.in_(ids))))
+
+
 def record_commissions(order_id: int, buyer_id: int, chain: Chain, lines: list[rules.Line],
                        settings: DistributionSettings, payer_openid: str | None = None) -> int:
     """Write the commission lines of a paid order, their pending ledger entries, and
@@ -120,6 +131,11 @@ def record_commissions(order_id: int, buyer_id: int, chain: Chain, lines: list[r
     Returns the number of payouts written."""
     level1, level2 = chain.level1, chain.level2
     if level1 is None or not level1.is_distributor:
+        return 0
+    # A frozen distributor's own share stops with freeze_commission "stop"; the other level's stays.
+    stopped = _frozen_and_stopped([m.id for m in (level1, level2) if m is not None])
+    earning = tuple(n for n, m in ((1, level1), (2, level2)) if m is not None and m.id not in stopped)
+    if not earning:
         return 0
     # rate_bp records the person's rate; lines priced by a product's own rate or
     # fixed amount make a single figure meaningless, so it stays empty then.
@@ -131,7 +147,7 @@ def record_commissions(order_id: int, buyer_id: int, chain: Chain, lines: list[r
         rate_of(level1, 1, settings), rate_of(level2, 2, settings) if level2 else (0, None)
     rates = rules.Rates(level1_bp=level1_bp, level2_bp=level2_bp, cap_bp=settings.cap_bp)
     why = {1: rules.rate_source(lines, 1, level1_why), 2: rules.rate_source(lines, 2, level2_why)}
-    amounts = rules.split(lines, rates, levels=(1, 2) if level2 else (1,))
+    amounts = rules.split(lines, rates, levels=earning)
     now = utcnow()
     rows = [
         dict(order_id=order_id, user_id=beneficiaries[level].id, buyer_id=buyer_id, level=level, amount_fen=amount,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 
 from backend import counters
 from backend.auth.models import User
+from backend.channel.models import ChannelFreeze
 from backend.commission import service as commission
 from backend.commission.settings import get_settings
 from backend.errors import ApiError
@@ -146,7 +147,8 @@ def _may_rebind(user: User, settings) -> bool:
 
 
 # What ``bind`` can refuse with (the routes that bind list them).
-BIND_ERRORS = ("INVITE_CODE_NOT_FOUND", "SELF_REFERRAL", "INVITER_NOT_DISTRIBUTOR", "ALREADY_BOUND", "REFERRAL_CYCLE")
+BIND_ERRORS = ("INVITE_CODE_NOT_FOUND", "SELF_REFERRAL", "INVITER_NOT_DISTRIBUTOR", "INVITER_FROZEN", "ALREADY_BOUND",
+               "REFERRAL_CYCLE")
 
 
 def bind(user: User, invite_code: str, source: str, *, reason: str = "", operator_id: int | None = None,
@@ -166,6 +168,8 @@ def bind_to(user: User, inviter: User, source: str, *, reason: str = "", operato
         raise ApiError("SELF_REFERRAL", "You cannot bind to yourself")
     if not inviter.is_distributor:
         raise ApiError("INVITER_NOT_DISTRIBUTOR", "This user is not an active distributor")
+    if db.session.get(ChannelFreeze, inviter.id) is not None:  # frozen by the operators (backend/channel)
+        raise ApiError("INVITER_FROZEN", "This distributor cannot take new customers at the moment")
     settings = get_settings()
 
     chain = ancestors(inviter.id)
