@@ -87,7 +87,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--stop-after", type=int, default=2,
                    help="skip the higher rates after this many steps in a row not sustained (or one left unfinished)")
     p.add_argument("--risk", choices=("off", "on", "both"), default="both",
-                   help="risk rules off, on, or both: the plan runs with them off, then on (same run; default)")
+                   help="risk rules and distributor levels off, on, or both: the plan runs with them off, "
+                        "then on (same run; default)")
     p.add_argument("--keep-logs", action="store_true", help="keep the temp dir with the child logs")
     p.add_argument("--scrape-metrics", action="store_true",
                    help="scrape /metrics before and after the steps and print its credit-lag p99 next to the bench's")
@@ -416,7 +417,7 @@ class Bench:
         for phase in phases:
             set_rules(db_url, phase == "on")
             time.sleep(2.0)  # each process keeps the settings a second
-            print(f"risk rules {phase}:", flush=True)
+            print(f"risk rules and levels {phase}:", flush=True)
             misses = 0
             for i, (rate, n) in enumerate(plan):
                 if misses >= a.stop_after:
@@ -510,7 +511,7 @@ class Bench:
             return
         best = {phase: max((r for r, s in steps.items() if s.sustained), default=0.0) for phase, steps in by.items()}
         change = (best["on"] - best["off"]) / best["off"] if best["off"] else float("nan")
-        print(f"  risk rules: best sustained rate off {best['off']:.0f}/s, on {best['on']:.0f}/s ({change:+.0%})")
+        print(f"  risk rules and levels: best sustained rate off {best['off']:.0f}/s, on {best['on']:.0f}/s ({change:+.0%})")
         for rate in sorted(set(by["off"]) & set(by["on"])):
             off, on = by["off"][rate], by["on"][rate]
             if off.sustained and on.sustained:

@@ -1,5 +1,5 @@
-"""The risk rules for bench/payout_latency.py: switched on or off in the settings row,
-and client facts seeded (a device per user, a bind fact per buyer) so that the
+"""The risk rules and distributor levels for bench/payout_latency.py: switched on or
+off together (the settings row and the levels table), and client facts seeded (a device per user, a bind fact per buyer) so that the
 payment's risk check (backend/risk/signals.py) looks up real index rows, as in a shop
 whose clients send device ids. None of the seeded facts trips a rule."""
 
@@ -27,10 +27,27 @@ def seed_facts(url: str) -> None:
         conn.execute("ANALYZE risk_bind_facts")
 
 
+# Levels a bench distributor reaches with its first commissions: every credit batch then
+# has upgrades to evaluate and write (the dearest case of levels on the money path).
+LEVELS = (
+    (0, "bench-银牌", 1200, 400, 1, 1, 0),
+    (1, "bench-金牌", 1500, 500, 20_000, 2, 0),
+)
+
+
 def set_rules(url: str, on: bool) -> None:
-    """On: the defaults (every rule on); off: every rule off."""
+    """On: every risk rule on (the defaults) and two levels defined; off: every rule off
+    and no levels (nobody keeps a level)."""
     value = {} if on else OFF
     with psycopg.connect(url) as conn:
         conn.execute("""
             INSERT INTO settings (key, value, updated_at) VALUES ('risk', %s::json, now())
             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()""", (json.dumps(value),))
+        conn.execute("UPDATE users SET level_id = NULL WHERE level_id IS NOT NULL")
+        conn.execute("DELETE FROM distributor_level_changes")
+        conn.execute("DELETE FROM distributor_levels")
+        if on:
+            conn.executemany("""
+                INSERT INTO distributor_levels (rank, name, level1_bp, level2_bp, window_days, min_gmv_fen,
+                                                min_customers, min_team_gmv_fen, created_at, updated_at)
+                VALUES (%s, %s, %s, %s, 30, %s, %s, %s, now(), now())""", LEVELS)
