@@ -511,7 +511,8 @@ class Bench:
             return
         best = {phase: max((r for r, s in steps.items() if s.sustained), default=0.0) for phase, steps in by.items()}
         change = (best["on"] - best["off"]) / best["off"] if best["off"] else float("nan")
-        print(f"  risk rules and levels: best sustained rate off {best['off']:.0f}/s, on {best['on']:.0f}/s ({change:+.0%})")
+        print(f"  risk rules and levels: best sustained rate off {best['off']:.0f}/s, on {best['on']:.0f}/s "
+              f"({change:+.0%})")
         for rate in sorted(set(by["off"]) & set(by["on"])):
             off, on = by["off"][rate], by["on"][rate]
             if off.sustained and on.sustained:

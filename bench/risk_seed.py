@@ -1,7 +1,8 @@
 """The risk rules and distributor levels for bench/payout_latency.py: switched on or
-off together (the settings row and the levels table), and client facts seeded (a device per user, a bind fact per buyer) so that the
-payment's risk check (backend/risk/signals.py) looks up real index rows, as in a shop
-whose clients send device ids. None of the seeded facts trips a rule."""
+off together (the settings row and the levels table), and client facts seeded (a
+device per user, a bind fact per buyer) so that the payment's risk check
+(backend/risk/signals.py) looks up real index rows, as in a shop whose clients send
+device ids. None of the seeded facts trips a rule."""
 
 from __future__ import annotations
 

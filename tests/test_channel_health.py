@@ -72,6 +72,16 @@ def _generate(live, rng: random.Random, n: int = 40):
             for _ in range(rng.choice([0, 5, 15, 30])):
                 events.append(dict(uid=uid, type=rng.choice(["share", "visit", "visit"]),
                                    at=now - timedelta(days=rng.uniform(0.1, 40))))
+        # a big distributor: 90-day sums past 2^31 fen, and their ratios, must not overflow
+        whale = db.session.execute(insert(User).values(
+            openid=f"h-{uuid.uuid4().hex}", nickname="whale", distributor_status="approved",
+            invite_code=uuid.uuid4().hex[:12].upper(), distributor_since=now - timedelta(days=200))
+            .returning(User.id)).scalar_one()
+        people.append((whale, now - timedelta(days=200)))
+        for days, refunded in ((2, 900_000_000), (40, 0), (45, 0)):
+            sales.append(dict(uid=whale, paid_at=now - timedelta(days=days), paid=2_000_000_000, refunded=refunded,
+                              share=True))
+        events += [dict(uid=whale, type="visit", at=now - timedelta(days=1)) for _ in range(12)]
         db.session.execute(insert(Order), [dict(
             user_id=buyer, status="paid", total_fen=s["paid"], paid_fen=s["paid"], refunded_fen=s["refunded"],
             out_trade_no=uuid.uuid4().hex[:32], expires_at=s["paid_at"], created_at=s["paid_at"],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.extensions import UTCDateTime, db
@@ -25,11 +25,11 @@ class ChannelHealth(db.Model):
 
     user_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # no FK: rewritten in bulk
     last_sale_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last paid level-1 order
-    gmv_30d_fen: Mapped[int] = mapped_column(Integer, default=0)  # own paid GMV net of refunds, 30 days
-    gmv_prev_30d_fen: Mapped[int] = mapped_column(Integer, default=0)  # the 30 days before those
-    gmv_90d_fen: Mapped[int] = mapped_column(Integer, default=0)
-    paid_90d_fen: Mapped[int] = mapped_column(Integer, default=0)  # gross, for the refund rate
-    refunded_90d_fen: Mapped[int] = mapped_column(Integer, default=0)
+    gmv_30d_fen: Mapped[int] = mapped_column(BigInteger, default=0)  # own paid GMV net of refunds, 30 days
+    gmv_prev_30d_fen: Mapped[int] = mapped_column(BigInteger, default=0)  # the 30 days before those
+    gmv_90d_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    paid_90d_fen: Mapped[int] = mapped_column(BigInteger, default=0)  # gross, for the refund rate
+    refunded_90d_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     shares_30d: Mapped[int] = mapped_column(Integer, default=0)  # share events of their code
     visits_30d: Mapped[int] = mapped_column(Integer, default=0)  # visit events of their code
     share_orders_30d: Mapped[int] = mapped_column(Integer, default=0)  # paid orders through a share code

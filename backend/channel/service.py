@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import and_, asc, desc, false, func, or_, select
+from sqlalchemy import BigInteger, and_, asc, cast, desc, false, func, or_, select
 
 from backend.auth.models import User
 from backend.channel.models import ChannelAction, ChannelFreeze, ChannelHealth
@@ -47,7 +47,9 @@ def _risk_conditions(s: ChannelSettings) -> dict:
                          h.c.gmv_30d_fen * 100 <= h.c.gmv_prev_30d_fen * (100 - s.gmv_drop_pct)),
         "refund_rate": and_(h.c.paid_90d_fen > 0, h.c.refunded_90d_fen * 10_000 >= h.c.paid_90d_fen * s.refund_rate_bp),
         "low_conversion": and_(h.c.visits_30d >= max(s.min_visits, 1),
-                               h.c.share_orders_30d * 10_000 < h.c.visits_30d * s.min_conversion_bp),
+                               # counts are INTEGER: widened, or ten thousand times them overflows
+                               cast(h.c.share_orders_30d, BigInteger) * 10_000
+                               < cast(h.c.visits_30d, BigInteger) * s.min_conversion_bp),
     }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.extensions import UTCDateTime, db
@@ -37,9 +37,9 @@ class DistributorLevel(db.Model):
     level1_bp: Mapped[int] = mapped_column(Integer)
     level2_bp: Mapped[int] = mapped_column(Integer)
     window_days: Mapped[int] = mapped_column(Integer, default=30)
-    min_gmv_fen: Mapped[int] = mapped_column(Integer, default=0)  # own paid GMV net of refunds
+    min_gmv_fen: Mapped[int] = mapped_column(BigInteger, default=0)  # own paid GMV net of refunds
     min_customers: Mapped[int] = mapped_column(Integer, default=0)  # distinct paying buyers
-    min_team_gmv_fen: Mapped[int] = mapped_column(Integer, default=0)  # own + level-2 orders, net
+    min_team_gmv_fen: Mapped[int] = mapped_column(BigInteger, default=0)  # own + level-2 orders, net
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -55,9 +55,9 @@ class LevelChange(db.Model):
     from_level_id: Mapped[int | None] = mapped_column(ForeignKey("distributor_levels.id"))
     to_level_id: Mapped[int | None] = mapped_column(ForeignKey("distributor_levels.id"))
     reason: Mapped[str] = mapped_column(String(16))  # upgrade | downgrade | grace
-    gmv_fen: Mapped[int] = mapped_column(Integer)
+    gmv_fen: Mapped[int] = mapped_column(BigInteger)
     customers: Mapped[int] = mapped_column(Integer)
-    team_gmv_fen: Mapped[int] = mapped_column(Integer)
+    team_gmv_fen: Mapped[int] = mapped_column(BigInteger)
     window_days: Mapped[int] = mapped_column(Integer)
     period: Mapped[str | None] = mapped_column(String(7))  # the month closed (YYYY-MM), for period-end decisions
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -152,7 +152,8 @@ def closed_period(now: datetime) -> str:
 
 # --- deciding --------------------------------------------------------------------------
 
-def evaluate(user_ids: list[int] | None = None, *, now: datetime | None = None, period_end: bool = False) -> dict:
+def evaluate(user_ids: list[int] | None = None, *, now: datetime | None = None, period_end: bool = False,
+             figures: dict[int, dict[int, Figures]] | None = None) -> dict:
     """Evaluate distributors (``user_ids``, or every approved distributor with sales in a
     window or a level now). Upgrades apply at once; with ``period_end`` the month that
     closed last (``closed_period``) is judged: a distributor below their level misses it
@@ -164,7 +165,12 @@ def evaluate(user_ids: list[int] | None = None, *, now: datetime | None = None, 
     if not levels:
         return stats
     by_id = {lv.id: lv for lv in levels}
-    figures = figures_by_window(levels, now, user_ids)
+    # The nightly pass measures everyone once and hands its chunks the figures; a level
+    # added since then brings a window they lack, measured here for these people.
+    figures = dict(figures or {})
+    lacking = [lv for lv in levels if lv.window_days not in figures]
+    if lacking:
+        figures.update(figures_by_window(lacking, now, user_ids))
     users = User.__table__
     # Locked, in id order (two evaluations of the same people, the credit job's and the
     # nightly pass's, queue instead of both writing a change); SQLite ignores FOR UPDATE.
@@ -223,16 +229,18 @@ def _candidates(levels: list[DistributorLevel], now: datetime):
     )
 
 
-def candidate_ids(after_id: int, limit: int, now: datetime | None = None) -> list[int]:
-    """The next ``limit`` approved distributors above ``after_id`` the nightly pass looks at."""
+def candidate_ids(now: datetime | None = None) -> list[int]:
+    """Every approved distributor the nightly pass looks at, in id order: one statement
+    for the whole pass (asked once per chunk, the union over the window's orders cost
+    the pass a scan per chunk: hours at a million users)."""
     levels = all_levels()
     if not levels:
         return []
     users = User.__table__
     return list(db.session.scalars(
-        select(users.c.id).where(users.c.distributor_status == "approved", users.c.id > after_id,
+        select(users.c.id).where(users.c.distributor_status == "approved",
                                  users.c.id.in_(_candidates(levels, now or utcnow())))
-        .order_by(users.c.id).limit(limit)))
+        .order_by(users.c.id)))
 
 
 def _measured(figures, level: DistributorLevel, uid: int) -> Figures:
