@@ -172,49 +172,74 @@ def evaluate(user_ids: list[int] | None = None, *, now: datetime | None = None, 
     if lacking:
         figures.update(figures_by_window(lacking, now, user_ids))
     users = User.__table__
-    # Locked, in id order (two evaluations of the same people, the credit job's and the
-    # nightly pass's, queue instead of both writing a change); SQLite ignores FOR UPDATE.
     candidates = select(users.c.id, users.c.level_id, users.c.level_missed_periods, users.c.level_checked_period) \
-        .where(users.c.distributor_status == "approved").order_by(users.c.id).with_for_update()
+        .where(users.c.distributor_status == "approved").order_by(users.c.id)
     if user_ids is not None:
         candidates = candidates.where(users.c.id.in_(sorted(set(user_ids))))
     else:
         candidates = candidates.where(users.c.id.in_(_candidates(levels, now)))
-    period = closed_period(now)
-    grace = get_settings().level_grace_periods
+    judge = _Judge(levels, by_id, figures, closed_period(now), get_settings().level_grace_periods, period_end, now)
+    # Read without locks, decide; then lock, in id order, only the rows that change and
+    # decide again on what the lock shows (the credit job's evaluation and the nightly
+    # pass queue on the same people instead of both writing a change). Locking every
+    # candidate wrote a row lock into each of them: most of a steady night at a million
+    # users. SQLite ignores FOR UPDATE.
+    rows = db.session.execute(candidates).all()
+    stats["evaluated"] = len(rows)
+    moving = [row[0] for row in rows if judge.decide(*row) is not None]
     user_updates, changes = [], []
-    for uid, level_id, missed, checked in db.session.execute(candidates):
-        stats["evaluated"] += 1
-        current = by_id.get(level_id)
-        target = target_level(levels, uid, figures)
-        current_rank = current.rank if current else -1
-        target_rank = target.rank if target else -1
-        measured = figures[(target or current or levels[-1]).window_days].get(uid, Figures())
-        window = (target or current or levels[-1]).window_days
-        if target_rank > current_rank:
-            # Judged again only when the month after this one closes: an upgrade is not
-            # taken back before its first period end.
-            user_updates.append(dict(uid=uid, level_id=target.id, missed=0, checked=period))
-            changes.append(_change(uid, current, target, "upgrade", measured, window, None, now))
-            stats["upgrades"] += 1
-        elif period_end and checked != period:
-            if target_rank >= current_rank:
-                user_updates.append(dict(uid=uid, level_id=level_id, missed=0, checked=period))
-            elif missed + 1 > grace:
-                user_updates.append(dict(uid=uid, level_id=target.id if target else None, missed=0, checked=period))
-                changes.append(_change(uid, current, target, "downgrade", _measured(figures, current, uid),
-                                       current.window_days, period, now))
-                stats["downgrades"] += 1
-            else:
-                user_updates.append(dict(uid=uid, level_id=level_id, missed=missed + 1, checked=period))
-                changes.append(_change(uid, current, current, "grace", _measured(figures, current, uid),
-                                       current.window_days, period, now))
-                stats["grace"] += 1
+    if moving:
+        for row in db.session.execute(candidates.where(users.c.id.in_(moving)).with_for_update()):
+            decided = judge.decide(*row)
+            if decided is None:
+                continue
+            update_row, change, outcome = decided
+            user_updates.append(update_row)
+            if change is not None:
+                changes.append(change)
+            if outcome is not None:
+                stats[outcome] += 1
     if user_updates:
         db.session.execute(_UPDATE_USER, user_updates)
     if changes:
         db.session.execute(LevelChange.__table__.insert(), changes)
     return stats
+
+
+class _Judge:
+    """One distributor's decision: (the users row update, the level change or None, the
+    count it adds to or None), or None when nothing is to be written."""
+
+    def __init__(self, levels, by_id, figures, period, grace, period_end, now):
+        self.levels, self.by_id, self.figures = levels, by_id, figures
+        self.period, self.grace, self.period_end, self.now = period, grace, period_end, now
+
+    def decide(self, uid: int, level_id: int | None, missed: int, checked: str | None):
+        levels, figures, period, now = self.levels, self.figures, self.period, self.now
+        current = self.by_id.get(level_id)
+        target = target_level(levels, uid, figures)
+        current_rank = current.rank if current else -1
+        target_rank = target.rank if target else -1
+        if target_rank > current_rank:
+            # Judged again only when the month after this one closes: an upgrade is not
+            # taken back before its first period end.
+            window = (target or current or levels[-1]).window_days
+            return (dict(uid=uid, level_id=target.id, missed=0, checked=period),
+                    _change(uid, current, target, "upgrade", figures[window].get(uid, Figures()), window, None, now),
+                    "upgrades")
+        if not self.period_end or checked == period:
+            return None
+        if target_rank >= current_rank:
+            if current is None and not missed:
+                return None  # no level to keep: nothing to judge, nothing to write
+            return dict(uid=uid, level_id=level_id, missed=0, checked=period), None, None
+        if missed + 1 > self.grace:
+            return (dict(uid=uid, level_id=target.id if target else None, missed=0, checked=period),
+                    _change(uid, current, target, "downgrade", _measured(figures, current, uid),
+                            current.window_days, period, now), "downgrades")
+        return (dict(uid=uid, level_id=level_id, missed=missed + 1, checked=period),
+                _change(uid, current, current, "grace", _measured(figures, current, uid), current.window_days,
+                        period, now), "grace")
 
 
 def _candidates(levels: list[DistributorLevel], now: datetime):
