@@ -94,7 +94,8 @@ def reset_levels(app, levels: list[dict]) -> None:
         db.session.execute(update(User).where(User.level_id.is_not(None) | User.level_checked_period.is_not(None))
                            .values(level_id=None, level_missed_periods=0, level_checked_period=None))
         db.session.execute(delete(DistributorLevel))
-        db.session.execute(insert(DistributorLevel), levels)
+        if levels:
+            db.session.execute(insert(DistributorLevel), levels)
         db.session.commit()
         db.session.remove()
 
