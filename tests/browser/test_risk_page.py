@@ -33,6 +33,11 @@ def _english(c) -> None:
     c.page.wait_for_load_state("networkidle")
 
 
+def _settled(page) -> None:
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function("() => !document.querySelector('.el-loading-mask')")
+
+
 def _tab(page, text: str) -> None:
     page.locator("[data-test=risk-tabs] .el-tabs__item", has_text=text).click()
 
@@ -67,6 +72,7 @@ def test_an_operator_approves_and_rejects_held_orders_and_an_admin_changes_a_rul
     assert f"#{c1.id}" in text and f"#{a1.id}" in text and "¥15.00" in text and "¥100.00" in text
     assert "风险分 60" in text
     assert "¥30.00" in _row(page, "pending-table", review2["id"]).inner_text()
+    _settled(op.page)
     op.shot("risk-queue")
 
     # approve the first, with a note: the commissions are released to the wallets
@@ -102,12 +108,14 @@ def test_an_operator_approves_and_rejects_held_orders_and_an_admin_changes_a_rul
     done.wait_for()
     assert op.username in done.inner_text() and "same family, checked" in done.inner_text()
     assert "已通过" in done.inner_text()
+    _settled(op.page)
     op.shot("risk-decided-approved")
     page.locator("[data-test=decided-status] label", has_text="已驳回").click()
     done = _row(page, "decided-table", review2["id"])
     done.wait_for()
     assert op.username in done.inner_text() and "self-referral" in done.inner_text() and "已驳回" in done.inner_text()
     assert "¥0.00" in done.inner_text()  # what is left of the commission after the reversal
+    _settled(op.page)
     op.shot("risk-decided-rejected")
 
     # a distributor under review, cleared
@@ -116,6 +124,7 @@ def test_an_operator_approves_and_rejects_held_orders_and_an_admin_changes_a_rul
     watch = page.locator("[data-test=watch-table] .el-table__body tr", has=page.locator(f"[data-test=watch-{b1.id}]"))
     watch.wait_for()
     assert "刷单退款循环" in watch.inner_text() and "6" in watch.inner_text()
+    _settled(op.page)
     op.shot("risk-distributors")
     watch.locator(f"[data-test=clear-{b1.id}]").click()
     page.locator(".el-message-box__btns .el-button--primary").click()
@@ -127,6 +136,7 @@ def test_an_operator_approves_and_rejects_held_orders_and_an_admin_changes_a_rul
     _tab(page, "规则设置")
     page.locator("[data-test=risk-settings]", has_text="仅管理员可修改").wait_for()
     assert page.locator("[data-test=risk-settings-save]").count() == 0
+    _settled(op.page)
     op.shot("risk-settings-operator")
 
     boss = console("admin")
@@ -144,12 +154,14 @@ def test_an_operator_approves_and_rejects_held_orders_and_an_admin_changes_a_rul
     stored = boss.api.get("/admin/settings/risk").json()
     assert (stored["bind_farm_binds"], stored["refund_after_payout_rate_bp"]) == (7, 2500)
     assert stored["second_account"] is True and stored["refund_loop_days"] == 7  # the others kept theirs
+    _settled(boss.page)
     boss.shot("risk-settings")
 
     _english(boss)
     assert "Risk review" in boss.page.locator("h1").inner_text()
     _tab(boss.page, "Rules")
     boss.page.locator("[data-test=risk-settings]", has_text="Bind farm").wait_for()
+    _settled(boss.page)
     boss.shot("risk-settings-en")
 
     _english(op)
@@ -158,6 +170,7 @@ def test_an_operator_approves_and_rejects_held_orders_and_an_admin_changes_a_rul
     done = _row(page, "decided-table", review1["id"])
     done.wait_for()
     assert "Same device" in done.inner_text() and f"shared with user #{b1.id}" in done.inner_text()
+    _settled(op.page)
     op.shot("risk-decided-en")
 
 
@@ -169,4 +182,5 @@ def test_the_queue_in_english_shows_the_evidence(console, live, ops, risk_defaul
     row = _row(op.page, "pending-table", review["id"])
     row.wait_for()
     assert "Second account" in row.inner_text() and f"shared with user #{b.id}" in row.inner_text()
+    _settled(op.page)
     op.shot("risk-queue-en")
