@@ -7,10 +7,10 @@ threshold. Photographed in zh-CN and English."""
 from __future__ import annotations
 
 import pytest
-from helpers import drain
+from helpers import buy, create_product, distributor, drain
 from sqlalchemy import delete
 from test_risk_reviews import held_order, wallet
-from test_risk_signals import DEFAULTS
+from test_risk_signals import DEFAULTS, device, login_with, review_of
 
 from backend.extensions import db
 from backend.risk.models import DistributorWatch
@@ -123,7 +123,8 @@ def test_an_operator_approves_and_rejects_held_orders_and_an_admin_changes_a_rul
     _tab(page, "分销员风险")
     watch = page.locator("[data-test=watch-table] .el-table__body tr", has=page.locator(f"[data-test=watch-{b1.id}]"))
     watch.wait_for()
-    assert "刷单退款循环" in watch.inner_text() and "6" in watch.inner_text()
+    assert "刷单退款循环" in watch.inner_text() and "2 位复购退款客户在 7 天内买后退款 6 单" in watch.inner_text()
+    assert b1.user["nickname"] in watch.inner_text()
     _settled(op.page)
     op.shot("risk-distributors")
     watch.locator(f"[data-test=clear-{b1.id}]").click()
@@ -169,18 +170,30 @@ def test_an_operator_approves_and_rejects_held_orders_and_an_admin_changes_a_rul
     page.locator("[data-test=decided-status] label", has_text="Approved").click()
     done = _row(page, "decided-table", review1["id"])
     done.wait_for()
-    assert "Same device" in done.inner_text() and f"shared with user #{b1.id}" in done.inner_text()
+    assert "Same device" in done.inner_text() and "shared with user" in done.inner_text()
+    assert f"{b1.user['nickname']} #{b1.id}" in done.inner_text()
     _settled(op.page)
     op.shot("risk-decided-en")
 
 
-def test_the_queue_in_english_shows_the_evidence(console, live, ops, risk_defaults):
-    _a, b, _c, _order, review = held_order(live, ops)
+def test_a_bind_farm_is_held_with_its_evidence_in_english(console, live, ops, risk_defaults):
+    assert ops.put("/admin/settings/risk", json={"bind_farm_binds": 3, "bind_farm_minutes": 10}).status_code == 200
+    product = create_product(ops, price_fen=10_000)
+    b = distributor(live)
+    farm_device = device()
+    farmed = [login_with(live, device_id=farm_device, invite_code=b.user["invite_code"]) for _ in range(3)]
+    orders = [buy(live, c, product["id"]) for c in farmed]
+    drain(live)
+    review = review_of(ops, orders[0]["id"])
+    assert review["signals"] == ["bind_farm"]
+
     op = console("operator")
     _english(op)
     op.open("/risk")
     row = _row(op.page, "pending-table", review["id"])
     row.wait_for()
-    assert "Second account" in row.inner_text() and f"shared with user #{b.id}" in row.inner_text()
+    text = row.inner_text()
+    assert "Bind farm" in text and f"device {farm_device}" in text and f"inviter {b.user['nickname']} #{b.id}" in text
+    assert "Risk score 50" in text and "¥10.00" in text
     _settled(op.page)
     op.shot("risk-queue-en")
