@@ -53,7 +53,7 @@ def update_plan(args, plan_id):
 
 
 @blp.get("/target-bonuses")
-@admin_required("finance")
+@admin_required("operator", "finance")
 @blp.arguments(schemas.BonusArgs, location="query")
 @blp.response(200, schemas.BonusList)
 def list_bonuses(args):

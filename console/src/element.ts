@@ -12,9 +12,9 @@ import {
   ElSwitch, ElTabPane, ElTable, ElTableColumn, ElTabs, ElTag, ElTooltip, ElUpload,
 } from "element-plus";
 import {
-  ArrowLeft, Avatar, Bell, ChatDotRound, CircleCheck, Cpu, DataLine, Delete, Document, Download, Files, Filter,
+  Aim, ArrowLeft, Avatar, Bell, ChatDotRound, CircleCheck, Cpu, DataLine, Delete, Document, Download, Files, Filter,
   Goods, Histogram, Medal, Menu, Money, OfficeBuilding, Plus, Present, PriceTag, Refresh, RefreshRight, Search, Setting,
-  Share, ShoppingCart, Tickets, TrendCharts, Trophy, Upload, User, Wallet,
+  Share, ShoppingCart, Tickets, TrendCharts, Trophy, Upload, User, Wallet, Warning,
 } from "@element-plus/icons-vue";
 
 // A parent's install registers its parts too (ElTable → ElTableColumn, ElForm → ElFormItem …);
@@ -31,9 +31,9 @@ const COMPONENTS: Plugin[] = [
 
 // By name: the menu's icons come from the routes (`meta.icon`), buttons name theirs (`:icon="'Plus'"`).
 const ICONS: Record<string, Component> = {
-  ArrowLeft, Avatar, Bell, ChatDotRound, CircleCheck, Cpu, DataLine, Delete, Document, Download, Files, Filter,
+  Aim, ArrowLeft, Avatar, Bell, ChatDotRound, CircleCheck, Cpu, DataLine, Delete, Document, Download, Files, Filter,
   Goods, Histogram, Medal, Menu, Money, OfficeBuilding, Plus, Present, PriceTag, Refresh, RefreshRight, Search, Setting,
-  Share, ShoppingCart, Tickets, TrendCharts, Trophy, Upload, User, Wallet,
+  Share, ShoppingCart, Tickets, TrendCharts, Trophy, Upload, User, Wallet, Warning,
 };
 
 export function useElement(app: App): void {

@@ -11,6 +11,8 @@ const TYPES: Record<string, Record<string, TagType>> = {
   payout: { pending: "info", in_wallet: "primary", submitting: "warning", wait_user_confirm: "warning",
     processing: "warning", succeeded: "success", failed: "danger", cancelled: "info", expired: "info" },
   refund: { processing: "warning", succeeded: "success", failed: "danger" },
+  risk: { pending: "warning", approved: "success", rejected: "danger" },
+  target_bonus: { paid: "success", none: "info", partly_reversed: "warning", reversed: "danger" },
 };
 
 /** The label of a status value (`labels.<kind>.<value>`), or the raw value when unknown. */
