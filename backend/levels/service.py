@@ -175,7 +175,13 @@ def evaluate(user_ids: list[int] | None = None, *, now: datetime | None = None, 
     candidates = select(users.c.id, users.c.level_id, users.c.level_missed_periods, users.c.level_checked_period) \
         .where(users.c.distributor_status == "approved").order_by(users.c.id)
     if user_ids is not None:
-        candidates = candidates.where(users.c.id.in_(sorted(set(user_ids))))
+        ids = sorted(set(user_ids))
+        if not ids:
+            return stats
+        # the range beside the list: a prepared statement's generic plan for a long IN
+        # list scanned the users table (0.2 s a chunk at a million users); with the
+        # range it stays on the primary key
+        candidates = candidates.where(users.c.id.between(ids[0], ids[-1]), users.c.id.in_(ids))
     else:
         candidates = candidates.where(users.c.id.in_(_candidates(levels, now)))
     judge = _Judge(levels, by_id, figures, closed_period(now), get_settings().level_grace_periods, period_end, now)
