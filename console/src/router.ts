@@ -39,6 +39,8 @@ export const pages: RouteRecordRaw[] = [
     meta: { title: "menu.settings", roles: OPS, menu: "menu.groups.distribution", icon: "Setting" } },
   { path: "distributor-levels", name: "levels", component: () => import("./views/LevelsView.vue"),
     meta: { title: "menu.levels", roles: OPS, menu: "menu.groups.distribution", icon: "Medal" } },
+  { path: "channel", name: "channel", component: () => import("./views/ChannelView.vue"),
+    meta: { title: "menu.channel", roles: OPS, menu: "menu.groups.distribution", icon: "FirstAidKit" } },
   { path: "leaderboards", name: "leaderboards", component: () => import("./views/LeaderboardsView.vue"),
     meta: { title: "menu.leaderboards", roles: OPS, menu: "menu.groups.growth", icon: "Trophy" } },
   { path: "campaigns", name: "campaigns", component: () => import("./views/CampaignsView.vue"),
