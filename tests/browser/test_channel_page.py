@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 from helpers import login
+from playwright.sync_api import expect
 from sqlalchemy import delete, insert
 
 from backend.auth.models import User
@@ -122,7 +123,7 @@ def test_an_operator_reads_the_lists_with_their_reasons_in_words(console, live, 
     drop.wait_for()
     text = drop.inner_text()
     assert "30 天 GMV 比前 30 天下降 62%（¥600.00 → ¥228.00）" in text, text
-    assert "12 / 30" in text and "¥228.00" in text
+    assert "12 / 30" in text and "¥228.00" in text and "↓62%" in text
     assert "90 天退款率 50%（阈值 30%）" in _row(page, "at_risk", people["refunds"]["name"]).inner_text()
     assert "分享转化率 3.33%：30 次访问只成交 1 单（低于 5%）" in \
         _row(page, "at_risk", people["conversion"]["name"]).inner_text()
@@ -130,11 +131,15 @@ def test_an_operator_reads_the_lists_with_their_reasons_in_words(console, live, 
     names = [r["nickname"] for r in op.api.get("/admin/channel/at-risk", params={"per_page": 100}).json()["items"]]
 
     # sorted by the API: the largest 30-day GMV first
-    page.locator("[data-test=channel-table-at_risk] th", has_text="30 天 GMV").click()  # ascending
-    page.locator("[data-test=channel-table-at_risk] th", has_text="30 天 GMV").click()  # descending
-    page.wait_for_load_state("networkidle")
+    header = page.locator("[data-test=channel-table-at_risk] th", has_text="30 天 GMV").first
+    header.click()
+    page.locator("[data-test=channel-table-at_risk] th.ascending", has_text="30 天 GMV").wait_for()
+    header.click()
+    page.locator("[data-test=channel-table-at_risk] th.descending", has_text="30 天 GMV").wait_for()
     first = page.locator("[data-test=channel-table-at_risk] .el-table__body-wrapper tr").first
-    assert people["drop"]["name"] in first.inner_text(), (first.inner_text(), names)
+    expect(first).to_contain_text(people["drop"]["name"])
+    page.locator("[data-test=channel-table-at_risk] .el-loading-mask").wait_for(state="hidden")
+    assert names.index(people["drop"]["name"]) > 0  # it was not first before
     op.shot("channel-at-risk")
 
     page.locator("[data-test=channel-settings-open]").click()
