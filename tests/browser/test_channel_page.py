@@ -202,6 +202,17 @@ def test_an_admin_freezes_a_distributor_and_changes_a_threshold(console, live, o
     page.keyboard.press("Escape")
     drawer.wait_for(state="hidden")
 
+    # the user's page says they are frozen, and leads back to their figures
+    c.open(f"/users/{people['dormant']['id']}")
+    block = page.locator("[data-test=user-channel]")
+    block.locator("[data-test=user-channel-frozen]").wait_for()
+    assert "请恢复推广" in block.inner_text()  # the last action: the warning
+    c.shot("channel-user-block")
+    block.locator("[data-test=user-channel-link]").click()
+    drawer.locator("[data-test=channel-history] .el-table__body tr", has_text="两个月没有成交").wait_for()
+    page.keyboard.press("Escape")
+    drawer.wait_for(state="hidden")
+
     # a threshold changed in the page: 60 days, and the one who sold 45 days ago leaves the list
     page.locator("[data-test=channel-settings-open]").click()
     settings = page.locator("[data-test=channel-settings]")
