@@ -95,6 +95,11 @@ def _tab(page, text: str) -> None:
     page.locator("[data-test=channel-tabs] .el-tabs__item", has_text=text).click()
 
 
+def _settle(page) -> None:
+    """A dialog or drawer has finished its entrance (the photograph would catch it half faded in)."""
+    page.wait_for_timeout(500)
+
+
 def _english(c) -> None:
     c.page.evaluate("() => localStorage.setItem('fission.console.locale', 'en')")
     c.page.reload()
@@ -147,6 +152,7 @@ def test_an_operator_reads_the_lists_with_their_reasons_in_words(console, live, 
     dialog.wait_for()
     assert page.locator("[data-test=channel-settings-save]").count() == 0
     assert "只有管理员" in dialog.inner_text()
+    _settle(page)
     op.shot("channel-settings-read-only")
 
 
@@ -164,6 +170,7 @@ def test_an_admin_freezes_a_distributor_and_changes_a_threshold(console, live, o
     page.click("[data-test=reason-confirm]")  # no reason: refused in the dialog
     page.locator(".el-form-item__error", has_text="原因").wait_for()
     page.fill("[data-test=reason-input]", "两个月没有成交")
+    _settle(page)
     c.shot("channel-freeze-dialog")
     page.click("[data-test=reason-confirm]")
     page.locator(".el-message--success", has_text="已冻结").wait_for()
@@ -198,6 +205,7 @@ def test_an_admin_freezes_a_distributor_and_changes_a_threshold(console, live, o
     page.locator(".el-message--success", has_text="已警告").wait_for()
     drawer.locator("[data-test=channel-history] .el-table__body tr", has_text="请恢复推广").wait_for()
     assert history.count() == 2
+    _settle(page)
     c.shot("channel-drawer")
     page.keyboard.press("Escape")
     drawer.wait_for(state="hidden")
@@ -221,6 +229,7 @@ def test_an_admin_freezes_a_distributor_and_changes_a_threshold(console, live, o
     assert "对已有客户的佣金照常" in settings.inner_text()
     page.locator("#channel-dormant-days").fill("60")
     page.locator("#channel-dormant-days").press("Tab")
+    _settle(page)
     c.shot("channel-settings")
     page.click("[data-test=channel-settings-save]")
     page.locator(".el-message--success", has_text="渠道健康设置已保存").wait_for()
@@ -248,4 +257,5 @@ def test_an_admin_freezes_a_distributor_and_changes_a_threshold(console, live, o
     c.shot("channel-en-at-risk")
     page.locator("[data-test=channel-settings-open]").click()
     page.locator("[data-test=channel-settings]").wait_for()
+    _settle(page)
     c.shot("channel-en-settings")
