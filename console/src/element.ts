@@ -12,7 +12,7 @@ import {
   ElSwitch, ElTabPane, ElTable, ElTableColumn, ElTabs, ElTag, ElTooltip, ElUpload,
 } from "element-plus";
 import {
-  Aim, ArrowLeft, Avatar, Bell, ChatDotRound, CircleCheck, Cpu, DataLine, Delete, Document, Download, Files, Filter,
+  Aim, ArrowLeft, Avatar, Bell, ChatDotRound, CircleCheck, Cpu, DataLine, Delete, Document, Download, Files, Filter, FirstAidKit,
   Goods, Histogram, Medal, Menu, Money, OfficeBuilding, Plus, Present, PriceTag, Refresh, RefreshRight, Search, Setting,
   Share, ShoppingCart, Tickets, TrendCharts, Trophy, Upload, User, Wallet, Warning,
 } from "@element-plus/icons-vue";
@@ -31,7 +31,7 @@ const COMPONENTS: Plugin[] = [
 
 // By name: the menu's icons come from the routes (`meta.icon`), buttons name theirs (`:icon="'Plus'"`).
 const ICONS: Record<string, Component> = {
-  Aim, ArrowLeft, Avatar, Bell, ChatDotRound, CircleCheck, Cpu, DataLine, Delete, Document, Download, Files, Filter,
+  Aim, ArrowLeft, Avatar, Bell, ChatDotRound, CircleCheck, Cpu, DataLine, Delete, Document, Download, Files, Filter, FirstAidKit,
   Goods, Histogram, Medal, Menu, Money, OfficeBuilding, Plus, Present, PriceTag, Refresh, RefreshRight, Search, Setting,
   Share, ShoppingCart, Tickets, TrendCharts, Trophy, Upload, User, Wallet, Warning,
 };

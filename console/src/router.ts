@@ -43,6 +43,8 @@ export const pages: RouteRecordRaw[] = [
     meta: { title: "menu.risk", roles: OPS, menu: "menu.groups.distribution", icon: "Warning" } },
   { path: "targets", name: "targets", component: () => import("./views/TargetsView.vue"),
     meta: { title: "menu.targets", roles: OPS, menu: "menu.groups.distribution", icon: "Aim" } },
+  { path: "channel", name: "channel", component: () => import("./views/ChannelView.vue"),
+    meta: { title: "menu.channel", roles: OPS, menu: "menu.groups.distribution", icon: "FirstAidKit" } },
   { path: "leaderboards", name: "leaderboards", component: () => import("./views/LeaderboardsView.vue"),
     meta: { title: "menu.leaderboards", roles: OPS, menu: "menu.groups.growth", icon: "Trophy" } },
   { path: "campaigns", name: "campaigns", component: () => import("./views/CampaignsView.vue"),
