@@ -11,6 +11,9 @@ const TYPES: Record<string, Record<string, TagType>> = {
   payout: { pending: "info", in_wallet: "primary", submitting: "warning", wait_user_confirm: "warning",
     processing: "warning", succeeded: "success", failed: "danger", cancelled: "info", expired: "info" },
   refund: { processing: "warning", succeeded: "success", failed: "danger" },
+  lifecycle: { active: "success", nrnd: "warning", eol: "danger" },
+  substitute_group: { proposed: "warning", approved: "success", rejected: "info" },
+  catalog_import: { queued: "info", running: "primary", done: "success", failed: "danger" },
 };
 
 /** The label of a status value (`labels.<kind>.<value>`), or the raw value when unknown. */
