@@ -14,6 +14,13 @@ from helpers import drain, login
 HEAD = "mpn,manufacturer,package,value,voltage,tolerance,dielectric,stock,price breaks"
 
 
+def _settled(c, name: str) -> None:
+    """Photograph once the page's calls and animations (a drawer sliding in) are over."""
+    c.page.wait_for_load_state("networkidle")
+    c.page.wait_for_timeout(500)
+    c.shot(name)
+
+
 def _english(c) -> None:
     c.page.evaluate("() => localStorage.setItem('fission.console.locale', 'en')")
     c.page.reload()
@@ -59,7 +66,7 @@ def test_import_search_groups_and_a_customers_substitutes(console, live, ops, tm
     [bad] = page.locator("[data-test=import-rejected] .el-table__body tr").all()
     cells = [x.strip() for x in bad.locator("td").all_inner_texts()]
     assert cells[:2] == ["7", "封装"] and "unknown package" in cells[2], cells
-    c.shot("catalog-import")
+    _settled(c, "catalog-import")
     assert "/catalog/imports?id=" in page.url  # a reload shows the same import
     import_path = page.url.split("/admin", 1)[1]
 
@@ -88,13 +95,13 @@ def test_import_search_groups_and_a_customers_substitutes(console, live, ops, tm
     for seen in ("Murata", "0402", "100nF 16V X7R ±10%", "10,000", "1+ ¥0.0123 / 1,000+ ¥0.0098", "量产"):
         assert seen in murata, (seen, murata)
     assert "?" in page.url and "dielectric=X7R" in page.url
-    c.shot("catalog-search")
+    _settled(c, "catalog-search")
     # a row opens its part's substitutes: the parts of the same key parameters
     rows.filter(has_text=f"{p}GRM155A").click()
     drawer = page.locator("[data-test=part-drawer]")
     drawer.locator("[data-test=substitutes-table] .el-table__body tr", has_text=f"{p}CL05B").wait_for()
     assert "同参数，未关联" in drawer.inner_text()
-    c.shot("catalog-part-drawer")
+    _settled(c, "catalog-part-drawer")
     page.keyboard.press("Escape")
 
     # --- groups: propose now, approve this test's group in the page ---
@@ -115,7 +122,7 @@ def test_import_search_groups_and_a_customers_substitutes(console, live, ops, tm
     text = card.inner_text()
     assert "0402" in text and "16V X7R ±10%" in text and f"{p}G-FH" in text and "Fenghua" in text and "10,000" in text
     assert "2 个品牌 2 个料号" in text
-    c.shot("substitute-groups")
+    _settled(c, "substitute-groups")
     card.locator(f"[data-test=group-{group['id']}-approve]").click()
     page.locator(".el-message-box .el-button--primary").click()
     page.locator(".el-message--success").last.wait_for()
@@ -148,26 +155,26 @@ def test_import_search_groups_and_a_customers_substitutes(console, live, ops, tm
     rules = ops.get(f"/admin/customers/{customer.id}/brand-rules").json()
     assert (rules["approved"], rules["refused"]) == ([], ["Samsung"])  # SEMCO is Samsung's alias
     tab.locator("[data-test=brands-refused]", has_text="Samsung").wait_for()  # the stored name shown
-    c.shot("user-substitutes")
+    _settled(c, "user-substitutes")
 
     # --- the same pages in English ---
     _english(c)
     tab = page.locator("[data-test=substitutes-tab]")
     page.locator("[data-test=user-tabs] .el-tabs__item", has_text="Substitutes").click()
     tab.locator("[data-test=memory-accepted]", has_text=f"order #{order_id}").wait_for()
-    c.shot("user-substitutes-en")
+    _settled(c, "user-substitutes-en")
     c.open(f"/catalog?mpn={p}&category=mlcc&package=0402&capacitance=100nF&dielectric=X7R")
     page.locator("[data-test=catalog-total]", has_text="3 products").wait_for()
     assert page.locator("[data-test=package-0402]").inner_text().strip() == "0402 (3)"
-    c.shot("catalog-search-en")
+    _settled(c, "catalog-search-en")
     c.open("/catalog/substitutes?status=approved")
     page.locator("[data-test=groups] .el-card").first.wait_for()
-    c.shot("substitute-groups-en")
+    _settled(c, "substitute-groups-en")
     c.open(import_path)
     page.locator("[data-test=import-state]", has_text="Done").wait_for()
     first = page.locator("[data-test=import-rejected] .el-table__body tr").first
     assert [x.strip() for x in first.locator("td").all_inner_texts()][:2] == ["7", "Package"]
-    c.shot("catalog-import-en")
+    _settled(c, "catalog-import-en")
 
 
 
