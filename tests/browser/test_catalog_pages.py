@@ -65,13 +65,28 @@ def test_import_search_groups_and_a_customers_substitutes(console, live, ops, tm
     assert "数据行\n8" in figures and "被拒行\n1" in figures and "新建\n7" in figures, figures
     [bad] = page.locator("[data-test=import-rejected] .el-table__body tr").all()
     cells = [x.strip() for x in bad.locator("td").all_inner_texts()]
-    assert cells[:2] == ["7", "封装"] and "unknown package" in cells[2], cells
+    assert cells[:3] == ["7", "封装", "无法识别的封装"] and "unknown package" in cells[3], cells
     _settled(c, "catalog-import")
     assert "/catalog/imports?id=" in page.url  # a reload shows the same import
     import_path = page.url.split("/admin", 1)[1]
+    # a file without the required columns fails whole, and says why in the operator's words
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(b"mpn,brand\nX1,Murata\n")
+    page.locator("[data-test=catalog-upload] input[type=file]").set_input_files(str(broken))
+    page.locator("[data-test=import-filename]", has_text="broken.csv").wait_for()
+    drain(live)
+    page.locator("[data-test=import-state]", has_text="失败").wait_for(timeout=15000)
+    assert "文件缺少必需的列" in page.locator("[data-test=import-error]").inner_text()
 
     # --- 选型: 0402 100nF X7R among this test's parts ---
     c.open("/catalog")
+    page.locator("[data-test=category-mlcc]").click()
+    page.locator("input[data-test=filter-capacitance]").fill("100 nano")  # not a value: said at the field
+    page.locator("input[data-test=filter-capacitance]").press("Enter")
+    page.locator("[data-test=catalog-filters] .el-form-item__error", has_text="无法识别，例：100nF").wait_for()
+    assert page.locator(".el-message--error").count() == 0
+    page.locator("input[data-test=filter-capacitance]").fill("")
+    page.locator("[data-test=category-mlcc]").click()
     page.locator("input[data-test=filter-mpn]").fill(p)
     page.locator("input[data-test=filter-mpn]").press("Enter")
     page.locator("[data-test=category-mlcc]").click()
@@ -102,6 +117,23 @@ def test_import_search_groups_and_a_customers_substitutes(console, live, ops, tm
     drawer.locator("[data-test=substitutes-table] .el-table__body tr", has_text=f"{p}CL05B").wait_for()
     assert "同参数，未关联" in drawer.inner_text()
     _settled(c, "catalog-part-drawer")
+    # a hand-made one-way pair from the drawer: the 风华 part may replace this one, not the reverse
+    drawer.locator("[data-test=drawer-add-pair]").click()
+    dialog = page.locator("[data-test=pair-dialog]")
+    dialog.wait_for()
+    dialog.locator("[data-test=pair-substitute]").click()
+    dialog.locator("[data-test=pair-substitute] input").fill(f"{p}FH")
+    page.locator(".el-select-dropdown__item:visible", has_text=f"{p}FH0402").click()
+    dialog.locator("[data-test=pair-one-way]").click()
+    _settled(c, "catalog-pair-dialog")
+    dialog.locator("[data-test=pair-submit]").click()
+    dialog.wait_for(state="hidden")
+    grm, fh = _product(ops, f"{p}GRM155A")["part_id"], _product(ops, f"{p}FH0402")["part_id"]
+    drawer.locator(f"[data-test=link-{fh}]", has_text="手动添加").wait_for()
+    links = ops.get(f"/admin/parts/{grm}/substitutes").json()["items"]
+    assert [(x["substitute_part_id"], x["allowed"], x["source"]) for x in links] == [(fh, True, "hand")]
+    back = ops.get(f"/admin/parts/{fh}/substitutes").json()["items"]
+    assert [(x["substitute_part_id"], x["allowed"]) for x in back] == [(grm, False)]  # one-way
     page.keyboard.press("Escape")
 
     # --- groups: propose now, approve this test's group in the page ---
