@@ -130,6 +130,9 @@ def test_import_search_groups_and_a_customers_substitutes(console, live, ops, tm
     dialog.wait_for(state="hidden")
     grm, fh = _product(ops, f"{p}GRM155A")["part_id"], _product(ops, f"{p}FH0402")["part_id"]
     drawer.locator(f"[data-test=link-{fh}]", has_text="手动添加").wait_for()
+    pair = drawer.locator("[data-test=substitutes-table] .el-table__body tr",
+                          has=page.locator(f"[data-test=link-{fh}]"))
+    assert f"{p}FH0402" in pair.inner_text() and "Fenghua" in pair.inner_text()  # named, not just an id
     links = ops.get(f"/admin/parts/{grm}/substitutes").json()["items"]
     assert [(x["substitute_part_id"], x["allowed"], x["source"]) for x in links] == [(fh, True, "hand")]
     back = ops.get(f"/admin/parts/{fh}/substitutes").json()["items"]
