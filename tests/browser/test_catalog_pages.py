@@ -10,6 +10,7 @@ import random
 import uuid
 
 from helpers import drain, login
+from playwright.sync_api import expect
 
 HEAD = "mpn,manufacturer,package,value,voltage,tolerance,dielectric,stock,price breaks"
 
@@ -166,7 +167,23 @@ def test_import_search_groups_and_a_customers_substitutes(console, live, ops, tm
     assert [(x["substitute_part_id"], x["allowed"], x["source"]) for x in links] == [
         (murata_g["part_id"], True, "group")]
     page.locator("[data-test=group-tabs] .el-tabs__item", has_text="已通过").click()
-    page.locator("[data-test=groups]").wait_for()
+    card.wait_for()
+    # made one-way from the group: Murata may replace 风华, 风华 may no longer replace Murata
+    card.locator(f"[data-test=group-{group['id']}-one-way]").click()
+    dialog = page.locator("[data-test=pair-dialog]")
+    dialog.wait_for()
+    assert dialog.locator("[data-test=pair-one-way] input").is_checked()
+    for select, mpn in (("pair-original", f"{p}G-FH"), ("pair-substitute", f"{p}G-MU")):
+        dialog.locator(f"[data-test={select}]").click()
+        page.locator(".el-select-dropdown__item:visible", has_text=mpn).click()  # the group's parts, offered
+        expect(page.locator(".el-select__popper:visible")).to_have_count(0)  # that list closed
+    dialog.locator("[data-test=pair-submit]").click()
+    dialog.wait_for(state="hidden")
+    back = ops.get(f"/admin/parts/{murata_g['part_id']}/substitutes").json()["items"]
+    assert [(x["substitute_part_id"], x["allowed"], x["source"]) for x in back] == [
+        (fenghua["part_id"], False, "hand")]
+    links = ops.get(f"/admin/parts/{fenghua['part_id']}/substitutes").json()["items"]
+    assert [(x["substitute_part_id"], x["allowed"]) for x in links] == [(murata_g["part_id"], True)]
 
     # --- a customer: a refused brand set in their tab, a substitute they accepted ---
     customer = login(live)
