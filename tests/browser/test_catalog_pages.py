@@ -196,7 +196,8 @@ def test_import_search_groups_and_a_customers_substitutes(console, live, ops, tm
     tab = page.locator("[data-test=substitutes-tab]")
     tab.locator("[data-test=memory-accepted] .el-table__body tr").first.wait_for()
     [memory] = tab.locator("[data-test=memory-accepted] .el-table__body tr").all_inner_texts()
-    assert f"{p}G-FH · Fenghua" in memory and f"{p}G-MU · Murata" in memory and f"订单 #{order_id}" in memory, memory
+    assert f"{p}G-FH · Fenghua" in memory and f"{p}G-MU · Murata" in memory, memory
+    assert "客户本人" in memory and f"订单 #{order_id}" in memory, memory  # accepted by whom, in which order
     tab.locator("[data-test=brands-refused]").click()
     refused = tab.locator("[data-test=brands-refused] input")
     refused.fill("SEMCO")
