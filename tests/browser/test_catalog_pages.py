@@ -78,9 +78,12 @@ def test_import_search_groups_and_a_customers_substitutes(console, live, ops, tm
     drain(live)
     page.locator("[data-test=import-state]", has_text="失败").wait_for(timeout=15000)
     assert "文件缺少必需的列" in page.locator("[data-test=import-error]").inner_text()
+    _settled(c, "catalog-import-failed")
 
     # --- 选型: 0402 100nF X7R among this test's parts ---
     c.open("/catalog")
+    assert "选择任一条件后" in page.locator("[data-test=catalog-filters]").inner_text()  # no counts yet
+    _settled(c, "catalog-search-start")
     page.locator("[data-test=category-mlcc]").click()
     page.locator("input[data-test=filter-capacitance]").fill("100 nano")  # not a value: said at the field
     page.locator("input[data-test=filter-capacitance]").press("Enter")
