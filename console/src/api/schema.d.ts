@@ -20417,7 +20417,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Error codes: BELOW_MOQ, INVALID_TEXT, NOT_A_MULTIPLE, ORDER_TOO_LARGE, ORDER_TOTAL_ZERO, VALIDATION_ERROR */
+                /** @description Error codes: BELOW_MOQ, INVALID_TEXT, NOT_A_MULTIPLE, ORDER_TOO_LARGE, ORDER_TOTAL_ZERO, SUBSTITUTE_NOT_ALLOWED, VALIDATION_ERROR */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -20426,7 +20426,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "BELOW_MOQ" | "INVALID_TEXT" | "NOT_A_MULTIPLE" | "ORDER_TOO_LARGE" | "ORDER_TOTAL_ZERO" | "VALIDATION_ERROR";
+                                code: "BELOW_MOQ" | "INVALID_TEXT" | "NOT_A_MULTIPLE" | "ORDER_TOO_LARGE" | "ORDER_TOTAL_ZERO" | "SUBSTITUTE_NOT_ALLOWED" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
