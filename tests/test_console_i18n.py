@@ -57,6 +57,7 @@ def test_every_key_the_code_uses_exists():
 
 def _families() -> dict[str, tuple[str, ...]]:
     from backend.admin.service import ROLES
+    from backend.catalog.models import LIFECYCLES
     from backend.commission.listing import COMMISSION_STATUSES
     from backend.commission.models import PAYOUT_STATUSES
     from backend.commission.settings import BIND_MODES, DISTRIBUTION_MODES, PAYOUT_RAILS
@@ -74,6 +75,8 @@ def _families() -> dict[str, tuple[str, ...]]:
         "settings.rails": PAYOUT_RAILS, "payouts.rails": PAYOUT_RAILS, "settings.bind_modes": BIND_MODES,
         "settings.bind_mode_hints": BIND_MODES, "settings.modes": DISTRIBUTION_MODES,
         "payouts.kinds": ("commission", "withdrawal"), "user.sources": ("login", "bind", "order", "admin"),
+        "labels.lifecycle": LIFECYCLES, "labels.substitute_group": ("proposed", "approved", "rejected"),
+        "labels.catalog_import": ("queued", "running", "done", "failed"),
     }
 
 

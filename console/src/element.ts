@@ -5,14 +5,14 @@
 // page uses an <el-…> tag or an icon name that is not in these lists.
 import type { App, Component, Plugin } from "vue";
 import {
-  ElAlert, ElAside, ElAvatar, ElButton, ElCard, ElCheckbox, ElCol, ElConfigProvider, ElContainer, ElDatePicker,
+  ElAlert, ElAside, ElAvatar, ElButton, ElCard, ElCheckbox, ElCheckboxGroup, ElCol, ElConfigProvider, ElContainer, ElDatePicker,
   ElDescriptions, ElDescriptionsItem, ElDialog, ElDivider, ElDrawer, ElEmpty, ElForm, ElFormItem, ElHeader, ElIcon,
   ElImage, ElInput, ElInputNumber, ElLink, ElLoading, ElMain, ElMenu, ElMenuItem, ElMenuItemGroup, ElMessage,
   ElMessageBox, ElOption, ElPagination, ElProgress, ElRadio, ElRadioButton, ElRadioGroup, ElResult, ElRow, ElSelect, ElStep, ElSteps,
   ElSwitch, ElTabPane, ElTable, ElTableColumn, ElTabs, ElTag, ElTooltip, ElUpload,
 } from "element-plus";
 import {
-  Aim, ArrowLeft, Avatar, Bell, ChatDotRound, CircleCheck, Cpu, DataLine, Delete, Document, Download, Files, Filter, FirstAidKit,
+  Aim, ArrowLeft, Avatar, Bell, ChatDotRound, CircleCheck, Connection, Cpu, DataLine, Delete, Document, Download, Files, Filter, FirstAidKit,
   Goods, Histogram, Medal, Menu, Money, OfficeBuilding, Plus, Present, PriceTag, Refresh, RefreshRight, Search, Setting,
   Share, ShoppingCart, Tickets, TrendCharts, Trophy, Upload, User, Wallet, Warning,
 } from "@element-plus/icons-vue";
@@ -20,7 +20,7 @@ import {
 // A parent's install registers its parts too (ElTable → ElTableColumn, ElForm → ElFormItem …);
 // the parts are listed as well so this list reads like the templates.
 const COMPONENTS: Plugin[] = [
-  ElAlert, ElAside, ElAvatar, ElButton, ElCard, ElCheckbox, ElCol, ElConfigProvider, ElContainer, ElDatePicker,
+  ElAlert, ElAside, ElAvatar, ElButton, ElCard, ElCheckbox, ElCheckboxGroup, ElCol, ElConfigProvider, ElContainer, ElDatePicker,
   ElDescriptions, ElDescriptionsItem, ElDialog, ElDivider, ElDrawer, ElEmpty, ElForm, ElFormItem, ElHeader, ElIcon,
   ElImage, ElInput, ElInputNumber, ElLink, ElMain, ElMenu, ElMenuItem, ElMenuItemGroup, ElOption,
   ElPagination, ElProgress, ElRadio, ElRadioButton, ElRadioGroup, ElResult, ElRow, ElSelect, ElStep, ElSteps,
@@ -31,7 +31,7 @@ const COMPONENTS: Plugin[] = [
 
 // By name: the menu's icons come from the routes (`meta.icon`), buttons name theirs (`:icon="'Plus'"`).
 const ICONS: Record<string, Component> = {
-  Aim, ArrowLeft, Avatar, Bell, ChatDotRound, CircleCheck, Cpu, DataLine, Delete, Document, Download, Files, Filter, FirstAidKit,
+  Aim, ArrowLeft, Avatar, Bell, ChatDotRound, CircleCheck, Connection, Cpu, DataLine, Delete, Document, Download, Files, Filter, FirstAidKit,
   Goods, Histogram, Medal, Menu, Money, OfficeBuilding, Plus, Present, PriceTag, Refresh, RefreshRight, Search, Setting,
   Share, ShoppingCart, Tickets, TrendCharts, Trophy, Upload, User, Wallet, Warning,
 };

@@ -13,6 +13,9 @@ const TYPES: Record<string, Record<string, TagType>> = {
   refund: { processing: "warning", succeeded: "success", failed: "danger" },
   risk: { pending: "warning", approved: "success", rejected: "danger" },
   target_bonus: { paid: "success", none: "info", partly_reversed: "warning", reversed: "danger" },
+  lifecycle: { active: "success", nrnd: "warning", eol: "danger" },
+  substitute_group: { proposed: "warning", approved: "success", rejected: "info" },
+  catalog_import: { queued: "info", running: "primary", done: "success", failed: "danger" },
 };
 
 /** The label of a status value (`labels.<kind>.<value>`), or the raw value when unknown. */
