@@ -244,7 +244,7 @@ def test_no_level_condition_can_count_people():
 
 
 def test_the_cli_runs_the_nightly_pass(live, ops, clean_levels):
-    _level(ops, rank=1, name="银牌", level1_bp=1500, level2_bp=600, min_gmv_fen=10**9)
+    _level(ops, rank=1, name="银牌", level1_bp=1500, level2_bp=600, min_gmv_fen=10**12)
     result = live.app.test_cli_runner().invoke(args=["fission", "levels-evaluate"])
     assert result.exit_code == 0, result.output
     assert "'upgrades': 0" in result.output and "'downgrades': 0" in result.output

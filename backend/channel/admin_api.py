@@ -48,7 +48,8 @@ for _action in ("warn", "freeze", "unfreeze", "revoke", "restore"):
     _view.__name__ = f"channel_{_action}"
     _view.__doc__ = f"{_action.capitalize()} a distributor, with a reason (kept in the history, audited)."
     blp.post(f"/channel/distributors/<int:user_id>/{_action}")(
-        admin_required()(errors("MALFORMED_JSON", *actions.ACTION_ERRORS)(
+        # operators act (they approve distributors too); the settings stay with admins
+        admin_required("operator")(errors("MALFORMED_JSON", *actions.ACTION_ERRORS)(
             blp.arguments(schemas.ActionArgs)(blp.response(200, schemas.DistributorHealth)(_view)))))
 
 

@@ -101,7 +101,9 @@ def _order_by(sort: str, direction: str):
     if sort == "days_since_last_sale":  # more days = an older sale
         direction = "asc" if direction == "desc" else "desc"
     first = desc(key) if direction == "desc" else asc(key)
-    return [first.nulls_last() if db.engine.dialect.name == "postgresql" else first, h.c.user_id]
+    # figures without a value (no visits: no conversion) last in both directions, on every
+    # database (SQLite and MySQL put NULL first when ascending)
+    return [key.is_(None), first, h.c.user_id]
 
 
 def listing(kind: str, page: int, per_page: int, sort: str, direction: str) -> dict:

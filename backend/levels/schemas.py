@@ -10,7 +10,7 @@ from backend.errors import ApiError
 from backend.schemas import Timestamp
 
 _bp = validate.Range(min=0, max=10_000)
-_fen = validate.Range(min=0, max=2**31 - 1)
+_fen = validate.Range(min=0, max=10**12)  # BIGINT columns (0027): up to ten billion yuan
 # Words of a condition that would count people: recruits, invites, members, team size…
 # Any such field is refused by name, with its own code, rather than silently dropped:
 # paying for head count is what DESIGN.md §3 rules out (传销), not a missing feature.
