@@ -28,6 +28,7 @@ import os
 import re
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -89,6 +90,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--risk", choices=("off", "on", "both"), default="both",
                    help="risk rules and distributor levels off, on, or both: the plan runs with them off, "
                         "then on (same run; default)")
+    p.add_argument("--interleave", type=int, default=0,
+                   help="repeat each rate this many times per phase, alternating off and on step by step, and "
+                        "compare the medians (for a noisy machine)")
     p.add_argument("--keep-logs", action="store_true", help="keep the temp dir with the child logs")
     p.add_argument("--scrape-metrics", action="store_true",
                    help="scrape /metrics before and after the steps and print its credit-lag p99 next to the bench's")
@@ -316,6 +320,53 @@ class Bench:
         self.memory[label] = sample
 
     # -- one step --
+    def run_interleaved(self, plan, phases, orders, cursor: int, db_url: str, meter) -> int:
+        """Each rate ``--interleave`` times in each phase, the phases alternating step by
+        step: on a noisy machine a slow spell then hits both phases alike, and the medians
+        of the repeats are compared (``report_interleaved``)."""
+        for rate, n in plan:
+            for rep in range(self.args.interleave):
+                for phase in phases:
+                    set_rules(db_url, phase == "on")
+                    time.sleep(2.0)  # each process keeps the settings a second
+                    self.wait_default_queue()
+                    step = self.run_step(rate, orders[cursor:cursor + n], db_url, meter)
+                    step.risk = phase
+                    self.steps.append(step)
+                    cursor += n
+                    print(f"  ({phase}, repeat {rep + 1})", flush=True)
+                    time.sleep(1.0)
+        return cursor
+
+    def report_interleaved(self) -> None:
+        by: dict[tuple[float, str], list[StepResult]] = {}
+        for step in self.steps:
+            by.setdefault((step.rate, step.risk), []).append(step)
+        print("  interleaved, medians of the repeats (risk rules and levels off | on):")
+        for rate in sorted({r for r, _ in by}):
+            off, on = by.get((rate, "off"), []), by.get((rate, "on"), [])
+            if not off or not on:
+                continue
+            row = []
+            for name, get in (("achieved/s", lambda x: x.achieved_rate), ("done/s", lambda x: x.throughput),
+                              ("p50 ms", lambda x: x.p50 * 1000), ("p99 ms", lambda x: x.p99 * 1000)):
+                a_, b_ = statistics.median(map(get, off)), statistics.median(map(get, on))
+                row.append(f"{name} {a_:.0f} | {b_:.0f} ({(b_ - a_) / a_:+.0%})")
+            held = [f"{sum(x.sustained for x in steps)}/{len(steps)}" for steps in (off, on)]
+            sustained = f"sustained {held[0]} | {held[1]}"
+            print(f"    {rate:5.0f}/s  " + ";  ".join(row) + f";  {sustained}")
+
+    def wait_default_queue(self, timeout: float = 120.0) -> None:
+        """Until the default queue (level evaluations, nightly passes) is empty and idle."""
+        key = f"rq:queue:{self.queue_prefix}-default"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            busy = self.redis.llen(key) or self.redis.zcard(f"rq:wip:{self.queue_prefix}-default")
+            if not busy:
+                return
+            time.sleep(0.2)
+        print(f"  (the default queue was still busy after {timeout:.0f}s)", flush=True)
+
     def run_step(self, rate: float, orders: list[SeedOrder], db_url: str, meter: CpuMeter | None,
                  quiet: bool = False) -> StepResult:
         result = StepResult(rate=rate, n=len(orders))
@@ -375,7 +426,7 @@ class Bench:
         a = self.args
         plan = [(rate, min(a.orders, max(1, round(rate * a.duration)))) for rate in a.rates]
         phases = ("off", "on") if a.risk == "both" else (a.risk,)
-        total = a.warmup + len(phases) * sum(n for _, n in plan)
+        total = a.warmup * (1 + len(phases)) + len(phases) * sum(n for _, n in plan) * max(a.interleave, 1)
         print(f"Fission payout latency bench (run {self.tag}, logs in {self.work})")
         print(f"  steps: {', '.join(f'{r:.0f}/s x {n}' for r, n in plan)}; warm-up {a.warmup} at 50/s", flush=True)
         self.hello_ceiling()
@@ -414,10 +465,22 @@ class Bench:
         scraped = lag_buckets(app_url, METRICS_TOKEN) if a.scrape_metrics else {}
         print("steps (latency = notify sent → both commissions available):", flush=True)
         middle = len(plan) // 2
-        for phase in phases:
+        if a.interleave:
+            cursor = self.run_interleaved(plan, phases, orders, cursor, db_url, meter)
+        for phase in phases if not a.interleave else ():
             set_rules(db_url, phase == "on")
             time.sleep(2.0)  # each process keeps the settings a second
             print(f"risk rules and levels {phase}:", flush=True)
+            # The phase's own warm-up, not reported: levels switched on move every
+            # distributor up on their next commission (a one-time burst of level changes,
+            # printed here), and the sweeper's start-of-day passes must be done before the
+            # steps measure the steady state.
+            self.wait_default_queue()
+            if a.warmup:
+                warm = self.run_step(50, orders[cursor:cursor + a.warmup], db_url, None, quiet=True)
+                cursor += a.warmup
+                self.wait_default_queue()
+                print(f"  phase warm-up: {warm.completed}/{warm.n} done, p99 {ms(warm.p99).strip()} ms", flush=True)
             misses = 0
             for i, (rate, n) in enumerate(plan):
                 if misses >= a.stop_after:
@@ -504,6 +567,9 @@ class Bench:
         print(line, flush=True)
 
     def report_risk(self) -> None:
+        if self.args.interleave:
+            self.report_interleaved()
+            return
         """Risk rules on against off, same run: the best sustained rate of each, and p99 at the
         rates both sustained (the issue's target: within 10 %)."""
         by = {phase: {s.rate: s for s in self.steps if s.risk == phase} for phase in ("off", "on")}

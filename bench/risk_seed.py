@@ -7,6 +7,7 @@ device ids. None of the seeded facts trips a rule."""
 from __future__ import annotations
 
 import json
+import os
 
 import psycopg
 
@@ -28,11 +29,13 @@ def seed_facts(url: str) -> None:
         conn.execute("ANALYZE risk_bind_facts")
 
 
-# Levels a bench distributor reaches with its first commissions: every credit batch then
-# has upgrades to evaluate and write (the dearest case of levels on the money path).
+# The steady state of a shop with levels: every distributor holds one (银牌, set by
+# hand when levels go on) and the level above is out of reach, so the evaluation after
+# each credit batch measures their figures and finds nothing to change; the paid path
+# reads the level's rates (the commission's rate source says level:bench-银牌).
 LEVELS = (
     (0, "bench-银牌", 1200, 400, 1, 1, 0),
-    (1, "bench-金牌", 1500, 500, 20_000, 2, 0),
+    (1, "bench-金牌", 1500, 500, 10**11, 2, 0),
 )
 
 
@@ -47,8 +50,11 @@ def set_rules(url: str, on: bool) -> None:
         conn.execute("UPDATE users SET level_id = NULL WHERE level_id IS NOT NULL")
         conn.execute("DELETE FROM distributor_level_changes")
         conn.execute("DELETE FROM distributor_levels")
-        if on:
-            conn.executemany("""
+        if on and not os.environ.get("BENCH_NO_LEVELS"):  # to tell the two costs apart
+            conn.cursor().executemany("""
                 INSERT INTO distributor_levels (rank, name, level1_bp, level2_bp, window_days, min_gmv_fen,
                                                 min_customers, min_team_gmv_fen, created_at, updated_at)
                 VALUES (%s, %s, %s, %s, 30, %s, %s, %s, now(), now())""", LEVELS)
+            conn.execute("""
+                UPDATE users SET level_id = (SELECT id FROM distributor_levels WHERE rank = 0)
+                WHERE distributor_status = 'approved'""")
