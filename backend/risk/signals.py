@@ -9,8 +9,9 @@ by the nightly pass (``review_pass.py``) and reach here as "under review".
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, bindparam, exists, or_, select
 
 from backend.auth.models import User
 from backend.extensions import db
@@ -36,17 +37,30 @@ _USERS, _EARNERS = User.__table__.alias("buyer_row"), User.__table__.alias("earn
 _BINDS, _WATCH = BindFact.__table__, DistributorWatch.__table__
 
 
-def _shared_device(buyer_id, earner_ids):
-    return exists().where(
-        _FACTS.c.user_id == buyer_id, _FACTS.c.kind == "device",
-        _FACTS_B.c.kind == "device", _FACTS_B.c.value == _FACTS.c.value, _FACTS_B.c.user_id.in_(earner_ids))
-
-
-def _shared_identity(buyer_id, earner_ids):
-    return exists().where(
-        _USERS.c.id == buyer_id, _EARNERS.c.id.in_(earner_ids),
+# Built once (the paid path's statements are, docs/architecture.md): constructing five
+# EXISTS clauses on every notify cost more Python than their SQL cost PostgreSQL
+# (bench/payout_latency.py, CPU per paid order). The values come as bound parameters.
+_BUYER, _EARNER_IDS, _PAYER = bindparam("buyer_id"), bindparam("earner_ids", expanding=True), bindparam("payer")
+CHECKS = {
+    # second account / self-referral: a device the buyer shares with an earner ...
+    "device": exists().where(
+        _FACTS.c.user_id == _BUYER, _FACTS.c.kind == "device",
+        _FACTS_B.c.kind == "device", _FACTS_B.c.value == _FACTS.c.value, _FACTS_B.c.user_id.in_(_EARNER_IDS)),
+    # ... their unionid or phone ...
+    "identity": exists().where(
+        _USERS.c.id == _BUYER, _EARNERS.c.id.in_(_EARNER_IDS),
         or_(and_(_USERS.c.unionid.is_not(None), _USERS.c.unionid == _EARNERS.c.unionid),
-            and_(_USERS.c.phone.is_not(None), _USERS.c.phone != "", _USERS.c.phone == _EARNERS.c.phone)))
+            and_(_USERS.c.phone.is_not(None), _USERS.c.phone != "", _USERS.c.phone == _EARNERS.c.phone))),
+    # ... or WeChat's payer: an earner's own account paid for the buyer
+    "payer": exists().where(_EARNERS.c.id.in_(_EARNER_IDS), _EARNERS.c.openid == _PAYER),
+    "farm": exists().where(_BINDS.c.user_id == _BUYER, _BINDS.c.farm.is_(True)),
+    "watched": exists().where(_WATCH.c.user_id.in_(_EARNER_IDS), _WATCH.c.under_review.is_(True)),
+}
+
+
+@lru_cache(maxsize=32)
+def _statement(names: tuple[str, ...]):
+    return select(*[CHECKS[name].label(name) for name in names])
 
 
 def verdict(buyer_id: int, level1_id: int | None, level2_id: int | None,
@@ -56,21 +70,17 @@ def verdict(buyer_id: int, level1_id: int | None, level2_id: int | None,
         return None
     settings = get_risk_settings()
     earners = sorted({i for i in (level1_id, level2_id) if i is not None and i != buyer_id})
-    checks = []
+    names: list[str] = []
     if settings.second_account and earners:
-        checks += [_shared_device(buyer_id, earners).label("device"),
-                   _shared_identity(buyer_id, earners).label("identity")]
-        if payer_openid:  # WeChat's payer: an earner's own account paid for the buyer
-            checks.append(exists().where(_EARNERS.c.id.in_(earners), _EARNERS.c.openid == payer_openid)
-                          .label("payer"))
+        names += ["device", "identity"] + (["payer"] if payer_openid else [])
     if settings.bind_farm:
-        checks.append(exists().where(_BINDS.c.user_id == buyer_id, _BINDS.c.farm.is_(True)).label("farm"))
+        names.append("farm")
     if earners:
-        checks.append(exists().where(_WATCH.c.user_id.in_(earners), _WATCH.c.under_review.is_(True))
-                      .label("watched"))
-    if not checks:
+        names.append("watched")
+    if not names:
         return None
-    row = db.session.execute(select(*checks)).one()
+    row = db.session.execute(_statement(tuple(names)),
+                             {"buyer_id": buyer_id, "earner_ids": earners, "payer": payer_openid}).one()
     hits = row._asdict()
     if not any(hits.values()):
         return None
@@ -115,8 +125,6 @@ def _evidence(buyer_id: int, earners: list[int], hits: dict, payer_openid: str |
         found.signals.append("distributor_under_review")
         found.evidence["distributor_under_review"] = [{"user_id": r.user_id, "signals": r.signals} for r in rows]
     return found
-
-
 
 
 def hold(order_id: int, distributor_id: int, found: Verdict) -> None:
