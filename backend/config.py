@@ -183,6 +183,9 @@ class Config:
     wechat: WeChatConfig
     # the built admin console (make console), served at /admin/ by backend/admin/console.py
     console_dist: Path = PROJECT_ROOT / "console" / "dist"
+    # the level evaluation after credit batches runs at most once per this many ms (0:
+    # after every batch); what arrives meanwhile waits for the next run or the sweeper
+    level_evaluate_gap_ms: int = 1000
     testing: bool = False
     # Observability (backend/metrics): GET /metrics needs this bearer token (unset: 404);
     # METRICS_ENABLED=0 turns the event counters off as well
@@ -364,6 +367,7 @@ def load_config(**overrides) -> Config:
         "payout_sweep_after_seconds": _env_int("PAYOUT_SWEEP_AFTER_SECONDS", 5),
         "payout_lease_seconds": _env_int("PAYOUT_LEASE_SECONDS", 30),
         "message_min_interval_seconds": _env_int("MESSAGE_MIN_INTERVAL_SECONDS", 60),
+        "level_evaluate_gap_ms": _env_int("LEVEL_EVALUATE_GAP_MS", 1000),
         "queue_prefix": os.environ.get("QUEUE_PREFIX", "fission"),
         "console_dist": Path(os.environ.get("CONSOLE_DIST") or PROJECT_ROOT / "console" / "dist"),
         "wechat": load_wechat_config(),

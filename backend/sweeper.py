@@ -34,6 +34,7 @@ from backend.leaderboard.drift_report import enqueue_drift_check_if_due
 from backend.leaderboard.jobs import enqueue_due_campaigns
 from backend.leaderboard.jobs_rebuild import enqueue_rebuild_if_lost
 from backend.levels.jobs import enqueue_nightly_if_due as enqueue_levels_if_due
+from backend.levels.jobs import enqueue_pending as enqueue_level_evaluations
 from backend.metrics import events as metrics
 from backend.orders import expiry
 from backend.orders.jobs import enqueue_refund
@@ -49,8 +50,8 @@ log = logging.getLogger(__name__)
 def sweep_once() -> dict:
     cfg = current_app.config["FISSION"]
     stats = {"payouts": 0, "refunds": 0, "cancelled_orders": 0, "campaigns": 0, "board_rebuilds": 0,
-             "board_drift_checks": 0, "analytics_warm": 0, "levels_nightly": 0, "targets_close": 0,
-             "risk_nightly": 0, "channel_health": 0, "daily_stats": 0, "running_day": 0}
+             "board_drift_checks": 0, "analytics_warm": 0, "levels_nightly": 0, "levels_evaluate": 0,
+             "targets_close": 0, "risk_nightly": 0, "channel_health": 0, "daily_stats": 0, "running_day": 0}
     with unit_of_work("sweep: due payouts"):
         due = payouts.due_payouts(older_than=timedelta(seconds=cfg.payout_sweep_after_seconds))
     pending = [pid for pid, status in due if status == "pending"]
@@ -69,6 +70,7 @@ def sweep_once() -> dict:
     stats["board_drift_checks"] = int(enqueue_drift_check_if_due())
     stats["analytics_warm"] = int(enqueue_warm_if_due())
     stats["levels_nightly"] = int(enqueue_levels_if_due())
+    stats["levels_evaluate"] = int(enqueue_level_evaluations())
     stats["targets_close"] = int(enqueue_targets_close_if_due())
     stats["risk_nightly"] = int(enqueue_risk_if_due())
     stats["channel_health"] = int(enqueue_channel_health_if_due())

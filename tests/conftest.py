@@ -187,7 +187,7 @@ def live(emulator):
     config = dataclasses.replace(
         base, wechat=wechat, testing=True, admin_password=ADMIN_PASSWORD,
         queue_prefix=f"fission-test-{uuid.uuid4().hex[:8]}", payout_sweep_after_seconds=0,
-        payout_lease_seconds=1)
+        payout_lease_seconds=1, level_evaluate_gap_ms=0)  # levels evaluated after every batch (one test sets a gap)
     app = create_app(config)
     _record_error_codes(app)
     reset_database(app)

@@ -285,3 +285,37 @@ def test_racing_evaluations_upgrade_once(live, ops, clean_levels):
         rows = db.session.scalars(select(LevelChange).where(LevelChange.user_id == b.id)).all()
         db.session.remove()
     assert [r.reason for r in rows] == ["upgrade"]
+
+
+def test_evaluations_inside_the_gap_wait_for_the_sweeper_and_none_is_lost(live, ops, clean_levels):
+    """With a gap (production's default), a credit batch inside it adds its earners to
+    the set without a run; the sweeper's pass enqueues the run once the gap is over."""
+    import dataclasses
+
+    from helpers import sweep
+
+    from backend.extensions import redis_client
+
+    _level(ops, rank=1, name="银牌", level1_bp=1500, level2_bp=600, min_gmv_fen=1_500)
+    _a, b, c = chain(live)
+    config = live.app.config["FISSION"]
+    live.app.config["FISSION"] = dataclasses.replace(config, level_evaluate_gap_ms=60_000)
+    try:
+        buy(live, c, create_product(ops, price_fen=1_000)["id"])
+        drain(live)  # the credit batch, then the run it queued (it opened the gap)
+        drain(live)
+        assert _state(live, b.id) == (None, 0)  # 1,000 fen: below the level
+        buy(live, c, create_product(ops, price_fen=1_000)["id"])
+        drain(live)
+        drain(live)
+        assert _state(live, b.id) == (None, 0)  # inside the gap: queued, not yet evaluated
+        with live.app.app_context():
+            assert sweep(live)["levels_evaluate"] == 0  # the gap is still open
+            redis_client().delete(f"{level_jobs.todo_key()}:gap")  # sixty seconds later
+        assert sweep(live)["levels_evaluate"] == 1
+        drain(live)
+        assert _state(live, b.id) == ("银牌", 0)
+        with live.app.app_context():
+            assert redis_client().scard(level_jobs.todo_key()) == 0
+    finally:
+        live.app.config["FISSION"] = config
