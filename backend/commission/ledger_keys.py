@@ -11,7 +11,7 @@ must agree on the shape, so both go through here:
 * ``refund:{refund}:commission:{commission}:undo``  a failed refund gives it back
 * ``payout:{payout}:{attempt}:{step}``        hold / settle / return of a transfer
 * ``prize:{campaign}:{user}``                 a campaign prize
-* ``target:{bonus}:award``                    a month's target bonus
+* ``target:{user}:{month}:award``             a month's target bonus (one per distributor and month)
 * ``refund:{refund}:target:{bonus}``          a refund's clawback of a closed bonus
 * ``refund:{refund}:target:{bonus}:undo``     a failed refund gives it back
 * ``risk:{review}:commission:{commission}``   a risk review's rejection reverses it
@@ -49,8 +49,10 @@ def prize_key(campaign_id: int, user_id: int) -> str:
     return f"prize:{campaign_id}:{user_id}"
 
 
-def target_award_key(bonus_id: int) -> str:
-    return f"target:{bonus_id}:award"
+def target_award_key(user_id: int, period_key: str) -> str:
+    # by distributor and month, not by the bonus row's id: a row id can come back (SQLite
+    # reuses the highest id once its row is gone), the distributor and month cannot
+    return f"target:{user_id}:{period_key}:award"
 
 
 def target_reversal_key(refund_id: int, bonus_id: int) -> str:

@@ -16,6 +16,7 @@ from backend.schemas import page_of
 from backend.targets import closing, plans, schemas
 from backend.targets.models import TargetBonus, TargetClose
 from backend.timeutil import utcnow
+from backend.transactions import run_in_transaction
 
 blp = Blueprint("admin_targets", __name__, url_prefix="/api/v1/admin", description="Monthly targets (admin)")
 
@@ -81,7 +82,10 @@ def close_period(period):
     """Close a month now (once it is due): idempotent, a second close pays nothing."""
     if not valid_key("month", period):
         raise ApiError("VALIDATION_ERROR", f"{period} is not a month (YYYY-MM)")
-    result = closing.close(period)
+    # Racing closes insert the month's row at once; on MySQL/MariaDB the losers' shared
+    # locks on the duplicate then deadlock on the row lock: the victim runs again, and
+    # finds the month closed.
+    result = run_in_transaction(lambda: closing.close(period))
     if result["payout_ids"]:
         enqueue_credit_after_commit()
     return result

@@ -6,7 +6,7 @@ of that window have been counted. ``close`` takes the month's ``target_closes`` 
 lock (inserted first if missing, in a savepoint so a racing inserter is harmless):
 the second of two racing closes waits, finds the month closed and pays nothing. Each
 bonus is a ``target_bonuses`` row (unique per distributor and month) and one ledger
-movement keyed ``target:{bonus}:award`` to the distributor's available balance, with a
+movement keyed ``target:{user}:{month}:award`` to the distributor's available balance, with a
 payout on the shop's rail like a campaign prize.
 
 A refund after the close of an order the month counted takes back the bonus pro rata
@@ -132,7 +132,7 @@ def close(key: str, now: datetime | None = None, progress=None) -> dict:
             if result.bonus_fen > 0:
                 ledger.ensure_wallet(uid)
                 ledger.post(Movement(
-                    key=target_award_key(bonus.id), kind="target_bonus", user_id=uid,
+                    key=target_award_key(uid, key), kind="target_bonus", user_id=uid,
                     debit=SHOP_TARGET_EXPENSE, credit=user_account(uid, "available"),
                     amount_fen=result.bonus_fen, earned_delta=result.bonus_fen,
                     memo=f"target {key}: {result.attainment_bp / 100:.2f}% → {result.bonus_bp} bp"))

@@ -48,7 +48,7 @@ class TargetClose(db.Model):
 class TargetBonus(db.Model):
     """What a distributor earned for a month, with the figures it was computed from.
     Unique per (user, month): the database's backstop behind the close's row lock and
-    the ledger key ``target:{bonus}:award``."""
+    the ledger key ``target:{user}:{month}:award``."""
 
     __tablename__ = "target_bonuses"
     __table_args__ = (
