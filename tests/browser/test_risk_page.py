@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from helpers import buy, create_product, distributor, drain
+from playwright.sync_api import expect
 from sqlalchemy import delete
 from test_risk_reviews import held_order, wallet
 from test_risk_signals import DEFAULTS, device, login_with, review_of
@@ -145,7 +146,7 @@ def test_an_operator_approves_and_rejects_held_orders_and_an_admin_changes_a_rul
     _tab(boss.page, "规则设置")
     binds = boss.page.locator("#risk-bind_farm_binds")
     binds.wait_for()
-    assert binds.input_value() == "5"
+    expect(binds).to_have_value("5")  # the settings arrive after the field is drawn: wait for them
     binds.fill("7")
     binds.press("Tab")
     boss.page.locator("#risk-refund_after_payout_rate_bp").fill("25")
