@@ -7,6 +7,7 @@ substitute they accepted remembered there. Photographed in zh-CN and English."""
 from __future__ import annotations
 
 import random
+import time
 import uuid
 
 from helpers import drain, login
@@ -164,7 +165,10 @@ def test_import_search_groups_and_a_customers_substitutes(console, live, ops, tm
     _settled(c, "substitute-groups")
     card.locator(f"[data-test=group-{group['id']}-approve]").click()
     page.locator(".el-message-box .el-button--primary").click()
-    page.locator(".el-message--success").last.wait_for()
+    # the proposal's own success message may still be showing: wait for the approval itself
+    deadline = time.monotonic() + 15
+    while group["id"] not in {g["id"] for g in _groups(ops, "approved")} and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert group["id"] in {g["id"] for g in _groups(ops, "approved")}
     links = ops.get(f"/admin/parts/{fenghua['part_id']}/substitutes").json()["items"]
     assert [(x["substitute_part_id"], x["allowed"], x["source"]) for x in links] == [
