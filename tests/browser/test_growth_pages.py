@@ -55,7 +55,9 @@ def test_an_operator_creates_a_live_code_and_a_group_then_closes_it(console, ops
     assert "0/150" in row.inner_text()
     # the uploaded QR is shown from the API's image URL
     row.locator("img").wait_for()
-    assert c.page.evaluate("img => img.naturalWidth", row.locator("img").element_handle()) > 0
+    # the thumbnail is fetched after the row is drawn: wait until the browser has decoded it
+    c.page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=row.locator("img").element_handle(),
+                             timeout=15_000)
     c.shot("groups")
 
     row.locator("[data-test=group-toggle]").click()
