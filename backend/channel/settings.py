@@ -3,8 +3,7 @@ dormant and at-risk thresholds and what freezing and revoking do."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -12,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from backend.admin import audit
 from backend.commission.models import Setting
 from backend.extensions import db
+from backend.settings_cache import CachedDocument
 from backend.transactions import after_commit
 
 FREEZE_COMMISSION = ("continue", "stop")
@@ -30,24 +30,13 @@ class ChannelSettings:
 
 
 KEY = "channel"
-CACHE_SECONDS = 1.0  # every paid order may read them (freeze_commission): a process keeps them a second
-_cache: dict[str, tuple[float, ChannelSettings]] = {}
-
-
-def _from_document(value: dict | None) -> ChannelSettings:
-    known = {f.name for f in fields(ChannelSettings)}
-    return ChannelSettings(**{k: v for k, v in (value or {}).items() if k in known})
+_document = CachedDocument(KEY, ChannelSettings)
+_from_document = _document.from_document
 
 
 def get_settings() -> ChannelSettings:
-    cache_key = str(db.engine.url)
-    hit = _cache.get(cache_key)
-    if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
-        return hit[1]
-    row = db.session.get(Setting, KEY)
-    settings = _from_document(row.value if row else None)
-    _cache[cache_key] = (time.monotonic(), settings)
-    return settings
+    """This process's copy, at most a second old (every paid order reads it)."""
+    return _document.get()
 
 
 _LOCKED_ROW = select(Setting).where(Setting.key == KEY).with_for_update().execution_options(populate_existing=True)
@@ -68,6 +57,6 @@ def save_settings(changes: dict) -> ChannelSettings:
     row.value = asdict(updated)
     db.session.flush()
     audit.record_change("settings", KEY, *audit.changed(before, asdict(updated)))
-    _cache.clear()
-    after_commit(_cache.clear)
+    _document.clear()
+    after_commit(_document.clear)
     return updated

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -12,6 +11,7 @@ from backend.admin import audit
 from backend.commission.models import Setting
 from backend.errors import ApiError
 from backend.extensions import db
+from backend.settings_cache import CachedDocument
 from backend.transactions import after_commit
 
 PAYOUT_RAILS = ("wallet", "wechat_transfer", "wechat_legacy_transfer")
@@ -41,28 +41,14 @@ class DistributionSettings:
 
 
 KEY = "distribution"
-# Every paid order reads the settings; a process keeps them for a second. A change
-# made by an operator reaches the other processes within that second (the process
-# that saved it sees it at once).
-CACHE_SECONDS = 1.0
-_cache: dict[str, tuple[float, DistributionSettings]] = {}
-
-
-def _from_document(value: dict | None) -> DistributionSettings:
-    known = {f.name for f in fields(DistributionSettings)}
-    return DistributionSettings(**{k: v for k, v in (value or {}).items() if k in known})
+CACHE_SECONDS = 1.0  # a process's copy (backend/settings_cache.py); tests lengthen it
+_document = CachedDocument(KEY, DistributionSettings, seconds=lambda: CACHE_SECONDS)
+_from_document = _document.from_document
 
 
 def get_settings() -> DistributionSettings:
-    """For reads (every paid order): this process's copy, at most CACHE_SECONDS old."""
-    cache_key = str(db.engine.url)
-    hit = _cache.get(cache_key)
-    if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
-        return hit[1]
-    row = db.session.get(Setting, KEY)
-    settings = _from_document(row.value if row else None)
-    _cache[cache_key] = (time.monotonic(), settings)
-    return settings
+    """For reads (every paid order): this process's copy, at most a second old."""
+    return _document.get()
 
 
 _LOCKED_ROW = select(Setting).where(Setting.key == KEY).with_for_update() \
@@ -119,6 +105,6 @@ def save_settings(changes: dict, expected_version: int | None = None) -> Distrib
     audit.record_change("settings", "distribution", *audit.changed(before, asdict(updated)))
     # Forgotten now (the rest of this transaction reads the change) and again once it
     # is committed: a read by another thread in between kept the old settings.
-    _cache.clear()
-    after_commit(_cache.clear)
+    _document.clear()
+    after_commit(_document.clear)
     return updated

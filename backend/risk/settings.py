@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 from backend.admin import audit
 from backend.commission.models import Setting
 from backend.errors import ApiError
 from backend.extensions import db
+from backend.settings_cache import CachedDocument
 from backend.transactions import after_commit
 
 
@@ -43,25 +43,13 @@ LIMITS = {
     "conversion_factor": (2, 1000), "conversion_min_orders": (1, 1_000_000), "window_days": (1, 365),
 }
 KEY = "risk"
-CACHE_SECONDS = 1.0
-_cache: dict[str, tuple[float, RiskSettings]] = {}
-
-
-def _from_document(value: dict | None) -> RiskSettings:
-    known = {f.name for f in fields(RiskSettings)}
-    return RiskSettings(**{k: v for k, v in (value or {}).items() if k in known})
+_document = CachedDocument(KEY, RiskSettings)
+_from_document = _document.from_document
 
 
 def get_risk_settings() -> RiskSettings:
-    """This process's copy, at most CACHE_SECONDS old (every paid order reads it)."""
-    cache_key = str(db.engine.url)
-    hit = _cache.get(cache_key)
-    if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
-        return hit[1]
-    row = db.session.get(Setting, KEY)
-    settings = _from_document(row.value if row else None)
-    _cache[cache_key] = (time.monotonic(), settings)
-    return settings
+    """This process's copy, at most a second old (every paid order reads it)."""
+    return _document.get()
 
 
 def validate(changes: dict) -> None:
@@ -89,6 +77,6 @@ def save_risk_settings(changes: dict) -> RiskSettings:
     row.value = asdict(updated)
     db.session.flush()
     audit.record_change("settings", "risk", *audit.changed(before, asdict(updated)))
-    _cache.clear()
-    after_commit(_cache.clear)
+    _document.clear()
+    after_commit(_document.clear)
     return updated
