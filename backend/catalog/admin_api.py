@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import g
 
+from backend import fast_dump
 from backend.apidoc import Blueprint, errors
 from backend.auth.guards import admin_required
 from backend.catalog import import_runs, schemas, search
@@ -38,7 +39,8 @@ def list_products(args):
     """Every product, inactive ones too, newest first; ``q`` a prefix of the title, part
     number or brand, ``mpn`` a prefix of the MPN, and the public list's parametric filters."""
     base = catalog.admin_products_query(args.get("q")) if args.get("q") else None
-    return search.search({**args, "q": args.get("mpn")}, _with_part, admin=True, base=base)
+    return fast_dump.respond(schemas.AdminProductPage,
+                             search.search({**args, "q": args.get("mpn")}, _with_part, admin=True, base=base))
 
 
 def _with_part(product, part):

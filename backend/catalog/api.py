@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from backend import fast_dump
 from backend.apidoc import Blueprint, errors
 from backend.catalog import schemas, search
 from backend.catalog import service as catalog
@@ -26,7 +27,7 @@ def list_products(args):
     ``power`` with a unit (``100nF``, ``16V``, ``10k``, ``1/16W``), each also ``_min`` and
     ``_max``; ``in_stock``. With a filter, ``facets`` counts the matches by category,
     package, brand and dielectric."""
-    return search.search(args, product_view)
+    return fast_dump.respond(schemas.ProductPage, search.search(args, product_view))
 
 
 @blp.get("/products/<int:product_id>")

@@ -1,5 +1,7 @@
 """``flask fission catalog-import FILE``: the catalog import from the command line, in
-this process, with a progress bar (the same code as the RQ job, ``import_runs``)."""
+this process, with a progress bar (the same code as the RQ job, ``import_runs``).
+``flask fission catalog-reindex``: every product's copy of its part's search columns
+rebuilt from the parts (``search_columns``)."""
 
 from __future__ import annotations
 
@@ -28,3 +30,14 @@ def register(group) -> None:
         except ApiError as exc:
             raise click.ClickException(f"{exc.code}: {exc.message}") from exc
         click.echo(json.dumps(result, ensure_ascii=False))
+
+    @group.command("catalog-reindex")
+    def catalog_reindex():
+        """Copy every part's search columns (category, package, brand, dielectric, MPN key) onto its products again."""
+        from backend.catalog import search_columns
+        from backend.extensions import db
+
+        stale = search_columns.stale()
+        updated = search_columns.refresh()
+        db.session.commit()
+        click.echo(json.dumps({"stale_before": stale, "products": updated}))

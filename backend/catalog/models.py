@@ -22,6 +22,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from backend.extensions import UTCDateTime, db
 from backend.timeutil import utcnow
 
+SEARCH_INCLUDE = ["part_category", "part_package", "part_brand_id", "part_dielectric", "active", "stock"]
+
 
 class Product(db.Model):
     __tablename__ = "products"
@@ -32,6 +34,14 @@ class Product(db.Model):
         CheckConstraint("moq >= 1 AND order_multiple >= 1", name="moq_positive"),
         CheckConstraint("level1_bp IS NULL OR (level1_bp >= 0 AND level1_bp <= 10000)", name="level1_bp_range"),
         CheckConstraint("level2_bp IS NULL OR (level2_bp >= 0 AND level2_bp <= 10000)", name="level2_bp_range"),
+        # Search over products alone (backend/catalog/search_columns.py): each index leads with
+        # a broad filter and carries the facet columns, so on PostgreSQL a package's facets are
+        # one index-only range.
+        Index("ix_products_search_category", "part_category", "part_package", postgresql_include=SEARCH_INCLUDE),
+        Index("ix_products_search_package", "part_package", postgresql_include=SEARCH_INCLUDE),
+        Index("ix_products_search_brand", "part_brand_id", "part_package", postgresql_include=SEARCH_INCLUDE),
+        Index("ix_products_search_mpn", "part_mpn_key", postgresql_include=SEARCH_INCLUDE,
+              postgresql_ops={"part_mpn_key": "varchar_pattern_ops"}),  # LIKE 'C0402%' in any collation
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -55,6 +65,13 @@ class Product(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # The part's search columns, copied (backend/catalog/search_columns.py keeps them);
+    # null without a part.
+    part_category: Mapped[str | None] = mapped_column(String(32))
+    part_package: Mapped[str | None] = mapped_column(String(64))
+    part_brand_id: Mapped[int | None] = mapped_column(Integer)
+    part_dielectric: Mapped[str | None] = mapped_column(String(16))
+    part_mpn_key: Mapped[str | None] = mapped_column(String(64))
 
     price_breaks: Mapped[list[PriceBreakRow]] = relationship(
         order_by="PriceBreakRow.min_qty", lazy="selectin", cascade="all, delete-orphan")

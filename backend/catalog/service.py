@@ -7,6 +7,7 @@ from sqlalchemy import or_, select, update
 from backend.admin import audit
 from backend.apidoc import get_or_404
 from backend.catalog import parts as catalog_parts
+from backend.catalog import search_columns
 from backend.catalog.models import PriceBreakRow, Product
 from backend.catalog.price_breaks import MICRO_PER_FEN, PriceBreak, check_breaks, price_text, rounded_fen
 from backend.errors import ApiError
@@ -61,11 +62,12 @@ def _apply_breaks(product: Product, data: dict) -> None:
 def _link_part(product: Product) -> None:
     """The product sells the part its (part number, brand) names, made when missing;
     none without a part number (docs/catalog.md, "Part master")."""
-    if not (product.part_no or "").strip() or len(product.part_no.strip()) > 64:
-        product.part_id = None
-        return
-    part, _ = catalog_parts.ensure_part(product.part_no, product.brand, description=product.title[:500])
-    product.part_id = part.id
+    part = None
+    if (product.part_no or "").strip() and len(product.part_no.strip()) <= 64:
+        part, _ = catalog_parts.ensure_part(product.part_no, product.brand, description=product.title[:500])
+    product.part_id = part.id if part else None
+    for column, value in search_columns.copied(part).items():
+        setattr(product, column, value)
 
 
 def create_product(data: dict) -> Product:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from sqlalchemy import delete, insert, select, text, update
 
 from backend.catalog import parts as catalog_parts
+from backend.catalog import search_columns
 from backend.catalog.importer import Row
 from backend.catalog.models import Part, PartParam, PriceBreakRow, Product
 from backend.catalog.price_breaks import rounded_fen
@@ -21,6 +22,8 @@ from backend.extensions import db
 PART_COLUMNS = ("category", "package", "description", "datasheet_url", "lifecycle", "capacitance_ff", "voltage_mv",
                 "dielectric", "tolerance", "resistance_mohm", "power_mw")
 CHUNK = 1000
+# the part columns of a row that products copy (search_columns.COPIED; the key's are fixed)
+COPIED_FROM_ROW = [c for c in search_columns.COPIED.values() if c in PART_COLUMNS]
 
 
 def _chunks(values: list):
@@ -40,8 +43,10 @@ def _existing_parts(keys: set[tuple[str, int]]) -> dict[tuple[str, int], dict]:
 
 
 def _write_parts(rows: dict[tuple[str, int], Row], names: dict[int, str]) -> tuple[dict, set[int]]:
-    """(key → part id, ids of parts changed or made)."""
+    """(key → part id, ids of parts changed or made). A part whose search columns change
+    passes them on to its products."""
     existing = _existing_parts(set(rows))
+    existing_by_id = {e["id"]: e for e in existing.values()}
     new = [{"part_no": r.mpn, "brand": names[b], "mpn_key": k, "brand_id": b, **r.part}
            for (k, b), r in rows.items() if (k, b) not in existing]
     changed = [{"id": existing[key]["id"], **r.part} for key, r in rows.items()
@@ -50,6 +55,9 @@ def _write_parts(rows: dict[tuple[str, int], Row], names: dict[int, str]) -> tup
         db.session.execute(insert(Part.__table__), new)  # Core: the ORM splits rows by their NULLs
     if changed:
         db.session.execute(update(Part), changed)
+        moved = [c["id"] for c in changed
+                 if any(existing_by_id[c["id"]][col] != c[col] for col in COPIED_FROM_ROW)]
+        search_columns.refresh(moved)
     ids = {key: e["id"] for key, e in existing.items()}
     if new:
         ids.update({key: e["id"] for key, e in _existing_parts({(n["mpn_key"], n["brand_id"]) for n in new}).items()})
@@ -94,9 +102,11 @@ def _write_products(rows: dict[tuple[str, int], Row], ids: dict) -> tuple[int, s
     """(products made, part ids whose offer changed)."""
     by_part = {ids[key]: r for key, r in rows.items()}
     offers = _offers(sorted(by_part))
+    copies = {ids[key]: search_columns.copied({"mpn_key": key[0], "brand_id": key[1], **r.part})
+              for key, r in rows.items()}  # the part as written (an unchanged part equals its row)
     new = [{"title": (r.part["description"] or f"{r.mpn} {r.brand}")[:200], "brand": r.brand, "part_no": r.mpn,
-            "part_id": pid, "price_fen": rounded_fen(r.breaks[0].unit_price_micro), "stock": r.stock, "moq": r.moq,
-            "order_multiple": r.order_multiple, "active": True}
+            "part_id": pid, **copies[pid], "price_fen": rounded_fen(r.breaks[0].unit_price_micro), "stock": r.stock,
+            "moq": r.moq, "order_multiple": r.order_multiple, "active": True}
            for pid, r in by_part.items() if pid not in offers]
     if new:
         db.session.execute(insert(Product.__table__), new)
