@@ -12,16 +12,10 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from backend.bulk_sql import chunks, one_of
 from backend.catalog.keys import brand_key, mpn_key
 from backend.catalog.models import Brand, BrandAlias, Part
 from backend.extensions import db
-
-CHUNK = 1000
-
-
-def _chunks(values: list, size: int = CHUNK):
-    for i in range(0, len(values), size):
-        yield values[i:i + size]
 
 
 def brand_ids(names: Iterable[str], create: bool = True) -> dict[str, int]:
@@ -31,9 +25,9 @@ def brand_ids(names: Iterable[str], create: bool = True) -> dict[str, int]:
     for name in names:
         by_key.setdefault(brand_key(name or ""), (name or "").strip()[:64])
     found: dict[str, int] = {}
-    for chunk in _chunks(sorted(by_key)):
+    for chunk in chunks(sorted(by_key)):
         found.update(db.session.execute(
-            select(BrandAlias.key, BrandAlias.brand_id).where(BrandAlias.key.in_(chunk))).all())
+            select(BrandAlias.key, BrandAlias.brand_id).where(one_of(BrandAlias.key, chunk))).all())
     if create:
         for key in sorted(set(by_key) - set(found)):
             found[key] = _new_brand(key, by_key[key])
@@ -61,8 +55,8 @@ def _new_brand(key: str, name: str) -> int:
 def brand_names(ids: Iterable[int]) -> dict[int, str]:
     wanted = sorted(set(ids))
     out: dict[int, str] = {}
-    for chunk in _chunks(wanted):
-        out.update(db.session.execute(select(Brand.id, Brand.name).where(Brand.id.in_(chunk))).all())
+    for chunk in chunks(wanted):
+        out.update(db.session.execute(select(Brand.id, Brand.name).where(one_of(Brand.id, chunk))).all())
     return out
 
 
@@ -75,8 +69,8 @@ def part_ids(pairs: set[tuple[str, str]], create_brands: bool = False) -> dict[t
             wanted.setdefault((mpn_key(no or ""), brands[brand]), []).append((no, brand))
     found: dict[tuple[str, str], int] = {}
     keys = sorted({k for k, _ in wanted})
-    for chunk in _chunks(keys):
-        rows = db.session.execute(select(Part.id, Part.mpn_key, Part.brand_id).where(Part.mpn_key.in_(chunk)))
+    for chunk in chunks(keys):
+        rows = db.session.execute(select(Part.id, Part.mpn_key, Part.brand_id).where(one_of(Part.mpn_key, chunk)))
         for pid, key, brand_id in rows:
             for pair in wanted.get((key, brand_id), ()):
                 found[pair] = pid

@@ -1,8 +1,8 @@
 """The catalog import, part two: checked rows written set-based, by (MPN key, brand).
 
 For a chunk of rows: the parts that exist are read in one query per thousand keys, the
-missing ones inserted in one multi-row INSERT, the changed ones updated in one
-executemany; the same for each part's product (the lowest-id product selling it: the
+missing ones inserted at once (COPY on PostgreSQL: ``backend/bulk_sql.py``), the changed
+ones updated in one executemany; the same for each part's product (the lowest-id product selling it: the
 catalog's offer; made when the part has none) and its price breaks (replaced only when
 they differ). A row that changes nothing writes nothing, so importing a file twice
 changes nothing the second time. Only flushes: the caller commits (``import_runs``).
@@ -10,8 +10,9 @@ changes nothing the second time. Only flushes: the caller commits (``import_runs
 
 from __future__ import annotations
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, select, text, update
 
+from backend.bulk_sql import chunks, insert_rows, one_of
 from backend.catalog import parts as catalog_parts
 from backend.catalog import search_columns
 from backend.catalog.importer import Row
@@ -21,22 +22,16 @@ from backend.extensions import db
 
 PART_COLUMNS = ("category", "package", "description", "datasheet_url", "lifecycle", "capacitance_ff", "voltage_mv",
                 "dielectric", "tolerance", "resistance_mohm", "power_mw")
-CHUNK = 1000
 # the part columns of a row that products copy (search_columns.COPIED; the key's are fixed)
 COPIED_FROM_ROW = [c for c in search_columns.COPIED.values() if c in PART_COLUMNS]
-
-
-def _chunks(values: list):
-    for i in range(0, len(values), CHUNK):
-        yield values[i:i + CHUNK]
 
 
 def _existing_parts(keys: set[tuple[str, int]]) -> dict[tuple[str, int], dict]:
     found: dict[tuple[str, int], dict] = {}
     cols = [getattr(Part, c) for c in PART_COLUMNS]
-    for chunk in _chunks(sorted({k for k, _ in keys})):
+    for chunk in chunks(sorted({k for k, _ in keys})):
         for row in db.session.execute(select(Part.id, Part.mpn_key, Part.brand_id, *cols)
-                                      .where(Part.mpn_key.in_(chunk))):
+                                      .where(one_of(Part.mpn_key, chunk))):
             if (row.mpn_key, row.brand_id) in keys:
                 found[(row.mpn_key, row.brand_id)] = row._asdict()
     return found
@@ -52,7 +47,7 @@ def _write_parts(rows: dict[tuple[str, int], Row], names: dict[int, str]) -> tup
     changed = [{"id": existing[key]["id"], **r.part} for key, r in rows.items()
                if key in existing and any(existing[key][c] != r.part[c] for c in PART_COLUMNS)]
     if new:
-        db.session.execute(insert(Part.__table__), new)  # Core: the ORM splits rows by their NULLs
+        insert_rows(Part.__table__, new)  # Core: the ORM splits rows by their NULLs
     if changed:
         db.session.execute(update(Part), changed)
         moved = [c["id"] for c in changed
@@ -68,32 +63,33 @@ def _write_parts(rows: dict[tuple[str, int], Row], names: dict[int, str]) -> tup
 
 def _write_params(wanted: dict[int, dict], touched: set[int]) -> None:
     have: dict[int, dict] = {}
-    for chunk in _chunks(sorted(wanted)):
+    for chunk in chunks(sorted(wanted)):
         for pid, name, value in db.session.execute(select(PartParam.part_id, PartParam.name, PartParam.value)
-                                                   .where(PartParam.part_id.in_(chunk))):
+                                                   .where(one_of(PartParam.part_id, chunk))):
             have.setdefault(pid, {})[name] = value
     differ = [pid for pid, params in wanted.items() if have.get(pid, {}) != params]
     touched.update(differ)
-    for chunk in _chunks(differ):
-        db.session.execute(delete(PartParam).where(PartParam.part_id.in_(chunk)))
+    for chunk in chunks(differ):
+        db.session.execute(delete(PartParam).where(one_of(PartParam.part_id, chunk)))
     rows = [{"part_id": pid, "name": k, "value": v} for pid in differ for k, v in wanted[pid].items()]
     if rows:
-        db.session.execute(insert(PartParam.__table__), rows)
+        insert_rows(PartParam.__table__, rows)
 
 
 def _offers(part_ids: list[int]) -> dict[int, dict]:
     """part id → its catalog offer (lowest product id) with its breaks."""
     offers: dict[int, dict] = {}
-    for chunk in _chunks(part_ids):
+    for chunk in chunks(part_ids):
         for row in db.session.execute(select(Product.id, Product.part_id, Product.stock, Product.moq,
                                              Product.order_multiple, Product.price_fen)
-                                      .where(Product.part_id.in_(chunk)).order_by(Product.id)):
+                                      .where(one_of(Product.part_id, chunk)).order_by(Product.id)):
             offers.setdefault(row.part_id, {**row._asdict(), "breaks": []})
     by_product = {o["id"]: o for o in offers.values()}
-    for chunk in _chunks(sorted(by_product)):
+    for chunk in chunks(sorted(by_product)):
         for pid, qty, price in db.session.execute(
                 select(PriceBreakRow.product_id, PriceBreakRow.min_qty, PriceBreakRow.unit_price_micro)
-                .where(PriceBreakRow.product_id.in_(chunk)).order_by(PriceBreakRow.product_id, PriceBreakRow.min_qty)):
+                .where(one_of(PriceBreakRow.product_id, chunk))
+                .order_by(PriceBreakRow.product_id, PriceBreakRow.min_qty)):
             by_product[pid]["breaks"].append((qty, price))
     return offers
 
@@ -109,7 +105,7 @@ def _write_products(rows: dict[tuple[str, int], Row], ids: dict) -> tuple[int, s
             "moq": r.moq, "order_multiple": r.order_multiple, "active": True}
            for pid, r in by_part.items() if pid not in offers]
     if new:
-        db.session.execute(insert(Product.__table__), new)
+        insert_rows(Product.__table__, new)
         offers.update({pid: {**o, "breaks": None} for pid, o in _offers([n["part_id"] for n in new]).items()})
     changed, rebreak, changed_parts = [], [], set()
     for pid, r in by_part.items():
@@ -124,12 +120,12 @@ def _write_products(rows: dict[tuple[str, int], Row], ids: dict) -> tuple[int, s
             changed_parts.add(pid)
     if changed:
         db.session.execute(update(Product), changed)
-    for chunk in _chunks(rebreak):
-        db.session.execute(delete(PriceBreakRow).where(PriceBreakRow.product_id.in_([c[0] for c in chunk])))
+    for chunk in chunks(rebreak):
+        db.session.execute(delete(PriceBreakRow).where(one_of(PriceBreakRow.product_id, [c[0] for c in chunk])))
     breaks = [{"product_id": product_id, "min_qty": b.min_qty, "unit_price_micro": b.unit_price_micro}
               for product_id, _, r in rebreak for b in r.breaks]
     if breaks:
-        db.session.execute(insert(PriceBreakRow.__table__), breaks)
+        insert_rows(PriceBreakRow.__table__, breaks)
     return len(new), changed_parts
 
 
