@@ -12,18 +12,19 @@ that group awaits an operator (``same_spec``). Then, for this customer:
    (rounded up to the product's MOQ and multiple); substitutes this customer refused
    for X come last, whatever they are.
 
-Everything is read through the primary keys and the (part_id) indexes: a handful of
-small queries per short line.
+Everything is read through the primary keys and the (part_id) indexes: three small
+queries per short line, each statement built once with its values bound.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import and_, case, literal, select, union_all
+from functools import cache
+
+from sqlalchemy import and_, bindparam, case, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 
-from backend.catalog import service as catalog
-from backend.catalog.models import Brand, Part, Product
-from backend.catalog.price_breaks import break_for, line_total_fen, price_text
+from backend.catalog.models import Brand, Part, PriceBreakRow, Product
+from backend.catalog.price_breaks import PriceBreak, break_for, line_total_fen, price_text
 from backend.catalog.substitute_models import (
     CustomerBrandRule,
     SubstituteGroup,
@@ -45,9 +46,12 @@ WHY = {
 RANK = {"remembered": 0, "approved": 1, "same_spec": 2}
 
 
-def candidate_parts(part_id: int) -> dict[int, tuple[str, int | None]]:
-    """{substitute part id: (reason, brand id)} for a part, before the customer's rules: one
-    statement (the part's links, and its spec group's members while the group is proposed)."""
+@cache
+def _candidates_statement():
+    """The part's links, and its spec group's members while the group is proposed, with
+    their brands: built once, the part bound (``:part_id``). Building it per short line
+    cost more Python than the query took."""
+    part_id = bindparam("part_id")
     m1, m2 = SubstituteGroupPart.__table__.alias("m1"), SubstituteGroupPart.__table__.alias("m2")
     groups = SubstituteGroup.__table__
     links = select(SubstituteLink.substitute_part_id.label("pid"),
@@ -58,7 +62,13 @@ def candidate_parts(part_id: int) -> dict[int, tuple[str, int | None]]:
                      .join(m2, m2.c.group_id == m1.c.group_id)) \
         .where(m1.c.part_id == part_id, m2.c.part_id != part_id)
     both = union_all(links, same).subquery("candidates")
-    rows = db.session.execute(select(both.c.pid, both.c.reason, Part.brand_id).join(Part, Part.id == both.c.pid)).all()
+    return select(both.c.pid, both.c.reason, Part.brand_id).join(Part, Part.id == both.c.pid)
+
+
+def candidate_parts(part_id: int) -> dict[int, tuple[str, int | None]]:
+    """{substitute part id: (reason, brand id)} for a part, before the customer's rules: one
+    statement."""
+    rows = db.session.execute(_candidates_statement(), {"part_id": part_id}).all()
     refused_by_shop = {pid for pid, reason, _ in rows if reason == "refused"}
     out: dict[int, tuple[str, int | None]] = {}
     for pid, reason, brand in rows:
@@ -67,17 +77,25 @@ def candidate_parts(part_id: int) -> dict[int, tuple[str, int | None]]:
     return out
 
 
-def _customer_facts(user_id: int, part_id: int) -> tuple[set[int], set[int], int | None, set[int]]:
-    """(approved brands, refused brands, remembered substitute, refused substitutes) of a
-    customer for a part: one statement."""
+@cache
+def _facts_statement():
+    """A customer's brand rules, remembered and refused substitutes for a part: built once,
+    ``:user_id`` and ``:part_id`` bound."""
+    user_id, part_id = bindparam("user_id"), bindparam("part_id")
     rules = select(literal("rule").label("kind"), CustomerBrandRule.brand_id.label("id"),
                    CustomerBrandRule.rule.label("rule")).where(CustomerBrandRule.user_id == user_id)
     memory = select(literal("memory"), SubstituteMemory.substitute_part_id, literal("")).where(
         SubstituteMemory.user_id == user_id, SubstituteMemory.part_id == part_id)
     refusals = select(literal("refusal"), SubstituteRefusal.substitute_part_id, literal("")).where(
         SubstituteRefusal.user_id == user_id, SubstituteRefusal.part_id == part_id)
+    return union_all(rules, memory, refusals)
+
+
+def _customer_facts(user_id: int, part_id: int) -> tuple[set[int], set[int], int | None, set[int]]:
+    """(approved brands, refused brands, remembered substitute, refused substitutes) of a
+    customer for a part: one statement."""
     approved, refused_brands, remembered, refused = set(), set(), None, set()
-    for kind, ident, rule in db.session.execute(union_all(rules, memory, refusals)):
+    for kind, ident, rule in db.session.execute(_facts_statement(), {"user_id": user_id, "part_id": part_id}):
         if kind == "rule":
             (approved if rule == "approved" else refused_brands).add(ident)
         elif kind == "memory":
@@ -125,23 +143,40 @@ def offers_for(user_id: int, product: Product, requested: int, available: int) -
     if not allowed:
         return []
     lacking = requested - max(available, 0)
-    rows = db.session.execute(
-        select(Product, Part.part_no, Brand.name).join(Part, Part.id == Product.part_id)
-        .outerjoin(Brand, Brand.id == Part.brand_id)
-        .where(Product.part_id.in_(allowed), Product.active.is_(True), Product.stock >= lacking,
-               Product.id != product.id)).all()
+    rows, breaks = [], {}
+    for row in db.session.execute(_offered_statement(), {"parts": list(allowed), "lacking": lacking,
+                                                         "own": product.id}):
+        if row.id not in breaks:
+            rows.append(row)
+            breaks[row.id] = []
+        breaks[row.id].append(PriceBreak(row.min_qty, row.unit_price_micro))
     offers = []
-    for offered, mpn, brand in rows:
+    for offered in rows:
         quantity = orderable(requested, offered.moq, offered.order_multiple)
-        unit = break_for(catalog.breaks_of(offered), quantity).unit_price_micro
+        unit = break_for(breaks[offered.id], quantity).unit_price_micro
         reason = allowed[offered.part_id]
-        offers.append({"product_id": offered.id, "part_id": offered.part_id, "mpn": mpn,
-                       "brand": brand or offered.brand or "", "price_fen": offered.price_fen, "stock": offered.stock,
-                       "quantity": quantity, "unit_price": price_text(unit),
+        offers.append({"product_id": offered.id, "part_id": offered.part_id, "mpn": offered.mpn,
+                       "brand": offered.brand_name or offered.brand or "", "price_fen": offered.price_fen,
+                       "stock": offered.stock, "quantity": quantity, "unit_price": price_text(unit),
                        "amount_fen": line_total_fen(quantity, unit),
                        "reason": reason, "why": WHY[reason], "refused_before": offered.part_id in refused})
     offers.sort(key=lambda o: (o["refused_before"], RANK[o["reason"]], o["amount_fen"], o["product_id"]))
     return offers[:MAX_OFFERS]
+
+
+@cache
+def _offered_statement():
+    """The active products of the allowed parts (``:parts``) that cover what is lacking
+    (``:lacking``), other than the short one (``:own``), with their MPN, brand and price
+    breaks: a row per break, in order."""
+    return select(Product.id, Product.part_id, Product.brand, Product.price_fen, Product.stock, Product.moq,
+                  Product.order_multiple, Part.part_no.label("mpn"), Brand.name.label("brand_name"),
+                  PriceBreakRow.min_qty, PriceBreakRow.unit_price_micro) \
+        .join(Part, Part.id == Product.part_id).outerjoin(Brand, Brand.id == Part.brand_id) \
+        .join(PriceBreakRow, PriceBreakRow.product_id == Product.id) \
+        .where(Product.part_id.in_(bindparam("parts", expanding=True)), Product.active.is_(True),
+               Product.stock >= bindparam("lacking"), Product.id != bindparam("own")) \
+        .order_by(Product.id, PriceBreakRow.min_qty)
 
 
 def check_accepted(user_id: int, substitute: Product, original: Product) -> None:
