@@ -355,6 +355,15 @@ class Bench:
             held = [f"{sum(x.sustained for x in steps)}/{len(steps)}" for steps in (off, on)]
             sustained = f"sustained {held[0]} | {held[1]}"
             print(f"    {rate:5.0f}/s  " + ";  ".join(row) + f";  {sustained}")
+            # CPU per paid order is steadier than a tail: what the rules and levels cost, by component
+            names = [n for n in ("machine", "gunicorn (API)", "rq workers", "postgres") if n in off[0].cpu_ms_per_order]
+            costs = []
+            for name in names:
+                a_ = statistics.median(x.cpu_ms_per_order[name] for x in off)
+                b_ = statistics.median(x.cpu_ms_per_order[name] for x in on)
+                costs.append(f"{name} {a_:.1f} | {b_:.1f} ({(b_ - a_) / a_:+.0%})")
+            if costs:
+                print("             CPU ms per paid order, medians: " + ";  ".join(costs))
 
     def wait_default_queue(self, timeout: float = 120.0) -> None:
         """Until the default queue (level evaluations, nightly passes) is empty and idle."""

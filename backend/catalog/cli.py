@@ -35,9 +35,9 @@ def register(group) -> None:
     def catalog_reindex():
         """Copy every part's search columns (category, package, brand, dielectric, MPN key) onto its products again."""
         from backend.catalog import search_columns
-        from backend.extensions import db
+        from backend.transactions import unit_of_work
 
-        stale = search_columns.stale()
-        updated = search_columns.refresh()
-        db.session.commit()
+        with unit_of_work("flask fission catalog-reindex"):
+            stale = search_columns.stale()
+            updated = search_columns.refresh()
         click.echo(json.dumps({"stale_before": stale, "products": updated}))
