@@ -77,11 +77,15 @@ def create_order(user: User, items: list[dict], share_code: str | None) -> Order
     if share_code and user.inviter_id is None:
         _try_bind(user, share_code)
 
-    # Reserve in product-id order so two orders never wait on each other in a circle.
-    short = []
-    for pid in sorted(wanted):
-        if not catalog.reserve(pid, wanted[pid]):
-            short.append(pid)
+    # A line the stock just read cannot cover is short without trying it: no write, no
+    # row lock (a short order is the substitute offers' path). Otherwise reserve, in
+    # product-id order so two orders never wait on each other in a circle; a line that
+    # lost a race to another order is read again for what is left.
+    short = [pid for pid in sorted(wanted) if products[pid].stock < wanted[pid]]
+    if not short:
+        short = [pid for pid in sorted(wanted) if not catalog.reserve(pid, wanted[pid])]
+        for pid in short:
+            db.session.refresh(products[pid], ["stock"])
     if short:
         # The request boundary rolls back on an error, so what this order did take goes back.
         raise ApiError("OUT_OF_STOCK", "Some items are out of stock", details={"items": [
@@ -110,9 +114,8 @@ def create_order(user: User, items: list[dict], share_code: str | None) -> Order
 
 
 def _short_line(user: User, product: Product, requested: int) -> dict:
-    """A short line as OUT_OF_STOCK names it, with the ranked substitute offers. The
-    stock is read again: this order's reservations roll back with the error."""
-    db.session.refresh(product, ["stock"])
+    """A short line as OUT_OF_STOCK names it, with the ranked substitute offers (this
+    order's reservations roll back with the error)."""
     return {"product_id": product.id, "requested": requested, "available": product.stock,
             "offers": offers.offers_for(user.id, product, requested, product.stock)}
 
