@@ -12,7 +12,7 @@ that group awaits an operator (``same_spec``). Then, for this customer:
    (rounded up to the product's MOQ and multiple); substitutes this customer refused
    for X come last, whatever they are.
 
-Everything is read through the primary keys and the (part_id) indexes: three small
+Everything is read through the primary keys and the (part_id) indexes: two small
 queries per short line, each statement built once with its values bound.
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from sqlalchemy import and_, bindparam, case, literal, select, union_all
+from sqlalchemy import Integer, and_, bindparam, case, cast, literal, null, select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from backend.catalog.models import Brand, Part, PriceBreakRow, Product
@@ -65,18 +65,6 @@ def _candidates_statement():
     return select(both.c.pid, both.c.reason, Part.brand_id).join(Part, Part.id == both.c.pid)
 
 
-def candidate_parts(part_id: int) -> dict[int, tuple[str, int | None]]:
-    """{substitute part id: (reason, brand id)} for a part, before the customer's rules: one
-    statement."""
-    rows = db.session.execute(_candidates_statement(), {"part_id": part_id}).all()
-    refused_by_shop = {pid for pid, reason, _ in rows if reason == "refused"}
-    out: dict[int, tuple[str, int | None]] = {}
-    for pid, reason, brand in rows:
-        if reason == "approved" or (reason == "same_spec" and pid not in refused_by_shop and pid not in out):
-            out[pid] = (reason, brand)
-    return out
-
-
 @cache
 def _facts_statement():
     """A customer's brand rules, remembered and refused substitutes for a part: built once,
@@ -91,11 +79,31 @@ def _facts_statement():
     return union_all(rules, memory, refusals)
 
 
-def _customer_facts(user_id: int, part_id: int) -> tuple[set[int], set[int], int | None, set[int]]:
-    """(approved brands, refused brands, remembered substitute, refused substitutes) of a
-    customer for a part: one statement."""
+@cache
+def _short_line_statement():
+    """The candidates and the customer's facts in one round trip: (kind, id, rule, brand)
+    rows, a candidate's kind its reason."""
+    candidates = _candidates_statement().subquery("c")
+    facts = _facts_statement().subquery("f")
+    return union_all(
+        select(candidates.c.reason, candidates.c.pid, literal(""), candidates.c.brand_id),
+        select(facts.c.kind, facts.c.id, facts.c.rule, cast(null(), Integer)))
+
+
+def _candidates_of(rows) -> dict[int, tuple[str, int | None]]:
+    """{substitute part id: (reason, brand id)}, before the customer's rules."""
+    refused_by_shop = {pid for reason, pid, _ in rows if reason == "refused"}
+    out: dict[int, tuple[str, int | None]] = {}
+    for reason, pid, brand in rows:
+        if reason == "approved" or (reason == "same_spec" and pid not in refused_by_shop and pid not in out):
+            out[pid] = (reason, brand)
+    return out
+
+
+def _facts_of(rows) -> tuple[set[int], set[int], int | None, set[int]]:
+    """(approved brands, refused brands, remembered substitute, refused substitutes)."""
     approved, refused_brands, remembered, refused = set(), set(), None, set()
-    for kind, ident, rule in db.session.execute(_facts_statement(), {"user_id": user_id, "part_id": part_id}):
+    for kind, ident, rule in rows:
         if kind == "rule":
             (approved if rule == "approved" else refused_brands).add(ident)
         elif kind == "memory":
@@ -107,7 +115,7 @@ def _customer_facts(user_id: int, part_id: int) -> tuple[set[int], set[int], int
 
 def brand_rules(user_id: int) -> tuple[set[int], set[int]]:
     """(approved brand ids, refused brand ids) of a customer."""
-    approved, refused, _, _ = _customer_facts(user_id, 0)
+    approved, refused, _, _ = _facts_of(db.session.execute(_facts_statement(), {"user_id": user_id, "part_id": 0}))
     return approved, refused
 
 
@@ -117,10 +125,12 @@ def orderable(quantity: int, moq: int, multiple: int) -> int:
 
 
 def _allowed(user_id: int, part_id: int) -> tuple[dict[int, str], set[int]]:
-    candidates = candidate_parts(part_id)
+    rows = db.session.execute(_short_line_statement(), {"user_id": user_id, "part_id": part_id}).all()
+    candidates = _candidates_of([(k, i, b) for k, i, _, b in rows if k in RANK or k == "refused"])
     if not candidates:
         return {}, set()
-    approved_brands, refused_brands, remembered, refused = _customer_facts(user_id, part_id)
+    approved_brands, refused_brands, remembered, refused = _facts_of(
+        [(k, i, r) for k, i, r, _ in rows if k in ("rule", "memory", "refusal")])
     out = {}
     for pid, (reason, brand) in candidates.items():
         if brand in refused_brands or (approved_brands and brand not in approved_brands):
