@@ -5,8 +5,9 @@ missing ones inserted at once (COPY on PostgreSQL: ``backend/bulk_sql.py``), the
 ones updated in one executemany; the same for each part's product (the lowest-id product
 selling it: the catalog's offer; made when the part has none) and its price breaks
 (replaced only when they differ). A part whose category, package or dielectric changes
-passes them on to every product of it (``search_columns``). A row that changes nothing writes nothing, so importing a file twice
-changes nothing the second time. Only flushes: the caller commits (``import_runs``).
+passes them on to every product of it (``search_columns``). A row that changes nothing
+writes nothing, so importing a file twice changes nothing the second time. Only flushes:
+the caller commits (``import_runs``).
 """
 
 from __future__ import annotations
