@@ -18,8 +18,6 @@ from flask import Response, jsonify
 from marshmallow import Schema, fields
 from marshmallow.utils import get_value, missing
 
-_MISSING = missing
-
 
 def _plain(kind) -> Callable:
     return lambda value: None if value is None else kind(value)
@@ -49,12 +47,12 @@ def _converter(field: fields.Field) -> Callable | None:
 
 def _reader(attribute: str) -> Callable:
     if "." in attribute:
-        return lambda obj: get_value(obj, attribute, _MISSING)
+        return lambda obj: get_value(obj, attribute, missing)
 
     def read(obj):
         if isinstance(obj, dict):
-            return obj.get(attribute, _MISSING)
-        return getattr(obj, attribute, _MISSING)
+            return obj.get(attribute, missing)
+        return getattr(obj, attribute, missing)
     return read
 
 
@@ -64,28 +62,29 @@ def compiled(schema_class: type[Schema]) -> Callable[[object], dict]:
     schema = schema_class()
     if any(schema._hooks[k] for k in ("pre_dump", "post_dump")):
         return schema.dump
-    steps = []
-    for name, field in schema.dump_fields.items():
-        key = field.data_key or name
-        convert = _converter(field)
-        if convert is None:
-            steps.append((key, None, field, name))
-        else:
-            steps.append((key, _reader(field.attribute or name), convert, None))
+    steps = [(field.data_key or name, _step(schema, name, field)) for name, field in schema.dump_fields.items()]
 
     def dump(obj) -> dict:
         out = {}
-        for key, read, convert, name in steps:
-            if read is None:  # the field's own serialize (it knows missing values)
-                value = convert.serialize(name, obj, accessor=schema.get_attribute)
-                if value is not missing:
-                    out[key] = value
-                continue
-            value = read(obj)
-            if value is not _MISSING:
-                out[key] = convert(value)
+        for key, step in steps:
+            value = step(obj)
+            if value is not missing:
+                out[key] = value
         return out
     return dump
+
+
+def _step(schema: Schema, name: str, field: fields.Field) -> Callable:
+    """obj -> the field's dumped value, or ``missing`` (the key is left out, as marshmallow does)."""
+    convert = _converter(field)
+    if convert is None:  # the field's own serialize (it knows missing values and defaults)
+        return lambda obj: field.serialize(name, obj, accessor=schema.get_attribute)
+    read = _reader(field.attribute or name)
+
+    def step(obj):
+        value = read(obj)
+        return missing if value is missing else convert(value)
+    return step
 
 
 def respond(schema_class: type[Schema], result) -> Response:

@@ -305,4 +305,5 @@ def test_a_month_off_the_calendar_is_refused_not_a_500(fin, month):
 def test_the_first_and_last_months_run(fin, live, cycle):
     make_customer(fin, cycle)
     for month in ("1970-01", "9998-12"):
-        run(fin, live, "receivable", cycle, month)
+        done = run(fin, live, "receivable", cycle, month)
+        assert (done["month"], done["cycle"], done["state"]) == (month, cycle, "generated")

@@ -44,6 +44,7 @@ WHY = {
     "same_spec": "identical key parameters from another brand (not yet checked by the shop)",
 }
 RANK = {"remembered": 0, "approved": 1, "same_spec": 2}
+FACT_KINDS = ("rule", "memory", "refusal")  # _facts_statement's rows; a candidate's kind is its reason
 
 
 @cache
@@ -126,11 +127,11 @@ def orderable(quantity: int, moq: int, multiple: int) -> int:
 
 def _allowed(user_id: int, part_id: int) -> tuple[dict[int, str], set[int]]:
     rows = db.session.execute(_short_line_statement(), {"user_id": user_id, "part_id": part_id}).all()
-    candidates = _candidates_of([(k, i, b) for k, i, _, b in rows if k in RANK or k == "refused"])
+    candidates = _candidates_of([(k, i, b) for k, i, _, b in rows if k not in FACT_KINDS])
     if not candidates:
         return {}, set()
     approved_brands, refused_brands, remembered, refused = _facts_of(
-        [(k, i, r) for k, i, r, _ in rows if k in ("rule", "memory", "refusal")])
+        [(k, i, r) for k, i, r, _ in rows if k in FACT_KINDS])
     out = {}
     for pid, (reason, brand) in candidates.items():
         if brand in refused_brands or (approved_brands and brand not in approved_brands):

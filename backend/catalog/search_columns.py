@@ -22,13 +22,13 @@ from collections.abc import Iterable
 
 from sqlalchemy import func, or_, select, update
 
+from backend.bulk_sql import chunks, one_of
 from backend.catalog.models import Part, Product
 from backend.extensions import db
 
 # product column -> part column
 COPIED = {"part_category": "category", "part_package": "package", "part_brand_id": "brand_id",
           "part_dielectric": "dielectric", "part_mpn_key": "mpn_key"}
-CHUNK = 1000
 
 
 def copied(part) -> dict:
@@ -50,10 +50,8 @@ def refresh(part_ids: Iterable[int] | None = None) -> int:
     stmt = update(Product).values(_from_parts()).execution_options(synchronize_session=False)
     if part_ids is None:
         return db.session.execute(stmt.where(Product.part_id.is_not(None))).rowcount
-    ids, done = sorted(set(part_ids)), 0
-    for i in range(0, len(ids), CHUNK):
-        done += db.session.execute(stmt.where(Product.part_id.in_(ids[i:i + CHUNK]))).rowcount
-    return done
+    return sum(db.session.execute(stmt.where(one_of(Product.part_id, chunk))).rowcount
+               for chunk in chunks(sorted(set(part_ids))))
 
 
 def stale() -> int:
