@@ -11,6 +11,8 @@ from marshmallow import Schema, fields
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
+from backend.db_errors import is_deadlock
+
 # code -> default HTTP status. One place, so clients and docs can list them.
 ERROR_CODES: dict[str, int] = {
     # generic
@@ -221,9 +223,14 @@ def register_error_handlers(app: Flask) -> None:
         # held it; SQLAlchemy has dropped the pool by then, so the next try gets a new
         # connection. Nothing was committed (the boundary rolled back): say "try again"
         # (WeChat repeats a notify that was not answered SUCCESS), not "our bug".
-        if not exc.connection_invalidated:
+        # A deadlock victim that no ``run_in_transaction`` ran again is the same case: the
+        # database rolled it all back, and the same request a moment later goes through.
+        if exc.connection_invalidated:
+            app.logger.warning("database connection lost during a request: %s", exc.orig.__class__.__name__)
+        elif is_deadlock(exc):
+            app.logger.warning("a request lost a lock race and was rolled back: %s", exc.orig)
+        else:
             return _unexpected(exc)
-        app.logger.warning("database connection lost during a request: %s", exc.orig.__class__.__name__)
         response, status = error_response("SERVICE_UNAVAILABLE", "The database is unavailable; try again", 503)
         response.headers["Retry-After"] = "1"
         return response, status

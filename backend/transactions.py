@@ -37,6 +37,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from backend.db_errors import is_deadlock
 from backend.extensions import db
 
 log = logging.getLogger(__name__)
@@ -138,17 +139,6 @@ def finish_request(status: int) -> None:
         _commit()
     else:
         _rollback()
-
-
-# PostgreSQL: deadlock_detected, serialization_failure; MySQL/MariaDB: ER_LOCK_DEADLOCK,
-# ER_LOCK_WAIT_TIMEOUT.
-_PG_STATES = ("40P01", "40001")
-_MYSQL_CODES = (1213, 1205)
-
-
-def is_deadlock(exc: OperationalError) -> bool:
-    orig = exc.orig
-    return getattr(orig, "sqlstate", None) in _PG_STATES or (getattr(orig, "args", None) or [None])[0] in _MYSQL_CODES
 
 
 def run_in_transaction(work: Callable[[], T], attempts: int = 3) -> T:

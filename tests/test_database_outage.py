@@ -16,6 +16,10 @@ class ServerClosedTheConnection(Exception):
     pass
 
 
+class DeadlockDetected(Exception):
+    """A driver's error as MySQL drivers raise it: (code, message)."""
+
+
 def test_a_notify_whose_connection_was_cut_answers_503_and_the_next_one_pays(live, ops, monkeypatch):
     _, _, c = chain(live)
     product = create_product(ops, price_fen=3_000)
@@ -38,6 +42,29 @@ def test_a_notify_whose_connection_was_cut_answers_503_and_the_next_one_pays(liv
 
     monkeypatch.setattr(payment, "mark_paid", real_mark_paid)
     assert "SUCCESS" in post_notify(live, xml)  # WeChat's repeat of the same notify
+    assert c.get(f"/orders/{order['id']}").json()["status"] == "paid"
+
+
+def test_a_deadlock_victim_answers_503_and_keeps_nothing(live, ops, monkeypatch):
+    """A request the database picked as a deadlock victim, on a path no retry covers: the
+    database rolled it all back, so it is "try again", like a cut connection."""
+    _, _, c = chain(live)
+    product = create_product(ops, price_fen=3_000)
+    order, openid = ordered_and_prepaid(live, c, product["id"])
+    real_mark_paid = payment.mark_paid
+
+    def victim(*args, **kwargs):
+        real_mark_paid(*args, **kwargs)
+        raise OperationalError("UPDATE wallets ...", {}, DeadlockDetected(1213, "Deadlock found"))
+
+    monkeypatch.setattr(payment, "mark_paid", victim)
+    xml = notify_xml(order["out_trade_no"], 3_000, openid)
+    r = requests.post(live.api("/payments/wechat/notify"), data=xml, headers={"Content-Type": "text/xml"},
+                      timeout=30)
+    assert (r.status_code, r.json()["error"]["code"], r.headers["Retry-After"]) == (503, "SERVICE_UNAVAILABLE", "1")
+    assert c.get(f"/orders/{order['id']}").json()["status"] == "pending_payment"
+    monkeypatch.setattr(payment, "mark_paid", real_mark_paid)
+    assert "SUCCESS" in post_notify(live, xml)
     assert c.get(f"/orders/{order['id']}").json()["status"] == "paid"
 
 

@@ -224,3 +224,36 @@ def test_get_or_404_names_the_thing(live):
         get_or_404(AdminUser, 2_000_000_000)
     assert caught.value.status == 404
     assert caught.value.code == "ADMIN_USER_NOT_FOUND"
+
+
+def test_a_deadlock_victim_inside_a_savepoint_is_known_as_one():
+    """MariaDB rolls back the whole transaction of a deadlock victim, savepoints too, so
+    the ``begin_nested`` block's own ROLLBACK TO SAVEPOINT fails (1305) while handling the
+    deadlock (1213): ``run_in_transaction`` must still see a victim to run again, and
+    must not take any other failure for one."""
+    from sqlalchemy.exc import OperationalError
+
+    from backend.db_errors import is_deadlock
+
+    class DriverError(Exception):
+        pass
+
+    def raised(code: int, context: BaseException | None = None) -> OperationalError:
+        try:
+            try:
+                if context is not None:
+                    raise context
+                raise DriverError(code, "first")
+            except BaseException:
+                raise OperationalError("SQL", {}, DriverError(code, "the error")) from None
+        except OperationalError as exc:
+            exc.__suppress_context__ = False
+            return exc
+
+    deadlock = raised(1213)
+    savepoint_gone = raised(1305, context=deadlock)
+    assert is_deadlock(deadlock)
+    assert is_deadlock(savepoint_gone)
+    assert not is_deadlock(raised(1305))
+    assert not is_deadlock(raised(1062))  # a duplicate key is an answer, not a lost race
+    assert not is_deadlock(ValueError(1213))

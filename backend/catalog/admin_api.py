@@ -10,6 +10,7 @@ from backend.auth.guards import admin_required
 from backend.catalog import import_runs, schemas, search
 from backend.catalog import service as catalog
 from backend.reconciliation.schemas import FileUpload
+from backend.transactions import run_in_transaction
 
 blp = Blueprint("admin_catalog", __name__, url_prefix="/api/v1/admin", description="Products (admin)")
 
@@ -19,7 +20,9 @@ blp = Blueprint("admin_catalog", __name__, url_prefix="/api/v1/admin", descripti
 @blp.arguments(schemas.ProductCreateArgs)
 @blp.response(201, schemas.AdminProductSchema)
 def create(args):
-    return catalog.create_product(args)
+    # Writers of one new part or brand race on its unique keys; on MariaDB the loser can be
+    # a deadlock victim rather than a duplicate, and then runs again and finds the winner's.
+    return run_in_transaction(lambda: catalog.create_product(args), attempts=5)
 
 
 @blp.put("/products/<int:product_id>")
@@ -28,7 +31,7 @@ def create(args):
 @blp.arguments(schemas.ProductUpdateArgs)
 @blp.response(200, schemas.AdminProductSchema)
 def update(args, product_id):
-    return catalog.update_product(product_id, args)
+    return run_in_transaction(lambda: catalog.update_product(product_id, args), attempts=5)
 
 
 @blp.get("/products")

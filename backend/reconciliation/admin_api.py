@@ -21,6 +21,7 @@ from backend.reconciliation import (  # noqa: F401 - catalog_api, console_api, s
 from backend.reconciliation import schemas as s
 from backend.reconciliation.blueprint import blp, finance
 from backend.reconciliation.reports import XLSX
+from backend.transactions import run_in_transaction
 
 # A route listing a 422 code of its own lists VALIDATION_ERROR too: its own 422 entry
 # replaces the one ``blp.arguments`` would add.
@@ -69,7 +70,8 @@ def update_counterparty(args, cp_id):
 @blp.arguments(s.PartArgs)
 @blp.response(201, s.PartSchema)
 def create_part(args):
-    return service.create_part(args)
+    # A racing writer of the same new brand may lose as a deadlock victim (MariaDB): run again
+    return run_in_transaction(lambda: service.create_part(args), attempts=5)
 
 
 @blp.get("/reconciliation/parts")

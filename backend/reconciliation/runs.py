@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from backend.apidoc import get_or_404
+from backend.db_errors import is_deadlock
 from backend.errors import ApiError
 from backend.extensions import db
 from backend.queue import get_queue, queue_name
@@ -24,7 +25,7 @@ from backend.reconciliation import statements as engine
 from backend.reconciliation.models import Delivery, Statement, StatementRun
 from backend.reconciliation.periods import parse_month
 from backend.timeutil import utcnow
-from backend.transactions import after_commit, is_deadlock, unit_of_work
+from backend.transactions import after_commit, unit_of_work
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int], None] | None
