@@ -58,8 +58,9 @@ def test_an_import_keeps_the_good_rows_and_reports_the_bad_ones_then_changes_not
     assert done["state"] == "done", done
     report = done["report"]
     assert (report["rows"], report["accepted"], report["created"], report["updated"]) == (7, 3, 3, 0)
-    assert [(x["row"], x["column"]) for x in report["rejected"]] == [
-        (5, "package"), (6, "price breaks"), (7, "price breaks"), (8, "voltage")]
+    assert [(x["row"], x["column"], x["code"]) for x in report["rejected"]] == [
+        (5, "package", "UNKNOWN_PACKAGE"), (6, "price breaks", "NEGATIVE_PRICE"),
+        (7, "price breaks", "BREAKS_GO_DOWN"), (8, "voltage", "BAD_VALUE")]
     assert "unknown package" in report["rejected"][0]["reason"]
     assert "negative price" in report["rejected"][1]["reason"]
     assert "goes down in quantity" in report["rejected"][2]["reason"]
@@ -100,7 +101,8 @@ def test_an_xlsx_export_imports_like_the_csv(live, ops):
     done = _import(live, ops, "catalog.xlsx", out.getvalue())
     assert done["state"] == "done", done
     assert (done["report"]["accepted"], done["report"]["created"]) == (1, 1)
-    assert [(x["row"], x["column"]) for x in done["report"]["rejected"]] == [(3, "price breaks")]  # MOQ not a multiple
+    assert [(x["row"], x["column"], x["code"]) for x in done["report"]["rejected"]] == [
+        (3, "price breaks", "NOT_A_MULTIPLE")]  # the MOQ (10000) is not a multiple of 3000
     product = _product(ops, f"0402B104K160CT{tag}")
     assert (product["moq"], product["order_multiple"], product["stock"]) == (10000, 10000, 40000)
 

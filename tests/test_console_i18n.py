@@ -62,6 +62,7 @@ def _families() -> dict[str, tuple[str, ...]]:
     from backend.commission.models import PAYOUT_STATUSES
     from backend.commission.settings import BIND_MODES, DISTRIBUTION_MODES, PAYOUT_RAILS
     from backend.commission.waiting import WAITING_CODES
+    from backend.import_refusals import CODES as IMPORT_REFUSALS
     from backend.leaderboard.periods import METRICS, PERIODS
     from backend.orders.models import ORDER_STATUSES
     from backend.referral.user_search import DISTRIBUTOR_STATUSES
@@ -77,6 +78,7 @@ def _families() -> dict[str, tuple[str, ...]]:
         "payouts.kinds": ("commission", "withdrawal"), "user.sources": ("login", "bind", "order", "admin"),
         "labels.lifecycle": LIFECYCLES, "labels.substitute_group": ("proposed", "approved", "rejected"),
         "labels.catalog_import": ("queued", "running", "done", "failed"),
+        "import_refusals": tuple(IMPORT_REFUSALS),
     }
 
 

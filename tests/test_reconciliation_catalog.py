@@ -33,7 +33,8 @@ def test_a_price_list_preview_reports_the_rows_and_saves_nothing(fin):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["version"] == 2 and body["applicable"] is True and body["changed"] == 2
-    assert [(x["row"], x["column"]) for x in body["report"]["rejected"]] == [(3, "part_no"), (4, "unit_price")]
+    assert [(x["row"], x["column"], x["code"]) for x in body["report"]["rejected"]] == [
+        (3, "part_no", "UNKNOWN_PART"), (4, "unit_price", "NOT_A_NUMBER")]
     assert body["report"]["accepted"] == 2
     assert [v["version"] for v in fin.get(f"{R}/suppliers/{supplier['id']}/price-lists").json()] == [1]
     # the import of the same file reports exactly the same rows

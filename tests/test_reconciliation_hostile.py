@@ -86,7 +86,8 @@ def test_a_refused_import_reports_in_the_shape_of_an_accepted_one(fin):
     details = bad.json()["error"]["details"]
     assert set(details["report"]) == set(good.json()["report"])
     assert details["report"] == {"rows": 1, "accepted": 0, "rejected_total": 1, "rejected_not_listed": 0,
-                                 "rejected": [{"row": 2, "column": "part_no", "reason": "unknown part NOPE / Murata"}]}
+                                 "rejected": [{"row": 2, "column": "part_no", "code": "UNKNOWN_PART",
+                                               "reason": "unknown part NOPE / Murata"}]}
     assert details["rejected"] == details["report"]["rejected"]  # the old keys stay
 
 
@@ -188,7 +189,8 @@ def test_a_huge_cell_is_refused_as_such_and_never_echoed(fin):
     assert r.status_code == 422 and r.json()["error"]["code"] == "IMPORT_NO_VALID_ROWS"
     assert len(r.content) < 64 * 1024
     (rejected,) = r.json()["error"]["details"]["report"]["rejected"]
-    assert rejected["row"] == 2 and rejected["column"] == "part_no" and "cell too large" in rejected["reason"]
+    assert (rejected["row"], rejected["column"], rejected["code"]) == (2, "part_no", "CELL_TOO_LARGE")
+    assert "cell too large" in rejected["reason"]
 
 
 def test_a_report_quotes_short_prefixes_and_lists_at_most_200_rows(fin):

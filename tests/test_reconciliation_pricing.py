@@ -255,8 +255,8 @@ def test_bad_price_list_files_get_a_row_report_and_change_nothing(fin):
     r = upload(fin, path, "p.csv", all_bad, effective_date="2026-07-01")
     assert r.status_code == 422 and r.json()["error"]["code"] == "IMPORT_NO_VALID_ROWS"
     assert r.json()["error"]["details"]["rejected"] == [
-        {"row": 2, "column": "part_no", "reason": "unknown part NOPE-1 / Murata"},
-        {"row": 3, "column": "unit_price", "reason": "negative price"}]
+        {"row": 2, "column": "part_no", "code": "UNKNOWN_PART", "reason": "unknown part NOPE-1 / Murata"},
+        {"row": 3, "column": "unit_price", "code": "NEGATIVE_PRICE", "reason": "negative price"}]
     assert fin.get(f"{R}/suppliers/{supplier['id']}/price-lists").json() == []
     mixed = csv_bytes([["part_no", "brand", "unit_price"], [part["part_no"], "Murata", "0.1234567"],
                        [part["part_no"], "Murata", "abc"], [part["part_no"], "Murata", "0.5"],
@@ -264,9 +264,10 @@ def test_bad_price_list_files_get_a_row_report_and_change_nothing(fin):
     r = upload(fin, path, "p.csv", mixed, effective_date="2026-07-01")
     assert r.status_code == 201, r.text
     assert r.json()["report"] == {"rows": 4, "accepted": 1, "rejected": [
-        {"row": 2, "column": "unit_price", "reason": "more than 6 decimals"},
-        {"row": 3, "column": "unit_price", "reason": "not a number"},
-        {"row": 5, "column": "part_no", "reason": f"{part['part_no']} / Murata appears twice"}],
+        {"row": 2, "column": "unit_price", "code": "TOO_MANY_DECIMALS", "reason": "more than 6 decimals"},
+        {"row": 3, "column": "unit_price", "code": "NOT_A_NUMBER", "reason": "not a number"},
+        {"row": 5, "column": "part_no", "code": "DUPLICATE_ROW",
+         "reason": f"{part['part_no']} / Murata appears twice"}],
         "rejected_total": 3, "rejected_not_listed": 0}
     assert fin.get(f"{R}/suppliers/{supplier['id']}/prices/{part['id']}",
                    params={"as_of": "2026-07-01"}).json()["unit_price"] == "0.500000"

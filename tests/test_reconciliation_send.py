@@ -243,7 +243,7 @@ def test_supplier_statement_with_planted_differences(fin, live):
     assert [(m["number"], m["ours"], m["theirs"]) for m in diff["price_mismatches"]] == \
         [(docs[3]["number"], "0.500000", "0.500200")]
     assert diff["matched"] == 3
-    assert diff["report"]["rejected"] == [{"row": 8, "column": "qty", "reason": "not a number"}]
+    assert diff["report"]["rejected"] == [{"row": 8, "column": "qty", "code": "NOT_A_NUMBER", "reason": "not a number"}]
 
 
 def test_cli_generate_send_and_status(live, fin, smtp):

@@ -245,14 +245,17 @@ def test_delivery_imports_report_bad_rows_and_keep_good_ones(fin):
     r = upload(fin, f"{R}/deliveries/import", "d.csv", csv_bytes(rows))
     assert r.status_code == 201, r.text
     assert r.json() == {"documents": 1, "report": {"rows": 6, "accepted": 1, "rejected": [
-        {"row": 3, "column": "qty", "reason": "quantity must be positive (returns are their own documents)"},
-        {"row": 4, "column": "part_no", "reason": "unknown part NOPE-99 / X"},
-        {"row": 5, "column": "customer_code", "reason": "unknown customer 'NOBODY'"},
-        {"row": 6, "column": "date", "reason": "not a date (YYYY-MM-DD)"},
-        {"row": 7, "column": "qty", "reason": "not a whole number"}], "rejected_total": 5, "rejected_not_listed": 0}}
+        {"row": 3, "column": "qty", "code": "TOO_SMALL",
+         "reason": "quantity must be positive (returns are their own documents)"},
+        {"row": 4, "column": "part_no", "code": "UNKNOWN_PART", "reason": "unknown part NOPE-99 / X"},
+        {"row": 5, "column": "customer_code", "code": "UNKNOWN_CUSTOMER", "reason": "unknown customer 'NOBODY'"},
+        {"row": 6, "column": "date", "code": "NOT_A_DATE", "reason": "not a date (YYYY-MM-DD)"},
+        {"row": 7, "column": "qty", "code": "NOT_A_WHOLE_NUMBER", "reason": "not a whole number"}],
+        "rejected_total": 5, "rejected_not_listed": 0}}
     again = upload(fin, f"{R}/deliveries/import", "d.csv", csv_bytes(rows[:2]))
     assert again.status_code == 409 and again.json()["error"]["code"] == "ALREADY_IMPORTED"
-    assert again.json()["error"]["details"]["report"]["rejected"][0]["reason"] == f"delivery {number} exists"
+    first = again.json()["error"]["details"]["report"]["rejected"][0]
+    assert (first["code"], first["reason"]) == ("DOCUMENT_EXISTS", f"delivery {number} exists")
     wrong = upload(fin, f"{R}/deliveries/import", "d.csv", csv_bytes([["customer", "number"], ["x", "y"]]))
     assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "IMPORT_BAD_COLUMNS"
     broken = upload(fin, f"{R}/deliveries/import", "d.xlsx", b"PK\x03\x04\x00\x00garbage")
@@ -276,8 +279,9 @@ def test_delivery_rows_too_big_for_their_columns_are_reported_not_a_500(fin):
              "999999999999", ""]]
     r = upload(fin, f"{R}/deliveries/import", "d.csv", csv_bytes(rows))
     assert r.status_code == 201, r.text
-    assert [(x["row"], x["column"]) for x in r.json()["report"]["rejected"]] == [
-        (3, "currency"), (4, "number"), (5, "qty"), (6, "unit_price")]
+    assert [(x["row"], x["column"], x["code"]) for x in r.json()["report"]["rejected"]] == [
+        (3, "currency", "UNKNOWN_CURRENCY"), (4, "number", "TOO_LONG"), (5, "qty", "TOO_LARGE"),
+        (6, "unit_price", "TOO_LARGE")]
     assert r.json()["documents"] == 1
 
 

@@ -18,6 +18,7 @@ from backend.catalog import values
 from backend.catalog.keys import brand_key, mpn_key
 from backend.catalog.models import LIFECYCLES
 from backend.catalog.price_breaks import PriceBreak, check_breaks
+from backend.import_refusals import Refused, code_of
 from backend.reconciliation.imports import Report, parse_qty, read_table, text
 
 REQUIRED = ("mpn", "brand", "package", "stock", "price_breaks")
@@ -45,10 +46,16 @@ class Row:
     breaks: list[PriceBreak] = field(default_factory=list)
 
 
-class Bad(ValueError):
-    def __init__(self, column: str, reason: str):
-        super().__init__(reason)
+class Bad(Refused):
+    """A refused row: the column at fault, the refusal's code and reason."""
+
+    def __init__(self, column: str, code: str, reason: str):
+        super().__init__(code, reason)
         self.column = column
+
+    @classmethod
+    def of(cls, column: str, exc: ValueError, quoted: str | None = None) -> Bad:
+        return cls(column, code_of(exc), f"{exc}: {quoted[:40]!r}" if quoted is not None else str(exc))
 
 
 def parse_breaks(cell: str) -> list[PriceBreak]:
@@ -56,26 +63,27 @@ def parse_breaks(cell: str) -> list[PriceBreak]:
     up, tier after tier; prices are yuan with at most six decimals, never negative."""
     tiers = [t.strip() for t in str(cell or "").split(";") if t.strip()]
     if not tiers:
-        raise ValueError("no price break (qFrom-qTo:price;...)")
+        raise Refused("MISSING_VALUE" if not str(cell or "").strip() else "BAD_PRICE_BREAKS",
+                      "no price break (qFrom-qTo:price;...)")
     out: list[PriceBreak] = []
     last_to = 0
     for tier in tiers:
         found = _TIER.match(tier.replace(" ", ""))
         if not found:
-            raise ValueError(f"not a tier: {tier!r} (qFrom-qTo:price)")
+            raise Refused("BAD_PRICE_BREAKS", f"not a tier: {tier!r} (qFrom-qTo:price)")
         q_from, q_to = int(found[1]), int(found[2]) if found[2] else None
         try:
             price = Decimal(found[3])
         except InvalidOperation as exc:
-            raise ValueError(f"not a price: {found[3]!r}") from exc
+            raise Refused("BAD_PRICE_BREAKS", f"not a price: {found[3]!r}") from exc
         if price < 0:
-            raise ValueError(f"negative price in {tier!r}")
+            raise Refused("NEGATIVE_PRICE", f"negative price in {tier!r}")
         if price.as_tuple().exponent < -6:
-            raise ValueError(f"more than six decimals in {tier!r}")
+            raise Refused("TOO_MANY_DECIMALS", f"more than six decimals in {tier!r}")
         if q_from < 1 or (q_to is not None and q_to < q_from):
-            raise ValueError(f"tier {tier!r} goes down in quantity")
+            raise Refused("BREAKS_GO_DOWN", f"tier {tier!r} goes down in quantity")
         if out and q_from <= last_to:
-            raise ValueError(f"tier {tier!r} goes down in quantity (the previous one reaches {last_to})")
+            raise Refused("BREAKS_GO_DOWN", f"tier {tier!r} goes down in quantity (the previous one reaches {last_to})")
         out.append(PriceBreak(q_from, int(price * MICRO)))
         last_to = q_to if q_to is not None else 10**12
     return out
@@ -107,7 +115,7 @@ def _cell(column: str, parse, cell: str):
     try:
         return parse(cell)
     except ValueError as exc:
-        raise Bad(column, f"{exc}: {cell[:40]!r}") from exc
+        raise Bad.of(column, exc, cell) from exc
 
 
 def _category(record: dict) -> str:
@@ -127,41 +135,46 @@ def _category(record: dict) -> str:
 
 def _whole(record: dict, column: str, default: int | None = None, least: int = 0) -> int:
     cell = record.get(column)
-    if text(cell) == "" and default is not None:
+    if text(cell) == "":
+        if default is None:
+            raise Bad(column, "MISSING_VALUE", "missing")
         return default
     try:
         number = parse_qty(cell)
     except ValueError as exc:
-        raise Bad(column, str(exc)) from exc
+        raise Bad.of(column, exc) from exc
     if number < least:
-        raise Bad(column, f"below {least}")
+        raise Bad(column, "TOO_SMALL", f"below {least}")
     return number
 
 
 def check_row(number: int, record: dict) -> Row:
     mpn = text(record.get("mpn")) or text(record.get("part_no"))
     if not mpn or len(mpn) > 64:
-        raise Bad("mpn", "missing" if not mpn else "longer than 64 characters")
+        raise Bad("mpn", *(("MISSING_VALUE", "missing") if not mpn else ("TOO_LONG", "longer than 64 characters")))
     brand = text(record.get("brand"))
     if not brand or len(brand) > 64:
-        raise Bad("manufacturer", "missing" if not brand else "longer than 64 characters")
+        raise Bad("manufacturer",
+                  *(("MISSING_VALUE", "missing") if not brand else ("TOO_LONG", "longer than 64 characters")))
+    if not text(record.get("package")):
+        raise Bad("package", "MISSING_VALUE", "missing")
     package = _cell("package", values.package, text(record.get("package")))
     category = _category(record)
     typed, params = _typed(record, category)
     lifecycle = text(record.get("lifecycle")).lower() or "active"
     if lifecycle not in LIFECYCLES:
-        raise Bad("lifecycle", f"one of {', '.join(LIFECYCLES)}")
+        raise Bad("lifecycle", "UNKNOWN_LIFECYCLE", f"one of {', '.join(LIFECYCLES)}")
     stock = _whole(record, "stock")
     multiple = _whole(record, "order_multiple", 1, least=1)
     try:
         breaks = parse_breaks(record.get("price_breaks"))
     except ValueError as exc:
-        raise Bad("price breaks", str(exc)) from exc
+        raise Bad.of("price breaks", exc) from exc
     moq = _whole(record, "moq", breaks[0].min_qty, least=1)
     try:
         check_breaks(breaks, moq, multiple)
     except ValueError as exc:
-        raise Bad("price breaks", str(exc)) from exc
+        raise Bad.of("price breaks", exc) from exc
     part = {"category": category, "package": package, "description": text(record.get("description"))[:500],
             "datasheet_url": text(record.get("datasheet_url"))[:500] or None, "lifecycle": lifecycle, **typed}
     return Row(number, mpn, brand, (mpn_key(mpn), brand_key(brand)), part, params, stock, moq, multiple, breaks)
@@ -179,10 +192,10 @@ def read_catalog(filename: str, data: bytes) -> tuple[list[Row], Report]:
         try:
             row = check_row(number, record)
         except Bad as exc:
-            report.reject(number, exc.column, str(exc))
+            report.reject(number, exc.column, exc)
             continue
         if row.key in seen:
-            report.reject(number, "mpn", f"the same part as row {seen[row.key]}")
+            report.reject(number, "mpn", f"the same part as row {seen[row.key]}", code="DUPLICATE_ROW")
             continue
         seen[row.key] = number
         rows.append(row)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from backend.errors import ApiError
+from backend.import_refusals import Refused
 
 MICRO_PER_FEN = 10_000
 MICRO = Decimal("0.000001")
@@ -58,23 +59,25 @@ def check_breaks(breaks: list[PriceBreak], moq: int, order_multiple: int) -> lis
     costs more per unit for buying more is a typo far more often than a price).
     """
     if moq < 1 or order_multiple < 1:
-        raise ValueError("moq and order_multiple are at least 1")
+        raise Refused("TOO_SMALL", "moq and order_multiple are at least 1")
     if moq % order_multiple:
-        raise ValueError(f"the moq {moq} is not a multiple of the order multiple {order_multiple}")
+        raise Refused("NOT_A_MULTIPLE", f"the moq {moq} is not a multiple of the order multiple {order_multiple}")
     if not breaks:
-        raise ValueError("a product needs at least one price break")
+        raise Refused("BAD_PRICE_BREAKS", "a product needs at least one price break")
     if breaks[0].min_qty != moq:
-        raise ValueError(f"the first price break starts at {breaks[0].min_qty}, not at the moq {moq}")
+        raise Refused("FIRST_BREAK_NOT_MOQ",
+                      f"the first price break starts at {breaks[0].min_qty}, not at the moq {moq}")
     for before, after in zip(breaks, breaks[1:], strict=False):
         if after.min_qty <= before.min_qty:
-            raise ValueError(f"price break quantities must increase ({before.min_qty} then {after.min_qty})")
+            raise Refused("BREAKS_GO_DOWN",
+                          f"price break quantities must increase ({before.min_qty} then {after.min_qty})")
         if after.unit_price_micro > before.unit_price_micro:
-            raise ValueError(f"the unit price rises from {before.min_qty} to {after.min_qty}")
+            raise Refused("PRICE_RISES", f"the unit price rises from {before.min_qty} to {after.min_qty}")
     for item in breaks:
         if item.min_qty % order_multiple:
-            raise ValueError(f"the price break at {item.min_qty} is not a multiple of {order_multiple}")
+            raise Refused("NOT_A_MULTIPLE", f"the price break at {item.min_qty} is not a multiple of {order_multiple}")
         if not 0 <= item.unit_price_micro <= MAX_UNIT_PRICE_MICRO:
-            raise ValueError(f"the unit price of the break at {item.min_qty} is out of range")
+            raise Refused("TOO_LARGE", f"the unit price of the break at {item.min_qty} is out of range")
     return breaks
 
 
@@ -97,13 +100,13 @@ def parse_unit_price(text: str) -> int:
     try:
         value = Decimal(text.strip())
     except (InvalidOperation, AttributeError) as exc:
-        raise ValueError(f"not a decimal number: {text!r}") from exc
+        raise Refused("NOT_A_NUMBER", f"not a decimal number: {text!r}") from exc
     if not value.is_finite() or value < 0:
-        raise ValueError(f"not a price: {text!r}")
+        raise Refused("NOT_A_NUMBER" if not value.is_finite() else "NEGATIVE_PRICE", f"not a price: {text!r}")
     if value * 1_000_000 > MAX_UNIT_PRICE_MICRO:
-        raise ValueError(f"too large: {text!r}")
+        raise Refused("TOO_LARGE", f"too large: {text!r}")
     if value != value.quantize(MICRO):
-        raise ValueError(f"at most six decimals: {text!r}")
+        raise Refused("TOO_MANY_DECIMALS", f"at most six decimals: {text!r}")
     return int(value * 1_000_000)
 
 

@@ -5,6 +5,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from backend.catalog import values
 from backend.catalog.models import LIFECYCLES
 from backend.catalog.price_breaks import parse_unit_price, price_text
+from backend.reconciliation.schemas import RejectedRow
 from backend.schemas import PageArgs, Timestamp, list_schema
 
 _bp = validate.Range(min=0, max=10000)
@@ -199,16 +200,10 @@ class AdminProductListArgs(PageArgs, SearchFilters):
 AdminProductPage = list_schema(AdminProductSchema, "AdminProductPage", facets=FACETS)
 
 
-class CatalogImportRejectSchema(Schema):
-    row = fields.Integer()
-    column = fields.String()
-    reason = fields.String()
-
-
 class CatalogImportReportSchema(Schema):
     rows = fields.Integer()
     accepted = fields.Integer()
-    rejected = fields.List(fields.Nested(CatalogImportRejectSchema))
+    rejected = fields.List(fields.Nested(RejectedRow))
     rejected_total = fields.Integer()
     rejected_not_listed = fields.Integer()
     created = fields.Integer()

@@ -12,6 +12,8 @@ import unicodedata
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
+from backend.import_refusals import Refused
+
 _NUMBER = r"(\d+(?:\.\d+)?)"
 _CAP = re.compile(rf"^{_NUMBER}\s*([pnuµμm]?)\s*F$", re.IGNORECASE)
 _CAP_FF = {"p": 10**3, "n": 10**6, "u": 10**9, "µ": 10**9, "μ": 10**9, "m": 10**12, "": 10**15}
@@ -43,12 +45,12 @@ def _decimal(text: str) -> Decimal:
     try:
         return Decimal(text)
     except InvalidOperation as exc:  # pragma: no cover - the patterns let only digits through
-        raise ValueError("not a number") from exc
+        raise Refused("NOT_A_NUMBER", "not a number") from exc
 
 
 def _whole(value: Decimal, unit: str) -> int:
     if value != value.to_integral_value():
-        raise ValueError(f"finer than 1 {unit}")
+        raise Refused("TOO_FINE", f"finer than 1 {unit}")
     return int(value)
 
 
@@ -57,7 +59,7 @@ def capacitance_ff(text: str) -> int:
     """"100nF", "0.1uF", "2.2pF", "4.7µF" → femtofarad."""
     found = _CAP.match(_clean(text).replace("µ", "u"))
     if not found:
-        raise ValueError("not a capacitance (e.g. 100nF, 0.1uF, 2.2pF)")
+        raise Refused("BAD_VALUE", "not a capacitance (e.g. 100nF, 0.1uF, 2.2pF)")
     return _whole(_decimal(found[1]) * _CAP_FF[found[2].lower() if found[2].lower() != "m" else "m"], "fF")
 
 
@@ -71,7 +73,7 @@ def resistance_mohm(text: str) -> int:
         return _whole(_decimal(f"{rkm[1]}.{rkm[3]}") * _RES_MOHM[unit.lower() if unit != "M" else "M"], "milliohm")
     found = _RES.match(clean)
     if not found:
-        raise ValueError("not a resistance (e.g. 10k, 4K7, 100R)")
+        raise Refused("BAD_VALUE", "not a resistance (e.g. 10k, 4K7, 100R)")
     prefix = found[2]
     unit = "M" if prefix == "M" else prefix.lower()
     return _whole(_decimal(found[1]) * _RES_MOHM[unit], "milliohm")
@@ -82,7 +84,7 @@ def voltage_mv(text: str) -> int:
     """"16V", "6.3V", "1kV" → millivolt."""
     found = _VOLT.match(_clean(text))
     if not found:
-        raise ValueError("not a voltage (e.g. 16V, 6.3V)")
+        raise Refused("BAD_VALUE", "not a voltage (e.g. 16V, 6.3V)")
     scale = {"m": 1, "": 1000, "k": 10**6}[found[2].lower()]
     return _whole(_decimal(found[1]) * scale, "mV")
 
@@ -92,7 +94,7 @@ def power_mw(text: str) -> int:
     """"1/16W", "0.1W", "62.5mW" → milliwatt, rounded half-up (1/16 W is 63 mW, as datasheets write 0.063W)."""
     found = _POWER.match(_clean(text))
     if not found:
-        raise ValueError("not a power (e.g. 1/16W, 0.1W, 100mW)")
+        raise Refused("BAD_VALUE", "not a power (e.g. 1/16W, 0.1W, 100mW)")
     value = Decimal(found[1]) / Decimal(found[2]) if found[1] else _decimal(found[3])
     value *= 1 if found[4] else 1000
     return int(value.quantize(Decimal(1), rounding="ROUND_HALF_UP"))
@@ -103,7 +105,7 @@ def tolerance(text: str) -> str:
     """"±10%", "10%", "+/-0.25pF" → "10%", "0.25pF"."""
     found = _TOL.match(_clean(text))
     if not found:
-        raise ValueError("not a tolerance (e.g. ±10%, ±0.25pF)")
+        raise Refused("BAD_VALUE", "not a tolerance (e.g. ±10%, ±0.25pF)")
     number = format(_decimal(found[1]).normalize(), "f")
     return f"{number}{'%' if found[2] == '%' else 'pF'}"
 
@@ -113,7 +115,7 @@ def dielectric(text: str) -> str:
     clean = _clean(text).upper()
     clean = _DIELECTRIC_ALIASES.get(clean, clean)
     if clean not in DIELECTRICS:
-        raise ValueError(f"unknown dielectric (one of {', '.join(sorted(DIELECTRICS))}, NP0)")
+        raise Refused("UNKNOWN_DIELECTRIC", f"unknown dielectric (one of {', '.join(sorted(DIELECTRICS))}, NP0)")
     return clean
 
 
@@ -122,4 +124,4 @@ def package(text: str) -> str:
     clean = _clean(text).upper()
     if clean in CHIP_SIZES or _FAMILIES.match(clean):
         return clean
-    raise ValueError("unknown package")
+    raise Refused("UNKNOWN_PACKAGE", "unknown package")

@@ -33,40 +33,40 @@ MAX_QTY = 10**9  # as in the API (and inside the INTEGER column)
 COLUMNS = ("customer_code", "number", "date", "part_no", "brand", "qty", "unit_price")
 
 
-def _check_row(row: dict, customers: dict, known: dict) -> tuple[str, str] | dict:
-    """The clean row, or (column, reason)."""
+def _check_row(row: dict, customers: dict, known: dict) -> tuple[str, str | ValueError, str | None] | dict:
+    """The clean row, or (column, reason, code); a ``Refused`` reason carries its own code."""
     code = text(row.get("customer_code"))
     if code not in customers:
-        return "customer_code", f"unknown customer {quote(code)!r}"
+        return "customer_code", f"unknown customer {quote(code)!r}", "UNKNOWN_CUSTOMER"
     if not text(row.get("number")):
-        return "number", "empty"
+        return "number", "empty", "MISSING_VALUE"
     if len(text(row.get("number"))) > 64:
-        return "number", "longer than 64 characters"
+        return "number", "longer than 64 characters", "TOO_LONG"
     if has_control(text(row.get("number"))):
-        return "number", "contains control characters"
+        return "number", "contains control characters", "CONTROL_CHARACTERS"
     currency = text(row.get("currency")).upper()
     if currency and not re.fullmatch(r"[A-Z]{3}", currency):
-        return "currency", f"not a currency code: {currency[:20]!r}"
+        return "currency", f"not a currency code: {currency[:20]!r}", "UNKNOWN_CURRENCY"
     try:
         day = parse_date(row.get("date"))
     except ValueError as exc:
-        return "date", str(exc)
+        return "date", exc, None
     part_key = (text(row.get("part_no")), text(row.get("brand")))
     if part_key not in known:
-        return "part_no", f"unknown part {quote(part_key[0])} / {quote(part_key[1])}"
+        return "part_no", f"unknown part {quote(part_key[0])} / {quote(part_key[1])}", "UNKNOWN_PART"
     try:
         qty = parse_qty(row.get("qty"))
     except ValueError as exc:
-        return "qty", str(exc)
+        return "qty", exc, None
     if qty <= 0:
-        return "qty", "quantity must be positive (returns are their own documents)"
+        return "qty", "quantity must be positive (returns are their own documents)", "TOO_SMALL"
     if qty > MAX_QTY:
-        return "qty", f"more than {MAX_QTY}"
+        return "qty", f"more than {MAX_QTY}", "TOO_LARGE"
     try:
         price = parse_price(row.get("unit_price"))
         checked_amount_cents(qty, price)
     except ValueError as exc:
-        return "unit_price", str(exc)
+        return "unit_price", exc, None
     return {"customer_id": customers[code], "number": text(row["number"]), "date": day, "part_id": known[part_key],
             "qty": qty, "unit_price": price, "currency": currency}
 
@@ -91,7 +91,7 @@ def import_deliveries(filename: str, data: bytes) -> dict:
             report.reject(number, *clean)
             continue
         if clean["number"] in taken:
-            report.reject(number, "number", f"delivery {quote(clean['number'])} exists")
+            report.reject(number, "number", f"delivery {quote(clean['number'])} exists", code="DOCUMENT_EXISTS")
             existing += 1
             continue
         head = {"kind": "delivery", "number": clean["number"], "counterparty_id": clean["customer_id"],
@@ -99,7 +99,8 @@ def import_deliveries(filename: str, data: bytes) -> dict:
                 "pricing_policy": "manual"}
         first = docs.setdefault(clean["number"], head)
         if first != head:
-            report.reject(number, "number", "customer, date or currency differs from the delivery's first row")
+            report.reject(number, "number", "customer, date or currency differs from the delivery's first row",
+                          code="DIFFERS_FROM_FIRST_ROW")
             continue
         lines.append((clean["number"], clean))
     report.accepted = len(lines)

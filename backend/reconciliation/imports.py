@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 
 from backend.errors import ApiError
 from backend.extensions import db
+from backend.import_refusals import Refused, code_of
 from backend.transactions import commit_before_remote_call
 
 # Headers as finance staff write them, Chinese included, mapped to our names.
@@ -68,10 +69,12 @@ class Report:
     rejected: list[dict] = field(default_factory=list)
     rejected_total: int = 0
 
-    def reject(self, row: int, column: str, reason: str) -> None:
+    def reject(self, row: int, column: str, reason: str | ValueError, code: str | None = None) -> None:
+        """A refused row: ``reason`` a text or the ``Refused`` that says it (and its code)."""
         self.rejected_total += 1
         if len(self.rejected) < MAX_LISTED:
-            self.rejected.append({"row": row, "column": _short(column, QUOTED), "reason": _short(reason, 300)})
+            self.rejected.append({"row": row, "column": _short(column, QUOTED), "code": code or code_of(reason),
+                                  "reason": _short(reason, 300)})
 
     def to_dict(self) -> dict:
         return {"rows": self.rows, "accepted": self.accepted, "rejected": self.rejected,
@@ -157,8 +160,8 @@ def read_table(filename: str, data: bytes, required: tuple[str, ...], optional: 
             record = {col: values[i] if i < len(values) else None for i, col in wanted}
             large = next((col for col, v in record.items() if isinstance(v, str) and len(v) > MAX_CELL), None)
             if large:
-                report.reject(number, large, f"cell too large ({len(record[large])} characters, "
-                                             f"at most {MAX_CELL})")
+                report.reject(number, large, f"cell too large ({len(record[large])} characters, at most {MAX_CELL})",
+                              code="CELL_TOO_LARGE")
                 continue
             out.append((number, record))
     except ApiError:
@@ -195,9 +198,9 @@ def parse_qty(value) -> int:
     try:
         number = Decimal(text(value).replace(",", ""))
     except InvalidOperation as exc:
-        raise ValueError("not a number") from exc
+        raise Refused("NOT_A_NUMBER", "not a number") from exc
     if not number.is_finite() or number != number.to_integral_value():
-        raise ValueError("not a whole number")
+        raise Refused("NOT_A_WHOLE_NUMBER", "not a whole number")
     return int(number)
 
 
@@ -209,4 +212,4 @@ def parse_date(value) -> date:
     try:
         return date.fromisoformat(text(value).replace("/", "-"))
     except ValueError as exc:
-        raise ValueError("not a date (YYYY-MM-DD)") from exc
+        raise Refused("NOT_A_DATE", "not a date (YYYY-MM-DD)") from exc

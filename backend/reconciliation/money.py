@@ -12,6 +12,8 @@ from sqlalchemy import BigInteger
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from backend.import_refusals import Refused
+
 MICRO = Decimal("0.000001")
 CENT = Decimal("0.01")
 MAX_PRICE = Decimal("999999999999.999999")
@@ -29,7 +31,7 @@ def checked_amount_cents(qty: int, unit_price: Decimal) -> int:
     """line_amount_cents, refusing (ValueError) an amount too large to store and add up."""
     cents = line_amount_cents(qty, unit_price)
     if abs(cents) > MAX_LINE_CENTS:
-        raise ValueError(f"qty × unit price is more than {MAX_LINE_CENTS // 100} a line")
+        raise Refused("TOO_LARGE", f"qty × unit price is more than {MAX_LINE_CENTS // 100} a line")
     return cents
 
 
@@ -38,15 +40,15 @@ def parse_price(text) -> Decimal:
     try:
         value = Decimal(str(text).strip().replace(",", ""))
     except (InvalidOperation, ValueError) as exc:
-        raise ValueError("not a number") from exc
+        raise Refused("NOT_A_NUMBER", "not a number") from exc
     if not value.is_finite():
-        raise ValueError("not a number")
+        raise Refused("NOT_A_NUMBER", "not a number")
     if value < 0:
-        raise ValueError("negative price")
+        raise Refused("NEGATIVE_PRICE", "negative price")
     if value > MAX_PRICE:
-        raise ValueError("price too large")
+        raise Refused("TOO_LARGE", "price too large")
     if value != value.quantize(MICRO):
-        raise ValueError("more than 6 decimals")
+        raise Refused("TOO_MANY_DECIMALS", "more than 6 decimals")
     return value.quantize(MICRO)
 
 

@@ -59,18 +59,18 @@ def check_rows(supplier_id: int, filename: str, data: bytes):
     for number, row in rows:
         key = (text(row.get("part_no")), text(row.get("brand")))
         if not key[0]:
-            report.reject(number, "part_no", "empty")
+            report.reject(number, "part_no", "empty", code="MISSING_VALUE")
             continue
         if key not in known:
-            report.reject(number, "part_no", f"unknown part {quote(key[0])} / {quote(key[1])}")
+            report.reject(number, "part_no", f"unknown part {quote(key[0])} / {quote(key[1])}", code="UNKNOWN_PART")
             continue
         try:
             price = parse_price(row.get("unit_price"))
         except ValueError as exc:
-            report.reject(number, "unit_price", str(exc))
+            report.reject(number, "unit_price", exc)
             continue
         if known[key] in prices:
-            report.reject(number, "part_no", f"{quote(key[0])} / {quote(key[1])} appears twice")
+            report.reject(number, "part_no", f"{quote(key[0])} / {quote(key[1])} appears twice", code="DUPLICATE_ROW")
             continue
         prices[known[key]] = price
     report.accepted = len(prices)

@@ -9,6 +9,7 @@ import re
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from backend import import_refusals
 from backend.reconciliation.models import CYCLES, KINDS
 from backend.reconciliation.money import parse_price
 from backend.schemas import PageArgs, ShopDay, Timestamp, list_schema
@@ -287,9 +288,14 @@ class VarianceArgs(PageArgs):
 
 
 class RejectedRow(Schema):
-    row = fields.Integer()
+    """A row an import refused (every file import: the catalog, price lists, deliveries,
+    supplier statements)."""
+
+    row = fields.Integer(metadata={"description": "the file's row number, the header being row 1"})
     column = fields.String()
-    reason = fields.String()
+    code = fields.String(validate=validate.OneOf(tuple(import_refusals.CODES)), metadata={
+        "description": "why, for a program: stable (backend/import_refusals.py lists what each means)"})
+    reason = fields.String(metadata={"description": "why, in English, quoting the bad value"})
 
 
 class ImportReport(Schema):

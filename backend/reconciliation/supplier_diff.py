@@ -43,17 +43,17 @@ def diff_file(statement_id: int, filename: str, data: bytes) -> dict:
     for number, row in rows:
         doc, part_no = text(row.get("number")), text(row.get("part_no"))
         if not doc or not part_no:
-            report.reject(number, "number" if not doc else "part_no", "empty")
+            report.reject(number, "number" if not doc else "part_no", "empty", code="MISSING_VALUE")
             continue
         try:
             qty = parse_qty(row.get("qty"))
         except ValueError as exc:
-            report.reject(number, "qty", str(exc))
+            report.reject(number, "qty", exc)
             continue
         try:
             price = parse_price(row.get("unit_price"))
         except ValueError as exc:
-            report.reject(number, "unit_price", str(exc))
+            report.reject(number, "unit_price", exc)
             continue
         theirs[key(doc, part_no)] = {"row": number, "number": doc, "part_no": part_no, "qty": qty,
                                      "unit_price": price}

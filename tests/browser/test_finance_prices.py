@@ -56,12 +56,12 @@ def _pick_date(page, selector: str, text: str) -> None:
     page.locator(".el-picker__popper:visible").first.wait_for(state="hidden")
 
 
-def _rejected_rows(page) -> list[tuple[str, str]]:
+def _rejected_rows(page) -> list[tuple[str, ...]]:
     cells = page.locator("[data-test=pl-rejected] .el-table__body tr")
     out = []
     for i in range(cells.count()):
         tds = cells.nth(i).locator("td")
-        out.append((tds.nth(0).inner_text().strip(), tds.nth(1).inner_text().strip()))
+        out.append(tuple(tds.nth(j).inner_text().strip() for j in range(4)))
     return out
 
 
@@ -79,20 +79,20 @@ def test_a_price_list_with_two_bad_rows_is_checked_then_applied(console, fin):
     page.set_input_files("#pl-file", files=[{"name": "报价单.csv", "mimeType": "text/csv", "buffer": data}])
     page.click("[data-test=pl-check]")
     page.locator("[data-test=pl-report][data-stage=checked]").wait_for()
-    # the page names the columns and reasons in Chinese (the API's words in the tooltip)
-    assert _rejected_rows(page) == [("3", "单价"), ("5", "型号")]
-    page.locator("[data-test=pl-rejected]", has_text="未知物料 NO-SUCH-PART / ST").wait_for()
-    page.locator("[data-test=pl-rejected]", has_text="不是数字").wait_for()
+    # the page names the columns and problems in Chinese, the API's words (quoting the value) beside
+    assert _rejected_rows(page) == [("3", "单价", "不是数字", "not a number"),
+                                    ("5", "型号", "未知物料", "unknown part NO-SUCH-PART / ST")]
     # the API agrees, and the check saved nothing
     preview = fin.post(f"{R}/suppliers/{supplier['id']}/price-lists/preview", files={"file": ("p.csv", data)},
                        data={"effective_date": "2026-06-15"}).json()
-    assert [(r["row"], r["column"]) for r in preview["report"]["rejected"]] == [(3, "unit_price"), (5, "part_no")]
+    assert [(r["row"], r["column"], r["code"]) for r in preview["report"]["rejected"]] == [
+        (3, "unit_price", "NOT_A_NUMBER"), (5, "part_no", "UNKNOWN_PART")]
     assert fin.get(f"{R}/suppliers/{supplier['id']}/price-lists").json() == []
     c.shot("price-list-checked")
 
     page.click("[data-test=pl-apply]")
     page.locator("[data-test=pl-report][data-stage=applied]").wait_for()
-    assert _rejected_rows(page) == [("3", "单价"), ("5", "型号")]
+    assert [row[:3] for row in _rejected_rows(page)] == [("3", "单价", "不是数字"), ("5", "型号", "未知物料")]
     page.locator("[data-test=pl-version-1]").wait_for()
     [version] = fin.get(f"{R}/suppliers/{supplier['id']}/price-lists").json()
     assert (version["version"], version["effective_date"], version["rows"]) == (1, "2026-06-15", 2)

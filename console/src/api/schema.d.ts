@@ -23519,15 +23519,10 @@ export interface components {
             /** @description queued, running, done or failed */
             state?: string;
         };
-        CatalogImportReject: {
-            column?: string;
-            reason?: string;
-            row?: number;
-        };
         CatalogImportReport: {
             accepted?: number;
             created?: number;
-            rejected?: components["schemas"]["CatalogImportReject"][];
+            rejected?: components["schemas"]["RejectedRow"][];
             rejected_not_listed?: number;
             rejected_total?: number;
             rows?: number;
@@ -24990,8 +24985,15 @@ export interface components {
             reason: string;
         };
         RejectedRow: {
+            /**
+             * @description why, for a program: stable (backend/import_refusals.py lists what each means)
+             * @enum {string}
+             */
+            code?: "MISSING_VALUE" | "TOO_LONG" | "CELL_TOO_LARGE" | "CONTROL_CHARACTERS" | "NOT_A_NUMBER" | "NOT_A_WHOLE_NUMBER" | "NOT_A_DATE" | "TOO_SMALL" | "TOO_LARGE" | "NEGATIVE_PRICE" | "TOO_MANY_DECIMALS" | "BAD_VALUE" | "TOO_FINE" | "UNKNOWN_PACKAGE" | "UNKNOWN_DIELECTRIC" | "UNKNOWN_LIFECYCLE" | "UNKNOWN_CURRENCY" | "BAD_PRICE_BREAKS" | "BREAKS_GO_DOWN" | "PRICE_RISES" | "FIRST_BREAK_NOT_MOQ" | "NOT_A_MULTIPLE" | "UNKNOWN_PART" | "UNKNOWN_CUSTOMER" | "DUPLICATE_ROW" | "DOCUMENT_EXISTS" | "DIFFERS_FROM_FIRST_ROW" | "INVALID_VALUE";
             column?: string;
+            /** @description why, in English, quoting the bad value */
             reason?: string;
+            /** @description the file's row number, the header being row 1 */
             row?: number;
         };
         RepriceArgs: {

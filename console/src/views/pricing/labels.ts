@@ -29,19 +29,3 @@ const COLUMNS = ["part_no", "brand", "unit_price", "package", "description", "qt
 export function columnLabel(column: string | undefined): string {
   return column && COLUMNS.includes(column) ? i18n.global.t(`pricing.columns.${column}`) : column ?? "";
 }
-
-// The import report's reasons (English from the API) in the reader's language; the API's
-// own words stay in the cell's tooltip.
-const REASONS: [RegExp, string][] = [
-  [/^not a number$/, "not_a_number"], [/^negative price$/, "negative"], [/^price too large$/, "too_large"],
-  [/^more than 6 decimals$/, "decimals"], [/^empty$/, "empty"], [/^unknown part (.*)$/, "unknown_part"],
-  [/^(.*) appears twice$/, "twice"], [/^cell too large/, "cell_too_large"],
-];
-export function reasonLabel(reason: string | undefined): string {
-  if (!reason) return "";
-  for (const [pattern, key] of REASONS) {
-    const m = pattern.exec(reason);
-    if (m) return i18n.global.t(`pricing.reasons.${key}`, { what: m[1] ?? "" });
-  }
-  return reason;
-}
