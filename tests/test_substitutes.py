@@ -183,3 +183,49 @@ def test_a_one_way_pair_is_honoured_even_by_a_group_approval(live, ops):
                     ).json()["error"]["code"] == "PART_NOT_FOUND"
     assert ops.put(f"/admin/customers/{buyer.id}/brand-rules", json={"refused": ["NoSuchBrand"]}
                    ).json()["error"]["code"] == "BRAND_NOT_FOUND"
+
+
+def test_the_group_list_narrows_orders_by_decision_and_keeps_who_decided_and_why(live, ops):
+    """3,000 groups are read through filters: a member's MPN prefix, its brand (any alias),
+    category and package. Proposed groups are a queue (oldest first); decided ones come
+    latest decision first, with who decided and the note they left."""
+    tag = uuid.uuid4().hex[:6].upper()
+    values = [f"{random.randrange(10_000, 99_999)}pF" for _ in range(3)]
+    rows = []
+    for i, value in enumerate(values):
+        package = "0603" if i == 2 else "0402"
+        rows += [[f"T{tag}{i}FH", "风华", package, value, "25V", "±5%", "C0G", "10", "1-:0.0100"],
+                 [f"T{tag}{i}MU", "村田", package, value, "25V", "5%", "C0G", "10", "1-:0.0090"]]
+    _import(live, ops, rows)
+    assert ops.post("/admin/substitute-groups/propose").status_code == 200
+
+    def listed(**params) -> list[int]:
+        body = ops.get("/admin/substitute-groups", params={"q": f"T{tag}", "per_page": 100, **params})
+        assert body.status_code == 200, body.text
+        return [g["id"] for g in body.json()["items"]]
+
+    queue = listed(status="proposed")
+    assert len(queue) == 3 and queue == sorted(queue)  # oldest first
+    groups = ops.get("/admin/substitute-groups", params={"q": f"T{tag}"}).json()["items"]
+    of_row = {int(m["mpn"][len(f"T{tag}")]): g["id"] for g in groups for m in g["members"]}
+    first, second, third = of_row[0], of_row[1], of_row[2]  # by the file's rows, not by id
+    assert listed(q=f"t{tag}1") == [second]  # an MPN prefix, however cased
+    assert listed(package="0603") == [third]
+    assert listed(brand="FH", package="0402", status="proposed") == sorted([first, second])  # 风华 by its alias
+    assert listed(brand="Fenghua", q=f"T{tag}0MU") == []  # one member must match both
+    assert listed(brand="NoSuchBrandEver") == []
+    assert listed(category="chip_resistor") == []
+
+    too_long = ops.post(f"/admin/substitute-groups/{first}/reject", json={"note": "x" * 256})
+    assert too_long.status_code == 422 and too_long.json()["error"]["code"] == "VALIDATION_ERROR"
+    approved = ops.post(f"/admin/substitute-groups/{first}/approve", json={"note": "  datasheets agree  "})
+    assert approved.status_code == 200
+    assert ops.post(f"/admin/substitute-groups/{second}/reject", json={"note": "C0G grades differ"}).status_code == 200
+    assert ops.post(f"/admin/substitute-groups/{third}/approve").status_code == 200  # no note: still fine
+    assert listed(status="approved") == [third, first]  # the latest decision first
+    assert listed(status="proposed") == []
+    [rejected] = ops.get("/admin/substitute-groups", params={"q": f"T{tag}", "status": "rejected"}).json()["items"]
+    me = ops.get("/admin/me").json()["username"]
+    assert (rejected["id"], rejected["decided_by"], rejected["decision_note"]) == (second, me, "C0G grades differ")
+    by_id = {g["id"]: g for g in ops.get("/admin/substitute-groups", params={"q": f"T{tag}"}).json()["items"]}
+    assert (by_id[first]["decision_note"], by_id[third]["decision_note"]) == ("datasheets agree", None)

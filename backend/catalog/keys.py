@@ -42,3 +42,10 @@ SEED_ALIASES: dict[str, tuple[str, ...]] = {
     "TI": ("Texas Instruments", "德州仪器"),
     "Espressif": ("乐鑫", "Espressif Systems"),
 }
+
+
+def mpn_prefix(column, text: str):
+    """``column`` (an MPN key column) starts with ``text``'s key: a LIKE with the pattern
+    escaped by "/" (no dialect's quirks with backslashes), so a prefix index serves it."""
+    escaped = mpn_key(text).replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return column.like(f"{escaped}%", escape="/")

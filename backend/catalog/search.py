@@ -16,7 +16,7 @@ from types import SimpleNamespace
 from sqlalchemy import func, select, tuple_
 
 from backend.catalog import parts as catalog_parts
-from backend.catalog.keys import mpn_key
+from backend.catalog.keys import mpn_prefix
 from backend.catalog.models import Brand, Part, PartParam, PriceBreakRow, Product
 from backend.extensions import db
 from backend.schemas import page_of
@@ -36,10 +36,6 @@ PART_FILTERS = ("q", "brand", *LISTS, *RANGES, *(f"{k}_min" for k in RANGES), *(
 PART_ONLY = (*PART_LISTS, *RANGES, *(f"{k}_min" for k in RANGES), *(f"{k}_max" for k in RANGES))
 
 
-def _escape(text: str) -> str:
-    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
-
-
 def _listed(column, wanted: list):
     return column == wanted[0] if len(wanted) == 1 else column.in_(wanted)
 
@@ -57,7 +53,7 @@ def part_clauses(args: dict) -> list | None:
     column = {name: pair[side] for name, pair in COPIED.items()}
     clauses = []
     if args.get("q"):
-        clauses.append(column["q"].like(f"{_escape(mpn_key(args['q']))}%", escape="/"))
+        clauses.append(mpn_prefix(column["q"], args["q"]))
     if args.get("brand"):
         ids = sorted(set(catalog_parts.brand_ids(args["brand"], create=False).values()))
         if not ids:

@@ -4,22 +4,21 @@ brand rules and substitute memory."""
 from __future__ import annotations
 
 from flask import g
-from sqlalchemy import func, select
 
 from backend.apidoc import Blueprint, errors
 from backend.auth.guards import admin_required
-from backend.catalog import customers, substitutes
+from backend.catalog import customers, substitute_listing, substitutes
 from backend.catalog import substitute_schemas as schemas
-from backend.catalog.models import Part, Product
-from backend.catalog.substitute_models import SubstituteGroup, SubstituteGroupPart
-from backend.extensions import db
-from backend.schemas import page_of
 
 blp = Blueprint("admin_substitutes", __name__, url_prefix="/api/v1/admin", description="Substitutes (admin)")
 
 
 def _admin_id():
     return getattr(g, "admin", None) and g.admin.id
+
+
+def _note(args: dict) -> str | None:
+    return (args.get("note") or "").strip() or None
 
 
 @blp.post("/substitute-groups/propose")
@@ -36,40 +35,32 @@ def propose():
 @blp.arguments(schemas.GroupListArgs, location="query")
 @blp.response(200, schemas.GroupPage)
 def list_groups(args):
-    where = [SubstituteGroup.status == args["status"]] if args.get("status") else []
-    total = db.session.scalar(select(func.count()).select_from(SubstituteGroup).where(*where))
-    groups = list(db.session.scalars(select(SubstituteGroup).where(*where).order_by(SubstituteGroup.id)
-                                     .limit(args["per_page"]).offset((args["page"] - 1) * args["per_page"])))
-    members: dict[int, list] = {g_.id: [] for g_ in groups}
-    if groups:
-        stock = func.coalesce(select(func.sum(Product.stock)).where(Product.part_id == Part.id)
-                              .correlate(Part).scalar_subquery(), 0)
-        for gid, pid, mpn, brand, have in db.session.execute(
-                select(SubstituteGroupPart.group_id, Part.id, Part.part_no, Part.brand, stock)
-                .join(Part, Part.id == SubstituteGroupPart.part_id)
-                .where(SubstituteGroupPart.group_id.in_(members)).order_by(Part.brand, Part.id)):
-            members[gid].append({"part_id": pid, "mpn": mpn, "brand": brand, "stock": int(have)})
-    items = [{"id": x.id, "spec": x.spec, "category": x.category, "package": x.package, "status": x.status,
-              "decided_at": x.decided_at, "members": members[x.id]} for x in groups]
-    return page_of(items, args["page"], args["per_page"], total)
+    """Proposed groups oldest first (a queue); approved and rejected ones by their decision,
+    the latest first; ``q`` (a member's MPN prefix) and ``brand`` (any alias) keep the
+    groups holding a part that matches both."""
+    return substitute_listing.list_groups(args)
 
 
 @blp.post("/substitute-groups/<int:group_id>/approve")
 @admin_required("operator")
-@errors("SUBSTITUTE_GROUP_NOT_FOUND")
+@errors("SUBSTITUTE_GROUP_NOT_FOUND", "MALFORMED_JSON")
+@blp.arguments(schemas.GroupDecisionArgs)
 @blp.response(200, schemas.ProposeSchema)
-def approve(group_id):
-    """Every member may replace every other, both ways, except pairs an operator made one-way."""
-    substitutes.approve_group(group_id, _admin_id())
+def approve(args, group_id):
+    """Every member may replace every other, both ways, except pairs an operator made one-way;
+    ``note`` (optional) says why, for the next operator."""
+    substitutes.approve_group(group_id, _admin_id(), _note(args))
     return {"groups_created": 0, "parts_grouped": len(substitutes.member_ids(group_id))}
 
 
 @blp.post("/substitute-groups/<int:group_id>/reject")
 @admin_required("operator")
-@errors("SUBSTITUTE_GROUP_NOT_FOUND")
+@errors("SUBSTITUTE_GROUP_NOT_FOUND", "MALFORMED_JSON")
+@blp.arguments(schemas.GroupDecisionArgs)
 @blp.response(200, schemas.ProposeSchema)
-def reject(group_id):
-    substitutes.reject_group(group_id, _admin_id())
+def reject(args, group_id):
+    """No member replaces another through this group; ``note`` (optional) says why."""
+    substitutes.reject_group(group_id, _admin_id(), _note(args))
     return {"groups_created": 0, "parts_grouped": 0}
 
 

@@ -19,7 +19,8 @@ class SubstituteGroup(db.Model):
     links every member to every other (both ways); rejecting it links none."""
 
     __tablename__ = "substitute_groups"
-    __table_args__ = (Index("ix_substitute_groups_status_id", "status", "id"),)
+    __table_args__ = (Index("ix_substitute_groups_status_id", "status", "id"),
+                      Index("ix_substitute_groups_status_decided", "status", "decided_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     spec: Mapped[str] = mapped_column(String(200), unique=True)
@@ -28,6 +29,8 @@ class SubstituteGroup(db.Model):
     status: Mapped[str] = mapped_column(String(12), default="proposed")  # proposed | approved | rejected
     decided_by: Mapped[int | None] = mapped_column(Integer)  # admin id
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the operator's why ("X7R grades differ"), for the next operator; the audit keeps each one
+    decision_note: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -11,6 +11,16 @@ _id = validate.Range(min=1, max=2**31 - 1)
 
 class GroupListArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(("proposed", "approved", "rejected")))
+    category = fields.String(validate=validate.Length(min=1, max=32))
+    package = fields.String(validate=validate.Length(min=1, max=64))
+    q = fields.String(validate=validate.Length(min=1, max=64), metadata={"description": "a member's MPN prefix"})
+    brand = fields.String(validate=validate.Length(min=1, max=64),
+                          metadata={"description": "a member's brand, by any alias (风华, FH, Fenghua)"})
+
+
+class GroupDecisionArgs(Schema):
+    note = fields.String(validate=validate.Length(max=255), load_default=None,
+                         metadata={"description": "why, for the next operator (kept with the group and audited)"})
 
 
 class MemberSchema(Schema):
@@ -28,6 +38,8 @@ class GroupSchema(Schema):
     status = fields.String()
     members = fields.List(fields.Nested(MemberSchema))
     decided_at = Timestamp(allow_none=True)
+    decided_by = fields.String(allow_none=True, metadata={"description": "the operator's username"})
+    decision_note = fields.String(allow_none=True, metadata={"description": "why, as the operator wrote it"})
 
 
 GroupPage = list_schema(GroupSchema, "SubstituteGroupPage")

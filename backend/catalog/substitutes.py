@@ -89,7 +89,7 @@ def member_ids(group_id: int) -> list[int]:
         SubstituteGroupPart.group_id == group_id).order_by(SubstituteGroupPart.part_id)))
 
 
-def approve_group(group_id: int, admin_id: int | None) -> SubstituteGroup:
+def approve_group(group_id: int, admin_id: int | None, note: str | None = None) -> SubstituteGroup:
     """Every member may replace every other, except where a link says otherwise (a hand
     link or a one-way "not this way" stays as the operator set it)."""
     group = _group(group_id)
@@ -103,21 +103,23 @@ def approve_group(group_id: int, admin_id: int | None) -> SubstituteGroup:
     if new:
         db.session.execute(insert(SubstituteLink), new)
     before = group.status
-    group.status, group.decided_by, group.decided_at = "approved", admin_id, now
+    group.status, group.decided_by, group.decided_at, group.decision_note = "approved", admin_id, now, note
     db.session.flush()
-    audit.record_change("substitute_group", group.id, {"status": before}, {"status": "approved", "links": len(new)})
+    audit.record_change("substitute_group", group.id, {"status": before},
+                        {"status": "approved", "links": len(new), **({"note": note} if note else {})})
     return group
 
 
-def reject_group(group_id: int, admin_id: int | None) -> SubstituteGroup:
+def reject_group(group_id: int, admin_id: int | None, note: str | None = None) -> SubstituteGroup:
     """No member replaces another through this group (the group's links go; hand links stay)."""
     group = _group(group_id)
     db.session.execute(delete(SubstituteLink).where(SubstituteLink.group_id == group.id,
                                                     SubstituteLink.source == "group"))
     before = group.status
-    group.status, group.decided_by, group.decided_at = "rejected", admin_id, utcnow()
+    group.status, group.decided_by, group.decided_at, group.decision_note = "rejected", admin_id, utcnow(), note
     db.session.flush()
-    audit.record_change("substitute_group", group.id, {"status": before}, {"status": "rejected"})
+    audit.record_change("substitute_group", group.id, {"status": before},
+                        {"status": "rejected", **({"note": note} if note else {})})
     return group
 
 

@@ -153,10 +153,11 @@ def test_import_search_groups_and_a_customers_substitutes(console, live, ops, tm
     [index] = [i for i, g in enumerate(proposed) if {m["part_id"] for m in g["members"]} == {
         fenghua["part_id"], murata_g["part_id"]}]
     group = proposed[index]
-    if index >= 20:  # an older suite's groups come first: go to its page
-        jumper = page.locator(".el-pagination__jump input")
-        jumper.fill(str(index // 20 + 1))
-        jumper.press("Enter")
+    # an older suite's groups come first in the queue: the operator narrows it to the part
+    page.fill("[data-test=filter-q]", f"{p.lower()}g-")
+    page.click("[data-test=group-filters] [data-test=search]")
+    page.locator("[data-test=group-order]", has_text="共 1 组待审核").wait_for()
+    assert f"q={p.lower()}g-" in page.url  # the filter is in the URL: a reload or a link keeps it
     card = page.locator(f"[data-test=group-{group['id']}]")
     card.wait_for()
     text = card.inner_text()
@@ -164,17 +165,26 @@ def test_import_search_groups_and_a_customers_substitutes(console, live, ops, tm
     assert "2 个品牌 2 个料号" in text
     _settled(c, "substitute-groups")
     card.locator(f"[data-test=group-{group['id']}-approve]").click()
-    page.locator(".el-message-box .el-button--primary").click()
+    dialog = page.locator("[data-test=reason-dialog]:visible")
+    dialog.wait_for()
+    assert "组内料号缺货时可互相替代" in dialog.inner_text()  # what approving does, said before it is done
+    dialog.locator("[data-test=reason-input]").fill("规格书核对一致")
+    _settled(c, "substitute-approve-dialog")
+    dialog.locator("[data-test=reason-confirm]").click()
+    dialog.wait_for(state="hidden")
     # the proposal's own success message may still be showing: wait for the approval itself
     deadline = time.monotonic() + 15
     while group["id"] not in {g["id"] for g in _groups(ops, "approved")} and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert group["id"] in {g["id"] for g in _groups(ops, "approved")}
+    [approved] = [g for g in _groups(ops, "approved") if g["id"] == group["id"]]
+    assert (approved["decision_note"], approved["decided_by"]) == ("规格书核对一致", c.username)  # who clicked
     links = ops.get(f"/admin/parts/{fenghua['part_id']}/substitutes").json()["items"]
     assert [(x["substitute_part_id"], x["allowed"], x["source"]) for x in links] == [
         (murata_g["part_id"], True, "group")]
     page.locator("[data-test=group-tabs] .el-tabs__item", has_text="已通过").click()
     card.wait_for()
+    decision = card.locator(f"[data-test=group-{group['id']}-decision]").inner_text()
+    assert "规格书核对一致" in decision and approved["decided_by"] in decision, decision
     # made one-way from the group: Murata may replace 风华, 风华 may no longer replace Murata
     card.locator(f"[data-test=group-{group['id']}-one-way]").click()
     dialog = page.locator("[data-test=pair-dialog]")

@@ -15875,12 +15875,23 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Proposed groups oldest first (a queue); approved and rejected ones by their decision,
+         *     the latest first; ``q`` (a member's MPN prefix) and ``brand`` (any alias) keep the
+         *     groups holding a part that matches both.
+         */
         get: {
             parameters: {
                 query?: {
                     page?: number;
                     per_page?: number;
                     status?: "proposed" | "approved" | "rejected";
+                    category?: string;
+                    package?: string;
+                    /** @description a member's MPN prefix */
+                    q?: string;
+                    /** @description a member's brand, by any alias (风华, FH, Fenghua) */
+                    brand?: string;
                 };
                 header?: never;
                 path?: never;
@@ -16112,7 +16123,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Every member may replace every other, both ways, except pairs an operator made one-way. */
+        /**
+         * Every member may replace every other, both ways, except pairs an operator made one-way;
+         *     ``note`` (optional) says why, for the next operator.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -16122,7 +16136,11 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["GroupDecisionArgs"];
+                };
+            };
             responses: {
                 /** @description OK */
                 200: {
@@ -16131,6 +16149,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["Propose"];
+                    };
+                };
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
                     };
                 };
                 /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
@@ -16177,6 +16212,40 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "NOT_FOUND" | "SUBSTITUTE_GROUP_NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: PAYLOAD_TOO_LARGE */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -16238,6 +16307,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** No member replaces another through this group; ``note`` (optional) says why. */
         post: {
             parameters: {
                 query?: never;
@@ -16247,7 +16317,11 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["GroupDecisionArgs"];
+                };
+            };
             responses: {
                 /** @description OK */
                 200: {
@@ -16256,6 +16330,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["Propose"];
+                    };
+                };
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
                     };
                 };
                 /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
@@ -16302,6 +16393,40 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "NOT_FOUND" | "SUBSTITUTE_GROUP_NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: PAYLOAD_TOO_LARGE */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INVALID_TEXT, VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TEXT" | "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -24085,6 +24210,10 @@ export interface components {
             category?: string;
             /** Format: date-time */
             decided_at?: string | null;
+            /** @description the operator's username */
+            decided_by?: string | null;
+            /** @description why, as the operator wrote it */
+            decision_note?: string | null;
             id?: number;
             members?: components["schemas"]["Member"][];
             package?: string;
@@ -24097,6 +24226,13 @@ export interface components {
             /** @description personal | wecom */
             kind?: string;
             name?: string;
+        };
+        GroupDecisionArgs: {
+            /**
+             * @description why, for the next operator (kept with the group and audited)
+             * @default null
+             */
+            note: string | null;
         };
         GroupIn: {
             capacity?: number;
