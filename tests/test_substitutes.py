@@ -165,6 +165,14 @@ def test_a_one_way_pair_is_honoured_even_by_a_group_approval(live, ops):
                                             "two_way": False})
     assert r.status_code == 200, r.text
     assert {(x["substitute_part_id"], x["allowed"]) for x in r.json()["items"]} == {(a["part_id"], True)}
+    # a link names its substitute and who made it (a pair across specs has no group to read it from)
+    [made] = r.json()["items"]
+    me = ops.get("/admin/me").json()["username"]
+    assert (made["substitute_mpn"], made["substitute_brand"], made["substitute_stock"], made["source"],
+            made["created_by"]) == (f"OW{tag}A", "Murata", 50, "hand", me)
+    [refusal] = ops.get(f"/admin/parts/{a['part_id']}/substitutes").json()["items"]
+    assert (refusal["substitute_mpn"], refusal["substitute_brand"], refusal["allowed"]) == (
+        f"OW{tag}B", "Fenghua", False)
     buyer = login(live)
     assert _offers(buyer, b["id"], 60) == [("Murata", "approved")]  # 10 lacking, A has 50
     assert _offers(buyer, a["id"], 60) == []

@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 from backend.auth.models import AdminUser
 from backend.catalog import parts as catalog_parts
 from backend.catalog.keys import mpn_prefix
-from backend.catalog.models import Part, Product
+from backend.catalog.models import Part
 from backend.catalog.substitute_models import SubstituteGroup, SubstituteGroupPart
+from backend.catalog.substitutes import part_stock
 from backend.extensions import db
 from backend.schemas import page_of
 
@@ -55,10 +56,8 @@ def _members(group_ids: list[int]) -> dict[int, list[dict]]:
     members: dict[int, list[dict]] = {gid: [] for gid in group_ids}
     if not group_ids:
         return members
-    stock = func.coalesce(select(func.sum(Product.stock)).where(Product.part_id == Part.id)
-                          .correlate(Part).scalar_subquery(), 0)
     for gid, pid, mpn, brand, have in db.session.execute(
-            select(SubstituteGroupPart.group_id, Part.id, Part.part_no, Part.brand, stock)
+            select(SubstituteGroupPart.group_id, Part.id, Part.part_no, Part.brand, part_stock())
             .join(Part, Part.id == SubstituteGroupPart.part_id)
             .where(SubstituteGroupPart.group_id.in_(group_ids)).order_by(Part.brand, Part.id)):
         members[gid].append({"part_id": pid, "mpn": mpn, "brand": brand, "stock": int(have)})

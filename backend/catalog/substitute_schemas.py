@@ -69,6 +69,11 @@ class LinkSchema(Schema):
     allowed = fields.Boolean()
     source = fields.String()
     group_id = fields.Integer(allow_none=True)
+    substitute_mpn = fields.String()
+    substitute_brand = fields.String()
+    substitute_stock = fields.Integer(metadata={"description": "stock of the substitute's products"})
+    created_by = fields.String(allow_none=True, metadata={"description": "the operator who made or approved it"})
+    created_at = Timestamp()
 
 
 class LinkList(Schema):

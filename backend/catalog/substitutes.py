@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from backend.admin import audit
-from backend.catalog.models import Part
+from backend.auth.models import AdminUser
+from backend.catalog.models import Part, Product
 from backend.catalog.substitute_models import SubstituteGroup, SubstituteGroupPart, SubstituteLink
 from backend.errors import ApiError
 from backend.extensions import db
@@ -160,6 +161,21 @@ def unlink(part_id: int, substitute_id: int, admin_id: int | None) -> None:
     audit.record_change("substitute_link", f"{part_id}>{substitute_id}", {}, {"allowed": False})
 
 
-def links_of(part_id: int) -> list[SubstituteLink]:
-    return list(db.session.scalars(select(SubstituteLink).where(SubstituteLink.part_id == part_id)
-                                   .order_by(SubstituteLink.substitute_part_id)))
+def part_stock():
+    """The stock of a part's products, correlated to ``Part`` in the enclosing query."""
+    return func.coalesce(select(func.sum(Product.stock)).where(Product.part_id == Part.id)
+                         .correlate(Part).scalar_subquery(), 0)
+
+
+def links_of(part_id: int) -> list[dict]:
+    """The part's links, each with its substitute named (MPN, brand, stock of its products)
+    and who made it, so a link across specs reads as well as one inside a group."""
+    rows = db.session.execute(
+        select(SubstituteLink, Part.part_no, Part.brand, part_stock(), AdminUser.username)
+        .join(Part, Part.id == SubstituteLink.substitute_part_id)
+        .outerjoin(AdminUser, AdminUser.id == SubstituteLink.created_by)
+        .where(SubstituteLink.part_id == part_id).order_by(SubstituteLink.substitute_part_id))
+    return [{"part_id": link.part_id, "substitute_part_id": link.substitute_part_id, "allowed": link.allowed,
+             "source": link.source, "group_id": link.group_id, "substitute_mpn": mpn, "substitute_brand": brand,
+             "substitute_stock": int(have), "created_by": username, "created_at": link.created_at}
+            for link, mpn, brand, have, username in rows]

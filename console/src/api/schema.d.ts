@@ -24490,10 +24490,18 @@ export interface components {
         };
         Link: {
             allowed?: boolean;
+            /** Format: date-time */
+            created_at?: string;
+            /** @description the operator who made or approved it */
+            created_by?: string | null;
             group_id?: number | null;
             part_id?: number;
             source?: string;
+            substitute_brand?: string;
+            substitute_mpn?: string;
             substitute_part_id?: number;
+            /** @description stock of the substitute's products */
+            substitute_stock?: number;
         };
         LinkArgs: {
             /** @description the original */
