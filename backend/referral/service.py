@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 
 from backend import counters
 from backend.auth.models import User
+from backend.bulk_sql import chunks
 from backend.channel.models import ChannelFreeze
 from backend.commission import service as commission
 from backend.commission.settings import get_settings
@@ -242,18 +243,13 @@ def _reposition_subtree(user: User) -> None:
     frontier, depth = [user.id], user.depth
     while frontier:
         children: list[int] = []
-        for chunk in _chunks(frontier):
+        for chunk in chunks(frontier):
             children += db.session.scalars(select(User.id).where(User.inviter_id.in_(chunk))).all()
-        for chunk in _chunks(children):
+        for chunk in chunks(children):
             db.session.execute(update(User).where(User.id.in_(chunk))
                                .values(depth=depth + 1, root_id=user.root_id)
                                .execution_options(synchronize_session=False))
         frontier, depth = children, depth + 1
-
-
-def _chunks(ids: list[int], size: int = 1000):
-    for start in range(0, len(ids), size):
-        yield ids[start:start + size]
 
 
 # --- the team, by level ----------------------------------------------------------
