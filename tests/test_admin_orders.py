@@ -127,7 +127,9 @@ def test_order_detail_shows_chain_commissions_refunds_and_payouts(live, ops):
     assert detail["order"]["refunded_fen"] == 5_000 and detail["order"]["items_count"] == 1
     assert detail["order"]["items"] == [{
         "product_id": product["id"], "title": product["title"], "part_no": "RC0402FR-0710KL", "quantity": 2,
-        "unit_price_fen": 10_000, "line_total_fen": 20_000}]
+        "unit_price_fen": 10_000, "unit_price": "100.000000", "line_total_fen": 20_000, "substitute_for": None,
+        "substitute_accepted_by": None, "substitute_accepted_at": None}]
+    assert detail["order"]["placed_by"] is None  # the customer's own order
     assert detail["chain"]["level1"] == {"id": b.id, "nickname": b.user["nickname"], "rate_bp": 1000,
                                          "reason": "binding"}
     assert detail["chain"]["level2"] == {"id": a.id, "nickname": a.user["nickname"], "rate_bp": 500,

@@ -7,15 +7,16 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import aliased
 
 from backend.admin import audit
-from backend.auth.models import User
+from backend.auth.models import AdminUser, User
 from backend.catalog import parts as catalog_parts
 from backend.catalog.models import Brand, Part
 from backend.catalog.substitute_models import CustomerBrandRule, SubstituteMemory, SubstituteRefusal
 from backend.errors import ApiError
 from backend.extensions import db
+from backend.orders.models import Order
 
 
-def _user(user_id: int) -> User:
+def get_customer(user_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None:
         raise ApiError("CUSTOMER_NOT_FOUND", f"User {user_id} does not exist")
@@ -23,7 +24,7 @@ def _user(user_id: int) -> User:
 
 
 def brand_rules_view(user_id: int) -> dict:
-    _user(user_id)
+    get_customer(user_id)
     rows = db.session.execute(select(CustomerBrandRule.rule, Brand.name).join(
         Brand, Brand.id == CustomerBrandRule.brand_id).where(CustomerBrandRule.user_id == user_id)
         .order_by(Brand.name)).all()
@@ -34,7 +35,7 @@ def brand_rules_view(user_id: int) -> dict:
 def set_brand_rules(user_id: int, approved: list[str], refused: list[str]) -> dict:
     """Replace a customer's rules. Brands are named as anyone writes them (aliases: FH,
     风华 → Fenghua); a name no alias knows is refused, as is a brand in both lists."""
-    _user(user_id)
+    get_customer(user_id)
     names = [*approved, *refused]
     ids = catalog_parts.brand_ids(names, create=False)
     unknown = sorted({n for n in names if n not in ids})
@@ -56,16 +57,18 @@ def set_brand_rules(user_id: int, approved: list[str], refused: list[str]) -> di
 
 def memory_view(user_id: int) -> dict:
     """What this customer accepted last per part, and what they refused."""
-    _user(user_id)
+    get_customer(user_id)
     original, substitute = aliased(Part), aliased(Part)
 
     def part(p):
         return {"part_id": p.id, "mpn": p.part_no, "brand": p.brand}
 
     accepted = db.session.execute(
-        select(SubstituteMemory, original, substitute)
+        select(SubstituteMemory, original, substitute, AdminUser.username)
         .join(original, original.id == SubstituteMemory.part_id)
         .join(substitute, substitute.id == SubstituteMemory.substitute_part_id)
+        .outerjoin(Order, Order.id == SubstituteMemory.order_id)
+        .outerjoin(AdminUser, AdminUser.id == Order.placed_by_admin_id)
         .where(SubstituteMemory.user_id == user_id).order_by(SubstituteMemory.accepted_at.desc())).all()
     refused = db.session.execute(
         select(SubstituteRefusal, original, substitute)
@@ -73,6 +76,7 @@ def memory_view(user_id: int) -> dict:
         .join(substitute, substitute.id == SubstituteRefusal.substitute_part_id)
         .where(SubstituteRefusal.user_id == user_id).order_by(SubstituteRefusal.refused_at.desc())).all()
     return {"user_id": user_id,
-            "accepted": [{"part": part(o), "substitute": part(s), "order_id": m.order_id, "at": m.accepted_at}
-                         for m, o, s in accepted],
+            "accepted": [{"part": part(o), "substitute": part(s), "order_id": m.order_id, "at": m.accepted_at,
+                          "accepted_by": "sales" if sales else "customer", "sales": sales}
+                         for m, o, s, sales in accepted],
             "refused": [{"part": part(o), "substitute": part(s), "at": r.refused_at} for r, o, s in refused]}

@@ -145,6 +145,13 @@ def allowed_substitutes(user_id: int, part_id: int) -> dict[int, str]:
     return _allowed(user_id, part_id)[0]
 
 
+def offers_view(user_id: int, product: Product, quantity: int) -> dict:
+    """The offers ``POST /orders`` would make to this customer for this product at this
+    quantity if it were short now (``schemas.OffersSchema``)."""
+    return {"product_id": product.id, "requested": quantity, "available": product.stock,
+            "offers": offers_for(user_id, product, quantity, min(product.stock, quantity - 1))}
+
+
 def offers_for(user_id: int, product: Product, requested: int, available: int) -> list[dict]:
     """The ranked offers for one short line (the API.md shape, with the price at the
     ordered quantity and why each is offered)."""

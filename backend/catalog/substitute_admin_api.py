@@ -7,7 +7,8 @@ from flask import g
 
 from backend.apidoc import Blueprint, errors
 from backend.auth.guards import admin_required
-from backend.catalog import customers, substitute_listing, substitutes
+from backend.catalog import customers, offers, substitute_listing, substitutes
+from backend.catalog import service as catalog
 from backend.catalog import substitute_schemas as schemas
 
 blp = Blueprint("admin_substitutes", __name__, url_prefix="/api/v1/admin", description="Substitutes (admin)")
@@ -111,6 +112,19 @@ def brand_rules(user_id):
 def set_brand_rules(args, user_id):
     """Replace the customer's approved brands (AVL) and refused brands."""
     return customers.set_brand_rules(user_id, args["approved"], args["refused"])
+
+
+@blp.get("/customers/<int:user_id>/substitute-offers")
+@admin_required("operator")
+@errors("CUSTOMER_NOT_FOUND", "PRODUCT_NOT_FOUND")
+@blp.arguments(schemas.OffersArgs, location="query")
+@blp.response(200, schemas.OffersSchema)
+def offers_for_customer(args, user_id):
+    """What this customer would be offered for this product at this quantity if it were short
+    now (their memory, AVL and refused brands; ranked as ``POST /orders`` ranks them): what
+    sales read before accepting one for them (``POST /admin/customers/{id}/orders``)."""
+    customer = customers.get_customer(user_id)
+    return offers.offers_view(customer.id, catalog.get_product(args["product_id"]), args["quantity"])
 
 
 @blp.get("/customers/<int:user_id>/substitute-memory")

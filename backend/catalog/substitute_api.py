@@ -21,9 +21,7 @@ blp = Blueprint("substitutes", __name__, url_prefix="/api/v1", description="Subs
 def list_offers(args):
     """The offers ``POST /orders`` would make for this product at this quantity if it were
     short now (ranked the same way; empty when nothing may replace it)."""
-    product = catalog.get_product(args["product_id"])
-    return {"product_id": product.id, "requested": args["quantity"], "available": product.stock,
-            "offers": offers.offers_for(g.user.id, product, args["quantity"], min(product.stock, args["quantity"] - 1))}
+    return offers.offers_view(g.user.id, catalog.get_product(args["product_id"]), args["quantity"])
 
 
 @blp.post("/me/substitutes/refusals")

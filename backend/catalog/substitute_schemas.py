@@ -105,6 +105,8 @@ class MemoryAccepted(Schema):
     substitute = fields.Nested(MemoryPart)
     order_id = fields.Integer(allow_none=True)
     at = Timestamp()
+    accepted_by = fields.String(metadata={"description": "customer (in the mini-program) | sales (代客下单)"})
+    sales = fields.String(allow_none=True, metadata={"description": "the operator, when sales accepted it"})
 
 
 class MemoryRefused(Schema):

@@ -1,4 +1,4 @@
-"""Operators read and refund orders."""
+"""Operators read and refund orders, and place one for a customer (代客下单)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from flask import g
 
 from backend.apidoc import Blueprint, errors, get_or_404
 from backend.auth.guards import admin_required
+from backend.catalog import customers
 from backend.orders import admin_lists, refunds, schemas
+from backend.orders import service as orders
 from backend.orders.models import Order
 
 blp = Blueprint("admin_orders", __name__, url_prefix="/api/v1/admin", description="Orders (admin)")
@@ -31,6 +33,21 @@ def read_order(order_id):
     """One order with its commission chain (the snapshot taken at payment), its
     commission lines, refunds and the commission payouts."""
     return admin_lists.order_detail(get_or_404(Order, order_id))
+
+
+@blp.post("/customers/<int:user_id>/orders")
+@admin_required("operator")
+@errors("CUSTOMER_NOT_FOUND", "PRODUCT_NOT_FOUND", "ORDER_TOTAL_ZERO", "ORDER_TOO_LARGE", "OUT_OF_STOCK",
+        "BELOW_MOQ", "NOT_A_MULTIPLE", "SUBSTITUTE_NOT_ALLOWED", "MALFORMED_JSON", "VALIDATION_ERROR")
+@blp.arguments(schemas.SalesOrderArgs)
+@blp.response(201, schemas.AdminOrderDetailSchema)
+def place_for_customer(args, user_id):
+    """代客下单: sales, on the phone with a customer, place the order for them; the customer
+    pays it in the mini-program. The same rules as the customer's own ``POST /orders`` (price
+    breaks, MOQ and multiples, stock, ``OUT_OF_STOCK`` with this customer's ranked offers);
+    an accepted offer (``substitute_for``) is remembered for the customer as accepted by sales."""
+    customer = customers.get_customer(user_id)
+    return admin_lists.order_detail(orders.create_order(customer, args["items"], None, placed_by_admin_id=g.admin.id))
 
 
 @blp.get("/orders/<int:order_id>/refund-preview")

@@ -16,8 +16,10 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, or_, select
 
+from backend.auth.models import AdminUser
 from backend.auth.service import people
 from backend.catalog.models import Product
+from backend.catalog.price_breaks import price_text
 from backend.commission.models import Commission, Payout
 from backend.extensions import db
 from backend.orders.models import Order, OrderItem, Refund
@@ -103,6 +105,11 @@ def order_detail(order: Order) -> dict:
     lines = db.session.execute(
         select(OrderItem, Product.part_no).join(Product, Product.id == OrderItem.product_id, isouter=True)
         .where(OrderItem.order_id == order.id).order_by(OrderItem.id)).all()
+    replaced = {pid: (title, part_no) for pid, title, part_no in db.session.execute(
+        select(Product.id, Product.title, Product.part_no).where(Product.id.in_(
+            {item.substitute_for_product_id for item, _ in lines if item.substitute_for_product_id})))}
+    placed_by = order.placed_by_admin_id and db.session.scalar(
+        select(AdminUser.username).where(AdminUser.id == order.placed_by_admin_id))
     commissions = db.session.scalars(
         select(Commission).where(Commission.order_id == order.id).order_by(Commission.level)).all()
     refunds = db.session.scalars(select(Refund).where(Refund.order_id == order.id).order_by(Refund.id)).all()
@@ -119,10 +126,9 @@ def order_detail(order: Order) -> dict:
                 "rate_bp": line.rate_bp if line else None, "reason": order.chain_source}
 
     return {
-        "order": {**_order_row(order, names, len(lines)), "chain_source": order.chain_source, "items": [
-            {"product_id": item.product_id, "title": item.title, "part_no": part_no, "quantity": item.quantity,
-             "unit_price_fen": item.unit_price_fen, "line_total_fen": item.amount_fen}
-            for item, part_no in lines]},
+        "order": {**_order_row(order, names, len(lines)), "chain_source": order.chain_source,
+                  "placed_by": placed_by or None, "items": [
+                      _line(item, part_no, replaced, names, placed_by) for item, part_no in lines]},
         "chain": {"level1": member(1, order.level1_id), "level2": member(2, order.level2_id)},
         "commissions": [
             {"id": c.id, "level": c.level, "earner": names.get(c.user_id), "amount_fen": c.amount_fen,
@@ -137,6 +143,24 @@ def order_detail(order: Order) -> dict:
              "status": p.status, "rail": p.rail}
             for p in payouts],
     }
+
+
+def _line(item: OrderItem, part_no: str | None, replaced: dict, names: dict, placed_by: str | None) -> dict:
+    """An order line as the console shows it; a substitute line says what it replaces and
+    who accepted it: the customer in the mini-program, or the sales who placed the order."""
+    original = item.substitute_for_product_id
+    accepted_by = None
+    if item.substitute_accepted_at is not None and placed_by:
+        accepted_by = {"kind": "sales", "name": placed_by}
+    elif item.substitute_accepted_at is not None:
+        accepted_by = {"kind": "customer", "name": (names.get(item.substitute_accepted_by) or {}).get("nickname")}
+    return {"product_id": item.product_id, "title": item.title, "part_no": part_no, "quantity": item.quantity,
+            "unit_price_fen": item.unit_price_fen, "line_total_fen": item.amount_fen,
+            "unit_price": None if item.unit_price_micro is None else price_text(item.unit_price_micro),
+            "substitute_for": None if original is None else {
+                "product_id": original, "title": replaced.get(original, (None, None))[0],
+                "part_no": replaced.get(original, (None, None))[1]},
+            "substitute_accepted_by": accepted_by, "substitute_accepted_at": item.substitute_accepted_at}
 
 
 def with_earners(preview: dict) -> dict:

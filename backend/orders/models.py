@@ -48,6 +48,9 @@ class Order(db.Model):
     level1_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     level2_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     chain_source: Mapped[str | None] = mapped_column(String(16))  # binding|share|self
+    # 代客下单: the operator (sales) who placed it for the customer, who pays it in the
+    # mini-program; an accepted substitute on it was accepted by that operator.
+    placed_by_admin_id: Mapped[int | None] = mapped_column(Integer)
 
     items: Mapped[list[OrderItem]] = relationship(back_populates="order", order_by="OrderItem.id")
 

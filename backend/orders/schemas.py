@@ -19,6 +19,13 @@ class OrderCreateArgs(Schema):
     share_code = fields.String(validate=validate.Length(max=32), allow_none=True)
 
 
+class SalesOrderArgs(Schema):
+    """An order an operator places for a customer: the lines as the customer would order
+    them, an accepted substitute offer as ``substitute_for`` (no share code: sales bind nobody)."""
+
+    items = fields.List(fields.Nested(OrderItemArgs), required=True, validate=validate.Length(min=1, max=100))
+
+
 class OrderItemSchema(Schema):
     product_id = fields.Integer()
     title = fields.String()
@@ -41,6 +48,7 @@ class OrderSchema(Schema):
     created_at = Timestamp()
     paid_at = Timestamp(allow_none=True)
     expires_at = Timestamp()
+    placed_by_sales = fields.Boolean(metadata={"description": "placed for the customer by the shop's sales (代客下单)"})
     items = fields.List(fields.Nested(OrderItemSchema))
 
 
@@ -115,17 +123,36 @@ AdminOrderPage = list_schema(AdminOrderSchema, "AdminOrderPage", total_is_estima
     "description": "true when total is the database's row estimate (unfiltered list of a large table)"}))
 
 
+class ReplacedProductSchema(Schema):
+    product_id = fields.Integer()
+    title = fields.String(allow_none=True)
+    part_no = fields.String(allow_none=True)
+
+
+class AcceptedBySchema(Schema):
+    kind = fields.String(metadata={"description": "customer (in the mini-program) | sales (in the console)"})
+    name = fields.String(allow_none=True,
+                         metadata={"description": "the customer's nickname or the operator's username"})
+
+
 class AdminOrderItemSchema(Schema):
     product_id = fields.Integer()
     title = fields.String()
     part_no = fields.String(allow_none=True)
     quantity = fields.Integer()
     unit_price_fen = fields.Integer()
+    unit_price = fields.String(allow_none=True, metadata={"description": "the exact unit price, yuan with six places"})
     line_total_fen = fields.Integer()
+    substitute_for = fields.Nested(ReplacedProductSchema, allow_none=True,
+                                   metadata={"description": "the product this line replaces (an accepted substitute)"})
+    substitute_accepted_by = fields.Nested(AcceptedBySchema, allow_none=True)
+    substitute_accepted_at = Timestamp(allow_none=True)
 
 
 class AdminOrderDetailOrder(AdminOrderSchema):
     chain_source = fields.String(allow_none=True)
+    placed_by = fields.String(allow_none=True, metadata={
+        "description": "the operator who placed it for the customer (代客下单), else null"})
     items = fields.List(fields.Nested(AdminOrderItemSchema))
 
 

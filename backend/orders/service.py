@@ -45,7 +45,9 @@ def new_out_trade_no() -> str:
 MAX_ORDER_FEN = 2**31 - 1
 
 
-def create_order(user: User, items: list[dict], share_code: str | None) -> Order:
+def create_order(user: User, items: list[dict], share_code: str | None, placed_by_admin_id: int | None = None) -> Order:
+    """The customer's order, or one an operator places for them (``placed_by_admin_id``:
+    an accepted substitute on it was accepted by that operator, not by the customer)."""
     wanted: dict[int, int] = {}
     replaces: dict[int, int] = {}  # substitute product → the product it replaces (an accepted offer)
     for item in items:
@@ -93,7 +95,7 @@ def create_order(user: User, items: list[dict], share_code: str | None) -> Order
 
     now = utcnow()
     order = Order(user_id=user.id, status="pending_payment", out_trade_no=new_out_trade_no(),
-                  share_code=share_code, created_at=now,
+                  share_code=share_code, created_at=now, placed_by_admin_id=placed_by_admin_id,
                   expires_at=now + timedelta(seconds=_cfg().order_payment_ttl_seconds), total_fen=0)
     total = 0
     for pid in sorted(wanted):
@@ -103,7 +105,7 @@ def create_order(user: User, items: list[dict], share_code: str | None) -> Order
         order.items.append(OrderItem(product_id=pid, title=product.title, quantity=wanted[pid],
                                      unit_price_fen=rounded_fen(unit_micro[pid]), unit_price_micro=unit_micro[pid],
                                      amount_fen=amounts[pid], substitute_for_product_id=replaces.get(pid),
-                                     substitute_accepted_by=user.id if accepted else None,
+                                     substitute_accepted_by=user.id if accepted and not placed_by_admin_id else None,
                                      substitute_accepted_at=now if accepted else None))
     order.total_fen = total
     db.session.add(order)
@@ -150,6 +152,7 @@ def order_view(order: Order) -> dict:
         "id": order.id, "status": order.status, "total_fen": order.total_fen, "paid_fen": order.paid_fen,
         "refunded_fen": order.refunded_fen, "out_trade_no": order.out_trade_no,
         "created_at": order.created_at, "paid_at": order.paid_at, "expires_at": order.expires_at,
+        "placed_by_sales": order.placed_by_admin_id is not None,
         "items": [{"product_id": i.product_id, "title": i.title, "quantity": i.quantity,
                    "unit_price_fen": i.unit_price_fen, "amount_fen": i.amount_fen,
                    "unit_price": None if i.unit_price_micro is None else price_text(i.unit_price_micro),

@@ -5329,6 +5329,209 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/customers/{user_id}/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 代客下单: sales, on the phone with a customer, place the order for them; the customer
+         *     pays it in the mini-program. The same rules as the customer's own ``POST /orders`` (price
+         *     breaks, MOQ and multiples, stock, ``OUT_OF_STOCK`` with this customer's ranked offers);
+         *     an accepted offer (``substitute_for``) is remembered for the customer as accepted by sales.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["SalesOrderArgs"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminOrderDetail"];
+                    };
+                };
+                /** @description Error codes: JSON_TOO_DEEP, MALFORMED_JSON */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "JSON_TOO_DEEP" | "MALFORMED_JSON";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: CUSTOMER_NOT_FOUND, NOT_FOUND, PRODUCT_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CUSTOMER_NOT_FOUND" | "NOT_FOUND" | "PRODUCT_NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: OUT_OF_STOCK */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "OUT_OF_STOCK";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: PAYLOAD_TOO_LARGE */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: BELOW_MOQ, INVALID_TEXT, NOT_A_MULTIPLE, ORDER_TOO_LARGE, ORDER_TOTAL_ZERO, SUBSTITUTE_NOT_ALLOWED, VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "BELOW_MOQ" | "INVALID_TEXT" | "NOT_A_MULTIPLE" | "ORDER_TOO_LARGE" | "ORDER_TOTAL_ZERO" | "SUBSTITUTE_NOT_ALLOWED" | "VALIDATION_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/customers/{user_id}/substitute-memory": {
         parameters: {
             query?: never;
@@ -5403,6 +5606,156 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "CUSTOMER_NOT_FOUND" | "NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: INTERNAL_ERROR */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL_ERROR";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: SERVICE_UNAVAILABLE */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SERVICE_UNAVAILABLE";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/customers/{user_id}/substitute-offers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * What this customer would be offered for this product at this quantity if it were short
+         *     now (their memory, AVL and refused brands; ranked as ``POST /orders`` ranks them): what
+         *     sales read before accepting one for them (``POST /admin/customers/{id}/orders``).
+         */
+        get: {
+            parameters: {
+                query: {
+                    product_id: number;
+                    quantity: number;
+                };
+                header?: never;
+                path: {
+                    user_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Offers"];
+                    };
+                };
+                /** @description Error codes: TOKEN_EXPIRED, UNAUTHORIZED */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: FORBIDDEN */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: CUSTOMER_NOT_FOUND, NOT_FOUND, PRODUCT_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CUSTOMER_NOT_FOUND" | "NOT_FOUND" | "PRODUCT_NOT_FOUND";
+                                /** @description field messages or a report, when there is one */
+                                details?: unknown;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error codes: VALIDATION_ERROR */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
                                 /** @description field messages or a report, when there is one */
                                 details?: unknown;
                                 message: string;
@@ -23165,6 +23518,12 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AcceptedBy: {
+            /** @description customer (in the mini-program) | sales (in the console) */
+            kind?: string;
+            /** @description the customer's nickname or the operator's username */
+            name?: string | null;
+        };
         Account: {
             active?: boolean;
             /** Format: date-time */
@@ -23304,6 +23663,8 @@ export interface components {
             /** Format: date-time */
             paid_at?: string | null;
             paid_fen?: number;
+            /** @description the operator who placed it for the customer (代客下单), else null */
+            placed_by?: string | null;
             refunded_fen?: number;
             /** @description pending_payment, paid, shipped, completed, cancelled, refunded, partially_refunded */
             status?: string;
@@ -23314,7 +23675,14 @@ export interface components {
             part_no?: string | null;
             product_id?: number;
             quantity?: number;
+            /** Format: date-time */
+            substitute_accepted_at?: string | null;
+            substitute_accepted_by?: (Record<string, never> | null) | components["schemas"]["AcceptedBy"];
+            /** @description the product this line replaces (an accepted substitute) */
+            substitute_for?: components["schemas"]["ReplacedProduct"] | (Record<string, never> | null);
             title?: string;
+            /** @description the exact unit price, yuan with six places */
+            unit_price?: string | null;
             unit_price_fen?: number;
         };
         AdminOrderPage: {
@@ -24580,10 +24948,14 @@ export interface components {
             user_id?: number;
         };
         MemoryAccepted: {
+            /** @description customer (in the mini-program) | sales (代客下单) */
+            accepted_by?: string;
             /** Format: date-time */
             at?: string;
             order_id?: number | null;
             part?: components["schemas"]["MemoryPart"];
+            /** @description the operator, when sales accepted it */
+            sales?: string | null;
             substitute?: components["schemas"]["MemoryPart"];
         };
         MemoryPart: {
@@ -24688,6 +25060,8 @@ export interface components {
             /** Format: date-time */
             paid_at?: string | null;
             paid_fen?: number;
+            /** @description placed for the customer by the shop's sales (代客下单) */
+            placed_by_sales?: boolean;
             refunded_fen?: number;
             status?: string;
             total_fen?: number;
@@ -25140,6 +25514,11 @@ export interface components {
             /** @description the file's row number, the header being row 1 */
             row?: number;
         };
+        ReplacedProduct: {
+            part_no?: string | null;
+            product_id?: number;
+            title?: string | null;
+        };
         RepriceArgs: {
             /** Format: date */
             date_from: string;
@@ -25267,6 +25646,9 @@ export interface components {
             currencies?: components["schemas"]["RunCurrencyTotal"][];
             run_id?: number;
             states?: components["schemas"]["RunStateCount"][];
+        };
+        SalesOrderArgs: {
+            items: components["schemas"]["OrderItemArgs"][];
         };
         SeriesDay: {
             commission_credited_fen?: number;
