@@ -66,6 +66,9 @@ def test_sales_accept_a_substitute_for_a_customer_who_pays_it_and_is_offered_it_
                                       "part_no": f"SO{tag}FH"}
     assert item["substitute_accepted_by"] == {"kind": "sales", "name": me} and item["substitute_accepted_at"]
     assert ops.get(f"/admin/products/{murata['id']}").json()["stock"] == 9000  # reserved
+    [entry] = ops.get("/admin/audit", params={"target_type": "order", "target_id": order["id"]}).json()["items"]
+    assert (entry["admin_username"], entry["after"]["placed_for"], entry["after"]["items"]) == (
+        me, cid, [{"product_id": murata["id"], "quantity": 1000, "substitute_for": fenghua["id"]}])
 
     # the customer sees it in the mini-program, as placed by sales, and pays it
     mine = customer.get(f"/orders/{order['id']}").json()

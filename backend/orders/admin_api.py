@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import g
 
+from backend.admin import audit
 from backend.apidoc import Blueprint, errors, get_or_404
 from backend.auth.guards import admin_required
 from backend.catalog import customers
@@ -47,7 +48,12 @@ def place_for_customer(args, user_id):
     breaks, MOQ and multiples, stock, ``OUT_OF_STOCK`` with this customer's ranked offers);
     an accepted offer (``substitute_for``) is remembered for the customer as accepted by sales."""
     customer = customers.get_customer(user_id)
-    return admin_lists.order_detail(orders.create_order(customer, args["items"], None, placed_by_admin_id=g.admin.id))
+    order = orders.create_order(customer, args["items"], None, placed_by_admin_id=g.admin.id)
+    audit.record_change("order", order.id, {}, {
+        "placed_for": customer.id, "total_fen": order.total_fen,
+        "items": [{"product_id": i.product_id, "quantity": i.quantity, "substitute_for": i.substitute_for_product_id}
+                  for i in order.items]})
+    return admin_lists.order_detail(order)
 
 
 @blp.get("/orders/<int:order_id>/refund-preview")
