@@ -70,7 +70,11 @@ def test_sales_accept_a_substitute_for_a_customer_who_pays_it_and_is_offered_it_
     assert (entry["admin_username"], entry["after"]["placed_for"], entry["after"]["items"]) == (
         me, cid, [{"product_id": murata["id"], "quantity": 1000, "substitute_for": fenghua["id"]}])
 
-    # the customer sees it in the mini-program, as placed by sales, and pays it
+    # the customer finds it under their orders in the mini-program, as placed by sales, and pays it
+    listed = customer.get("/me/orders", params={"status": "pending_payment"}).json()
+    assert [(o["id"], o["placed_by_sales"], o["total_fen"]) for o in listed["items"]] == [(order["id"], True, 650)]
+    assert listed["total"] == 1 and customer.get("/me/orders", params={"status": "paid"}).json()["items"] == []
+    assert login(live).get("/me/orders").json() == {"items": [], "page": 1, "per_page": 20, "total": 0}
     mine = customer.get(f"/orders/{order['id']}").json()
     assert (mine["placed_by_sales"], mine["items"][0]["substitute_for"]) == (True, fenghua["id"])
     r = customer.post(f"/orders/{order['id']}/pay")
@@ -96,6 +100,10 @@ def test_sales_accept_a_substitute_for_a_customer_who_pays_it_and_is_offered_it_
     detail = ops.get(DETAIL.format(own.json()["id"])).json()["order"]
     assert (detail["placed_by"], detail["items"][0]["substitute_accepted_by"]) == (
         None, {"kind": "customer", "name": customer.user["nickname"]})
+    everything = customer.get("/me/orders").json()["items"]  # newest first, each with its lines
+    assert [(o["id"], o["status"], o["placed_by_sales"]) for o in everything] == [
+        (own.json()["id"], "pending_payment", False), (order["id"], "paid", True)]
+    assert everything[1]["items"][0]["substitute_for"] == fenghua["id"]
 
 
 def test_only_operators_place_orders_for_customers_who_exist(live, ops):

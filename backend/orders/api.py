@@ -1,4 +1,4 @@
-"""Orders of the signed-in user: create, pay, read."""
+"""Orders of the signed-in user: create, pay, read, list."""
 
 from __future__ import annotations
 
@@ -32,6 +32,16 @@ def pay(order_id):
     with. No transaction is open while WeChat answers (``payment.start_payment``)."""
     order = orders.get_order_for(g.user, order_id)
     return payment.start_payment(g.user, order, request.remote_addr or "127.0.0.1")
+
+
+@blp.get("/me/orders")
+@login_required
+@blp.arguments(schemas.MyOrderListArgs, location="query")
+@blp.response(200, schemas.OrderPage)
+def my_orders(args):
+    """The signed-in user's orders, newest first (``status`` to narrow): where a customer
+    finds one to pay, the ones sales placed for them included (``placed_by_sales``)."""
+    return orders.orders_of(g.user, args.get("status"), args["page"], args["per_page"])
 
 
 @blp.get("/orders/<int:order_id>")

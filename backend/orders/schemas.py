@@ -52,6 +52,13 @@ class OrderSchema(Schema):
     items = fields.List(fields.Nested(OrderItemSchema))
 
 
+OrderPage = list_schema(OrderSchema, "OrderPage")
+
+
+class MyOrderListArgs(PageArgs):
+    status = fields.String(validate=validate.OneOf(ORDER_STATUSES))
+
+
 class JsapiSchema(Schema):
     appId = fields.String()
     timeStamp = fields.String()
