@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import aliased
 
 from backend.auth.models import AdminUser
 from backend.auth.service import people
@@ -102,12 +103,12 @@ def _order_row(order: Order, names: dict, items_count: int) -> dict:
 
 
 def order_detail(order: Order) -> dict:
+    replaced = aliased(Product)  # the product a substitute line replaces, read with the line
     lines = db.session.execute(
-        select(OrderItem, Product.part_no).join(Product, Product.id == OrderItem.product_id, isouter=True)
+        select(OrderItem, Product.part_no, replaced.title, replaced.part_no)
+        .join(Product, Product.id == OrderItem.product_id, isouter=True)
+        .join(replaced, replaced.id == OrderItem.substitute_for_product_id, isouter=True)
         .where(OrderItem.order_id == order.id).order_by(OrderItem.id)).all()
-    replaced = {pid: (title, part_no) for pid, title, part_no in db.session.execute(
-        select(Product.id, Product.title, Product.part_no).where(Product.id.in_(
-            {item.substitute_for_product_id for item, _ in lines if item.substitute_for_product_id})))}
     placed_by = order.placed_by_admin_id and db.session.scalar(
         select(AdminUser.username).where(AdminUser.id == order.placed_by_admin_id))
     commissions = db.session.scalars(
@@ -128,7 +129,8 @@ def order_detail(order: Order) -> dict:
     return {
         "order": {**_order_row(order, names, len(lines)), "chain_source": order.chain_source,
                   "placed_by": placed_by or None, "items": [
-                      _line(item, part_no, replaced, names, placed_by) for item, part_no in lines]},
+                      _line(item, part_no, (title, replaced_no), names, placed_by)
+                      for item, part_no, title, replaced_no in lines]},
         "chain": {"level1": member(1, order.level1_id), "level2": member(2, order.level2_id)},
         "commissions": [
             {"id": c.id, "level": c.level, "earner": names.get(c.user_id), "amount_fen": c.amount_fen,
@@ -145,7 +147,7 @@ def order_detail(order: Order) -> dict:
     }
 
 
-def _line(item: OrderItem, part_no: str | None, replaced: dict, names: dict, placed_by: str | None) -> dict:
+def _line(item: OrderItem, part_no: str | None, replaced: tuple, names: dict, placed_by: str | None) -> dict:
     """An order line as the console shows it; a substitute line says what it replaces and
     who accepted it: the customer in the mini-program, or the sales who placed the order."""
     original = item.substitute_for_product_id
@@ -158,8 +160,7 @@ def _line(item: OrderItem, part_no: str | None, replaced: dict, names: dict, pla
             "unit_price_fen": item.unit_price_fen, "line_total_fen": item.amount_fen,
             "unit_price": None if item.unit_price_micro is None else price_text(item.unit_price_micro),
             "substitute_for": None if original is None else {
-                "product_id": original, "title": replaced.get(original, (None, None))[0],
-                "part_no": replaced.get(original, (None, None))[1]},
+                "product_id": original, "title": replaced[0], "part_no": replaced[1]},
             "substitute_accepted_by": accepted_by, "substitute_accepted_at": item.substitute_accepted_at}
 
 
